@@ -1,0 +1,62 @@
+# syntax=docker/dockerfile:1
+#
+# shopkernel container image.
+#   build:  docker build -t shopkernel .
+#   run:    docker run -e DATABASE_URL=... -e REDIS_URL=... -e SHOP_SECRET_KEY=... -p 8080:8080 shopkernel
+# All configuration comes from the environment (see docs/delivery.md); the image
+# holds no secrets and no config files.
+
+ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm
+
+# ---------------------------------------------------------------------------
+# builder: turns the source tree into wheels (the app and all its dependencies)
+# ---------------------------------------------------------------------------
+FROM ${PYTHON_IMAGE} AS builder
+
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PYTHONDONTWRITEBYTECODE=1
+
+WORKDIR /src
+# .dockerignore lets only the files needed to build the package through.
+COPY . .
+RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+
+# ---------------------------------------------------------------------------
+# runtime: slim image with the installed wheels, migrations and storefront
+# ---------------------------------------------------------------------------
+FROM ${PYTHON_IMAGE} AS runtime
+
+LABEL org.opencontainers.image.title="shopkernel" \
+      org.opencontainers.image.description="Async microkernel e-commerce backend (aiohttp)" \
+      org.opencontainers.image.licenses="MIT"
+
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    SHOP_HOME=/app
+
+RUN groupadd --system --gid 10001 shop \
+ && useradd --system --uid 10001 --gid shop --home-dir /app --no-create-home \
+        --shell /usr/sbin/nologin shop
+
+# Wheels are bind-mounted from the builder, so they never land in a layer.
+RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
+    pip install --no-cache-dir --no-index --find-links=/wheels /wheels/*.whl
+
+WORKDIR /app
+# Runtime data read relative to SHOP_HOME; owned by root, read-only for the app user.
+COPY --from=builder /src/migrations ./migrations
+COPY --from=builder /src/static_web ./static_web
+
+USER 10001:10001
+
+EXPOSE 8080
+STOPSIGNAL SIGTERM
+
+# Liveness only: /healthz answers 200 while the process serves HTTP. No curl in
+# slim images, so the probe is a few lines of stdlib Python.
+HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
+    CMD ["python", "-c", "import os, sys, urllib.request; url = os.environ.get('SHOP_HEALTHCHECK_URL', 'http://127.0.0.1:8080/healthz'); sys.exit(0 if urllib.request.urlopen(url, timeout=4).status == 200 else 1)"]
+
+ENTRYPOINT ["shop"]
+CMD ["serve", "--host", "0.0.0.0", "--port", "8080"]

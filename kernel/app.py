@@ -1,0 +1,373 @@
+"""The application factory: plugins in, one aiohttp application out.
+
+``create_app(settings, plugins=None)`` discovers (or takes) the plugins, collects
+their contributions once, freezes the bus and the router, and returns the app.
+No module-level state: every test builds a fresh app.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import orjson
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from . import __version__
+from .config import Settings
+from .context import ANONYMOUS, CallContext, Principal
+from .events import Subscription
+from .graphql import GraphQLPart, GraphQLService, QueryLimits, error_dict
+from .openapi import api_page, build_openapi
+from .plugin import LoadedPlugin, PluginContext, PluginError, call_each, discover
+from .rest import CTX_KEY, PROBLEM_JSON, Route, make_handler, problem, problem_from, read_json_object
+from .runtime import Runtime, build_runtime
+from .service import Service
+from .status import BusError, Status
+
+log = logging.getLogger("shop.kernel.app")
+access_log = logging.getLogger("shop.kernel.access")
+
+RUNTIME = web.AppKey("shop_runtime", Runtime)
+_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+KERNEL_STATIC = Path(__file__).parent / "static"
+
+Authenticator = Callable[[web.Request], Awaitable[Principal | None]]
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
+       "frame-ancestors 'none'; form-action 'self'")
+
+
+def runtime_of(app: web.Application) -> Runtime:
+    return app[RUNTIME]
+
+
+def create_app(settings: Settings, plugins: Iterable[object] | None = None) -> web.Application:
+    pm, loaded = discover(settings, plugins)
+    rt = build_runtime(settings)
+    rt.plugins = loaded
+    rt.pm = pm
+
+    def make_ctx(lp: LoadedPlugin) -> PluginContext:
+        return PluginContext(name=lp.info.name, settings=settings, config=lp.config, runtime=rt,
+                             log=logging.getLogger(f"shop.plugins.{lp.info.name}"))
+
+    def note(lp: LoadedPlugin, kind: str, what: str) -> None:
+        lp.contributions.setdefault(kind, []).append(what)
+
+    for lp, tables in call_each(pm, loaded, "shop_tables", make_ctx):
+        for t in tables:
+            note(lp, "tables", t._meta.tablename)
+    for lp, pairs in call_each(pm, loaded, "shop_services", make_ctx):
+        for service, servicer in pairs:
+            if not (isinstance(service, type) and issubclass(service, Service)):
+                raise PluginError(f"plugin {lp.info.name!r}: shop_services must return (Service subclass, servicer) pairs")
+            rt.bus.register(service, servicer, plugin=lp.info.name)
+            note(lp, "services", service.service_name)
+    for lp in loaded:
+        for ev in lp.info.events:
+            rt.events.register_type(ev)
+    for lp, subs in call_each(pm, loaded, "shop_event_handlers", make_ctx):
+        for sub in subs:
+            if not isinstance(sub, Subscription):
+                raise PluginError(f"plugin {lp.info.name!r}: shop_event_handlers must return kernel.events.Subscription")
+            rt.events.subscribe(Subscription(sub.event_type, sub.handler, sub.broadcast, lp.info.name))
+            note(lp, "events", sub.event_type.topic)
+    rest_routes: list[tuple[str, Route]] = []
+    seen_routes: dict[tuple[str, str], str] = {}
+    for lp, routes in call_each(pm, loaded, "shop_routes", make_ctx):
+        for r in routes:
+            if not isinstance(r, Route):
+                raise PluginError(f"plugin {lp.info.name!r}: shop_routes must return kernel.rest.Route objects")
+            key = (r.method, r.path)
+            if key in seen_routes:
+                raise PluginError(f"plugin {lp.info.name!r} adds route {r.method} {r.path}, "
+                                  f"already added by {seen_routes[key]!r}")
+            if r.rpc.options.internal:
+                raise PluginError(f"plugin {lp.info.name!r}: route {r.method} {r.path} exposes internal method {r.rpc.full_name}")
+            seen_routes[key] = lp.info.name
+            rest_routes.append((lp.info.name, r))
+            note(lp, "routes", f"{r.method} {r.path}")
+    web_routes: list[Any] = []
+    for lp, defs in call_each(pm, loaded, "shop_web_routes", make_ctx):
+        web_routes.extend(defs)
+        for d in defs:
+            note(lp, "pages", f"{getattr(d, 'method', '*')} {getattr(d, 'path', '?')}")
+    gql_parts: list[tuple[str, GraphQLPart]] = []
+    for lp, part in call_each(pm, loaded, "shop_graphql", make_ctx):
+        if not isinstance(part, GraphQLPart):
+            raise PluginError(f"plugin {lp.info.name!r}: shop_graphql must return kernel.graphql.GraphQLPart")
+        gql_parts.append((lp.info.name, part))
+        for name in part.resolvers:
+            note(lp, "graphql", name)
+    authenticators: list[Authenticator] = []
+    for lp, fns in call_each(pm, loaded, "shop_authenticators", make_ctx):
+        authenticators.extend(fns)
+    plugin_mws: list[Any] = []
+    for lp, mws in call_each(pm, loaded, "shop_middlewares", make_ctx):
+        plugin_mws.extend(mws)
+    lifespans = call_each(pm, loaded, "shop_lifespan", make_ctx)
+    rt.bus.freeze()
+
+    rt.graphql = GraphQLService(
+        f"shop-{rt.instance_id}",
+        QueryLimits(settings.graphql_max_depth, settings.graphql_max_aliases, settings.graphql_max_cost,
+                    settings.graphql_introspection),
+    )
+    rt.openapi = build_openapi(rest_routes, version=__version__, server_url=settings.issuer)
+    for lp in loaded:
+        rt.metrics.plugins.labels(lp.info.name, lp.info.version).set(1)
+
+    app = web.Application(
+        client_max_size=settings.max_body_bytes,
+        middlewares=[_outer_middleware(rt), *plugin_mws, _principal_middleware(rt, authenticators)],
+        handler_args={"max_field_size": 8190, "max_line_size": 8190},
+    )
+    app[RUNTIME] = rt
+
+    router = app.router
+    for _plugin, r in rest_routes:
+        handler = make_handler(r, lambda _req: rt.bus, settings.max_json_depth)
+        router.add_route(r.method, r.path, handler)
+    router.add_routes(web_routes)
+    _add_kernel_routes(app, rt, settings)
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        await start_runtime(rt, gql_parts)
+        log.info("shop_started", extra={"plugins": [lp.info.name for lp in loaded], "instance": rt.instance_id})
+        yield
+        await stop_runtime(rt)
+
+    app.cleanup_ctx.append(lifecycle)
+    for _lp, gen in lifespans:
+        app.cleanup_ctx.append(gen)
+    return app
+
+
+async def start_runtime(rt: Runtime, gql_parts: list[tuple[str, GraphQLPart]] | None = None) -> None:
+    await rt.db.start()
+    if rt.redis is not None:
+        redis = rt.redis
+        redis.subscribe("events", rt.events.receive)
+        rt.events.set_publisher(lambda payload: redis.publish("events", payload))
+        if await redis.ping():
+            await redis.start_listener()
+        else:
+            log.warning("redis_unavailable_at_start")
+            await redis.start_listener()
+    if gql_parts is not None:
+        await rt.graphql.build(gql_parts, __version__)
+
+
+async def stop_runtime(rt: Runtime) -> None:
+    if rt.redis is not None:
+        await rt.redis.close()
+    await rt.db.stop()
+
+
+# ------------------------------------------------------------------ middlewares
+
+
+def _outer_middleware(rt: Runtime) -> Any:
+    """Request id, access log, metrics, security headers, and error mapping."""
+    metrics = rt.metrics
+
+    @web.middleware
+    async def outer(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+        start = time.perf_counter()
+        rid = request.headers.get("X-Request-Id", "")
+        if not _REQUEST_ID_RE.match(rid):
+            rid = uuid.uuid4().hex
+        request["request_id"] = rid
+        try:
+            resp = await handler(request)
+        except BusError as exc:
+            resp = problem_from(exc, rid)
+        except web.HTTPException as exc:
+            resp = _http_exception(request, exc, rid)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("request_failed", extra={"request_id": rid, "path": request.path})
+            resp = problem(Status.INTERNAL, "Something went wrong on our side; the request id helps us find it.",
+                           request_id=rid)
+        ctx: CallContext | None = request.get(CTX_KEY)
+        if ctx is not None and ctx.rate_limit is not None:
+            rl = ctx.rate_limit
+            resp.headers["RateLimit-Limit"] = str(rl.limit)
+            resp.headers["RateLimit-Remaining"] = str(rl.remaining)
+            resp.headers["RateLimit-Reset"] = str(max(0, round(rl.reset_after + 0.5)))
+        if ctx is not None and ctx.cache_status is not None:
+            resp.headers["X-Cache"] = ctx.cache_status
+        resp.headers["X-Request-Id"] = rid
+        h = resp.headers
+        h.setdefault("X-Content-Type-Options", "nosniff")
+        h.setdefault("Referrer-Policy", "same-origin")
+        if resp.content_type == "text/html":
+            h.setdefault("Content-Security-Policy", CSP)
+            h.setdefault("X-Frame-Options", "DENY")
+        route = request.match_info.route.resource
+        route_name = route.canonical if route is not None else "unmatched"
+        elapsed = time.perf_counter() - start
+        metrics.http.labels(request.method, route_name, str(resp.status)).observe(elapsed)
+        if access_log.isEnabledFor(logging.INFO):
+            access_log.info("request", extra={"request_id": rid, "method": request.method, "path": request.path,
+                                              "status": resp.status, "ms": round(elapsed * 1000, 2)})
+        return resp
+
+    return outer
+
+
+_HTTP_CODES = {400: Status.INVALID_ARGUMENT, 401: Status.UNAUTHENTICATED, 403: Status.PERMISSION_DENIED,
+               404: Status.NOT_FOUND, 405: Status.INVALID_ARGUMENT, 413: Status.INVALID_ARGUMENT,
+               429: Status.RESOURCE_EXHAUSTED, 503: Status.UNAVAILABLE}
+
+
+def _http_exception(request: web.Request, exc: web.HTTPException, rid: str) -> web.StreamResponse:
+    if exc.status < 400 or not (request.path.startswith("/api") or request.path == "/graphql"):
+        return exc
+    status = _HTTP_CODES.get(exc.status, Status.INTERNAL if exc.status >= 500 else Status.INVALID_ARGUMENT)
+    detail = {404: "No such endpoint", 405: f"Method {request.method} is not allowed here",
+              413: "The request body is too large"}.get(exc.status, exc.reason)
+    body = {"type": "about:blank", "title": exc.reason, "status": exc.status, "detail": detail,
+            "code": status.name, "requestId": rid}
+    headers = {k: v for k, v in exc.headers.items() if k.lower() == "allow"}
+    return web.Response(body=orjson.dumps(body), status=exc.status, content_type=PROBLEM_JSON, headers=headers)
+
+
+def _principal_middleware(rt: Runtime, authenticators: list[Authenticator]) -> Any:
+    @web.middleware
+    async def principal(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+        p: Principal | None = None
+        for auth in authenticators:
+            p = await auth(request)
+            if p is not None:
+                break
+        request[CTX_KEY] = CallContext(
+            principal=p or ANONYMOUS,
+            request_id=request["request_id"],
+            idempotency_key=request.headers.get("Idempotency-Key"),
+            client_ip=request.remote,
+        )
+        return await handler(request)
+
+    return principal
+
+
+# ---------------------------------------------------------------- kernel routes
+
+
+def _add_kernel_routes(app: web.Application, rt: Runtime, settings: Settings) -> None:
+    router = app.router
+
+    async def healthz(request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok", "version": __version__, "instance": rt.instance_id},
+                                 dumps=lambda o: orjson.dumps(o).decode())
+
+    async def readyz(request: web.Request) -> web.Response:
+        db_ok = await rt.db.ping()
+        redis_ok = True if rt.redis is None else await rt.redis.ping()
+        rt.metrics.redis_up.set(1 if redis_ok else 0)
+        ok = db_ok and redis_ok
+        body = {"ready": ok, "postgres": db_ok, "redis": redis_ok if rt.redis is not None else None,
+                "version": __version__}
+        headers = {} if ok else {"Retry-After": "5"}
+        return web.Response(body=orjson.dumps(body), status=200 if ok else 503, content_type="application/json",
+                            headers=headers)
+
+    async def metrics(request: web.Request) -> web.Response:
+        resp = web.Response(body=generate_latest(rt.metrics.registry))
+        resp.content_type = CONTENT_TYPE_LATEST.split(";")[0]
+        return resp
+
+    openapi_bytes = orjson.dumps(rt.openapi)
+    page = api_page(rt.openapi or {})
+
+    async def openapi(request: web.Request) -> web.Response:
+        return web.Response(body=openapi_bytes, content_type="application/json")
+
+    async def api_docs(request: web.Request) -> web.Response:
+        return web.Response(text=page, content_type="text/html")
+
+    async def graphql_get(request: web.Request) -> web.StreamResponse:
+        if "query" in request.query and "text/html" not in request.headers.get("Accept", ""):
+            return await _graphql_run(request, rt, dict(request.query), allow_mutation=False)
+        return web.FileResponse(KERNEL_STATIC / "graphql.html")
+
+    async def graphql_post(request: web.Request) -> web.StreamResponse:
+        body = await read_json_object(request, settings.max_json_depth)
+        return await _graphql_run(request, rt, body, allow_mutation=True)
+
+    router.add_get("/healthz", healthz)
+    router.add_get("/readyz", readyz)
+    router.add_get("/metrics", metrics)
+    router.add_get("/api/openapi.json", openapi)
+    router.add_get("/api/docs", api_docs)
+    router.add_get("/graphql", graphql_get)
+    router.add_post("/graphql", graphql_post)
+    router.add_static("/assets/kernel/", KERNEL_STATIC)
+    _add_static_web(app, settings)
+
+
+def _add_static_web(app: web.Application, settings: Settings) -> None:
+    root = (settings.home / "static_web").resolve()
+    if not root.is_dir():
+        return
+    index = root / "index.html"
+
+    async def storefront(request: web.Request) -> web.StreamResponse:
+        return web.FileResponse(index)
+
+    app.router.add_get("/", storefront)
+    if (root / "assets").is_dir():
+        app.router.add_static("/assets/", root / "assets")
+    pages = {p.stem: p for p in root.glob("*.html")}
+
+    async def page(request: web.Request) -> web.StreamResponse:
+        target = pages.get(request.match_info["page"])
+        if target is None:
+            raise web.HTTPNotFound()
+        return web.FileResponse(target)
+
+    app.router.add_get("/{page:[a-z0-9-]+}.html", page)
+
+
+async def _graphql_run(request: web.Request, rt: Runtime, body: dict[str, Any], *, allow_mutation: bool) -> web.Response:
+    query = body.get("query")
+    variables = body.get("variables")
+    operation = body.get("operationName")
+    if isinstance(variables, str) and variables:
+        try:
+            variables = orjson.loads(variables)
+        except orjson.JSONDecodeError:
+            variables = "bad"
+    bad = None
+    if not isinstance(query, str) or not query.strip():
+        bad = "Send a JSON body with a 'query' string."
+    elif variables not in (None, "") and not isinstance(variables, dict):
+        bad = "'variables' must be an object."
+    elif operation is not None and not isinstance(operation, str):
+        bad = "'operationName' must be a string."
+    elif len(query) > 20_000:
+        bad = "The query is too long."
+    if bad:
+        err = error_dict(BusError(Status.INVALID_ARGUMENT, bad))
+        return web.Response(body=orjson.dumps({"data": None, "errors": [err]}), status=400,
+                            content_type="application/json")
+    assert isinstance(query, str)
+    if not allow_mutation and "mutation" in query:
+        err = error_dict(BusError(Status.INVALID_ARGUMENT, "Mutations must be sent with POST."))
+        return web.Response(body=orjson.dumps({"data": None, "errors": [err]}), status=405,
+                            content_type="application/json", headers={"Allow": "POST"})
+    ctx: CallContext = request[CTX_KEY]
+    result = await rt.graphql.execute(query, variables or None, operation,
+                                      {"request": request, "ctx": ctx, "bus": rt.bus})
+    return web.Response(body=orjson.dumps(result), content_type="application/json")

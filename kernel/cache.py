@@ -1,0 +1,244 @@
+"""Two-level cache-aside: a small in-process LRU in front of Redis.
+
+- Entries are the final encoded bytes, so a hit does no serialisation.
+- Every entry belongs to tags (its own key is always one). Invalidation deletes
+  the members of each tag's Redis set in one Lua call (no KEYS/SCAN), drops the
+  local entries, and tells the other instances over pub/sub to drop theirs.
+- A cold key is filled once: concurrent misses in this process share one fill
+  (single flight), and across processes a short Redis lock lets one instance fill
+  while the others wait briefly for its result.
+- While Redis is down the cache serves only its local entries and fills from the
+  source; it never fails a read because of Redis.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+import orjson
+
+from .redis_link import RedisDown, RedisLink
+
+log = logging.getLogger("shop.kernel.cache")
+
+_INVALIDATE = """
+for i, tag in ipairs(KEYS) do
+  local members = redis.call('SMEMBERS', tag)
+  for j = 1, #members, 500 do
+    redis.call('DEL', unpack(members, j, math.min(j + 499, #members)))
+  end
+  redis.call('DEL', tag)
+end
+return 1
+"""
+
+_STORE = """
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+for i = 2, #KEYS do
+  redis.call('SADD', KEYS[i], KEYS[1])
+  local ttl = redis.call('TTL', KEYS[i])
+  if ttl < tonumber(ARGV[2]) then redis.call('EXPIRE', KEYS[i], ARGV[2]) end
+end
+return 1
+"""
+
+CHANNEL = "cache-invalidate"
+
+
+class LocalCache:
+    """Bounded LRU with per-entry expiry and a tag index."""
+
+    def __init__(self, max_entries: int, ttl: float) -> None:
+        self.max_entries = max_entries
+        self.ttl = ttl
+        self._data: OrderedDict[str, tuple[float, bytes, tuple[str, ...]]] = OrderedDict()
+        self._tags: dict[str, set[str]] = {}
+        self.generation = 0  # bumped on every invalidation; fills started before are not kept
+
+    def get(self, key: str) -> bytes | None:
+        entry = self._data.get(key)
+        if entry is None:
+            return None
+        if entry[0] < time.monotonic():
+            self._drop(key)
+            return None
+        self._data.move_to_end(key)
+        return entry[1]
+
+    def put(self, key: str, value: bytes, tags: tuple[str, ...], ttl: float) -> None:
+        if self.max_entries <= 0:
+            return
+        self._drop(key)
+        self._data[key] = (time.monotonic() + min(ttl, self.ttl), value, tags)
+        for tag in tags:
+            self._tags.setdefault(tag, set()).add(key)
+        while len(self._data) > self.max_entries:
+            oldest = next(iter(self._data))
+            self._drop(oldest)
+
+    def _drop(self, key: str) -> None:
+        entry = self._data.pop(key, None)
+        if entry is None:
+            return
+        for tag in entry[2]:
+            keys = self._tags.get(tag)
+            if keys is not None:
+                keys.discard(key)
+                if not keys:
+                    del self._tags[tag]
+
+    def invalidate(self, tags: Iterable[str]) -> None:
+        self.generation += 1
+        for tag in tags:
+            for key in list(self._tags.get(tag, ())):
+                self._drop(key)
+
+    def clear(self) -> None:
+        self.generation += 1
+        self._data.clear()
+        self._tags.clear()
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+class Cache:
+    def __init__(self, redis: RedisLink | None, *, local_entries: int = 2048, local_ttl: float = 30.0,
+                 lock_ms: int = 2000) -> None:
+        self.redis = redis
+        self.local = LocalCache(local_entries, local_ttl)
+        self.lock_ms = lock_ms
+        self._inflight: dict[str, asyncio.Future[bytes]] = {}
+        self.stats = {"local_hit": 0, "redis_hit": 0, "miss": 0, "fills": 0}
+        if redis is not None:
+            self._invalidate = redis.client.register_script(_INVALIDATE)
+            self._store = redis.client.register_script(_STORE)
+            redis.subscribe(CHANNEL, self._on_remote_invalidate)
+
+    async def _on_remote_invalidate(self, payload: bytes) -> None:
+        try:
+            tags = orjson.loads(payload)
+        except orjson.JSONDecodeError:
+            return
+        if isinstance(tags, list):
+            self.local.invalidate(str(t) for t in tags)
+
+    async def get_or_fill(self, key: str, tags: tuple[str, ...], ttl: int,
+                          fill: Callable[[], Awaitable[bytes]]) -> tuple[bytes, str]:
+        """The cached bytes for ``key``, filling from ``fill()`` on a miss.
+
+        Returns (bytes, "local" | "redis" | "miss").
+        """
+        hit = self.local.get(key)
+        if hit is not None:
+            self.stats["local_hit"] += 1
+            return hit, "local"
+        pending = self._inflight.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending), "local"
+        fut: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        self._inflight[key] = fut
+        try:
+            value, status = await self._from_redis_or_fill(key, tags, ttl, fill)
+            fut.set_result(value)
+            return value, status
+        except BaseException as exc:
+            fut.set_exception(exc)
+            fut.exception()  # mark retrieved: waiters re-raise it themselves
+            raise
+        finally:
+            del self._inflight[key]
+
+    async def _from_redis_or_fill(self, key: str, tags: tuple[str, ...], ttl: int,
+                                  fill: Callable[[], Awaitable[bytes]]) -> tuple[bytes, str]:
+        generation = self.local.generation
+        all_tags = (key, *tags)
+        if self.redis is None:
+            value = await fill()
+            self._keep_local(key, value, all_tags, ttl, generation)
+            return value, "miss"
+        rkey = self.redis.key("c:" + key)
+        try:
+            cached = await self.redis.run(lambda r: r.get(rkey))
+        except RedisDown:
+            cached = None
+            redis_ok = False
+        else:
+            redis_ok = True
+        if cached is not None:
+            self.stats["redis_hit"] += 1
+            self._keep_local(key, cached, all_tags, ttl, generation)
+            return cached, "redis"
+        self.stats["miss"] += 1
+        if redis_ok:
+            value = await self._fill_with_lock(rkey, fill)
+            if value is not None:
+                self._keep_local(key, value, all_tags, ttl, generation)
+                return value, "redis"
+        value = await fill()
+        self.stats["fills"] += 1
+        if redis_ok:
+            await self._store_redis(rkey, value, all_tags, ttl)
+        self._keep_local(key, value, all_tags, ttl, generation)
+        return value, "miss"
+
+    async def _fill_with_lock(self, rkey: str, fill: Callable[[], Awaitable[bytes]]) -> bytes | None:
+        """Across instances: wait for whoever holds the fill lock; None means fill yourself."""
+        assert self.redis is not None
+        lock = rkey + ":lock"
+        try:
+            got = await self.redis.run(lambda r: r.set(lock, b"1", nx=True, px=self.lock_ms))
+        except RedisDown:
+            return None
+        if got:
+            return None  # we hold the lock: caller fills (lock expires by itself)
+        deadline = time.monotonic() + self.lock_ms / 1000
+        while time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+            try:
+                value = await self.redis.run(lambda r: r.get(rkey))
+            except RedisDown:
+                return None
+            if value is not None:
+                self.stats["redis_hit"] += 1
+                return bytes(value)
+        return None
+
+    async def _store_redis(self, rkey: str, value: bytes, tags: tuple[str, ...], ttl: int) -> None:
+        assert self.redis is not None
+        redis = self.redis
+        keys = [rkey] + [redis.key("t:" + t) for t in tags]
+        try:
+            await redis.run(lambda r: self._store(keys=keys, args=[value, ttl], client=r))
+            await redis.run(lambda r: r.delete(rkey + ":lock"))
+        except RedisDown:
+            pass
+
+    def _keep_local(self, key: str, value: bytes, tags: tuple[str, ...], ttl: int, generation: int) -> None:
+        if generation == self.local.generation:
+            self.local.put(key, value, tags, ttl)
+
+    async def invalidate(self, tags: Iterable[str]) -> None:
+        """Drop every entry under these tags, here, in Redis, and on other instances."""
+        tag_list = sorted(set(tags))
+        if not tag_list:
+            return
+        self.local.invalidate(tag_list)
+        if self.redis is None:
+            return
+        redis = self.redis
+        keys = [redis.key("t:" + t) for t in tag_list]
+        try:
+            await redis.run(lambda r: self._invalidate(keys=keys, args=[], client=r))
+            await redis.publish(CHANNEL, orjson.dumps(tag_list))
+        except RedisDown:
+            # Other instances keep local entries at most local_ttl seconds.
+            log.warning("cache_invalidate_redis_down", extra={"tags": tag_list})
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"local_entries": len(self.local), **self.stats}

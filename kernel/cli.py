@@ -1,0 +1,335 @@
+"""The ``shop`` command line. Plugins add commands through the ``shop_cli`` hook.
+
+Every command exits non-zero with a one-line error on bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from . import __version__
+from .app import create_app, runtime_of
+from .config import ConfigError, Settings, load_settings
+from .embedded import EmbeddedServices
+from .migrate import migrate
+from .plugin import LoadedPlugin, PluginContext, PluginError, call_each, discover
+from .runtime import Runtime
+from .status import BusError
+
+log = logging.getLogger("shop.kernel.cli")
+
+
+class CliError(Exception):
+    """A one-line error for the operator; exit code 2."""
+
+
+@dataclass(frozen=True)
+class Command:
+    """A CLI command. ``path`` like ("users", "create"); ``run(args, runtime)`` is async.
+
+    With ``needs_runtime=False`` the command gets ``runtime=None`` and no services start.
+    """
+
+    path: tuple[str, ...]
+    help: str
+    configure: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace, Any], Awaitable[int | None]]
+    needs_runtime: bool = True
+    description: str = ""
+
+
+def _print_json(obj: Any) -> None:
+    sys.stdout.write(orjson.dumps(obj, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+@contextlib.contextmanager
+def services(settings: Settings) -> Iterator[Settings]:
+    """Start embedded PostgreSQL/Valkey for whichever URL is unset; stop them after."""
+    need_db, need_redis = not settings.database_url, not settings.redis_url
+    emb = EmbeddedServices(settings.data_dir)
+    try:
+        if need_db or need_redis:
+            emb.start(need_db, need_redis)
+        yield settings.with_(
+            database_url=settings.database_url or emb.database_url,
+            redis_url=settings.redis_url or emb.redis_url,
+        )
+    finally:
+        emb.stop()
+
+
+@contextlib.asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[Runtime]:
+    """A started app without a listening socket: for CLI commands."""
+    app = create_app(settings)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    try:
+        yield runtime_of(app)
+    finally:
+        await runner.cleanup()
+
+
+def migration_apps(settings: Settings, plugins: list[LoadedPlugin]) -> list[tuple[str, Path]]:
+    root = settings.home / "migrations"
+    apps = [("kernel", root / "kernel")]
+    for lp in plugins:
+        folder = lp.info.migrations or lp.info.name
+        path = Path(folder) if os.path.isabs(folder) else root / folder
+        apps.append((lp.info.name, path))
+    return apps
+
+
+# --------------------------------------------------------------- kernel commands
+
+
+async def _cmd_migrate(args: argparse.Namespace, rt: Runtime) -> int:
+    applied = await migrate(rt.db, migration_apps(rt.settings, rt.plugins))
+    print(f"applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied else " (up to date)"))
+    return 0
+
+
+async def _cmd_seed(args: argparse.Namespace, rt: Runtime) -> int:
+    if not args.demo:
+        raise CliError("say what to seed: shop seed --demo [--products N]")
+    await migrate(rt.db, migration_apps(rt.settings, rt.plugins))
+    seeders = call_each(rt.pm, rt.plugins, "shop_seed_demo", lambda lp: _plugin_ctx(rt, lp))
+    for lp, fn in seeders:
+        summary = await fn(rt, vars(args))
+        print(f"{lp.info.name}: {summary}")
+    return 0
+
+
+def _plugin_ctx(rt: Runtime, lp: LoadedPlugin) -> PluginContext:
+    return PluginContext(name=lp.info.name, settings=rt.settings, config=lp.config, runtime=rt,
+                         log=logging.getLogger(f"shop.plugins.{lp.info.name}"))
+
+
+async def _cmd_plugins_list(args: argparse.Namespace, rt: Any) -> int:
+    settings: Settings = args.settings
+    from importlib.metadata import entry_points
+
+    from .plugin import ENTRY_POINT_GROUP
+
+    installed = sorted(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP))
+    settings = settings.with_(database_url=settings.database_url or "postgresql://unused/none")
+    app = create_app(settings)
+    rt2 = runtime_of(app)
+    loaded = {lp.info.name: lp for lp in rt2.plugins}
+    rows = []
+    for name in installed:
+        lp = loaded.get(name)
+        rows.append({
+            "name": name,
+            "enabled": lp is not None,
+            "version": lp.info.version if lp else None,
+            "requires": list(lp.info.requires) if lp else [],
+            "description": lp.info.description if lp else "",
+            "contributes": lp.contributions if lp else {},
+        })
+    if args.json:
+        _print_json(rows)
+        return 0
+    for r in rows:
+        state = "enabled " if r["enabled"] else "disabled"
+        print(f"{r['name']:<12} {state} {r['version'] or '-':<8} {r['description']}")
+        for kind, items in sorted(r["contributes"].items()):
+            print(f"    {kind}: {len(items)}  ({', '.join(items[:6])}{', ...' if len(items) > 6 else ''})")
+    return 0
+
+
+def _serve_configure(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--host", help="address to listen on (default 127.0.0.1, or SHOP_HOST)")
+    p.add_argument("--port", type=int, help="port to listen on (default 8080, or SHOP_PORT)")
+    p.add_argument("--workers", type=int, default=None, help="worker processes sharing the port (default 1)")
+    p.add_argument("--no-migrate", action="store_true", help="do not apply pending migrations at start")
+
+
+def serve(settings: Settings, migrate_first: bool = True) -> int:
+    """Serve until SIGINT/SIGTERM; with workers > 1, pre-fork on one shared socket."""
+    if migrate_first:
+        asyncio.run(_migrate_only(settings))
+    sock = socket.socket(socket.AF_INET6 if ":" in settings.host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((settings.host, settings.port))
+    except OSError as exc:
+        raise CliError(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}") from None
+    sock.listen(1024)
+    sock.set_inheritable(True)
+    print(f"shop {__version__} serving on {settings.issuer} (workers: {settings.workers})", flush=True)
+    if settings.workers <= 1:
+        _serve_one(settings, sock)
+        return 0
+    children: list[int] = []
+    for _ in range(settings.workers):
+        pid = os.fork()
+        if pid == 0:
+            try:
+                _serve_one(settings, sock)
+            finally:
+                os._exit(0)
+        children.append(pid)
+
+    def forward(signum: int, _frame: Any) -> None:
+        for c in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(c, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    status = 0
+    for c in children:
+        while True:
+            try:
+                _, st = os.waitpid(c, 0)
+                status = status or (os.waitstatus_to_exitcode(st) if st else 0)
+                break
+            except InterruptedError:
+                continue
+    return 0 if status in (0, -signal.SIGTERM) else 1
+
+
+def _serve_one(settings: Settings, sock: socket.socket) -> None:
+    app = create_app(settings)
+    # run_app handles SIGINT/SIGTERM: stops accepting, drains in-flight requests
+    # (shutdown_timeout), then runs cleanup (pools, Redis, embedded servers after).
+    web.run_app(app, sock=sock, access_log=None, print=None, shutdown_timeout=15,
+                handle_signals=True)
+
+
+async def _migrate_only(settings: Settings) -> None:
+    async with running(settings) as rt:
+        applied = await migrate(rt.db, migration_apps(settings, rt.plugins))
+        if applied:
+            print(f"applied {len(applied)} migration(s)", flush=True)
+
+
+KERNEL_COMMANDS = [
+    Command(("migrate",), "apply pending migrations (kernel, then each plugin in load order)",
+            lambda p: None, _cmd_migrate),
+    Command(("seed",), "create demo data",
+            lambda p: (p.add_argument("--demo", action="store_true", help="create the demo shop"),
+                       p.add_argument("--products", type=int, default=None, help="number of demo products"),
+                       p.add_argument("--if-empty", action="store_true", help="only when the shop has no data")),
+            _cmd_seed),
+    Command(("plugins", "list"), "list installed plugins: enabled?, version, contributions",
+            lambda p: p.add_argument("--json", action="store_true", help="machine-readable output"),
+            _cmd_plugins_list, needs_runtime=False),
+]
+
+
+def _plugin_commands(settings: Settings) -> list[Command]:
+    try:
+        pm, loaded = discover(settings)
+    except (PluginError, ConfigError):
+        return []
+    cmds: list[Command] = []
+    dummy = settings.with_(database_url=settings.database_url or "postgresql://unused/none")
+    from .runtime import build_runtime
+
+    rt = build_runtime(dummy)
+    for lp, contributed in call_each(pm, loaded, "shop_cli", lambda lp: _plugin_ctx(rt, lp)):
+        for c in contributed:
+            if not isinstance(c, Command):
+                raise PluginError(f"plugin {lp.info.name!r}: shop_cli must return kernel.cli.Command objects")
+            cmds.append(c)
+    return cmds
+
+
+def build_parser(commands: list[Command]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="shop",
+        description="shopkernel: an async e-commerce microkernel. Without DATABASE_URL/REDIS_URL, "
+                    "commands start an embedded PostgreSQL and Valkey under SHOP_DATA_DIR (./.shop-data).",
+        epilog="Configuration: SHOP_CONFIG (TOML file) and environment variables; see docs/operations.md.",
+    )
+    parser.add_argument("--version", action="version", version=f"shop {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    serve_p = sub.add_parser("serve", help="serve the shop (storefront, REST, GraphQL, OAuth)",
+                             description="Serve the shop on one port. Stops gracefully on SIGTERM/Ctrl-C.")
+    _serve_configure(serve_p)
+    serve_p.set_defaults(command_obj=None)
+    groups: dict[str, Any] = {}
+    for cmd in commands:
+        if len(cmd.path) == 1:
+            p = sub.add_parser(cmd.path[0], help=cmd.help, description=cmd.description or cmd.help)
+        else:
+            group = groups.get(cmd.path[0])
+            if group is None:
+                gp = sub.add_parser(cmd.path[0], help=f"{cmd.path[0]} commands")
+                group = gp.add_subparsers(dest="subcommand", metavar="SUBCOMMAND", required=True)
+                groups[cmd.path[0]] = group
+            p = group.add_parser(cmd.path[1], help=cmd.help, description=cmd.description or cmd.help)
+        cmd.configure(p)
+        p.set_defaults(command_obj=cmd)
+    return parser
+
+
+async def _run_command(cmd: Command, args: argparse.Namespace, settings: Settings) -> int:
+    if not cmd.needs_runtime:
+        return (await cmd.run(args, None)) or 0
+    async with running(settings) as rt:
+        return (await cmd.run(args, rt)) or 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .observability import setup_logging
+
+    try:
+        settings = load_settings()
+        setup_logging(settings.log_level if os.environ.get("SHOP_LOG_LEVEL") else "WARNING", settings.log_json)
+        commands = KERNEL_COMMANDS + _plugin_commands(settings)
+        parser = build_parser(commands)
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return 2
+        args.settings = settings
+        if args.command == "serve":
+            overrides: dict[str, Any] = {}
+            if args.host:
+                overrides["host"] = args.host
+            if args.port is not None:
+                if not 0 < args.port < 65536:
+                    raise CliError("--port must be between 1 and 65535")
+                overrides["port"] = args.port
+            if args.workers is not None:
+                if not 1 <= args.workers <= 64:
+                    raise CliError("--workers must be between 1 and 64")
+                overrides["workers"] = args.workers
+            settings = settings.with_(**overrides)
+            setup_logging(settings.log_level, settings.log_json)
+            with services(settings) as live:
+                return serve(live, migrate_first=not args.no_migrate)
+        cmd: Command = args.command_obj
+        if not cmd.needs_runtime:
+            return asyncio.run(_run_command(cmd, args, settings))
+        with services(settings) as live:
+            return asyncio.run(_run_command(cmd, args, live))
+    except (CliError, ConfigError, PluginError) as exc:
+        print(f"shop: error: {exc}", file=sys.stderr)
+        return 2
+    except BusError as exc:
+        print(f"shop: error: {exc.public_message}" + (f" ({exc.reason})" if exc.reason else ""), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def entry() -> None:
+    sys.exit(main())

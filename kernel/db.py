@@ -1,0 +1,152 @@
+"""PostgreSQL through Piccolo's engine (asyncpg underneath).
+
+Plugins declare Piccolo tables and migrations; queries on the hot path go through
+this thin wrapper, which runs them on the connection of the current Piccolo
+transaction when there is one (Piccolo keeps it in a context variable), so that
+calls made by different plugins inside one ``async with db.transaction()`` share it.
+
+``after_commit`` callbacks registered inside a transaction run once the outermost
+transaction has committed, and are dropped on rollback: events are built on it.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+from urllib.parse import urlparse
+
+import asyncpg
+from piccolo.engine.postgres import PostgresEngine
+
+from .status import BusError, Status
+
+log = logging.getLogger("shop.kernel.db")
+
+AfterCommit = Callable[[], Awaitable[None]]
+
+# Postgres errors that mean "the database is not there right now".
+_UNAVAILABLE = (
+    OSError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.InterfaceError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CrashShutdownError,
+    asyncpg.exceptions.TooManyConnectionsError,
+)
+
+
+def unavailable(exc: BaseException) -> BusError:
+    return BusError(Status.UNAVAILABLE, "The database is unavailable; try again shortly.", retry_after=2)
+
+
+class Database:
+    def __init__(self, url: str, *, min_size: int = 2, max_size: int = 20) -> None:
+        self.url = url
+        self.engine = PostgresEngine(config={"dsn": url}, extensions=())
+        self._pool_args = {"min_size": min_size, "max_size": max_size}
+        self._after_commit: contextvars.ContextVar[list[AfterCommit] | None] = contextvars.ContextVar(
+            "shop_after_commit", default=None
+        )
+
+    @property
+    def safe_url(self) -> str:
+        """The URL without its password, for logs and pages."""
+        parsed = urlparse(self.url)
+        if parsed.password:
+            return self.url.replace(f":{parsed.password}@", ":***@")
+        return self.url
+
+    async def start(self) -> None:
+        await self.engine.start_connection_pool(
+            **self._pool_args, command_timeout=30, server_settings={"application_name": "shopkernel"}
+        )
+
+    async def stop(self) -> None:
+        if self.engine.pool is not None:
+            await self.engine.close_connection_pool()
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        assert self.engine.pool is not None, "database pool not started"
+        return self.engine.pool
+
+    def _tx_connection(self) -> asyncpg.Connection | None:
+        tx = self.engine.current_transaction.get()
+        return None if tx is None else tx.connection
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.engine.current_transaction.get() is not None
+
+    async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        conn = self._tx_connection()
+        try:
+            if conn is not None:
+                return await conn.fetch(sql, *args)  # type: ignore[no-any-return]
+            async with self.pool.acquire() as c:
+                return await c.fetch(sql, *args)  # type: ignore[no-any-return]
+        except _UNAVAILABLE as exc:
+            raise unavailable(exc) from exc
+
+    async def fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
+        rows = await self.fetch(sql, *args)
+        return rows[0] if rows else None
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        row = await self.fetchrow(sql, *args)
+        return None if row is None else row[0]
+
+    async def execute(self, sql: str, *args: Any) -> str:
+        conn = self._tx_connection()
+        try:
+            if conn is not None:
+                return await conn.execute(sql, *args)  # type: ignore[no-any-return]
+            async with self.pool.acquire() as c:
+                return await c.execute(sql, *args)  # type: ignore[no-any-return]
+        except _UNAVAILABLE as exc:
+            raise unavailable(exc) from exc
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
+        """A transaction; nested uses join the outer one (Piccolo's semantics)."""
+        if self.in_transaction:
+            yield
+            return
+        callbacks: list[AfterCommit] = []
+        token = self._after_commit.set(callbacks)
+        try:
+            try:
+                async with self.engine.transaction():
+                    yield
+            except _UNAVAILABLE as exc:
+                raise unavailable(exc) from exc
+        finally:
+            self._after_commit.reset(token)
+        for cb in callbacks:
+            try:
+                await cb()
+            except Exception:
+                log.exception("after_commit_failed")
+
+    def after_commit(self, callback: AfterCommit) -> bool:
+        """Run ``callback`` after the current transaction commits.
+
+        Returns False when no transaction is open (the caller should run it now).
+        """
+        callbacks = self._after_commit.get()
+        if callbacks is None or not self.in_transaction:
+            return False
+        callbacks.append(callback)
+        return True
+
+    async def ping(self) -> bool:
+        try:
+            async with self.pool.acquire(timeout=2) as c:
+                await c.fetchval("SELECT 1", timeout=2)
+            return True
+        except Exception:
+            return False

@@ -1,0 +1,260 @@
+"""GraphQL: the enabled plugins' SDL fragments composed into one tartiflette engine.
+
+This module and nothing else imports tartiflette (the engine is unmaintained
+upstream, so it must stay replaceable). Plugins contribute a :class:`GraphQLPart`
+with SDL using ``extend type Query`` / ``extend type Mutation`` and resolvers that
+are, like REST adapters, thin calls to bus methods (see :func:`bus_field`).
+
+Before a query runs it is checked against depth, alias and cost limits (and
+introspection, when switched off) so that a query asking for hundreds of aliased
+pages is refused without running.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import typing
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from tartiflette import Resolver, create_engine
+from tartiflette.language.ast import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+)
+from tartiflette.language.parsers.libgraphqlparser import parse_to_document
+
+from .context import CallContext
+from .messages import DecodeError, decode
+from .service import Method
+from .status import HIDDEN, BusError, Status
+
+log = logging.getLogger("shop.kernel.graphql")
+
+BASE_SDL = '''
+"""Queries. Each plugin extends this type."""
+type Query {
+  "The shop's version."
+  shopVersion: String!
+}
+
+"""Mutations. Each plugin extends this type."""
+type Mutation {
+  "Always true; present so that plugins can extend Mutation."
+  ping: Boolean!
+}
+'''
+
+ResolverFn = Callable[[Any, dict[str, Any], dict[str, Any], Any], Awaitable[Any]]
+
+
+@dataclass
+class GraphQLPart:
+    sdl: str
+    resolvers: dict[str, ResolverFn] = field(default_factory=dict)
+    # Bus methods each top-level field calls, for the parity meta-test and docs.
+    fields: dict[str, Method[Any, Any]] = field(default_factory=dict)
+
+
+def bus_field(method: Method[Any, Any], *, args: Callable[[dict[str, Any], Any], dict[str, Any]] | None = None,
+              pick: Callable[[Any], Any] | None = None) -> ResolverFn:
+    """A resolver that decodes the GraphQL arguments into the method's request and calls it.
+
+    ``args(arguments, parent)`` may reshape arguments (default: as given); ``pick``
+    may reshape the JSON-ready result (default: as returned by the bus).
+    """
+
+    async def resolve(parent: Any, arguments: dict[str, Any], gctx: dict[str, Any], info: Any) -> Any:
+        data = dict(arguments) if args is None else args(dict(arguments), parent)
+        data = {k: v for k, v in data.items() if v is not None}
+        ctx: CallContext = gctx["ctx"]
+        if "idempotencyKey" in data:
+            ctx = ctx.with_principal(ctx.principal)
+            ctx.idempotency_key = data.pop("idempotencyKey")
+        try:
+            request = decode(method.request_type, data)
+        except DecodeError as exc:
+            fields = [(e.field, e.message) for e in exc.errors]
+            raise BusError(Status.INVALID_ARGUMENT, "; ".join(f"{f} {m}" for f, m in fields),
+                           field_errors=fields) from None
+        reply = await gctx["bus"].invoke(method, request, ctx)
+        value = orjson.loads(reply.body)
+        return value if pick is None else pick(value)
+
+    resolve.__name__ = f"gql_{method.attr}"
+    setattr(resolve, "bus_method", method)
+    return resolve
+
+
+class QueryLimits:
+    def __init__(self, max_depth: int, max_aliases: int, max_cost: int, introspection: bool) -> None:
+        self.max_depth = max_depth
+        self.max_aliases = max_aliases
+        self.max_cost = max_cost
+        self.introspection = introspection
+
+
+def _analyse(document: Any) -> tuple[int, int, int, bool]:
+    """(max depth, aliases, cost, uses introspection) of a parsed document."""
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    aliases = 0
+    introspects = False
+
+    def walk(selection_set: Any, depth: int, seen: frozenset[str]) -> tuple[int, int]:
+        nonlocal aliases, introspects
+        if selection_set is None:
+            return depth, 0
+        max_d, cost = depth, 0
+        for sel in selection_set.selections:
+            if isinstance(sel, FieldNode):
+                if sel.alias is not None:
+                    aliases += 1
+                if sel.name.value in ("__schema", "__type"):
+                    introspects = True
+                # List-ish fields multiply what they select by the page size asked for.
+                mult = 1
+                for arg in sel.arguments or ():
+                    if arg.name.value in ("pageSize", "first", "limit"):
+                        raw = getattr(arg.value, "value", None)
+                        try:
+                            mult = max(1, min(int(raw), 100))
+                        except (TypeError, ValueError):
+                            mult = 20
+                d, c = walk(sel.selection_set, depth + 1, seen)
+                max_d = max(max_d, d)
+                cost += 1 + mult * c
+            elif isinstance(sel, InlineFragmentNode):
+                d, c = walk(sel.selection_set, depth, seen)
+                max_d, cost = max(max_d, d), cost + c
+            elif isinstance(sel, FragmentSpreadNode):
+                name = sel.name.value
+                frag = fragments.get(name)
+                if frag is None or name in seen:
+                    continue  # unknown or cyclic: validation reports it
+                d, c = walk(frag.selection_set, depth, seen | {name})
+                max_d, cost = max(max_d, d), cost + c
+        return max_d, cost
+
+    depth = cost = 0
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode):
+            d, c = walk(definition.selection_set, 0, frozenset())
+            depth, cost = max(depth, d), max(cost, c)
+    return depth, aliases, cost, introspects
+
+
+class GraphQLService:
+    """One engine per app, under a schema name unique to that app."""
+
+    def __init__(self, schema_name: str, limits: QueryLimits) -> None:
+        self.schema_name = schema_name
+        self.limits = limits
+        self.engine: Any = None
+        self.sdl = ""
+        self.field_methods: dict[str, Method[Any, Any]] = {}
+        self._check = functools.lru_cache(maxsize=1024)(self._check_uncached)
+
+    async def build(self, parts: list[tuple[str, GraphQLPart]], version: str) -> None:
+        sdl = [BASE_SDL]
+        resolvers: dict[str, tuple[str, ResolverFn]] = {}
+
+        async def shop_version(parent: Any, args: Any, ctx: Any, info: Any) -> str:
+            return version
+
+        async def ping(parent: Any, args: Any, ctx: Any, info: Any) -> bool:
+            return True
+
+        resolvers["Query.shopVersion"] = ("kernel", shop_version)
+        resolvers["Mutation.ping"] = ("kernel", ping)
+        for plugin, part in parts:
+            sdl.append(f"# --- plugin {plugin}\n{part.sdl}")
+            for name, fn in part.resolvers.items():
+                if name in resolvers:
+                    raise RuntimeError(f"plugin {plugin!r} resolves GraphQL field {name}, "
+                                       f"already resolved by {resolvers[name][0]!r}")
+                resolvers[name] = (plugin, fn)
+                method = getattr(fn, "bus_method", None)
+                if method is not None:
+                    self.field_methods[name] = method
+            for name, method in part.fields.items():
+                self.field_methods[name] = method
+        self.sdl = "\n".join(sdl)
+        for name, (_plugin, fn) in resolvers.items():
+            Resolver(name, schema_name=self.schema_name)(fn)
+        self.engine = await create_engine(self.sdl, schema_name=self.schema_name, error_coercer=_error_coercer)
+
+    def _check_uncached(self, query: str) -> BusError | None:
+        try:
+            document = parse_to_document(query, self.engine._schema)
+        except Exception:
+            return None  # the engine reports syntax errors itself
+        depth, aliases, cost, introspects = _analyse(document)
+        lim = self.limits
+        if introspects and not lim.introspection:
+            return BusError(Status.PERMISSION_DENIED, "Introspection is switched off on this server.",
+                            reason="INTROSPECTION_DISABLED")
+        if depth > lim.max_depth:
+            return BusError(Status.INVALID_ARGUMENT, f"Query depth {depth} exceeds the limit of {lim.max_depth}.",
+                            reason="QUERY_TOO_DEEP")
+        if aliases > lim.max_aliases:
+            return BusError(Status.INVALID_ARGUMENT, f"Query uses {aliases} aliases; the limit is {lim.max_aliases}.",
+                            reason="TOO_MANY_ALIASES")
+        if cost > lim.max_cost:
+            return BusError(Status.INVALID_ARGUMENT, f"Query cost {cost} exceeds the limit of {lim.max_cost}.",
+                            reason="QUERY_TOO_COSTLY")
+        return None
+
+    async def execute(self, query: str, variables: dict[str, Any] | None, operation_name: str | None,
+                      context: dict[str, Any]) -> dict[str, Any]:
+        refused = self._check(query)
+        if refused is not None:
+            return {"data": None, "errors": [error_dict(refused)]}
+        result = await self.engine.execute(query, operation_name=operation_name, context=context,
+                                           variables=variables)
+        return typing.cast(dict[str, Any], result)
+
+
+def error_dict(exc: BusError, path: Any = None, locations: Any = None) -> dict[str, Any]:
+    ext: dict[str, Any] = {"code": exc.status.name}
+    if exc.reason:
+        ext["reason"] = exc.reason
+    if exc.field_errors:
+        ext["errors"] = [{"field": f, "message": m} for f, m in exc.field_errors]
+    out: dict[str, Any] = {"message": exc.public_message, "extensions": ext}
+    if path is not None:
+        out["path"] = path
+    if locations is not None:
+        out["locations"] = locations
+    return out
+
+
+async def _error_coercer(exception: Exception, error: dict[str, Any]) -> dict[str, Any]:
+    original = getattr(exception, "original_error", None) or exception
+    if isinstance(original, BusError):
+        coerced = error_dict(original, error.get("path"), error.get("locations"))
+        return coerced
+    ext = dict(error.get("extensions") or {})
+    if original is exception or isinstance(original, (TypeError, ValueError)) and _is_coercion(error):
+        # Parse and validation errors: the client sent a bad query.
+        ext["code"] = Status.INVALID_ARGUMENT.name
+        error["extensions"] = ext
+        return error
+    log.error("graphql_resolver_failed", exc_info=original)
+    ext = {"code": Status.INTERNAL.name}
+    error["message"] = "Internal error"
+    error["extensions"] = ext
+    return error
+
+
+def _is_coercion(error: dict[str, Any]) -> bool:
+    msg = str(error.get("message", ""))
+    return "type" in msg.lower() or "argument" in msg.lower()
+
+
+HIDDEN_STATUSES = HIDDEN

@@ -1,0 +1,83 @@
+"""The whole public extension API: every hook a plugin may implement.
+
+Hooks are synchronous and return data; they are called once, at startup, one
+plugin at a time in dependency order (never per request). Async work goes through
+the bus or the ``shop_lifespan`` context. Each hook is documented in
+docs/plugins.md with this exact signature (a test keeps the two in step).
+
+Contract version: HOOKS_VERSION. Hooks are only ever added, never changed.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from .plugin import PluginContext, PluginInfo
+
+HOOKS_VERSION = 1
+PROJECT = "shop"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def shop_plugin() -> PluginInfo:  # type: ignore[empty-body]
+    """The plugin's manifest: name, version, requires, config model, description."""
+
+
+@hookspec
+def shop_tables(ctx: PluginContext) -> list[Any]:  # type: ignore[empty-body]
+    """Piccolo ``Table`` classes the plugin owns (migrations in migrations/<name>/)."""
+
+
+@hookspec
+def shop_services(ctx: PluginContext) -> list[tuple[Any, object]]:  # type: ignore[empty-body]
+    """(Service declaration, servicer) pairs to register on the bus."""
+
+
+@hookspec
+def shop_routes(ctx: PluginContext) -> list[Any]:  # type: ignore[empty-body]
+    """REST routes: ``kernel.rest.Route`` adapters over bus methods."""
+
+
+@hookspec
+def shop_web_routes(ctx: PluginContext) -> list[Any]:  # type: ignore[empty-body]
+    """Plain aiohttp ``RouteDef``s for pages that are not JSON APIs (sign-in forms...)."""
+
+
+@hookspec
+def shop_graphql(ctx: PluginContext) -> Any:  # type: ignore[empty-body]
+    """A ``kernel.graphql.GraphQLPart``: SDL fragment and resolvers."""
+
+
+@hookspec
+def shop_event_handlers(ctx: PluginContext) -> list[Any]:  # type: ignore[empty-body]
+    """``kernel.events.Subscription``s to other plugins' (or own) events."""
+
+
+@hookspec
+def shop_authenticators(ctx: PluginContext) -> list[Any]:  # type: ignore[empty-body]
+    """Async callables ``(request) -> Principal | None`` resolving the caller."""
+
+
+@hookspec
+def shop_middlewares(ctx: PluginContext) -> list[Any]:  # type: ignore[empty-body]
+    """aiohttp middlewares, installed after the kernel's own, in plugin order."""
+
+
+@hookspec
+def shop_lifespan(ctx: PluginContext) -> Any:  # type: ignore[empty-body]
+    """An async generator function ``(app) -> AsyncIterator[None]`` (aiohttp cleanup context)."""
+
+
+@hookspec
+def shop_cli(ctx: PluginContext) -> list[Any]:  # type: ignore[empty-body]
+    """``kernel.cli.Command``s added to the ``shop`` CLI."""
+
+
+@hookspec
+def shop_seed_demo(ctx: PluginContext) -> Any:  # type: ignore[empty-body]
+    """An async callable ``(runtime, options) -> str`` that creates demo data, returning a summary."""

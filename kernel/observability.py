@@ -1,0 +1,68 @@
+"""JSON logs and Prometheus metrics (a registry per app: no process globals)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from typing import Any
+
+import orjson
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+_STD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime", "taskName"}
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, event, and the record's extras."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        out: dict[str, Any] = {
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "event": record.getMessage(),
+        }
+        for k, v in record.__dict__.items():
+            if k not in _STD:
+                out[k] = v
+        if record.exc_info:
+            out["exc"] = self.formatException(record.exc_info)
+        return orjson.dumps(out, default=str).decode()
+
+
+def setup_logging(level: str = "INFO", json: bool = True) -> None:
+    root = logging.getLogger()
+    for h in list(root.handlers):
+        if getattr(h, "_shop", False):
+            root.removeHandler(h)
+    handler = logging.StreamHandler(sys.stderr)
+    handler._shop = True  # type: ignore[attr-defined]
+    handler.setFormatter(JsonFormatter() if json else logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(level)
+    logging.getLogger("shop").setLevel(level)
+    for noisy in ("aiohttp.access", "asyncio"):
+        logging.getLogger(noisy).setLevel("WARNING")
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.http = Histogram("shop_http_request_duration_seconds", "HTTP requests by route and status",
+                              ["method", "route", "status"], registry=self.registry,
+                              buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+        self.bus = Histogram("shop_bus_call_duration_seconds", "Bus calls by method and status code",
+                             ["method", "code"], registry=self.registry,
+                             buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5))
+        self.cache = Counter("shop_cache_lookups_total", "Cache lookups by result", ["result"], registry=self.registry)
+        self.redis_up = Gauge("shop_redis_up", "1 when Redis answered the last call", registry=self.registry)
+        self.plugins = Gauge("shop_plugin_loaded", "Loaded plugins", ["plugin", "version"], registry=self.registry)
+        self._bus_children: dict[tuple[str, str], Any] = {}
+
+    def observe_bus(self, method: str, code: str, seconds: float) -> None:
+        child = self._bus_children.get((method, code))
+        if child is None:
+            child = self.bus.labels(method, code)
+            self._bus_children[(method, code)] = child
+        child.observe(seconds)

@@ -1,0 +1,67 @@
+"""The runtime handles one app owns: database, Redis, cache, limiter, events, bus."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from .bus import (
+    AuthorizationInterceptor,
+    Bus,
+    CacheInterceptor,
+    DeadlineInterceptor,
+    IdempotencyInterceptor,
+    MetricsInterceptor,
+    RateLimitInterceptor,
+)
+from .cache import Cache
+from .config import Settings
+from .db import Database
+from .events import EventBus
+from .observability import Metrics
+from .ratelimit import RateLimiter
+from .redis_link import RedisLink
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    redis: RedisLink | None
+    cache: Cache
+    limiter: RateLimiter
+    events: EventBus
+    bus: Bus
+    metrics: Metrics
+    instance_id: str
+    plugins: list[Any] = field(default_factory=list)  # LoadedPlugin, in load order
+    graphql: Any = None
+    pm: Any = None  # the pluggy PluginManager
+    openapi: dict[str, Any] | None = None
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    if not settings.database_url:
+        raise RuntimeError("no database_url: start embedded services first (kernel.embedded) or set DATABASE_URL")
+    instance_id = uuid.uuid4().hex[:12]
+    db = Database(settings.database_url, max_size=settings.db_pool_max)
+    redis = RedisLink(settings.redis_url, settings.redis_prefix) if settings.redis_url else None
+    cache = Cache(redis, local_entries=settings.cache_local_entries, local_ttl=settings.cache_local_ttl)
+    limiter = RateLimiter(redis, settings.rate_classes(), settings.rate_limit_outage)
+    events = EventBus(instance_id)
+    metrics = Metrics()
+    bus = Bus(
+        db=db,
+        events=events,
+        interceptors=[
+            MetricsInterceptor(metrics.observe_bus),
+            DeadlineInterceptor(settings.deadline_seconds),
+            AuthorizationInterceptor(),
+            RateLimitInterceptor(limiter),
+            IdempotencyInterceptor(db),
+            CacheInterceptor(cache),
+        ],
+    )
+    return Runtime(settings=settings, db=db, redis=redis, cache=cache, limiter=limiter, events=events,
+                   bus=bus, metrics=metrics, instance_id=instance_id)

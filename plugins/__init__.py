@@ -1,0 +1,1 @@
+"""First-party plugins. Each is registered in setup.cfg under the shop.plugins entry-point group."""
