@@ -16,6 +16,12 @@ FROM ${PYTHON_IMAGE} AS builder
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
 
+# tartiflette (GraphQL) ships only an sdist: it builds its bundled
+# libgraphqlparser with cmake and a C++ compiler. These stay in this stage.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends 'cmake=3.25.*' 'make=4.3-*' 'g++=4:12.*' \
+ && rm -rf /var/lib/apt/lists/*
+
 WORKDIR /src
 # .dockerignore lets only the files needed to build the package through.
 COPY . .
@@ -41,7 +47,8 @@ RUN groupadd --system --gid 10001 shop \
 
 # Wheels are bind-mounted from the builder, so they never land in a layer.
 RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
-    pip install --no-cache-dir --no-index --find-links=/wheels /wheels/*.whl
+    pip install --no-cache-dir --no-index --find-links=/wheels /wheels/*.whl \
+ && shop --version
 
 WORKDIR /app
 # Runtime data read relative to SHOP_HOME; owned by root, read-only for the app user.

@@ -40,6 +40,7 @@ _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 KERNEL_STATIC = Path(__file__).parent / "static"
 
 Authenticator = Callable[[web.Request], Awaitable[Principal | None]]
+HandlerFn = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
@@ -109,10 +110,10 @@ def create_app(settings: Settings, plugins: Iterable[object] | None = None) -> w
         for name in part.resolvers:
             note(lp, "graphql", name)
     authenticators: list[Authenticator] = []
-    for lp, fns in call_each(pm, loaded, "shop_authenticators", make_ctx):
+    for _lp, fns in call_each(pm, loaded, "shop_authenticators", make_ctx):
         authenticators.extend(fns)
     plugin_mws: list[Any] = []
-    for lp, mws in call_each(pm, loaded, "shop_middlewares", make_ctx):
+    for _lp, mws in call_each(pm, loaded, "shop_middlewares", make_ctx):
         plugin_mws.extend(mws)
     lifespans = call_each(pm, loaded, "shop_lifespan", make_ctx)
     rt.bus.freeze()
@@ -181,7 +182,7 @@ def _outer_middleware(rt: Runtime) -> Any:
     metrics = rt.metrics
 
     @web.middleware
-    async def outer(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+    async def outer(request: web.Request, handler: HandlerFn) -> web.StreamResponse:
         start = time.perf_counter()
         rid = request.headers.get("X-Request-Id", "")
         if not _REQUEST_ID_RE.match(rid):
@@ -211,9 +212,9 @@ def _outer_middleware(rt: Runtime) -> Any:
         h = resp.headers
         h.setdefault("X-Content-Type-Options", "nosniff")
         h.setdefault("Referrer-Policy", "same-origin")
-        if resp.content_type == "text/html":
-            h.setdefault("Content-Security-Policy", CSP)
-            h.setdefault("X-Frame-Options", "DENY")
+        # On every response (a FileResponse's type is only known later); pages may set their own.
+        h.setdefault("Content-Security-Policy", CSP)
+        h.setdefault("X-Frame-Options", "DENY")
         route = request.match_info.route.resource
         route_name = route.canonical if route is not None else "unmatched"
         elapsed = time.perf_counter() - start
@@ -245,7 +246,7 @@ def _http_exception(request: web.Request, exc: web.HTTPException, rid: str) -> w
 
 def _principal_middleware(rt: Runtime, authenticators: list[Authenticator]) -> Any:
     @web.middleware
-    async def principal(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+    async def principal(request: web.Request, handler: HandlerFn) -> web.StreamResponse:
         p: Principal | None = None
         for auth in authenticators:
             p = await auth(request)

@@ -37,7 +37,7 @@ Resp = TypeVar("Resp")
 class Reply(Generic[Resp]):
     """A response as a message, as its JSON bytes, or both (each made on demand)."""
 
-    __slots__ = ("_message", "_body", "_type", "replayed")
+    __slots__ = ("_body", "_message", "_type", "replayed")
 
     def __init__(self, response_type: type[Resp], *, message: Any = None, body: bytes | None = None,
                  replayed: bool = False) -> None:

@@ -164,7 +164,7 @@ class Cache:
             return value, "miss"
         rkey = self.redis.key("c:" + key)
         try:
-            cached = await self.redis.run(lambda r: r.get(rkey))
+            cached: bytes | None = await self.redis.run(lambda r: r.get(rkey))
         except RedisDown:
             cached = None
             redis_ok = False
@@ -176,10 +176,10 @@ class Cache:
             return cached, "redis"
         self.stats["miss"] += 1
         if redis_ok:
-            value = await self._fill_with_lock(rkey, fill)
-            if value is not None:
-                self._keep_local(key, value, all_tags, ttl, generation)
-                return value, "redis"
+            filled = await self._fill_with_lock(rkey, fill)
+            if filled is not None:
+                self._keep_local(key, filled, all_tags, ttl, generation)
+                return filled, "redis"
         value = await fill()
         self.stats["fills"] += 1
         if redis_ok:

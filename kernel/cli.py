@@ -219,17 +219,23 @@ async def _migrate_only(settings: Settings) -> None:
             print(f"applied {len(applied)} migration(s)", flush=True)
 
 
+def _seed_configure(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--demo", action="store_true", help="create the demo shop")
+    p.add_argument("--products", type=int, default=None, help="number of demo products (for benchmarks)")
+    p.add_argument("--if-empty", action="store_true", help="only when the shop has no data yet")
+
+
+def _json_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+
 KERNEL_COMMANDS = [
     Command(("migrate",), "apply pending migrations (kernel, then each plugin in load order)",
             lambda p: None, _cmd_migrate),
     Command(("seed",), "create demo data",
-            lambda p: (p.add_argument("--demo", action="store_true", help="create the demo shop"),
-                       p.add_argument("--products", type=int, default=None, help="number of demo products"),
-                       p.add_argument("--if-empty", action="store_true", help="only when the shop has no data")),
-            _cmd_seed),
+            lambda p: _seed_configure(p), _cmd_seed),
     Command(("plugins", "list"), "list installed plugins: enabled?, version, contributions",
-            lambda p: p.add_argument("--json", action="store_true", help="machine-readable output"),
-            _cmd_plugins_list, needs_runtime=False),
+            lambda p: _json_flag(p), _cmd_plugins_list, needs_runtime=False),
 ]
 
 

@@ -183,7 +183,8 @@ def load_settings(env: dict[str, str] | None = None, **overrides: Any) -> Settin
             raise ConfigError(f"SHOP_CONFIG {cfg_path} is not valid TOML: {exc}") from None
     s: dict[str, Any] = {}
     server = data.pop("server", {})
-    known_top = {"server", "database", "redis", "plugins", "rate_limits", "cache", "graphql", "limits", "logging", "secret_key", "demo", "data_dir"}
+    known_top = {"server", "database", "redis", "plugins", "rate_limits", "cache", "graphql", "limits", "logging",
+                 "secret_key", "demo", "data_dir"}
     unknown = set(data) - known_top
     if unknown:
         raise ConfigError(f"unknown config section(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(known_top))}")

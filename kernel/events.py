@@ -93,7 +93,7 @@ class EventBus:
             event_type = self._types.get(data.get("t"))
             if event_type is None:
                 return
-            event = decode(typing.cast(type, event_type), data["d"])
+            event: Event = decode(typing.cast(type, event_type), data["d"])
         except Exception:
             log.warning("event_payload_invalid")
             return

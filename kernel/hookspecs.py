@@ -24,60 +24,60 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
 @hookspec
-def shop_plugin() -> PluginInfo:  # type: ignore[empty-body]
+def shop_plugin() -> PluginInfo:
     """The plugin's manifest: name, version, requires, config model, description."""
 
 
 @hookspec
-def shop_tables(ctx: PluginContext) -> list[Any]:  # type: ignore[empty-body]
+def shop_tables(ctx: PluginContext) -> list[Any]:
     """Piccolo ``Table`` classes the plugin owns (migrations in migrations/<name>/)."""
 
 
 @hookspec
-def shop_services(ctx: PluginContext) -> list[tuple[Any, object]]:  # type: ignore[empty-body]
+def shop_services(ctx: PluginContext) -> list[tuple[Any, object]]:
     """(Service declaration, servicer) pairs to register on the bus."""
 
 
 @hookspec
-def shop_routes(ctx: PluginContext) -> list[Any]:  # type: ignore[empty-body]
+def shop_routes(ctx: PluginContext) -> list[Any]:
     """REST routes: ``kernel.rest.Route`` adapters over bus methods."""
 
 
 @hookspec
-def shop_web_routes(ctx: PluginContext) -> list[Any]:  # type: ignore[empty-body]
+def shop_web_routes(ctx: PluginContext) -> list[Any]:
     """Plain aiohttp ``RouteDef``s for pages that are not JSON APIs (sign-in forms...)."""
 
 
 @hookspec
-def shop_graphql(ctx: PluginContext) -> Any:  # type: ignore[empty-body]
+def shop_graphql(ctx: PluginContext) -> Any:
     """A ``kernel.graphql.GraphQLPart``: SDL fragment and resolvers."""
 
 
 @hookspec
-def shop_event_handlers(ctx: PluginContext) -> list[Any]:  # type: ignore[empty-body]
+def shop_event_handlers(ctx: PluginContext) -> list[Any]:
     """``kernel.events.Subscription``s to other plugins' (or own) events."""
 
 
 @hookspec
-def shop_authenticators(ctx: PluginContext) -> list[Any]:  # type: ignore[empty-body]
+def shop_authenticators(ctx: PluginContext) -> list[Any]:
     """Async callables ``(request) -> Principal | None`` resolving the caller."""
 
 
 @hookspec
-def shop_middlewares(ctx: PluginContext) -> list[Any]:  # type: ignore[empty-body]
+def shop_middlewares(ctx: PluginContext) -> list[Any]:
     """aiohttp middlewares, installed after the kernel's own, in plugin order."""
 
 
 @hookspec
-def shop_lifespan(ctx: PluginContext) -> Any:  # type: ignore[empty-body]
+def shop_lifespan(ctx: PluginContext) -> Any:
     """An async generator function ``(app) -> AsyncIterator[None]`` (aiohttp cleanup context)."""
 
 
 @hookspec
-def shop_cli(ctx: PluginContext) -> list[Any]:  # type: ignore[empty-body]
+def shop_cli(ctx: PluginContext) -> list[Any]:
     """``kernel.cli.Command``s added to the ``shop`` CLI."""
 
 
 @hookspec
-def shop_seed_demo(ctx: PluginContext) -> Any:  # type: ignore[empty-body]
+def shop_seed_demo(ctx: PluginContext) -> Any:
     """An async callable ``(runtime, options) -> str`` that creates demo data, returning a summary."""

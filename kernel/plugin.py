@@ -77,7 +77,9 @@ class PluginContext:
 PluginSource = object  # a module or object with hookimpls
 
 
-def discover(settings: Settings, explicit: Iterable[PluginSource] | None = None) -> tuple[pluggy.PluginManager, list[LoadedPlugin]]:
+def discover(
+    settings: Settings, explicit: Iterable[PluginSource] | None = None
+) -> tuple[pluggy.PluginManager, list[LoadedPlugin]]:
     """Load, validate and order the enabled plugins."""
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
@@ -93,7 +95,7 @@ def discover(settings: Settings, explicit: Iterable[PluginSource] | None = None)
             candidates.append((ep.name, ep.load))
     else:
         for src in explicit:
-            candidates.append((_guess_name(src), lambda src=src: src))
+            candidates.append((_guess_name(src), _constant(src)))
 
     names = {n for n, _ in candidates}
     if settings.plugins_enabled is not None:
@@ -133,6 +135,10 @@ def discover(settings: Settings, explicit: Iterable[PluginSource] | None = None)
     order = _order(loaded, settings)
     pm.check_pending()
     return pm, [loaded[n] for n in order]
+
+
+def _constant(src: object) -> Callable[[], object]:
+    return lambda: src
 
 
 def _guess_name(src: object) -> str:
@@ -190,11 +196,11 @@ def _order(loaded: dict[str, LoadedPlugin], settings: Settings) -> list[str]:
         if state.get(n) == 2:
             return
         if state.get(n) == 1:
-            cycle = path[path.index(n):] + [n]
+            cycle = [*path[path.index(n):], n]
             raise PluginError("plugins require each other in a cycle: " + " -> ".join(cycle))
         state[n] = 1
         for req in sorted(loaded[n].info.requires):
-            visit(req, path + [n])
+            visit(req, [*path, n])
         state[n] = 2
         order.append(n)
 

@@ -63,7 +63,7 @@ class RedisLink:
             raise RedisDown("redis is down")
         try:
             result = await fn(self.client)
-        except (RedisError, OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, RedisError, OSError) as exc:
             self.mark_down(exc)
             raise RedisDown(str(exc)) from exc
         self.mark_up()
@@ -92,7 +92,7 @@ class RedisLink:
             self._listener = asyncio.create_task(self._listen(ready), name="redis-pubsub")
             try:
                 await asyncio.wait_for(ready.wait(), 3)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 log.warning("redis_pubsub_not_ready")
 
     async def _listen(self, ready: asyncio.Event) -> None:
@@ -112,11 +112,11 @@ class RedisLink:
                     if handler is not None:
                         await handler(msg["data"])
             except asyncio.CancelledError:
-                await _quiet(pubsub.aclose())
+                await _quiet(pubsub.aclose())  # type: ignore[no-untyped-call]
                 raise
             except Exception as exc:
                 self.mark_down(exc)
-                await _quiet(pubsub.aclose())
+                await _quiet(pubsub.aclose())  # type: ignore[no-untyped-call]
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 2.0)
 

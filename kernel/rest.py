@@ -118,7 +118,7 @@ async def read_json_object(request: web.Request, max_depth: int) -> dict[str, An
 
 def _scalar_kind(tp: Any) -> type | None:
     origin = typing.get_origin(tp)
-    if origin in (typing.Union, getattr(__import__("types"), "UnionType")):
+    if origin in (typing.Union, __import__("types").UnionType):
         args = [a for a in typing.get_args(tp) if a is not type(None)]
         tp = args[0] if len(args) == 1 else tp
     if tp in (int, bool, str):

@@ -46,9 +46,7 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     """SafeLoader that refuses duplicate keys (merge keys ``<<`` may be overridden)."""
 
 
-def _construct_mapping(
-    loader: _UniqueKeyLoader, node: yaml.MappingNode
-) -> dict[Any, Any]:
+def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict[Any, Any]:
     seen: set[Any] = set()
     for key_node, _ in node.value:
         if key_node.tag == MERGE_TAG:
@@ -66,9 +64,7 @@ def _construct_mapping(
     return dict(loader.construct_pairs(node, deep=True))
 
 
-_UniqueKeyLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping
-)
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
 def load_schema() -> dict[str, Any]:
@@ -139,16 +135,13 @@ def _policy_errors(doc: Any) -> Iterator[str]:
                 yield f"services.{name}.depends_on: unknown service {dep!r}"
         for source in _named_volume_sources(svc):
             if source not in declared_volumes:
-                yield (
-                    f"services.{name}.volumes: named volume {source!r} "
-                    "is not declared under top-level 'volumes'"
-                )
+                yield (f"services.{name}.volumes: named volume {source!r} is not declared under top-level 'volumes'")
 
 
 def check_text(text: str, schema: dict[str, Any]) -> list[str]:
     """Return the problems found in one Compose document (empty when valid)."""
     try:
-        doc = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - SafeLoader subclass
+        doc = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass: no arbitrary objects
     except yaml.YAMLError as exc:
         return [f"YAML error: {exc}"]
     if doc is None:
@@ -217,12 +210,8 @@ def self_test(schema: dict[str, Any]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0] if __doc__ else None
-    )
-    parser.add_argument(
-        "files", nargs="*", type=Path, help="Compose files (default: compose.yml)"
-    )
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("files", nargs="*", type=Path, help="Compose files (default: compose.yml)")
     parser.add_argument(
         "--self-test",
         action="store_true",
@@ -251,9 +240,7 @@ def main(argv: list[str] | None = None) -> int:
         problems = check_text(text, schema)
         if problems:
             bad += 1
-            print(
-                f"{path}: INVALID against the Compose Specification:", file=sys.stderr
-            )
+            print(f"{path}: INVALID against the Compose Specification:", file=sys.stderr)
             for problem in problems:
                 print(f"  - {problem}", file=sys.stderr)
         else:

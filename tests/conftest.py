@@ -127,3 +127,18 @@ async def redis_client(servers: dict[str, str]) -> AsyncIterator[aioredis.Redis]
     r = aioredis.Redis.from_url(servers["redis"])
     yield r
     await r.aclose()
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: Any) -> None:
+    """On CI a skipped test is a failure: every test must really run there."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    if os.environ.get("CI") and skipped:
+        terminalreporter.write_line(f"CI: {len(skipped)} test(s) were skipped; failing the run.", red=True)
+        terminalreporter._session.exitstatus = 1  # noqa: SLF001
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if os.environ.get("CI") and reporter is not None and reporter.stats.get("skipped"):
+        session.exitstatus = 1

@@ -60,6 +60,11 @@ class Empty:
 
 
 @message
+class Boom:
+    code: str = constraint(max_len=40)
+
+
+@message
 class HelloSaid(Event, topic="hello.said"):
     name: str
 
@@ -71,6 +76,7 @@ class Hello(Service, package="test.hello.v1"):
     secret = rpc(Empty, Greeted, scope="admin")
     slow = rpc(Slow, Greeted, deadline=0.2)
     fail = rpc(GetCount, Greeted)
+    boom = rpc(Boom, Greeted)
 
 
 class HelloServicer:
@@ -108,6 +114,9 @@ class HelloServicer:
         await asyncio.sleep(req.seconds)
         return Greeted(text="slow", count=req.seconds)
 
+    async def boom(self, req: Boom, ctx: CallContext) -> Greeted:
+        raise BusError(Status[req.code], f"boom {req.code}", reason="BOOM" if req.code == "FAILED_PRECONDITION" else None)
+
     async def fail(self, req: GetCount, ctx: CallContext) -> Greeted:
         raise RuntimeError("internal detail that must not leak: password=hunter2")
 
@@ -141,6 +150,7 @@ def shop_routes(ctx: PluginContext) -> list[Route]:
         Route("GET", "/api/hello-secret", Hello.secret),
         Route("GET", "/api/hello-slow", Hello.slow),
         Route("GET", "/api/hello-fail", Hello.fail, aliases={"who": "name"}),
+        Route("GET", "/api/hello-boom", Hello.boom),
     ]
 
 
@@ -149,10 +159,12 @@ def shop_graphql(ctx: PluginContext) -> GraphQLPart:
     return GraphQLPart(
         sdl="""
         type Greeted { text: String!, count: Int! }
-        extend type Query { helloCount(name: String!): Greeted }
+        extend type Query { helloCount(name: String!): Greeted, helloBoom(code: String!): Greeted, helloFail: Greeted }
         extend type Mutation { greet(name: String!, times: Int, idempotencyKey: String): Greeted! }
         """,
-        resolvers={"Query.helloCount": bus_field(Hello.get_count), "Mutation.greet": bus_field(Hello.greet)},
+        resolvers={"Query.helloCount": bus_field(Hello.get_count), "Mutation.greet": bus_field(Hello.greet),
+                   "Query.helloBoom": bus_field(Hello.boom),
+                   "Query.helloFail": bus_field(Hello.fail, args=lambda a, p: {"name": "x"})},
     )
 
 

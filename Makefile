@@ -1,0 +1,50 @@
+# The two commands: `make run` and `make test`. Everything else is a step of theirs.
+# Without DATABASE_URL / REDIS_URL the shop starts an embedded PostgreSQL and Valkey
+# under ./.shop-data; with them set, it uses those servers.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+
+.PHONY: run test install lint typecheck unit delivery bench clean help
+
+help:
+	@echo "make run    set up and serve the shop on http://127.0.0.1:8080"
+	@echo "make test   set up and run every test (lint, types, unit, integration, e2e, k6, delivery)"
+	@echo "make bench  run the load benchmarks and write docs/benchmarks.md"
+
+$(STAMP): setup.cfg pyproject.toml requirements-dev.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is required")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
+	$(BIN)/python -m pip install --quiet -e . -r requirements-dev.txt
+	@if [ -d examples/shop-reviews ]; then $(BIN)/python -m pip install --quiet -e examples/shop-reviews; fi
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/shop seed --demo --if-empty
+	$(BIN)/shop serve --host 127.0.0.1 --port 8080
+
+lint: install
+	$(BIN)/ruff check .
+
+typecheck: install
+	$(BIN)/mypy kernel
+
+delivery: install
+	bash scripts/check_delivery.sh
+
+unit: install
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test: lint typecheck delivery unit
+
+bench: install
+	$(BIN)/python scripts/bench.py
+
+clean:
+	rm -rf $(VENV) .shop-data build *.egg-info
