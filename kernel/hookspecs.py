@@ -15,7 +15,19 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Awaitable, Callable
+
+    from aiohttp import web
+    from piccolo.table import Table
+
+    from .cli import Command
+    from .context import Principal
+    from .events import Subscription
+    from .graphql import GraphQLPart
     from .plugin import PluginContext, PluginInfo
+    from .rest import Route
+    from .runtime import Runtime
+    from .service import Service
 
 HOOKS_VERSION = 1
 PROJECT = "shop"
@@ -29,37 +41,37 @@ def shop_plugin() -> PluginInfo:
 
 
 @hookspec
-def shop_tables(ctx: PluginContext) -> list[Any]:
+def shop_tables(ctx: PluginContext) -> list[type[Table]]:
     """Piccolo ``Table`` classes the plugin owns (migrations in migrations/<name>/)."""
 
 
 @hookspec
-def shop_services(ctx: PluginContext) -> list[tuple[Any, object]]:
+def shop_services(ctx: PluginContext) -> list[tuple[type[Service], object]]:
     """(Service declaration, servicer) pairs to register on the bus."""
 
 
 @hookspec
-def shop_routes(ctx: PluginContext) -> list[Any]:
+def shop_routes(ctx: PluginContext) -> list[Route]:
     """REST routes: ``kernel.rest.Route`` adapters over bus methods."""
 
 
 @hookspec
-def shop_web_routes(ctx: PluginContext) -> list[Any]:
+def shop_web_routes(ctx: PluginContext) -> list[web.RouteDef]:
     """Plain aiohttp ``RouteDef``s for pages that are not JSON APIs (sign-in forms...)."""
 
 
 @hookspec
-def shop_graphql(ctx: PluginContext) -> Any:
+def shop_graphql(ctx: PluginContext) -> GraphQLPart:
     """A ``kernel.graphql.GraphQLPart``: SDL fragment and resolvers."""
 
 
 @hookspec
-def shop_event_handlers(ctx: PluginContext) -> list[Any]:
+def shop_event_handlers(ctx: PluginContext) -> list[Subscription]:
     """``kernel.events.Subscription``s to other plugins' (or own) events."""
 
 
 @hookspec
-def shop_authenticators(ctx: PluginContext) -> list[Any]:
+def shop_authenticators(ctx: PluginContext) -> list[Callable[[web.Request], Awaitable[Principal | None]]]:
     """Async callables ``(request) -> Principal | None`` resolving the caller."""
 
 
@@ -69,15 +81,15 @@ def shop_middlewares(ctx: PluginContext) -> list[Any]:
 
 
 @hookspec
-def shop_lifespan(ctx: PluginContext) -> Any:
+def shop_lifespan(ctx: PluginContext) -> Callable[[web.Application], AsyncIterator[None]]:
     """An async generator function ``(app) -> AsyncIterator[None]`` (aiohttp cleanup context)."""
 
 
 @hookspec
-def shop_cli(ctx: PluginContext) -> list[Any]:
+def shop_cli(ctx: PluginContext) -> list[Command]:
     """``kernel.cli.Command``s added to the ``shop`` CLI."""
 
 
 @hookspec
-def shop_seed_demo(ctx: PluginContext) -> Any:
+def shop_seed_demo(ctx: PluginContext) -> Callable[[Runtime, dict[str, Any]], Awaitable[str]]:
     """An async callable ``(runtime, options) -> str`` that creates demo data, returning a summary."""
