@@ -1,0 +1,262 @@
+#!/usr/bin/env python3
+"""`make bench`: the load scenarios of METHOD.md, side by side with the bare baseline.
+
+For each scenario: the shop (one process pinned to core 0) is loaded by k6 (pinned
+to core 1, 32 VUs, 5 s warm-up, then 20 s), then the bare aiohttp baseline serving
+the exact bytes the shop returned is loaded the same way, right after. Three
+repetitions. Results go to docs/benchmarks.md (the whole file is rewritten).
+
+Data: a fresh database `shop_bench` seeded with the demo catalog scaled to 10,000
+products in 20 categories. Uses DATABASE_URL / REDIS_URL when set, else the
+embedded servers under .shop-data/bench.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import datetime as dt
+import hashlib
+import json
+import os
+import platform
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+K6 = str(BIN / "k6")
+SHOP = str(BIN / "shop")
+BENCH = ROOT / "scripts" / "bench"
+DB_NAME = "shop_bench"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_http(url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    return
+        except Exception:
+            time.sleep(0.3)
+    raise RuntimeError(f"{url} did not become ready")
+
+
+def fetch(url: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> bytes:
+    req = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json", **(headers or {})})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        return bytes(r.read())
+
+
+@contextmanager
+def process(cmd: list[str], env: dict[str, str], cpu: str | None) -> Iterator[subprocess.Popen[bytes]]:
+    full = (["taskset", "-c", cpu] if cpu and shutil.which("taskset") else []) + cmd
+    proc = subprocess.Popen(full, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        yield proc
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def k6_run(url: str, body_file: str | None, duration: str, vus: int, auth: str | None = None) -> dict[str, Any]:
+    summary = tempfile.NamedTemporaryFile(suffix=".json", delete=False).name
+    env = {**os.environ, "URL": url, "VUS": str(vus), "DURATION": duration, "K6_NO_USAGE_REPORT": "true"}
+    if body_file:
+        env["BODY_FILE"] = body_file
+    if auth:
+        env["AUTH"] = auth
+    cmd = ["taskset", "-c", "1"] if shutil.which("taskset") else []
+    cmd += [K6, "run", "--quiet", "--summary-export", summary, str(BENCH / "load.js")]
+    subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
+    data = json.loads(Path(summary).read_text())
+    os.unlink(summary)
+    m = data["metrics"]
+    dur = m["http_req_duration"]
+    checks = m.get("checks", {})
+    passes, fails = checks.get("passes", 0), checks.get("fails", 0)
+    return {
+        "rps": m["http_reqs"]["rate"],
+        "p50": dur.get("med", 0.0),
+        "p99": dur.get("p(99)", 0.0),
+        "checks": passes / (passes + fails) if passes + fails else 0.0,
+        "errors": m.get("http_req_failed", {}).get("value", 0.0),
+    }
+
+
+def measure(url: str, body: bytes | None, auth: str | None, vus: int, warm: str, dur: str) -> dict[str, Any]:
+    body_file = None
+    if body is not None:
+        body_file = tempfile.NamedTemporaryFile(suffix=".json", delete=False).name
+        Path(body_file).write_bytes(body)
+    k6_run(url, body_file, warm, vus, auth)  # warm-up, discarded
+    result = k6_run(url, body_file, dur, vus, auth)
+    if body_file:
+        os.unlink(body_file)
+    return result
+
+
+def baseline(response_body: bytes, body: bytes | None, vus: int, warm: str, dur: str) -> dict[str, Any]:
+    port = free_port()
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
+        f.write(response_body)
+    env = {**os.environ}
+    with process([sys.executable, str(BENCH / "baseline_server.py"), str(port), f.name], env, "0"):
+        wait_http(f"http://127.0.0.1:{port}/ready")
+        result = measure(f"http://127.0.0.1:{port}/bench", body, None, vus, warm, dur)
+    os.unlink(f.name)
+    return result
+
+
+async def create_db(admin_url: str) -> str:
+    import asyncpg
+
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+        await conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+    finally:
+        await conn.close()
+    p = urllib.parse.urlparse(admin_url)
+    return urllib.parse.urlunparse(p._replace(path="/" + DB_NAME))
+
+
+def fmt(r: dict[str, Any]) -> str:
+    return f"{r['rps']:.0f} | {r['p50']:.2f} | {r['p99']:.2f} | {r['errors'] * 100:.2f}% | {r['checks'] * 100:.1f}%"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--vus", type=int, default=32)
+    ap.add_argument("--warmup", default="5s")
+    ap.add_argument("--duration", default="20s")
+    ap.add_argument("--products", type=int, default=10_000)
+    ap.add_argument("--only", default="", help="comma-separated scenario names")
+    ap.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
+    args = ap.parse_args()
+
+    from kernel.embedded import EmbeddedServices
+
+    emb = EmbeddedServices(ROOT / ".shop-data" / "bench")
+    db_admin, redis_url = os.environ.get("DATABASE_URL"), os.environ.get("REDIS_URL")
+    if not db_admin or not redis_url:
+        emb.start(not db_admin, not redis_url)
+        db_admin = db_admin or emb.database_url
+        redis_url = redis_url or emb.redis_url
+    assert db_admin and redis_url
+    try:
+        return run(args, db_admin, redis_url)
+    finally:
+        emb.stop()
+
+
+def run(args: argparse.Namespace, db_admin: str, redis_url: str) -> int:
+    db_url = asyncio.run(create_db(db_admin))
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "DATABASE_URL": db_url, "REDIS_URL": redis_url, "SHOP_LOG_LEVEL": "WARNING",
+           "SHOP_REDIS_PREFIX": f"bench{secrets.token_hex(3)}:", "SHOP_HOME": str(ROOT),
+           "SHOP_PUBLIC_URL": base}
+    for cls in ("READ", "WRITE", "MONEY", "LOGIN", "SIGNUP", "TOKEN"):
+        env[f"SHOP_RATE_LIMIT_{cls}"] = "100000000/1"
+    t0 = time.monotonic()
+    subprocess.run([SHOP, "seed", "--demo", "--products", str(args.products)], env=env, check=True,
+                   stdout=subprocess.DEVNULL)
+    seed_s = time.monotonic() - t0
+
+    results: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = {}
+    notes: list[str] = []
+    only = set(filter(None, args.only.split(",")))
+    with process([SHOP, "serve", "--port", str(port), "--no-migrate"], env, "0"):
+        wait_http(f"{base}/readyz")
+        cats = json.loads(fetch(f"{base}/api/categories"))
+        cat = cats[0]["slug"]
+        page = json.loads(fetch(f"{base}/api/products?category={cat}&page=1&pageSize=20"))
+        slug = page["items"][0]["slug"]
+        gql_list = json.dumps({"query": "query($c: String!) { products(categorySlug: $c, page: 1, pageSize: 20) "
+                                        "{ items { id slug name description categoryId categorySlug priceMinor "
+                                        "currency stockQty } page pageSize total } }",
+                               "variables": {"c": cat}}).encode()
+        gql_product = json.dumps({"query": "query($s: String!) { product(slug: $s) { id slug name description "
+                                           "categoryId categorySlug priceMinor currency stockQty } }",
+                                  "variables": {"s": slug}}).encode()
+        word = page["items"][0]["name"].split()[0].lower()
+        scenarios: list[tuple[str, str, bytes | None]] = [
+            ("rest_product_list", f"{base}/api/products?category={cat}&page=1&pageSize=20", None),
+            ("graphql_product_list", f"{base}/graphql", gql_list),
+            ("rest_product_page", f"{base}/api/products/{slug}", None),
+            ("graphql_product_page", f"{base}/graphql", gql_product),
+            ("rest_search", f"{base}/api/products?search={urllib.parse.quote(word)}&pageSize=20", None),
+        ]
+        for name, url, body in scenarios:
+            if only and name not in only:
+                continue
+            shop_bytes = fetch(url, body)
+            reps = []
+            for i in range(args.reps):
+                s = measure(url, body, None, args.vus, args.warmup, args.duration)
+                b = baseline(shop_bytes, body, args.vus, args.warmup, args.duration)
+                reps.append((s, b))
+                print(f"{name} rep {i + 1}: shop {s['rps']:.0f} req/s p99 {s['p99']:.1f} ms; "
+                      f"baseline {b['rps']:.0f} req/s; ratio {s['rps'] / b['rps']:.2f}", flush=True)
+            results[name] = reps
+        notes.append(f"search term: `{word}`; category: `{cat}`; product: `{slug}`")
+    write_report(args, results, notes, seed_s)
+    return 0
+
+
+def write_report(args: argparse.Namespace, results: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]],
+                 notes: list[str], seed_s: float) -> None:
+    import aiohttp
+
+    k6v = subprocess.run([K6, "version"], capture_output=True, text=True).stdout.strip()
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Made by `make bench` (scripts/bench.py) on {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, following",
+        "the project's METHOD.md: the shop is one process pinned to core 0, k6 is pinned to core 1 with",
+        f"{args.vus} VUs, {args.warmup} warm-up then {args.duration}; right after each shop run the bare aiohttp",
+        "baseline serving the exact bytes the shop returned is loaded the same way. Ratios are shop/baseline",
+        "req/s within the same repetition.",
+        "",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}; Python {platform.python_version()},"
+        f" aiohttp {aiohttp.__version__}, {k6v}. Data: {args.products} demo products in 20 categories"
+        f" (seeded in {seed_s:.1f} s).",
+        "",
+        "| scenario | rep | shop req/s | p50 ms | p99 ms | errors | checks | baseline req/s | p50 ms | p99 ms | errors | checks | ratio |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, reps in results.items():
+        for i, (s, b) in enumerate(reps, 1):
+            lines.append(f"| {name} | {i} | {fmt(s)} | {fmt(b)} | {s['rps'] / b['rps']:.2f} |")
+    lines += ["", *[f"- {n}" for n in notes], ""]
+    Path(args.out).write_text("\n".join(lines) + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
