@@ -130,13 +130,12 @@ def create_app(settings: Settings, plugins: Iterable[object] | None = None) -> w
     app = web.Application(
         client_max_size=settings.max_body_bytes,
         middlewares=[_outer_middleware(rt), *plugin_mws, _principal_middleware(rt, authenticators)],
-        handler_args={"max_field_size": 8190, "max_line_size": 8190},
     )
     app[RUNTIME] = rt
 
     router = app.router
     for _plugin, r in rest_routes:
-        handler = make_handler(r, lambda _req: rt.bus, settings.max_json_depth)
+        handler = make_handler(r, lambda _req: rt.bus, settings.max_json_depth, settings.slow_request_timeout)
         router.add_route(r.method, r.path, handler)
     router.add_routes(web_routes)
     _add_kernel_routes(app, rt, settings)
@@ -228,7 +227,8 @@ def _outer_middleware(rt: Runtime) -> Any:
 
 
 _HTTP_CODES = {400: Status.INVALID_ARGUMENT, 401: Status.UNAUTHENTICATED, 403: Status.PERMISSION_DENIED,
-               404: Status.NOT_FOUND, 405: Status.INVALID_ARGUMENT, 413: Status.INVALID_ARGUMENT,
+               404: Status.NOT_FOUND, 405: Status.INVALID_ARGUMENT, 408: Status.DEADLINE_EXCEEDED,
+               413: Status.INVALID_ARGUMENT,
                429: Status.RESOURCE_EXHAUSTED, 503: Status.UNAVAILABLE}
 
 
@@ -304,7 +304,7 @@ def _add_kernel_routes(app: web.Application, rt: Runtime, settings: Settings) ->
         return web.FileResponse(KERNEL_STATIC / "graphql.html")
 
     async def graphql_post(request: web.Request) -> web.StreamResponse:
-        body = await read_json_object(request, settings.max_json_depth)
+        body = await read_json_object(request, settings.max_json_depth, settings.slow_request_timeout)
         return await _graphql_run(request, rt, body, allow_mutation=True)
 
     router.add_get("/healthz", healthz)

@@ -26,20 +26,36 @@ from .redis_link import RedisDown, RedisLink
 
 log = logging.getLogger("shop.kernel.cache")
 
+# Each tag has a version counter, bumped by every invalidation. A miss reads the
+# versions with the value; the fill is stored only if they have not moved since,
+# so a slow read that began before a write cannot put the old value back.
+_GET = """
+local out = {redis.call('GET', KEYS[1])}
+for i = 2, #KEYS do out[i] = redis.call('GET', KEYS[i]) or '0' end
+return out
+"""
+
 _INVALIDATE = """
-for i, tag in ipairs(KEYS) do
-  local members = redis.call('SMEMBERS', tag)
+local n = #KEYS / 2
+for i = 1, n do
+  local members = redis.call('SMEMBERS', KEYS[i])
   for j = 1, #members, 500 do
     redis.call('DEL', unpack(members, j, math.min(j + 499, #members)))
   end
-  redis.call('DEL', tag)
+  redis.call('DEL', KEYS[i])
+  redis.call('INCR', KEYS[n + i])
+  redis.call('EXPIRE', KEYS[n + i], 86400)
 end
 return 1
 """
 
 _STORE = """
+local n = (#KEYS - 1) / 2
+for i = 1, n do
+  if (redis.call('GET', KEYS[1 + n + i]) or '0') ~= ARGV[2 + i] then return 0 end
+end
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
-for i = 2, #KEYS do
+for i = 2, n + 1 do
   redis.call('SADD', KEYS[i], KEYS[1])
   local ttl = redis.call('TTL', KEYS[i])
   if ttl < tonumber(ARGV[2]) then redis.call('EXPIRE', KEYS[i], ARGV[2]) end
@@ -116,6 +132,7 @@ class Cache:
         self._inflight: dict[str, asyncio.Future[bytes]] = {}
         self.stats = {"local_hit": 0, "redis_hit": 0, "miss": 0, "fills": 0}
         if redis is not None:
+            self._get = redis.client.register_script(_GET)
             self._invalidate = redis.client.register_script(_INVALIDATE)
             self._store = redis.client.register_script(_STORE)
             redis.subscribe(CHANNEL, self._on_remote_invalidate)
@@ -162,18 +179,20 @@ class Cache:
             value = await fill()
             self._keep_local(key, value, all_tags, ttl, generation)
             return value, "miss"
-        rkey = self.redis.key("c:" + key)
+        redis = self.redis
+        rkey = redis.key("c:" + key)
+        version_keys = [redis.key("v:" + t) for t in all_tags]
         try:
-            cached: bytes | None = await self.redis.run(lambda r: r.get(rkey))
+            got = await redis.run(lambda r: self._get(keys=[rkey, *version_keys], args=[], client=r))
         except RedisDown:
-            cached = None
-            redis_ok = False
+            got, redis_ok = None, False
         else:
             redis_ok = True
-        if cached is not None:
+        if got is not None and got[0] is not None:
             self.stats["redis_hit"] += 1
-            self._keep_local(key, cached, all_tags, ttl, generation)
-            return cached, "redis"
+            self._keep_local(key, got[0], all_tags, ttl, generation)
+            return got[0], "redis"
+        versions = [v.decode() if isinstance(v, bytes) else str(v) for v in (got or [None])[1:]]
         self.stats["miss"] += 1
         if redis_ok:
             filled = await self._fill_with_lock(rkey, fill)
@@ -183,7 +202,7 @@ class Cache:
         value = await fill()
         self.stats["fills"] += 1
         if redis_ok:
-            await self._store_redis(rkey, value, all_tags, ttl)
+            await self._store_redis(rkey, value, all_tags, ttl, versions)
         self._keep_local(key, value, all_tags, ttl, generation)
         return value, "miss"
 
@@ -209,12 +228,13 @@ class Cache:
                 return bytes(value)
         return None
 
-    async def _store_redis(self, rkey: str, value: bytes, tags: tuple[str, ...], ttl: int) -> None:
+    async def _store_redis(self, rkey: str, value: bytes, tags: tuple[str, ...], ttl: int,
+                           versions: list[str]) -> None:
         assert self.redis is not None
         redis = self.redis
-        keys = [rkey] + [redis.key("t:" + t) for t in tags]
+        keys = [rkey] + [redis.key("t:" + t) for t in tags] + [redis.key("v:" + t) for t in tags]
         try:
-            await redis.run(lambda r: self._store(keys=keys, args=[value, ttl], client=r))
+            await redis.run(lambda r: self._store(keys=keys, args=[value, ttl, *versions], client=r))
             await redis.run(lambda r: r.delete(rkey + ":lock"))
         except RedisDown:
             pass
@@ -232,7 +252,7 @@ class Cache:
         if self.redis is None:
             return
         redis = self.redis
-        keys = [redis.key("t:" + t) for t in tag_list]
+        keys = [redis.key("t:" + t) for t in tag_list] + [redis.key("v:" + t) for t in tag_list]
         try:
             await redis.run(lambda r: self._invalidate(keys=keys, args=[], client=r))
             await redis.publish(CHANNEL, orjson.dumps(tag_list))

@@ -21,7 +21,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from . import __version__
+from . import __version__, scaffold
 from .app import create_app, runtime_of
 from .config import ConfigError, Settings, load_settings
 from .embedded import EmbeddedServices
@@ -184,6 +184,9 @@ def serve(settings: Settings, migrate_first: bool = True) -> int:
             finally:
                 os._exit(0)
         children.append(pid)
+    # Only the workers listen: once they have all closed their copies on SIGTERM,
+    # new connections are refused instead of queueing on a socket nobody accepts from.
+    sock.close()
 
     def forward(signum: int, _frame: Any) -> None:
         for c in children:
@@ -205,11 +208,29 @@ def serve(settings: Settings, migrate_first: bool = True) -> int:
 
 
 def _serve_one(settings: Settings, sock: socket.socket) -> None:
+    asyncio.run(_serve_until_signalled(settings, sock))
+
+
+async def _serve_until_signalled(settings: Settings, sock: socket.socket) -> None:
+    """Serve until SIGINT/SIGTERM, then stop accepting and drain in-flight requests.
+
+    Not ``web.run_app``: it cancels its main task on a signal, and under that
+    cancellation the drain does not wait for handlers that are still reading.
+    """
     app = create_app(settings)
-    # run_app handles SIGINT/SIGTERM: stops accepting, drains in-flight requests
-    # (shutdown_timeout), then runs cleanup (pools, Redis, embedded servers after).
-    web.run_app(app, sock=sock, access_log=None, print=None, shutdown_timeout=15,
-                handle_signals=True)
+    runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=15,
+                           max_field_size=8190, max_line_size=8190)
+    await runner.setup()
+    site = web.SockSite(runner, sock, shutdown_timeout=15)
+    await site.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("shutdown_requested")
+    await runner.cleanup()  # closes the listener, waits for handlers, then app cleanup
+    log.info("shutdown_complete")
 
 
 async def _migrate_only(settings: Settings) -> None:
@@ -236,6 +257,8 @@ KERNEL_COMMANDS = [
             lambda p: _seed_configure(p), _cmd_seed),
     Command(("plugins", "list"), "list installed plugins: enabled?, version, contributions",
             lambda p: _json_flag(p), _cmd_plugins_list, needs_runtime=False),
+    Command(("plugins", "new"), "write a new plugin distribution to start from (shop plugins new NAME [--dir DIR])",
+            scaffold.configure, scaffold.run, needs_runtime=False),
 ]
 
 

@@ -187,7 +187,8 @@ class GraphQLService:
         self.sdl = "\n".join(sdl)
         for name, (_plugin, fn) in resolvers.items():
             Resolver(name, schema_name=self.schema_name)(fn)
-        self.engine = await create_engine(self.sdl, schema_name=self.schema_name, error_coercer=_error_coercer)  # type: ignore[arg-type]
+        self.engine = await create_engine(self.sdl, schema_name=self.schema_name, error_coercer=_error_coercer,  # type: ignore[arg-type]
+                                          custom_default_resolver=_default_resolver)
 
     def _check_uncached(self, query: str) -> BusError | None:
         try:
@@ -232,6 +233,19 @@ def error_dict(exc: BusError, path: Any = None, locations: Any = None) -> dict[s
     if locations is not None:
         out["locations"] = locations
     return out
+
+
+def _dict_first_resolver(parent: Any, args: dict[str, Any], ctx: Any, info: Any) -> Any:
+    """Read JSON-like parents by key first (tartiflette's default tries getattr first,
+    so a field named ``items`` would resolve to ``dict.items``)."""
+    name = info.field_name
+    if isinstance(parent, dict):
+        return parent.get(name)
+    return getattr(parent, name, None)
+
+
+async def _default_resolver(parent: Any, args: dict[str, Any], ctx: Any, info: Any) -> Any:
+    return _dict_first_resolver(parent, args, ctx, info)
 
 
 async def _error_coercer(exception: Exception, error: dict[str, Any]) -> dict[str, Any]:

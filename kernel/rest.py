@@ -8,6 +8,7 @@ generate the OpenAPI document, so docs and behaviour cannot drift apart.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import re
 import typing
@@ -94,8 +95,13 @@ def json_depth_ok(value: Any, limit: int) -> bool:
     return True
 
 
-async def read_json_object(request: web.Request, max_depth: int) -> dict[str, Any]:
-    raw = await request.read()
+async def read_json_object(request: web.Request, max_depth: int, read_timeout: float = 30.0) -> dict[str, Any]:
+    try:
+        # A client that trickles its body is cut off instead of holding a worker.
+        async with asyncio.timeout(read_timeout):
+            raw = await request.read()
+    except TimeoutError:
+        raise web.HTTPRequestTimeout(text="request body too slow") from None
     if not raw.strip():
         return {}
     ctype = request.content_type
@@ -145,7 +151,8 @@ def _coerce(name: str, raw: str, kind: type | None) -> Any:
     return raw
 
 
-def make_handler(route: Route, bus_getter: Callable[[web.Request], Any], max_json_depth: int) -> Callable[[web.Request], Any]:
+def make_handler(route: Route, bus_getter: Callable[[web.Request], Any], max_json_depth: int,
+                 read_timeout: float = 30.0) -> Callable[[web.Request], Any]:
     kinds = _coercions(route.rpc.request_type)
     aliases = route.aliases
     rpc = route.rpc
@@ -155,7 +162,7 @@ def make_handler(route: Route, bus_getter: Callable[[web.Request], Any], max_jso
         data: dict[str, Any] = {}
         errors: list[FieldError] = []
         if route.takes_body:
-            data.update(await read_json_object(request, max_json_depth))
+            data.update(await read_json_object(request, max_json_depth, read_timeout))
         else:
             for key, raw in request.query.items():
                 target = aliases.get(key, key)

@@ -1,8 +1,111 @@
-"""Auth plugin (placeholder manifest; being built)."""
+"""Auth plugin: the shop's own OAuth 2.0 / OpenID Connect server, users, sessions, scopes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+from aiohttp import web
+
+from kernel.cli import Command
+from kernel.graphql import GraphQLPart
 from kernel.hookspecs import hookimpl
-from kernel.plugin import PluginInfo
+from kernel.plugin import PluginContext, PluginInfo
+from kernel.rest import Route
+
+from . import cli, graphql, rest, tables
+from .authority import Authority
+from .config import AuthConfig
+from .contract import Users
+from .external import ExternalIssuers
+from .oauth import OAuthEndpoints
+from .service import UsersServicer
+from .session import Sessions
+
+log = logging.getLogger("shop.plugins.auth")
+
+
+class AuthState:
+    """Everything the plugin builds for one app (no module-level state)."""
+
+    def __init__(self, ctx: PluginContext) -> None:
+        rt = ctx.runtime
+        config: AuthConfig = ctx.config or AuthConfig()
+        self.authority = Authority(ctx.db, rt.redis, ctx.settings, config)
+        self.external = ExternalIssuers(ctx.db, config.external_issuers)
+        self.oauth = OAuthEndpoints(self.authority, rt.limiter)
+        self.sessions = Sessions(self.authority, rt.redis, self.external, ctx.settings.secure_cookies,
+                                 config.session_max_age)
+
+
+def state(ctx: PluginContext) -> AuthState:
+    st = getattr(ctx.runtime, "auth_state", None)
+    if st is None:
+        st = AuthState(ctx)
+        ctx.runtime.auth_state = st
+        ctx.runtime.auth_authority = st.authority  # for the CLI and test helpers
+    return st
 
 
 @hookimpl
 def shop_plugin() -> PluginInfo:
-    return PluginInfo(name="auth", version="0.1.0", description="OAuth 2.0 / OIDC server, users, sessions")
+    return PluginInfo(name="auth", version="0.1.0", description="OAuth 2.0 / OIDC server, users, sessions",
+                      config=AuthConfig)
+
+
+@hookimpl
+def shop_tables(ctx: PluginContext) -> list[Any]:
+    return list(tables.TABLES)
+
+
+@hookimpl
+def shop_services(ctx: PluginContext) -> list[tuple[Any, object]]:
+    return [(Users, UsersServicer(ctx.db))]
+
+
+@hookimpl
+def shop_routes(ctx: PluginContext) -> list[Route]:
+    return list(rest.ROUTES)
+
+
+@hookimpl
+def shop_web_routes(ctx: PluginContext) -> list[Any]:
+    st = state(ctx)
+    return st.oauth.routes() + st.sessions.routes()
+
+
+@hookimpl
+def shop_graphql(ctx: PluginContext) -> GraphQLPart:
+    return graphql.part()
+
+
+@hookimpl
+def shop_authenticators(ctx: PluginContext) -> list[Any]:
+    return [state(ctx).sessions.authenticate]
+
+
+@hookimpl
+def shop_middlewares(ctx: PluginContext) -> list[Any]:
+    return state(ctx).sessions.middlewares()
+
+
+@hookimpl
+def shop_lifespan(ctx: PluginContext) -> Any:
+    st = state(ctx)
+
+    async def lifespan(app: web.Application) -> AsyncIterator[None]:
+        try:
+            await st.authority.start()
+        except asyncpg.UndefinedTableError:
+            # Not migrated yet (e.g. a CLI command on a fresh database); commands migrate, then start.
+            log.warning("auth_tables_missing", extra={"hint": "run `shop migrate`"})
+        yield
+
+    return lifespan
+
+
+@hookimpl
+def shop_cli(ctx: PluginContext) -> list[Command]:
+    return cli.commands()

@@ -11,6 +11,8 @@ from kernel.service import CachePolicy, Service, rpc
 SLUG = r"[a-z0-9]+(?:-[a-z0-9]+)*"
 CURRENCY = r"[A-Z]{3}"
 ID = dict(min_len=1, max_len=64)
+# GraphQL Int is 32-bit: prices stay below 2**31 so REST and GraphQL can carry every price.
+PRICE_MAX = 2**31 - 1
 
 
 @message
@@ -121,7 +123,7 @@ class CreateProduct:
     name: str = constraint(min_len=1, max_len=200, strip=True)
     description: str = constraint(default="", max_len=5000)
     category_id: str = constraint(**ID)
-    price_minor: int = constraint(min=0, max=10**12)
+    price_minor: int = constraint(min=0, max=PRICE_MAX)
     currency: str = constraint(pattern=CURRENCY)
     stock_qty: int = constraint(default=0, min=0, max=10**9)
 
@@ -138,7 +140,7 @@ class UpdateProduct:
 @message
 class SetPrice:
     id: str = constraint(**ID)
-    price_minor: int = constraint(min=0, max=10**12)
+    price_minor: int = constraint(min=0, max=PRICE_MAX)
     currency: str = constraint(pattern=CURRENCY)
 
 

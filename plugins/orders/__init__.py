@@ -1,9 +1,46 @@
-"""Orders plugin (placeholder manifest; being built)."""
+"""Orders plugin: per-user carts, checkout by wallet or card in one transaction, order history, cancellation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kernel.graphql import GraphQLPart
 from kernel.hookspecs import hookimpl
-from kernel.plugin import PluginInfo
+from kernel.plugin import PluginContext, PluginInfo
+from kernel.rest import Route
+
+from .contract import OrderCancelled, OrderPlaced, Orders
 
 
 @hookimpl
 def shop_plugin() -> PluginInfo:
     return PluginInfo(name="orders", version="0.1.0", description="cart, checkout, orders",
-                      requires=("catalog", "wallet"))
+                      requires=("catalog", "wallet"), events=(OrderPlaced, OrderCancelled))
+
+
+@hookimpl
+def shop_tables(ctx: PluginContext) -> list[Any]:
+    from .tables import TABLES
+
+    return list(TABLES)
+
+
+@hookimpl
+def shop_services(ctx: PluginContext) -> list[tuple[Any, object]]:
+    from .service import OrdersServicer
+
+    return [(Orders, OrdersServicer(ctx))]
+
+
+@hookimpl
+def shop_routes(ctx: PluginContext) -> list[Route]:
+    from .rest import routes
+
+    return routes()
+
+
+@hookimpl
+def shop_graphql(ctx: PluginContext) -> GraphQLPart:
+    from .graphql import part
+
+    return part()

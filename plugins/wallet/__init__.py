@@ -1,8 +1,87 @@
-"""Wallet plugin (placeholder manifest; being built)."""
+"""Wallet plugin: multi-currency wallets on a double-entry ledger, and card payments.
+
+Contributes the ``shop.wallet.v1.Wallets`` and ``shop.wallet.v1.Payments`` bus
+services, REST routes under /api/wallets, GraphQL fields, and ``shop ledger verify``.
+See docs/wallets.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from kernel.cli import Command
+from kernel.graphql import GraphQLPart
 from kernel.hookspecs import hookimpl
-from kernel.plugin import PluginInfo
+from kernel.plugin import PluginContext, PluginInfo
+from kernel.rest import Route
+
+from .contract import Payments, Wallets
+from .gateway import make_provider
+from .money import Money, WalletConfig
 
 
 @hookimpl
 def shop_plugin() -> PluginInfo:
-    return PluginInfo(name="wallet", version="0.1.0", description="multi-currency wallets on a double-entry ledger")
+    return PluginInfo(name="wallet", version="0.2.0", description="multi-currency wallets on a double-entry ledger",
+                      requires=("auth",), config=WalletConfig)
+
+
+@hookimpl
+def shop_tables(ctx: PluginContext) -> list[Any]:
+    from .tables import TABLES
+
+    return list(TABLES)
+
+
+@hookimpl
+def shop_services(ctx: PluginContext) -> list[tuple[Any, object]]:
+    from .service import PaymentsServicer, WalletServicer
+
+    config: WalletConfig = ctx.config
+    money = Money(config)
+    return [
+        (Wallets, WalletServicer(ctx, money, config)),
+        (Payments, PaymentsServicer(ctx, money, make_provider(config.payment_provider))),
+    ]
+
+
+@hookimpl
+def shop_routes(ctx: PluginContext) -> list[Route]:
+    from .rest import ROUTES
+
+    return list(ROUTES)
+
+
+@hookimpl
+def shop_graphql(ctx: PluginContext) -> GraphQLPart:
+    from .graphql import graphql_part
+
+    return graphql_part()
+
+
+async def _ledger_verify(args: argparse.Namespace, rt: Any) -> int:
+    from .ledger import verify
+
+    problems = await verify(rt.db)
+    for p in problems:
+        print(str(p), file=sys.stderr)
+    if problems:
+        print(f"ledger verify: {len(problems)} problem(s) found", file=sys.stderr)
+        return 1
+    counts = await rt.db.fetchrow(
+        "SELECT (SELECT count(*) FROM wallet_accounts) AS accounts, (SELECT count(*) FROM wallet_transactions) AS txs")
+    print(f"ledger ok: {counts['accounts']} accounts, {counts['txs']} transactions balance")
+    return 0
+
+
+@hookimpl
+def shop_cli(ctx: PluginContext) -> list[Command]:
+    return [
+        Command(("ledger", "verify"),
+                "recompute every wallet balance from the ledger and check every transaction sums to zero",
+                lambda p: None, _ledger_verify,
+                description="Exits 1 and names the offending rows when a balance differs from the sum of its "
+                            "entries or a transaction does not sum to zero per currency."),
+    ]

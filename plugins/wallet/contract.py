@@ -155,6 +155,17 @@ class Converted:
     currency: str
 
 
+@message
+class ListCurrencies:
+    pass
+
+
+@message
+class CurrencyInfo:
+    code: str
+    exponent: int  # ISO 4217 minor-unit exponent: JPY 0, EUR 2, BHD 3
+
+
 class Wallets(Service, package="shop.wallet.v1"):
     list_wallets = rpc(ListWallets, tuple[Wallet, ...], scope="wallet:read", user=True)
     top_up = rpc(TopUp, Wallet, scope="wallet:write", user=True, idempotent=True, rate_limit="money")
@@ -164,6 +175,8 @@ class Wallets(Service, package="shop.wallet.v1"):
     debit = rpc(Debit, LedgerReceipt, internal=True)
     credit = rpc(Credit, LedgerReceipt, internal=True)
     convert = rpc(ConvertAmount, Converted, internal=True)
+    # Added: the currencies the shop accepts, for top-up forms (GET /api/wallets/currencies).
+    list_currencies = rpc(ListCurrencies, tuple[CurrencyInfo, ...])
 
 
 class Payments(Service, package="shop.wallet.v1"):

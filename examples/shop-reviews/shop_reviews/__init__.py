@@ -1,0 +1,78 @@
+"""Reviews: an example third-party plugin for shopkernel.
+
+Buyers rate and review products. It adds a table, a bus service, REST routes,
+fields on the catalog's GraphQL ``Product`` type, handlers for the orders
+plugin's events and a CLI command, and depends on catalog and orders only
+through their ``contract.py``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from kernel.cli import Command
+from kernel.events import Subscription
+from kernel.graphql import GraphQLPart
+from kernel.hookspecs import hookimpl
+from kernel.plugin import PluginContext, PluginInfo
+from kernel.rest import Route
+from plugins.orders.contract import OrderCancelled, OrderPlaced
+
+from .contract import Reviews
+
+__version__ = "1.0.0"
+
+# An absolute path: the kernel reads it as is instead of looking under the shop's migrations/.
+MIGRATIONS = str(Path(__file__).parent / "migrations")
+
+
+@hookimpl
+def shop_plugin() -> PluginInfo:
+    return PluginInfo(name="reviews", version=__version__, description="product reviews by buyers",
+                      requires=("catalog", "orders"), migrations=MIGRATIONS)
+
+
+@hookimpl
+def shop_tables(ctx: PluginContext) -> list[Any]:
+    from .tables import TABLES
+
+    return list(TABLES)
+
+
+@hookimpl
+def shop_services(ctx: PluginContext) -> list[tuple[Any, object]]:
+    from .service import ReviewsServicer
+
+    return [(Reviews, ReviewsServicer(ctx))]
+
+
+@hookimpl
+def shop_routes(ctx: PluginContext) -> list[Route]:
+    from .rest import routes
+
+    return routes()
+
+
+@hookimpl
+def shop_graphql(ctx: PluginContext) -> GraphQLPart:
+    from .graphql import part
+
+    return part()
+
+
+@hookimpl
+def shop_event_handlers(ctx: PluginContext) -> list[Subscription]:
+    from .service import ReviewsServicer
+
+    servicer = ReviewsServicer(ctx)  # stateless: everything lives in the database
+    # Not broadcast: a purchase is recorded once, on the instance where the order was placed.
+    return [Subscription(OrderPlaced, servicer.on_order_placed),
+            Subscription(OrderCancelled, servicer.on_order_cancelled)]
+
+
+@hookimpl
+def shop_cli(ctx: PluginContext) -> list[Command]:
+    from .cli import commands
+
+    return commands()

@@ -1,0 +1,110 @@
+"""The Reviews servicer: business rules on the plugin's own tables; the catalog only through its contract."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from kernel.context import CallContext
+from kernel.plugin import PluginContext
+from kernel.status import BusError, Status
+from plugins.catalog.contract import Catalog, GetProduct, Product
+from plugins.orders.contract import OrderCancelled, OrderPlaced
+
+from .contract import (
+    AddReview,
+    GetRatingSummary,
+    ListReviews,
+    RatingSummary,
+    Review,
+    ReviewPage,
+    product_tag,
+    slug_tag,
+)
+
+log = logging.getLogger("shop.plugins.reviews")
+
+
+def _iso(ts: datetime) -> str:
+    return ts.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _review(row: Any) -> Review:
+    return Review(id=str(row["id"]), product_id=row["product_id"], rating=row["rating"], body=row["body"],
+                  created_at=_iso(row["created_at"]))
+
+
+def _one_product(product_slug: str | None, product_id: str | None) -> None:
+    if (product_slug is None) == (product_id is None):
+        msg = "give exactly one of productSlug and productId"
+        raise BusError(Status.INVALID_ARGUMENT, msg, field_errors=[("productSlug", msg), ("productId", msg)])
+
+
+class ReviewsServicer:
+    def __init__(self, ctx: PluginContext) -> None:
+        self.ctx = ctx
+
+    async def _product(self, slug: str, ctx: CallContext) -> Product:
+        # An unknown slug is the catalog's NOT_FOUND (404), passed on unchanged.
+        return await self.ctx.bus.call(Catalog.get_product, GetProduct(slug=slug), ctx)
+
+    async def _product_id(self, slug: str | None, product_id: str | None, ctx: CallContext) -> str:
+        _one_product(slug, product_id)
+        if product_id is not None:
+            return product_id
+        assert slug is not None
+        return (await self._product(slug, ctx)).id
+
+    async def list_reviews(self, req: ListReviews, ctx: CallContext) -> ReviewPage:
+        pid = await self._product_id(req.product_slug, req.product_id, ctx)
+        db = self.ctx.db
+        rows = await db.fetch(
+            "SELECT id, product_id, rating, body, created_at, count(*) OVER () AS total FROM product_reviews "
+            "WHERE product_id = $1 ORDER BY created_at DESC, id LIMIT $2 OFFSET $3",
+            pid, req.page_size, (req.page - 1) * req.page_size)
+        total = rows[0]["total"] if rows else await db.fetchval(
+            "SELECT count(*) FROM product_reviews WHERE product_id = $1", pid)
+        return ReviewPage(items=tuple(_review(r) for r in rows), page=req.page, page_size=req.page_size,
+                          total=total)
+
+    async def rating_summary(self, req: GetRatingSummary, ctx: CallContext) -> RatingSummary:
+        pid = await self._product_id(req.product_slug, req.product_id, ctx)
+        row = await self.ctx.db.fetchrow(
+            "SELECT count(*) AS n, round(avg(rating) * 100)::int AS avg FROM product_reviews WHERE product_id = $1",
+            pid)
+        assert row is not None
+        return RatingSummary(product_id=pid, count=row["n"], average_hundredths=row["avg"])
+
+    async def add_review(self, req: AddReview, ctx: CallContext) -> Review:
+        user_id = ctx.principal.user_id
+        assert user_id is not None  # user=True: the bus refuses other callers
+        product = await self._product(req.product_slug, ctx)
+        db = self.ctx.db
+        bought = await db.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM review_eligibility WHERE user_id = $1 AND product_id = $2)",
+            user_id, product.id)
+        if not bought:
+            raise BusError(Status.PERMISSION_DENIED, "Only customers who bought this product may review it.",
+                           reason="NOT_A_BUYER")
+        row = await db.fetchrow(
+            "INSERT INTO product_reviews (product_id, user_id, rating, body) VALUES ($1, $2, $3, $4) "
+            "ON CONFLICT (product_id, user_id) DO NOTHING RETURNING id, product_id, rating, body, created_at",
+            product.id, user_id, req.rating, req.body)
+        if row is None:
+            raise BusError(Status.ALREADY_EXISTS, "You have already reviewed this product.",
+                           reason="ALREADY_REVIEWED")
+        await self.ctx.runtime.cache.invalidate([product_tag(product.id), slug_tag(product.slug)])
+        log.info("review_added", extra={"product_id": product.id, "rating": req.rating})
+        return _review(row)
+
+    # ---- event handlers (the orders plugin publishes these after its transaction commits)
+
+    async def on_order_placed(self, event: OrderPlaced) -> None:
+        await self.ctx.db.execute(
+            "INSERT INTO review_eligibility (user_id, product_id, order_id) "
+            "SELECT $1, p, $2 FROM unnest($3::text[]) AS p ON CONFLICT DO NOTHING",
+            event.user_id, event.order_id, list(event.product_ids))
+
+    async def on_order_cancelled(self, event: OrderCancelled) -> None:
+        await self.ctx.db.execute("DELETE FROM review_eligibility WHERE order_id = $1", event.order_id)

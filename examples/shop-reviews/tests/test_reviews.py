@@ -1,0 +1,56 @@
+"""The reviews plugin in a running shop: buyers review, others are refused, disabling removes it all."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from conftest import as_user
+
+from kernel.app import runtime_of
+from plugins.orders.contract import OrderPlaced
+
+
+async def new_product(client: Any) -> dict[str, Any]:
+    tag = uuid.uuid4().hex[:10]
+    admin = as_user("admin-reviews")
+    cat = await (await client.post("/api/admin/categories", json={"slug": f"c-{tag}", "name": tag},
+                                   headers=admin)).json()
+    resp = await client.post("/api/admin/products", headers=admin, json={
+        "slug": f"p-{tag}", "name": f"P {tag}", "categoryId": cat["id"], "priceMinor": 500, "currency": "EUR",
+        "stockQty": 5})
+    assert resp.status in (200, 201), await resp.text()
+    return dict(await resp.json())
+
+
+async def bought(client: Any, user: str, product: dict[str, Any]) -> None:
+    # What the orders plugin publishes after a checkout commits.
+    await runtime_of(client.server.app).bus.publish(OrderPlaced(
+        order_id=str(uuid.uuid4()), user_id=user, total_minor=500, currency="EUR", payment_method="card",
+        product_ids=(product["id"],)))
+
+
+async def test_only_a_buyer_may_review_and_the_review_shows_in_rest_and_graphql(make_shop):
+    client = await make_shop()
+    product, buyer, stranger = await new_product(client), f"u-{uuid.uuid4().hex[:8]}", f"u-{uuid.uuid4().hex[:8]}"
+    url = f"/api/products/{product['slug']}/reviews"
+    refused = await client.post(url, json={"rating": 5}, headers=as_user(stranger))
+    assert refused.status == 403 and (await refused.json())["reason"] == "NOT_A_BUYER"
+
+    await bought(client, buyer, product)
+    created = await client.post(url, json={"rating": 5, "body": "Lovely"}, headers=as_user(buyer))
+    assert created.status == 201, await created.text()
+    assert (await (await client.get(url)).json())["total"] == 1
+    query = f'{{ product(slug: "{product["slug"]}") {{ rating reviews {{ items {{ rating body }} }} }} }}'
+    data = await (await client.post("/graphql", json={"query": query})).json()
+    assert data["data"]["product"] == {"rating": 5.0, "reviews": {"items": [{"rating": 5, "body": "Lovely"}]}}
+
+
+async def test_disabled_reviews_leave_no_route_field_or_service(make_shop):
+    client = await make_shop(plugins_disabled=("reviews",))
+    product = await new_product(client)
+    assert (await client.get(f"/api/products/{product['slug']}/reviews")).status == 404
+    query = f'{{ product(slug: "{product["slug"]}") {{ rating }} }}'
+    data = await (await client.post("/graphql", json={"query": query})).json()
+    assert data["errors"][0]["extensions"]["code"] == "INVALID_ARGUMENT"
+    assert "shop.reviews.v1.Reviews" not in runtime_of(client.server.app).bus.services

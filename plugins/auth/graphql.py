@@ -1,0 +1,27 @@
+"""GraphQL resolvers: the same bus calls as rest.py."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from kernel.graphql import GraphQLPart, bus_field
+from kernel.status import BusError, Status
+
+from .contract import Users
+
+SDL = (Path(__file__).parent / "schema.graphql").read_text()
+
+
+def part() -> GraphQLPart:
+    get_me = bus_field(Users.get_me)
+
+    async def me(parent: Any, args: dict[str, Any], gctx: dict[str, Any], info: Any) -> Any:
+        try:
+            return await get_me(parent, args, gctx, info)
+        except BusError as exc:
+            if exc.status is Status.UNAUTHENTICATED:
+                return None  # `me` is nullable: anonymous callers get null, not an error
+            raise
+
+    return GraphQLPart(sdl=SDL, resolvers={"Query.me": me}, fields={"Query.me": Users.get_me})

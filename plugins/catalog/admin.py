@@ -1,0 +1,251 @@
+"""Admin writes: categories, products, prices, stock. Each invalidates exactly what it makes stale, after commit."""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING, Any
+
+import asyncpg
+
+from kernel.context import CallContext
+from kernel.status import BusError, Status, invalid, not_found
+
+from . import iso4217, rows
+from .contract import (
+    AdjustStock,
+    Category,
+    CreateCategory,
+    CreateProduct,
+    DeleteById,
+    Deleted,
+    Product,
+    SetPrice,
+    SetStock,
+    UpdateCategory,
+    UpdateProduct,
+)
+from .rows import PRODUCT_COLS, PRODUCT_FROM, PRODUCT_RETURNING
+
+if TYPE_CHECKING:
+    from .service import CatalogServicer
+
+STOCK_MAX = 10**9  # SetStock's bound; adjustments may not go past it either (GraphQL Int is 32-bit)
+
+
+def require_admin(ctx: CallContext) -> None:
+    """The interceptor checked the scope; a user also needs the admin role (defence in depth)."""
+    p = ctx.principal
+    if p.kind == "user" and "admin" not in p.roles:
+        raise BusError(Status.PERMISSION_DENIED, "This needs the admin role.", reason="NOT_ADMIN")
+
+
+def _id(raw: str, what: str) -> uuid.UUID:
+    u = rows.parse_uuid(raw)
+    if u is None:
+        raise not_found(f"{what} {raw!r}")
+    return u
+
+
+def _currency(code: str) -> None:
+    if not iso4217.is_active(code):
+        raise invalid("currency", "is not an active ISO 4217 currency code")
+
+
+def _slug_taken(what: str) -> BusError:
+    return BusError(Status.ALREADY_EXISTS, f"a {what} with this slug already exists",
+                    field_errors=[("slug", "is already taken")])
+
+
+def _unknown_category() -> BusError:
+    return invalid("categoryId", "no such category")
+
+
+class AdminMixin:
+    """Mixed into CatalogServicer (which provides db and changed/changed_products)."""
+
+    # ----------------------------------------------------------- categories
+
+    async def create_category(self: CatalogServicer, req: CreateCategory, ctx: CallContext) -> Category:
+        require_admin(ctx)
+        async with self.db.transaction():
+            row = await self.db.fetchrow(
+                "INSERT INTO catalog_category (slug, name) VALUES ($1, $2) ON CONFLICT (slug) DO NOTHING "
+                "RETURNING id::text AS id, slug, name", req.slug, req.name)
+            if row is None:
+                raise _slug_taken("category")
+            # A list for this slug may have been asked for before (NOT_FOUND is not cached, but be exact).
+            await self.changed({rows.CATEGORIES_TAG, rows.list_tag(req.slug)})
+        return rows.category(row)
+
+    async def update_category(self: CatalogServicer, req: UpdateCategory, ctx: CallContext) -> Category:
+        require_admin(ctx)
+        cid = _id(req.id, "category")
+        try:
+            async with self.db.transaction():
+                old = await self.db.fetchrow("SELECT slug, name FROM catalog_category WHERE id = $1 FOR UPDATE", cid)
+                if old is None:
+                    raise not_found(f"category {req.id!r}")
+                slug = req.slug if req.slug is not None else old["slug"]
+                name = req.name if req.name is not None else old["name"]
+                if slug != old["slug"] and await self.db.fetchval(
+                        "SELECT 1 FROM catalog_category WHERE slug = $1", slug):
+                    raise _slug_taken("category")
+                row = await self.db.fetchrow(
+                    "UPDATE catalog_category SET slug = $2, name = $3, updated_at = now() WHERE id = $1 "
+                    "RETURNING id::text AS id, slug, name", cid, slug, name)
+                tags = {rows.CATEGORIES_TAG}
+                if slug != old["slug"]:
+                    # Every product of the category carries categorySlug: all their entries are stale.
+                    members = await self.db.fetch(
+                        f"SELECT {PRODUCT_COLS} FROM {PRODUCT_FROM} WHERE p.category_id = $1", cid)
+                    products = [rows.product(r) for r in members]
+                    tags |= rows.product_tags((p.slug for p in products), (old["slug"], slug))
+                    await self.changed(tags, [(p.id, p.slug, p.category_slug) for p in products])
+                else:
+                    await self.changed(tags)
+        except asyncpg.UniqueViolationError:
+            raise _slug_taken("category") from None
+        return rows.category(row)
+
+    async def delete_category(self: CatalogServicer, req: DeleteById, ctx: CallContext) -> Deleted:
+        require_admin(ctx)
+        cid = _id(req.id, "category")
+        not_empty = BusError(Status.FAILED_PRECONDITION, "The category still has products; move or delete them first.",
+                             reason="CATEGORY_NOT_EMPTY")
+        try:
+            async with self.db.transaction():
+                slug = await self.db.fetchval("SELECT slug FROM catalog_category WHERE id = $1 FOR UPDATE", cid)
+                if slug is None:
+                    raise not_found(f"category {req.id!r}")
+                if await self.db.fetchval("SELECT 1 FROM catalog_product WHERE category_id = $1 LIMIT 1", cid):
+                    raise not_empty
+                await self.db.execute("DELETE FROM catalog_category WHERE id = $1", cid)
+                await self.changed({rows.CATEGORIES_TAG, rows.list_tag(slug)})
+        except asyncpg.ForeignKeyViolationError:  # a product arrived meanwhile; the FK refused the delete
+            raise not_empty from None
+        return Deleted(id=req.id, deleted=True)
+
+    # -------------------------------------------------------------- products
+
+    async def _category_slug(self: CatalogServicer, raw_id: str) -> tuple[uuid.UUID, str]:
+        cid = rows.parse_uuid(raw_id)
+        slug = None if cid is None else await self.db.fetchval(
+            "SELECT slug FROM catalog_category WHERE id = $1 FOR KEY SHARE", cid)
+        if cid is None or slug is None:
+            raise _unknown_category()
+        return cid, slug
+
+    async def create_product(self: CatalogServicer, req: CreateProduct, ctx: CallContext) -> Product:
+        require_admin(ctx)
+        _currency(req.currency)
+        try:
+            async with self.db.transaction():
+                cid, _cat_slug = await self._category_slug(req.category_id)
+                row = await self.db.fetchrow(
+                    "WITH p AS (INSERT INTO catalog_product (category_id, slug, name, description, price_minor, "
+                    "currency, stock_qty) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (slug) DO NOTHING "
+                    f"RETURNING *) SELECT {PRODUCT_COLS} FROM p JOIN catalog_category c ON c.id = p.category_id",
+                    cid, req.slug, req.name, req.description, req.price_minor, req.currency, req.stock_qty)
+                if row is None:
+                    raise _slug_taken("product")
+                product = rows.product(row)
+                await self.changed_products([product])
+        except asyncpg.ForeignKeyViolationError:
+            raise _unknown_category() from None
+        return product
+
+    async def update_product(self: CatalogServicer, req: UpdateProduct, ctx: CallContext) -> Product:
+        require_admin(ctx)
+        pid = _id(req.id, "product")
+        try:
+            async with self.db.transaction():
+                old_row = await self.db.fetchrow(
+                    f"SELECT {PRODUCT_COLS} FROM {PRODUCT_FROM} WHERE p.id = $1 FOR UPDATE OF p", pid)
+                if old_row is None:
+                    raise not_found(f"product {req.id!r}")
+                old = rows.product(old_row)
+                sets: list[str] = []
+                args: list[Any] = [pid]
+                if req.slug is not None and req.slug != old.slug:
+                    if await self.db.fetchval("SELECT 1 FROM catalog_product WHERE slug = $1", req.slug):
+                        raise _slug_taken("product")
+                    args.append(req.slug)
+                    sets.append(f"slug = ${len(args)}")
+                if req.name is not None:
+                    args.append(req.name)
+                    sets.append(f"name = ${len(args)}")
+                if req.description is not None:
+                    args.append(req.description)
+                    sets.append(f"description = ${len(args)}")
+                if req.category_id is not None and req.category_id != old.category_id:
+                    cid, _slug = await self._category_slug(req.category_id)
+                    args.append(cid)
+                    sets.append(f"category_id = ${len(args)}")
+                if not sets:
+                    return old  # nothing changes, nothing to invalidate
+                new = await self._update_returning(", ".join(sets), args)
+                assert new is not None  # the row is locked FOR UPDATE above
+                await self.changed_products([old, new])
+        except asyncpg.UniqueViolationError:
+            raise _slug_taken("product") from None
+        except asyncpg.ForeignKeyViolationError:
+            raise _unknown_category() from None
+        return new
+
+    async def _update_returning(self: CatalogServicer, sets: str, args: list[Any],
+                                guard: str = "") -> Product | None:
+        row = await self.db.fetchrow(
+            f"UPDATE catalog_product p SET {sets}, updated_at = now() "
+            f"WHERE p.id = $1 {guard} RETURNING {PRODUCT_RETURNING}", *args)
+        return None if row is None else rows.product(row)
+
+    async def delete_product(self: CatalogServicer, req: DeleteById, ctx: CallContext) -> Deleted:
+        require_admin(ctx)
+        pid = _id(req.id, "product")
+        async with self.db.transaction():
+            row = await self.db.fetchrow(
+                "DELETE FROM catalog_product p USING catalog_category c WHERE p.id = $1 AND c.id = p.category_id "
+                "RETURNING p.id::text AS id, p.slug, c.slug AS category_slug", pid)
+            if row is None:
+                raise not_found(f"product {req.id!r}")
+            await self.changed(rows.product_tags([row["slug"]], [row["category_slug"]]),
+                               [(row["id"], row["slug"], row["category_slug"])])
+        return Deleted(id=req.id, deleted=True)
+
+    async def _write_product(self: CatalogServicer, raw_id: str, sets: str, args: list[Any]) -> Product:
+        pid = _id(raw_id, "product")
+        async with self.db.transaction():
+            product = await self._update_returning(sets, [pid, *args])
+            if product is None:
+                raise not_found(f"product {raw_id!r}")
+            await self.changed_products([product])
+        return product
+
+    async def set_price(self: CatalogServicer, req: SetPrice, ctx: CallContext) -> Product:
+        require_admin(ctx)
+        _currency(req.currency)
+        return await self._write_product(req.id, "price_minor = $2, currency = $3", [req.price_minor, req.currency])
+
+    async def set_stock(self: CatalogServicer, req: SetStock, ctx: CallContext) -> Product:
+        require_admin(ctx)
+        return await self._write_product(req.id, "stock_qty = $2", [req.stock_qty])
+
+    async def adjust_stock(self: CatalogServicer, req: AdjustStock, ctx: CallContext) -> Product:
+        """Add ``delta`` (may be negative) atomically; a result below 0 or above 10^9 is INVALID_ARGUMENT on delta."""
+        require_admin(ctx)
+        if req.delta == 0:
+            raise invalid("delta", "must not be 0")
+        pid = _id(req.id, "product")
+        async with self.db.transaction():
+            product = await self._update_returning(
+                "stock_qty = p.stock_qty + $2", [pid, req.delta],
+                guard=f"AND p.stock_qty + $2 BETWEEN 0 AND {STOCK_MAX}")
+            if product is None:
+                current = await self.db.fetchval("SELECT stock_qty FROM catalog_product WHERE id = $1", pid)
+                if current is None:
+                    raise not_found(f"product {req.id!r}")
+                if current + req.delta < 0:
+                    raise invalid("delta", f"would take stock below zero (stock is {current})")
+                raise invalid("delta", f"would take stock above {STOCK_MAX} (stock is {current})")
+            await self.changed_products([product])
+        return product

@@ -1,0 +1,37 @@
+"""REST adapters over the Catalog bus methods (names fixed by docs/spec)."""
+
+from __future__ import annotations
+
+from kernel.rest import Route
+
+from .contract import Catalog
+
+TAGS = ("catalog",)
+ADMIN = ("catalog-admin",)
+
+
+def routes() -> list[Route]:
+    return [
+        Route("GET", "/api/categories", Catalog.list_categories, summary="All categories", tags=TAGS),
+        Route("GET", "/api/products", Catalog.list_products, tags=TAGS,
+              summary="A page of products (filter by category, full-text search, sort)",
+              aliases={"category": "categorySlug"}),
+        Route("GET", "/api/products/{slug}", Catalog.get_product, summary="One product by slug", tags=TAGS),
+        Route("POST", "/api/admin/categories", Catalog.create_category, status=201, summary="Create a category",
+              tags=ADMIN),
+        Route("PATCH", "/api/admin/categories/{id}", Catalog.update_category, summary="Rename a category",
+              tags=ADMIN),
+        Route("DELETE", "/api/admin/categories/{id}", Catalog.delete_category,
+              summary="Delete an empty category", tags=ADMIN),
+        Route("POST", "/api/admin/products", Catalog.create_product, status=201, summary="Create a product",
+              tags=ADMIN),
+        Route("PATCH", "/api/admin/products/{id}", Catalog.update_product,
+              summary="Change a product's slug, name, description or category", tags=ADMIN),
+        Route("DELETE", "/api/admin/products/{id}", Catalog.delete_product, summary="Delete a product", tags=ADMIN),
+        Route("PUT", "/api/admin/products/{id}/price", Catalog.set_price, summary="Set a product's price",
+              tags=ADMIN),
+        Route("PUT", "/api/admin/products/{id}/stock", Catalog.set_stock, summary="Set a product's stock",
+              tags=ADMIN),
+        Route("POST", "/api/admin/products/{id}/stock-adjustments", Catalog.adjust_stock,
+              summary="Add to or take from a product's stock", tags=ADMIN),
+    ]

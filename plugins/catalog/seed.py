@@ -1,0 +1,128 @@
+"""``shop seed --demo``: a deterministic demo catalog generated from word lists (no network).
+
+20 categories and, by default, 300 products priced in EUR, USD and JPY. Running it
+again adds nothing unless ``--products N`` asks for more than exist. Products are
+written with one ``INSERT ... SELECT FROM unnest(...)`` per 5,000 rows, so 10,000+
+products take a few seconds.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from kernel.cli import CliError
+
+from . import rows
+
+DEFAULT_PRODUCTS = 300
+MAX_PRODUCTS = 1_000_000
+CHUNK = 5000
+
+# (slug, name, nouns sold there)
+CATEGORIES: list[tuple[str, str, tuple[str, ...]]] = [
+    ("books", "Books", ("Novel", "Cookbook", "Atlas", "Field Guide", "Poetry Collection", "Biography")),
+    ("games", "Games", ("Board Game", "Card Game", "Puzzle", "Strategy Game", "Party Game", "Dice Set")),
+    ("electronics", "Electronics", ("Headphones", "Speaker", "Charger", "Power Bank", "Webcam", "Keyboard")),
+    ("computers", "Computers", ("Laptop Stand", "Monitor", "USB Hub", "Mouse", "SSD", "Docking Station")),
+    ("phones", "Phones & Tablets", ("Phone Case", "Tablet Sleeve", "Screen Protector", "Stylus", "Car Mount")),
+    ("cameras", "Cameras", ("Tripod", "Camera Bag", "Lens Cap", "Memory Card", "Camera Strap", "Flash")),
+    ("kitchen", "Kitchen", ("Chef's Knife", "Frying Pan", "Cutting Board", "Teapot", "Mixing Bowl", "Whisk")),
+    ("home", "Home & Living", ("Throw Blanket", "Cushion", "Vase", "Table Lamp", "Wall Clock", "Candle")),
+    ("garden", "Garden", ("Watering Can", "Pruning Shears", "Planter", "Garden Hose", "Seed Kit", "Trowel")),
+    ("tools", "Tools", ("Screwdriver Set", "Hammer", "Tape Measure", "Cordless Drill", "Spirit Level")),
+    ("sports", "Sports", ("Yoga Mat", "Dumbbell", "Jump Rope", "Football", "Tennis Racket", "Water Bottle")),
+    ("outdoor", "Outdoor & Camping", ("Tent", "Sleeping Bag", "Headlamp", "Backpack", "Camping Stove")),
+    ("clothing", "Clothing", ("T-Shirt", "Hoodie", "Rain Jacket", "Scarf", "Wool Socks", "Chinos")),
+    ("shoes", "Shoes", ("Sneakers", "Hiking Boots", "Sandals", "Loafers", "Running Shoes", "Slippers")),
+    ("beauty", "Beauty", ("Face Cream", "Lip Balm", "Shampoo", "Hand Soap", "Body Lotion", "Hair Brush")),
+    ("toys", "Toys", ("Building Blocks", "Plush Bear", "Toy Train", "Kite", "Puppet", "Marble Run")),
+    ("music", "Music", ("Vinyl Record", "Guitar Strings", "Ukulele", "Harmonica", "Metronome", "Drumsticks")),
+    ("office", "Office", ("Notebook", "Fountain Pen", "Desk Organizer", "Stapler", "Planner", "Sticky Notes")),
+    ("pets", "Pet Supplies", ("Dog Leash", "Cat Tree", "Pet Bed", "Chew Toy", "Food Bowl", "Scratching Post")),
+    ("food", "Food & Drink", ("Coffee Beans", "Green Tea", "Dark Chocolate", "Olive Oil", "Honey", "Spice Mix")),
+]
+
+ADJECTIVES = ("Classic", "Compact", "Deluxe", "Everyday", "Handmade", "Lightweight", "Modern", "Organic",
+              "Premium", "Rustic", "Sturdy", "Travel", "Vintage", "Wireless", "Eco", "Nordic", "Urban", "Pro")
+BRANDS = ("Alder", "Birchwood", "Cobalt", "Driftline", "Ember", "Fjord", "Granite", "Harbor", "Indigo",
+          "Juniper", "Kestrel", "Lumen", "Meridian", "Northwind", "Oakridge", "Pinnacle", "Quill", "Redfern")
+COLOURS = ("Black", "White", "Slate", "Sand", "Forest Green", "Navy", "Terracotta", "Sky Blue", "Charcoal")
+PRAISE = ("Built to last", "A customer favourite", "Thoughtfully designed", "Great value",
+          "Made from responsibly sourced materials", "Loved by reviewers", "Small enough to take anywhere")
+DETAILS = ("comes with a two-year warranty", "is easy to clean", "ships in plastic-free packaging",
+           "fits neatly on any shelf", "makes a great gift", "is available while stocks last")
+# (currency, cheapest, dearest) in minor units: EUR/USD cents, JPY whole yen.
+PRICES = (("EUR", 199, 49_999), ("USD", 199, 59_999), ("JPY", 300, 80_000))
+
+
+def _slugify(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def generate(start: int, count: int, categories: list[tuple[Any, str, tuple[str, ...]]]) -> dict[str, list[Any]]:
+    """Products number ``start`` .. ``start + count - 1``; the same numbers always give the same products."""
+    cols: dict[str, list[Any]] = {k: [] for k in ("category_id", "slug", "name", "description", "price",
+                                                   "currency", "stock", "created_at")}
+    base = datetime(2026, 11, 1, tzinfo=UTC)
+    for i in range(start, start + count):
+        rnd = random.Random(i * 7919 + 17)
+        cat_id, cat_name, nouns = categories[i % len(categories)]
+        noun = rnd.choice(nouns)
+        name = f"{rnd.choice(BRANDS)} {rnd.choice(ADJECTIVES)} {noun}"
+        colour = rnd.choice(COLOURS)
+        currency, low, high = PRICES[i % len(PRICES)]
+        price = rnd.randint(low, high)
+        if currency != "JPY":
+            price = price // 100 * 100 + rnd.choice((99, 95, 49, 0))  # shop-like prices: 12.99, 45.00
+        else:
+            price = price // 10 * 10
+        cols["category_id"].append(cat_id)
+        cols["slug"].append(f"{_slugify(name)}-{i + 1}")
+        cols["name"].append(f"{name}, {colour}")
+        cols["description"].append(
+            f"{rnd.choice(PRAISE)}: this {colour.lower()} {noun.lower()} from {cat_name} "
+            f"{rnd.choice(DETAILS)} and {rnd.choice(DETAILS)}.")
+        cols["price"].append(price)
+        cols["currency"].append(currency)
+        cols["stock"].append(rnd.choice((0, 3, 5, 10, 25, 50, 100, 250)))
+        cols["created_at"].append(base - timedelta(minutes=i))
+    return cols
+
+
+async def seed_demo(rt: Any, options: dict[str, Any]) -> str:
+    wanted = options.get("products")
+    if wanted is not None and not (0 <= int(wanted) <= MAX_PRODUCTS):
+        raise CliError(f"--products must be between 0 and {MAX_PRODUCTS}")
+    db = rt.db
+    n_categories = await db.fetchval("SELECT count(*) FROM catalog_category")
+    n_products = await db.fetchval("SELECT count(*) FROM catalog_product")
+    if options.get("if_empty") and (n_categories or n_products):
+        return f"skipped: the catalog has data ({n_categories} categories, {n_products} products)"
+    if n_categories and wanted is None:
+        return f"skipped: already seeded ({n_categories} categories, {n_products} products); use --products N for more"
+    target = DEFAULT_PRODUCTS if wanted is None else int(wanted)
+    async with db.transaction():
+        await db.execute(
+            "INSERT INTO catalog_category (slug, name) SELECT * FROM unnest($1::text[], $2::text[]) "
+            "ON CONFLICT (slug) DO NOTHING",
+            [c[0] for c in CATEGORIES], [c[1] for c in CATEGORIES])
+        ids = {r["slug"]: r["id"] for r in await db.fetch(
+            "SELECT id, slug FROM catalog_category WHERE slug = ANY($1::text[])", [c[0] for c in CATEGORIES])}
+        cats = [(ids[slug], name, nouns) for slug, name, nouns in CATEGORIES]
+        added = 0
+        for start in range(n_products, target, CHUNK):
+            cols = generate(start, min(CHUNK, target - start), cats)
+            status = await db.execute(
+                "INSERT INTO catalog_product (category_id, slug, name, description, price_minor, currency, "
+                "stock_qty, created_at) SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], "
+                "$5::bigint[], $6::text[], $7::bigint[], $8::timestamptz[]) ON CONFLICT (slug) DO NOTHING",
+                cols["category_id"], cols["slug"], cols["name"], cols["description"], cols["price"],
+                cols["currency"], cols["stock"], cols["created_at"])
+            added += int(status.split()[-1])
+    # New rows only show up in lists and categories; unknown slugs were never cached.
+    await rt.cache.invalidate([rows.CATEGORIES_TAG, "products:v1"])
+    total = await db.fetchval("SELECT count(*) FROM catalog_product")
+    return f"{len(CATEGORIES)} categories, {added} products added ({total} in the catalog)"

@@ -1,0 +1,170 @@
+"""What other plugins may import from orders: cart and order messages, the Orders service, events."""
+
+from __future__ import annotations
+
+from kernel.events import Event
+from kernel.messages import constraint, message
+from kernel.service import Service, rpc
+from plugins.wallet.contract import Card
+
+CURRENCY = r"[A-Z]{3}"
+ID = dict(min_len=1, max_len=64)
+MAX_QTY = 999
+
+ORDER_STATUSES = ("pending", "paid", "cancelled", "refunded")
+PAYMENT_METHODS = ("wallet", "card")
+
+
+# ---- cart
+
+
+@message
+class CartLine:
+    product_id: str
+    slug: str
+    name: str
+    qty: int
+    unit_price_minor: int  # the catalog's current price, in the product's currency
+    currency: str
+    line_total_minor: int
+
+
+@message
+class CartTotal:
+    currency: str
+    amount_minor: int
+
+
+@message
+class Cart:
+    id: str
+    items: tuple[CartLine, ...]
+    totals: tuple[CartTotal, ...]  # one per currency present in the cart, sorted by currency
+
+
+@message
+class GetCart:
+    pass
+
+
+@message
+class AddToCart:
+    product_id: str = constraint(**ID)
+    qty: int = constraint(min=1, max=MAX_QTY, doc="added to the quantity already in the cart (sum at most 999)")
+
+
+@message
+class SetCartItem:
+    product_id: str = constraint(**ID)
+    qty: int = constraint(min=0, max=MAX_QTY, doc="0 removes the line")
+
+
+@message
+class RemoveCartItem:
+    product_id: str = constraint(**ID)
+
+
+# ---- orders
+
+
+@message
+class OrderItem:
+    product_id: str
+    slug: str
+    name: str
+    qty: int
+    unit_price_minor: int  # what was paid per unit, in the order's currency
+    currency: str  # the order's currency
+    line_total_minor: int
+    original_unit_price_minor: int | None = None  # the catalog price when it was in another currency
+    original_currency: str | None = None
+
+
+@message
+class Order:
+    id: str
+    status: str  # pending | paid | cancelled | refunded
+    total_minor: int
+    currency: str
+    payment_method: str  # wallet | card
+    items: tuple[OrderItem, ...]
+    created_at: str  # ISO 8601, UTC
+    user_id: str
+    card_brand: str | None = None
+    card_last4: str | None = None
+    cancelled_at: str | None = None
+
+
+@message
+class OrderPage:
+    items: tuple[Order, ...]
+    page: int
+    page_size: int
+    total: int
+
+
+@message
+class Checkout:
+    """Pay by wallet (``walletCurrency``) or by card (``card`` + ``currency``): exactly one of the two."""
+
+    wallet_currency: str | None = constraint(default=None, pattern=CURRENCY)
+    card: Card | None = None
+    currency: str | None = constraint(default=None, pattern=CURRENCY, doc="the order currency for card payments")
+
+
+@message
+class ListOrders:
+    page: int = constraint(default=1, min=1, max=100_000)
+    page_size: int = constraint(default=20, min=1, max=100)
+
+
+@message
+class ListAllOrders:
+    page: int = constraint(default=1, min=1, max=100_000)
+    page_size: int = constraint(default=20, min=1, max=100)
+    status: str | None = constraint(default=None, pattern="pending|paid|cancelled|refunded")
+    user_id: str | None = constraint(default=None, **ID)
+
+
+@message
+class GetOrder:
+    id: str = constraint(**ID)
+
+
+@message
+class CancelOrder:
+    id: str = constraint(**ID)
+
+
+class Orders(Service, package="shop.orders.v1"):
+    get_cart = rpc(GetCart, Cart, scope="cart:write", user=True)
+    add_to_cart = rpc(AddToCart, Cart, scope="cart:write", user=True, rate_limit="write", write=True)
+    set_cart_item = rpc(SetCartItem, Cart, scope="cart:write", user=True, rate_limit="write", write=True)
+    remove_cart_item = rpc(RemoveCartItem, Cart, scope="cart:write", user=True, rate_limit="write", write=True)
+    checkout = rpc(Checkout, Order, scope="orders:write", user=True, rate_limit="write", idempotent=True)
+    list_orders = rpc(ListOrders, OrderPage, scope="orders:read", user=True)
+    get_order = rpc(GetOrder, Order, scope="orders:read", user=True)
+    cancel_order = rpc(CancelOrder, Order, scope="orders:write", user=True, rate_limit="write", idempotent=True)
+    list_all_orders = rpc(ListAllOrders, OrderPage, scope="admin")
+
+
+# ---- events (published inside the transaction, delivered after commit)
+
+
+@message
+class OrderPlaced(Event, topic="orders.order_placed"):
+    order_id: str
+    user_id: str
+    total_minor: int
+    currency: str
+    payment_method: str
+    product_ids: tuple[str, ...]
+
+
+@message
+class OrderCancelled(Event, topic="orders.order_cancelled"):
+    order_id: str
+    user_id: str
+    total_minor: int
+    currency: str
+    product_ids: tuple[str, ...]

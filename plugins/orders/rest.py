@@ -1,0 +1,27 @@
+"""REST adapters for orders: each route names a bus method; the kernel builds the handler."""
+
+from __future__ import annotations
+
+from kernel.rest import Route
+
+from .contract import Orders
+
+TAGS = ("orders",)
+
+
+def routes() -> list[Route]:
+    return [
+        Route("GET", "/api/cart", Orders.get_cart, summary="The caller's cart, priced now", tags=("cart",)),
+        Route("POST", "/api/cart/items", Orders.add_to_cart, summary="Add a quantity of a product", tags=("cart",)),
+        Route("PUT", "/api/cart/items/{productId}", Orders.set_cart_item,
+              summary="Set a line's quantity (0 removes it)", tags=("cart",)),
+        Route("DELETE", "/api/cart/items/{productId}", Orders.remove_cart_item, summary="Remove a line",
+              tags=("cart",)),
+        Route("POST", "/api/orders/checkout", Orders.checkout, status=201,
+              summary="Buy the cart, paying by wallet or card (Idempotency-Key honoured)", tags=TAGS),
+        Route("GET", "/api/orders", Orders.list_orders, summary="The caller's orders, newest first", tags=TAGS),
+        Route("GET", "/api/orders/{id}", Orders.get_order, summary="One of the caller's orders", tags=TAGS),
+        Route("POST", "/api/orders/{id}/cancel", Orders.cancel_order,
+              summary="Cancel a paid order: refund and restock (Idempotency-Key honoured)", tags=TAGS),
+        Route("GET", "/api/admin/orders", Orders.list_all_orders, summary="All orders (admin)", tags=("admin",)),
+    ]

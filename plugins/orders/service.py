@@ -1,0 +1,67 @@
+"""The Orders servicer: thin methods over the cart store and the checkout flow."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kernel.context import CallContext
+
+from .cart import CartStore
+from .checkout import CheckoutFlow
+from .contract import (
+    AddToCart,
+    CancelOrder,
+    Cart,
+    Checkout,
+    GetCart,
+    GetOrder,
+    ListAllOrders,
+    ListOrders,
+    Order,
+    OrderPage,
+    RemoveCartItem,
+    SetCartItem,
+)
+from .store import load_order, order_page
+
+
+def _user(ctx: CallContext) -> str:
+    # The bus's authorization interceptor guarantees a user principal (user=True on every method).
+    user_id = ctx.principal.user_id
+    assert user_id is not None
+    return user_id
+
+
+class OrdersServicer:
+    def __init__(self, plugin_ctx: Any) -> None:
+        self.pctx = plugin_ctx
+        self.carts = CartStore(plugin_ctx)
+        self.flow = CheckoutFlow(plugin_ctx, self.carts)
+
+    async def get_cart(self, req: GetCart, ctx: CallContext) -> Cart:
+        return await self.carts.get(_user(ctx), ctx)
+
+    async def add_to_cart(self, req: AddToCart, ctx: CallContext) -> Cart:
+        return await self.carts.add(_user(ctx), req, ctx)
+
+    async def set_cart_item(self, req: SetCartItem, ctx: CallContext) -> Cart:
+        return await self.carts.set(_user(ctx), req, ctx)
+
+    async def remove_cart_item(self, req: RemoveCartItem, ctx: CallContext) -> Cart:
+        return await self.carts.remove(_user(ctx), req, ctx)
+
+    async def checkout(self, req: Checkout, ctx: CallContext) -> Order:
+        return await self.flow.checkout(_user(ctx), req, ctx)
+
+    async def cancel_order(self, req: CancelOrder, ctx: CallContext) -> Order:
+        return await self.flow.cancel(_user(ctx), req, ctx)
+
+    async def list_orders(self, req: ListOrders, ctx: CallContext) -> OrderPage:
+        return await order_page(self.pctx.db, page=req.page, page_size=req.page_size, user_id=_user(ctx))
+
+    async def get_order(self, req: GetOrder, ctx: CallContext) -> Order:
+        return await load_order(self.pctx.db, req.id, _user(ctx))
+
+    async def list_all_orders(self, req: ListAllOrders, ctx: CallContext) -> OrderPage:
+        return await order_page(self.pctx.db, page=req.page, page_size=req.page_size, user_id=req.user_id,
+                                status=req.status)

@@ -1,0 +1,101 @@
+"""Reading orders: rows to messages, pages, and id parsing shared by the servicer."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from kernel.db import Database
+from kernel.status import BusError, Status
+
+from .contract import Order, OrderItem, OrderPage
+
+ORDER_COLUMNS = ("id, user_id, status, total_minor, currency, payment_method, card_brand, card_last4, "
+                 "created_at, cancelled_at")
+
+
+def parse_uuid(value: str) -> str | None:
+    """The canonical text of a UUID, or None when ``value`` is not one (so lookups never 500)."""
+    try:
+        return str(uuid.UUID(value))
+    except (ValueError, AttributeError, TypeError):
+        return None
+
+
+def iso(ts: datetime | None) -> str | None:
+    if ts is None:
+        return None
+    return ts.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def order_not_found() -> BusError:
+    return BusError(Status.NOT_FOUND, "order not found", reason="ORDER_NOT_FOUND")
+
+
+def _item(r: Any) -> OrderItem:
+    return OrderItem(
+        product_id=r["product_id"], slug=r["slug"], name=r["name"], qty=r["qty"],
+        unit_price_minor=r["unit_price_minor"], currency=r["currency"], line_total_minor=r["line_total_minor"],
+        original_unit_price_minor=r["original_unit_price_minor"], original_currency=r["original_currency"],
+    )
+
+
+async def orders_from_rows(db: Database, rows: Sequence[Any]) -> list[Order]:
+    """Messages for order rows, with their items fetched in one query."""
+    if not rows:
+        return []
+    ids = [r["id"] for r in rows]
+    items: dict[Any, list[OrderItem]] = {i: [] for i in ids}
+    for r in await db.fetch(
+        "SELECT order_id, product_id, slug, name, qty, unit_price_minor, currency, line_total_minor, "
+        "original_unit_price_minor, original_currency FROM orders_order_item "
+        "WHERE order_id = ANY($1::uuid[]) ORDER BY order_id, position", ids,
+    ):
+        items[r["order_id"]].append(_item(r))
+    return [
+        Order(
+            id=str(r["id"]), status=r["status"], total_minor=r["total_minor"], currency=r["currency"],
+            payment_method=r["payment_method"], items=tuple(items[r["id"]]), created_at=iso(r["created_at"]) or "",
+            user_id=r["user_id"], card_brand=r["card_brand"], card_last4=r["card_last4"],
+            cancelled_at=iso(r["cancelled_at"]),
+        )
+        for r in rows
+    ]
+
+
+async def load_order(db: Database, order_id: str, user_id: str | None) -> Order:
+    """One order; ``user_id`` None means any user's (admin). Unknown or foreign ids are NOT_FOUND."""
+    oid = parse_uuid(order_id)
+    if oid is None:
+        raise order_not_found()
+    if user_id is None:
+        row = await db.fetchrow(f"SELECT {ORDER_COLUMNS} FROM orders_order WHERE id = $1", oid)
+    else:
+        row = await db.fetchrow(f"SELECT {ORDER_COLUMNS} FROM orders_order WHERE id = $1 AND user_id = $2",
+                                oid, user_id)
+    if row is None:
+        raise order_not_found()
+    return (await orders_from_rows(db, [row]))[0]
+
+
+async def order_page(db: Database, *, page: int, page_size: int, user_id: str | None = None,
+                     status: str | None = None) -> OrderPage:
+    """Newest first (created_at desc, id desc), optionally for one user and/or one status."""
+    where, args = [], []
+    if user_id is not None:
+        args.append(user_id)
+        where.append(f"user_id = ${len(args)}")
+    if status is not None:
+        args.append(status)
+        where.append(f"status = ${len(args)}")
+    clause = ("WHERE " + " AND ".join(where)) if where else ""
+    total = await db.fetchval(f"SELECT count(*) FROM orders_order {clause}", *args)
+    rows = await db.fetch(
+        f"SELECT {ORDER_COLUMNS} FROM orders_order {clause} ORDER BY created_at DESC, id DESC "
+        f"LIMIT ${len(args) + 1} OFFSET ${len(args) + 2}",
+        *args, page_size, (page - 1) * page_size,
+    )
+    items = await orders_from_rows(db, rows)
+    return OrderPage(items=tuple(items), page=page, page_size=page_size, total=int(total))

@@ -1,0 +1,56 @@
+"""Piccolo tables mirroring migrations/orders (the migrations are the source of truth)."""
+
+from __future__ import annotations
+
+from piccolo.columns import UUID, BigInt, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.table import Table
+
+
+class CartRow(Table, tablename="orders_cart"):
+    id = UUID(primary_key=True)
+    user_id = Text(unique=True)
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+
+
+class CartItemRow(Table, tablename="orders_cart_item"):
+    # The real primary key is (cart_id, product_id); Piccolo wants one column.
+    cart_id = ForeignKey(CartRow, primary_key=True)
+    product_id = Text()
+    qty = Integer()
+    added_at = Timestamptz()
+
+
+class OrderRow(Table, tablename="orders_order"):
+    id = UUID(primary_key=True)
+    user_id = Text()
+    status = Text()
+    total_minor = BigInt()
+    currency = Varchar(length=3)
+    payment_method = Text()
+    wallet_transaction_id = Text(null=True)
+    card_brand = Text(null=True)
+    card_last4 = Text(null=True)
+    charge_id = Text(null=True)
+    refund_id = Text(null=True)
+    created_at = Timestamptz()
+    paid_at = Timestamptz(null=True)
+    cancelled_at = Timestamptz(null=True)
+
+
+class OrderItemRow(Table, tablename="orders_order_item"):
+    id = UUID(primary_key=True)
+    order_id = ForeignKey(OrderRow)
+    position = Integer()
+    product_id = Text()
+    slug = Text()
+    name = Text()
+    qty = Integer()
+    unit_price_minor = BigInt()
+    currency = Varchar(length=3)
+    line_total_minor = BigInt()
+    original_unit_price_minor = BigInt(null=True)
+    original_currency = Varchar(length=3, null=True)
+
+
+TABLES = [CartRow, CartItemRow, OrderRow, OrderItemRow]

@@ -1,0 +1,232 @@
+// Every call the storefront makes to the shop lives in this one module, so a
+// renamed GraphQL field or argument is a one-line change here. Views import
+// the named functions below and never build queries themselves.
+
+import { markSignedOut, session } from './session.js';
+
+export class ApiError extends Error {
+  constructor({ message, code, reason, fieldErrors, status, retryAfter }) {
+    super(message || code || 'Request failed');
+    this.name = 'ApiError';
+    this.code = code || 'UNKNOWN';
+    this.reason = reason || null;
+    this.fieldErrors = fieldErrors || [];
+    this.status = status || 0;
+    this.retryAfter = retryAfter || null;
+  }
+}
+
+const HTTP_CODES = {
+  400: 'INVALID_ARGUMENT', 401: 'UNAUTHENTICATED', 403: 'PERMISSION_DENIED', 404: 'NOT_FOUND', 409: 'FAILED_PRECONDITION',
+  422: 'INVALID_ARGUMENT', 429: 'RESOURCE_EXHAUSTED', 503: 'UNAVAILABLE', 504: 'DEADLINE_EXCEEDED',
+};
+
+/** A random idempotency key: one per intended money/stock movement. */
+export function newIdempotencyKey() {
+  if (globalThis.crypto && typeof crypto.randomUUID === 'function') return crypto.randomUUID();
+  // randomUUID needs a secure context; getRandomValues does not.
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const hex = Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+function onUnauthenticated(err) {
+  if (err.code === 'UNAUTHENTICATED') markSignedOut();
+  return err;
+}
+
+async function readJson(res) {
+  const type = res.headers.get('Content-Type') || '';
+  if (!type.includes('json')) return null;
+  try {
+    return await res.json();
+  } catch {
+    return null;
+  }
+}
+
+/** POST /graphql. Resolves to `data`; rejects with ApiError carrying code/reason/field errors. */
+export async function gql(query, variables = {}) {
+  let res;
+  try {
+    res = await fetch('/graphql', {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'X-CSRF-Token': session.csrfToken || '' },
+      body: JSON.stringify({ query, variables }),
+    });
+  } catch {
+    throw new ApiError({ code: 'NETWORK', message: '' });
+  }
+  const body = await readJson(res);
+  const retryAfter = res.headers.get('Retry-After');
+  if (body && Array.isArray(body.errors) && body.errors.length) {
+    const e = body.errors[0];
+    const ext = e.extensions || {};
+    throw onUnauthenticated(new ApiError({
+      message: e.message, code: ext.code || HTTP_CODES[res.status] || 'UNKNOWN', reason: ext.reason,
+      fieldErrors: ext.errors, status: res.status, retryAfter,
+    }));
+  }
+  if (!res.ok || !body || !body.data) {
+    throw onUnauthenticated(new ApiError({ code: HTTP_CODES[res.status] || 'UNKNOWN', status: res.status, retryAfter }));
+  }
+  return body.data;
+}
+
+// ---------------------------------------------------------------- fragments
+
+const PRODUCT = 'id slug name description categoryId categorySlug priceMinor currency stockQty';
+const CATEGORY = 'id slug name';
+const CART = 'id items { productId slug name qty unitPriceMinor currency lineTotalMinor } totals { currency amountMinor }';
+const ORDER = `id status totalMinor currency paymentMethod cardBrand cardLast4 createdAt cancelledAt
+  items { productId slug name qty unitPriceMinor currency lineTotalMinor }`;
+const WALLET = 'id currency balanceMinor';
+const LEDGER = 'id transactionId kind amountMinor currency memo createdAt';
+const TRANSFER = 'id currency amountMinor toEmail balanceMinor createdAt';
+
+// ---------------------------------------------------------------- catalogue
+
+export async function getCategories() {
+  return (await gql(`query { categories { ${CATEGORY} } }`)).categories;
+}
+
+export async function getProducts({ categorySlug = null, search = null, page = 1, pageSize = 12, sort = null } = {}) {
+  const data = await gql(
+    `query Products($categorySlug: String, $search: String, $page: Int, $pageSize: Int, $sort: String) {
+      products(categorySlug: $categorySlug, search: $search, page: $page, pageSize: $pageSize, sort: $sort) {
+        items { ${PRODUCT} } page pageSize total } }`,
+    { categorySlug, search, page, pageSize, sort },
+  );
+  return data.products;
+}
+
+export async function getProduct(slug) {
+  const data = await gql(`query Product($slug: String!) { product(slug: $slug) { ${PRODUCT} } }`, { slug });
+  return data.product;
+}
+
+// ---------------------------------------------------------------- account
+
+export async function getMe() {
+  return (await gql('query { me { id email name roles createdAt } }')).me;
+}
+
+// ---------------------------------------------------------------- cart
+
+export async function getCart() {
+  return (await gql(`query { cart { ${CART} } }`)).cart;
+}
+
+export async function addToCart(productId, qty) {
+  return (await gql(`mutation Add($productId: ID!, $qty: Int!) { addToCart(productId: $productId, qty: $qty) { ${CART} } }`,
+    { productId, qty })).addToCart;
+}
+
+export async function setCartItem(productId, qty) {
+  return (await gql(`mutation Set($productId: ID!, $qty: Int!) { setCartItem(productId: $productId, qty: $qty) { ${CART} } }`,
+    { productId, qty })).setCartItem;
+}
+
+export async function removeCartItem(productId) {
+  return (await gql(`mutation Remove($productId: ID!) { removeCartItem(productId: $productId) { ${CART} } }`,
+    { productId })).removeCartItem;
+}
+
+// ---------------------------------------------------------------- checkout and orders
+
+export async function checkoutWithWallet(walletCurrency, idempotencyKey) {
+  return (await gql(`mutation Checkout($walletCurrency: String!, $idempotencyKey: String!) {
+      checkout(walletCurrency: $walletCurrency, idempotencyKey: $idempotencyKey) { ${ORDER} } }`,
+  { walletCurrency, idempotencyKey })).checkout;
+}
+
+/** card: {number, expMonth, expYear, cvc, holder} */
+export async function checkoutWithCard(card, currency, idempotencyKey) {
+  return (await gql(`mutation CardCheckout($card: CardPaymentInput!, $currency: String!, $idempotencyKey: String!) {
+      checkoutWithCard(card: $card, currency: $currency, idempotencyKey: $idempotencyKey) { ${ORDER} } }`,
+  { card, currency, idempotencyKey })).checkoutWithCard;
+}
+
+export async function getOrders(page = 1, pageSize = 10) {
+  return (await gql(`query Orders($page: Int, $pageSize: Int) { orders(page: $page, pageSize: $pageSize) {
+      items { ${ORDER} } page pageSize total } }`, { page, pageSize })).orders;
+}
+
+export async function getOrder(id) {
+  return (await gql(`query Order($id: ID!) { order(id: $id) { ${ORDER} } }`, { id })).order;
+}
+
+export async function cancelOrder(id, idempotencyKey) {
+  return (await gql(`mutation Cancel($id: ID!, $idempotencyKey: String!) {
+      cancelOrder(id: $id, idempotencyKey: $idempotencyKey) { ${ORDER} } }`, { id, idempotencyKey })).cancelOrder;
+}
+
+// ---------------------------------------------------------------- wallet
+
+/** Currencies the shop accepts: [{code, exponent}]. */
+export async function getWalletCurrencies() {
+  return (await gql('query { walletCurrencies { code exponent } }')).walletCurrencies;
+}
+
+export async function getWallets() {
+  return (await gql(`query { walletBalances { ${WALLET} } }`)).walletBalances;
+}
+
+export async function topUpWallet(currency, amountMinor, idempotencyKey) {
+  return (await gql(`mutation TopUp($currency: String!, $amountMinor: Int!, $idempotencyKey: String!) {
+      topUpWallet(currency: $currency, amountMinor: $amountMinor, idempotencyKey: $idempotencyKey) { ${WALLET} } }`,
+  { currency, amountMinor, idempotencyKey })).topUpWallet;
+}
+
+export async function transferMoney({ toEmail, currency, amountMinor, memo }, idempotencyKey) {
+  return (await gql(`mutation Transfer($toEmail: String!, $currency: String!, $amountMinor: Int!, $memo: String,
+      $idempotencyKey: String!) {
+      transferMoney(toEmail: $toEmail, currency: $currency, amountMinor: $amountMinor, memo: $memo,
+        idempotencyKey: $idempotencyKey) { ${TRANSFER} } }`,
+  { toEmail, currency, amountMinor, memo: memo || null, idempotencyKey })).transferMoney;
+}
+
+export async function getWalletTransactions(currency, page = 1, pageSize = 10) {
+  return (await gql(`query Tx($currency: String!, $page: Int, $pageSize: Int) {
+      walletTransactions(currency: $currency, page: $page, pageSize: $pageSize) { items { ${LEDGER} } page pageSize total } }`,
+  { currency, page, pageSize })).walletTransactions;
+}
+
+// ---------------------------------------------------------------- admin
+
+export async function createCategory({ slug, name }) {
+  return (await gql(`mutation CreateCategory($slug: String!, $name: String!) {
+      createCategory(slug: $slug, name: $name) { ${CATEGORY} } }`, { slug, name })).createCategory;
+}
+
+export async function updateCategory({ id, slug, name }) {
+  return (await gql(`mutation UpdateCategory($id: ID!, $slug: String, $name: String) {
+      updateCategory(id: $id, slug: $slug, name: $name) { ${CATEGORY} } }`, { id, slug, name })).updateCategory;
+}
+
+export async function createProduct(p) {
+  return (await gql(`mutation CreateProduct($slug: String!, $name: String!, $description: String, $categoryId: ID!,
+      $priceMinor: Int!, $currency: String!, $stockQty: Int) {
+      createProduct(slug: $slug, name: $name, description: $description, categoryId: $categoryId,
+        priceMinor: $priceMinor, currency: $currency, stockQty: $stockQty) { ${PRODUCT} } }`, p)).createProduct;
+}
+
+export async function updateProduct({ id, slug, name, description, categoryId }) {
+  return (await gql(`mutation UpdateProduct($id: ID!, $slug: String, $name: String, $description: String, $categoryId: ID) {
+      updateProduct(id: $id, slug: $slug, name: $name, description: $description, categoryId: $categoryId) { ${PRODUCT} } }`,
+  { id, slug, name, description, categoryId })).updateProduct;
+}
+
+export async function setPrice(id, priceMinor, currency) {
+  return (await gql(`mutation SetPrice($id: ID!, $priceMinor: Int!, $currency: String!) {
+      setPrice(id: $id, priceMinor: $priceMinor, currency: $currency) { ${PRODUCT} } }`,
+  { id, priceMinor, currency })).setPrice;
+}
+
+export async function setStock(id, stockQty) {
+  return (await gql(`mutation SetStock($id: ID!, $stockQty: Int!) { setStock(id: $id, stockQty: $stockQty) { ${PRODUCT} } }`,
+    { id, stockQty })).setStock;
+}

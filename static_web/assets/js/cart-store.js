@@ -1,0 +1,40 @@
+// The cart count in the header. The badge is an aria-live region, so screen
+// readers hear the new count after every add, edit or checkout.
+
+import { getCart } from './api.js';
+import { session } from './session.js';
+
+let current = null;
+
+export function cartCount(cart) {
+  return (cart && cart.items ? cart.items : []).reduce((n, line) => n + (line.qty || 0), 0);
+}
+
+export function setCart(cart) {
+  current = cart;
+  const badge = document.getElementById('cart-count');
+  if (badge) {
+    const n = cartCount(cart);
+    badge.textContent = String(n);
+    badge.dataset.count = String(n);
+  }
+}
+
+export function cachedCart() {
+  return current;
+}
+
+/** Refresh the badge from the server; silent on failure (the cart page reports errors). */
+export async function refreshCart() {
+  if (!session.authenticated) {
+    setCart(null);
+    return null;
+  }
+  try {
+    const cart = await getCart();
+    setCart(cart);
+    return cart;
+  } catch {
+    return null;
+  }
+}

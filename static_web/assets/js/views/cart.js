@@ -1,0 +1,104 @@
+// Cart: edit quantities, remove lines, totals per currency, go to checkout.
+
+import { getCart, removeCartItem, setCartItem } from '../api.js';
+import { setCart } from '../cart-store.js';
+import { alertRegion, busy, clearAlert, h, nextId, replace, showError, skeletonLines } from '../dom.js';
+import { formatMoney } from '../money.js';
+import { placeholderImage } from '../placeholder.js';
+import { session, signInUrl, signUpUrl } from '../session.js';
+
+export function totalsList(totals) {
+  return h('ul', { class: 'totals', testid: 'cart-totals' },
+    (totals || []).map((t) => h('li', { testid: 'cart-total', dataset: { currency: t.currency } },
+      h('span', null, `Total (${t.currency})`), h('span', null, formatMoney(t.amountMinor, t.currency)))));
+}
+
+export async function render(main, ctx) {
+  ctx.setTitle('Cart');
+  if (!session.authenticated) {
+    replace(main, h('h1', null, 'Your cart'),
+      h('div', { class: 'panel', testid: 'cart-sign-in' },
+        h('p', null, 'Sign in to fill a cart and check out.'),
+        h('div', { class: 'row' }, h('a', { class: 'btn', href: signInUrl() }, 'Sign in'),
+          h('a', { class: 'btn btn-secondary', href: signUpUrl() }, 'Create an account'))));
+    return;
+  }
+  const error = alertRegion('cart-error');
+  const body = h('div', { class: 'two-col', 'aria-busy': 'true' },
+    h('div', { class: 'panel' }, skeletonLines(6)), h('div', { class: 'panel' }, skeletonLines(3)));
+  replace(main, h('h1', null, 'Your cart'), error, body);
+
+  let cart;
+  try {
+    cart = await getCart();
+  } catch (err) {
+    if (!ctx.alive()) return;
+    replace(body);
+    showError(error, err, { session });
+    return;
+  }
+  if (!ctx.alive()) return;
+  setCart(cart);
+  draw(cart);
+
+  function draw(c) {
+    body.removeAttribute('aria-busy');
+    if (!c.items.length) {
+      replace(body, h('div', { class: 'notice span-all', testid: 'cart-empty' },
+        h('p', null, 'Your cart is empty.'), h('a', { class: 'btn', href: '#/products' }, 'Start shopping')));
+      return;
+    }
+    replace(body,
+      h('section', { class: 'panel', 'aria-label': 'Items' }, h('ul', { class: 'cart-lines', testid: 'cart-lines' }, c.items.map(line))),
+      h('aside', { class: 'panel', 'aria-labelledby': 'summary-title' },
+        h('h2', { id: 'summary-title' }, 'Summary'),
+        totalsList(c.totals),
+        c.totals.length > 1
+          ? h('p', { class: 'muted', testid: 'multi-currency-note' }, 'Your cart holds items in more than one currency. At checkout they are converted to the currency you pay in where a rate is configured.')
+          : null,
+        h('a', { class: 'btn btn-block', href: '#/checkout', testid: 'checkout-button' }, 'Go to checkout')));
+  }
+
+  async function apply(fn, button) {
+    clearAlert(error);
+    try {
+      const c = await busy(button, fn);
+      if (!ctx.alive()) return;
+      setCart(c);
+      draw(c);
+    } catch (err) {
+      if (ctx.alive()) showError(error, err, { session });
+    }
+  }
+
+  function line(item) {
+    const qtyId = nextId('qty');
+    const input = h('input', { id: qtyId, type: 'number', min: 0, max: 999, step: 1, inputmode: 'numeric', value: String(item.qty), testid: 'qty-input', name: 'qty' });
+    const update = h('button', { type: 'submit', class: 'btn btn-secondary btn-small', testid: 'update-qty' }, 'Update');
+    const remove = h('button', { type: 'button', class: 'btn btn-secondary btn-small', testid: 'remove-line', 'aria-label': `Remove ${item.name}` }, 'Remove');
+    const form = h('form', { class: 'qty', novalidate: true },
+      h('label', { for: qtyId, class: 'visually-hidden' }, `Quantity of ${item.name}`), input, update);
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      const qty = Number.parseInt(input.value, 10);
+      if (!Number.isInteger(qty) || qty < 0) {
+        showError(error, { code: 'INVALID_ARGUMENT', message: `enter a whole number of 0 or more for ${item.name}` });
+        input.setAttribute('aria-invalid', 'true');
+        input.focus();
+        return;
+      }
+      if (qty === item.qty) return;
+      apply(() => (qty === 0 ? removeCartItem(item.productId) : setCartItem(item.productId, qty)), update);
+    });
+    input.addEventListener('change', () => form.requestSubmit());
+    remove.addEventListener('click', () => apply(() => removeCartItem(item.productId), remove));
+    const href = `#/p/${encodeURIComponent(item.slug)}`;
+    return h('li', { class: 'cart-line', testid: 'cart-line', dataset: { productId: item.productId, slug: item.slug } },
+      h('img', { src: placeholderImage(item.slug, item.name), alt: '', width: 72, height: 72 }),
+      h('div', { class: 'line-info' },
+        h('a', { href }, item.name),
+        h('div', { class: 'muted' }, `${formatMoney(item.unitPriceMinor, item.currency)} each`)),
+      h('div', { class: 'line-controls' }, form, remove,
+        h('span', { class: 'line-total', testid: 'line-total' }, formatMoney(item.lineTotalMinor, item.currency))));
+  }
+}

@@ -1,0 +1,81 @@
+// Pieces shared by several views: product card, stock label, pager, add-to-cart.
+
+import { addToCart } from '../api.js';
+import { setCart } from '../cart-store.js';
+import { alertRegion, busy, clearAlert, h, replace, showError, showOk } from '../dom.js';
+import { formatMoney } from '../money.js';
+import { placeholderImage } from '../placeholder.js';
+import { session, signInUrl } from '../session.js';
+
+export const LOW_STOCK = 5;
+
+export function stockInfo(qty) {
+  if (!qty || qty <= 0) return { cls: 'stock-out', text: 'Out of stock', state: 'out' };
+  if (qty <= LOW_STOCK) return { cls: 'stock-low', text: `Only ${qty} left`, state: 'low' };
+  return { cls: 'stock-in', text: 'In stock', state: 'in' };
+}
+
+export function stockLabel(qty) {
+  const s = stockInfo(qty);
+  return h('span', { class: `stock ${s.cls}`, testid: 'stock-state', dataset: { stock: s.state } }, s.text);
+}
+
+/**
+ * Add to cart with the result reported in `region`. Anonymous shoppers are
+ * told to sign in (with a link) instead of a failing request.
+ */
+export async function addWithFeedback(button, region, product, qty) {
+  clearAlert(region);
+  if (!session.authenticated) {
+    region.className = 'alert alert-info';
+    replace(region, 'Sign in to add items to your cart. ', h('a', { href: signInUrl(), testid: 'sign-in-to-buy' }, 'Sign in'));
+    return false;
+  }
+  try {
+    const cart = await busy(button, () => addToCart(product.id, qty));
+    setCart(cart);
+    showOk(region, h('span', null, `Added ${qty} × ${product.name} to your cart. `, h('a', { href: '#/cart' }, 'View cart')));
+    return true;
+  } catch (err) {
+    showError(region, err, { session });
+    return false;
+  }
+}
+
+export function productCard(p) {
+  const href = `#/p/${encodeURIComponent(p.slug)}`;
+  const out = !p.stockQty || p.stockQty <= 0;
+  const region = alertRegion('card-message');
+  const button = h('button', {
+    type: 'button', class: 'btn btn-small btn-block', testid: 'add-to-cart', disabled: out,
+    'aria-label': out ? `${p.name} is out of stock` : `Add ${p.name} to cart`,
+  }, out ? 'Out of stock' : 'Add to cart');
+  button.addEventListener('click', () => addWithFeedback(button, region, p, 1));
+  return h('li', null,
+    h('article', { class: 'product-card', testid: 'product-card', dataset: { slug: p.slug, productId: p.id } },
+      h('a', { href, tabindex: '-1', 'aria-hidden': 'true' },
+        h('img', { class: 'thumb', src: placeholderImage(p.categorySlug, p.name), alt: '', width: 400, height: 300, loading: 'lazy' })),
+      h('div', { class: 'body' },
+        h('h3', null, h('a', { href, testid: 'product-link' }, p.name)),
+        stockLabel(p.stockQty),
+        h('div', { class: 'price', testid: 'product-price' }, formatMoney(p.priceMinor, p.currency)),
+        button,
+        region)));
+}
+
+/** Prev / next pager. `hrefFor(page)` builds the link for a page. */
+export function pager({ page, pageSize, total }, hrefFor) {
+  const pages = Math.max(1, Math.ceil(total / pageSize));
+  if (pages <= 1) return null;
+  const link = (p, label, rel, testid) => (p >= 1 && p <= pages
+    ? h('a', { class: 'btn btn-secondary btn-small', href: hrefFor(p), rel, testid }, label)
+    : h('span', { class: 'btn btn-secondary btn-small', 'aria-disabled': 'true' }, label));
+  return h('nav', { class: 'pager', 'aria-label': 'Pagination', testid: 'pager' },
+    link(page - 1, '← Previous', 'prev', 'pager-prev'),
+    h('span', { class: 'muted', 'aria-current': 'page', testid: 'pager-status' }, `Page ${page} of ${pages}`),
+    link(page + 1, 'Next →', 'next', 'pager-next'));
+}
+
+export function statusBadge(status) {
+  return h('span', { class: `status status-${status}`, testid: 'order-status' }, status);
+}

@@ -1,0 +1,81 @@
+"""`shop plugins new`: the generated distribution installs, registers and passes its own test."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+import asyncpg
+import pytest
+
+from kernel.cli import main
+from kernel.scaffold import ScaffoldError, generate
+
+ROOT = Path(__file__).resolve().parents[2]
+PIP = [sys.executable, "-m", "pip"]
+
+
+async def _admin(url: str, sql: str) -> None:
+    conn = await asyncpg.connect(url, timeout=10)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def test_generated_plugin_installs_and_passes_its_own_test(tmp_path, servers):
+    name = f"scaf_{uuid.uuid4().hex[:8]}"
+    dest = generate(name, tmp_path / "dist")
+    assert (dest / f"shop_{name}" / "migrations" / "m0001_init.py").is_file()
+    db_name = f"shop_scaffold_{uuid.uuid4().hex[:10]}"
+    admin = servers["database"]
+    asyncio.run(_admin(admin, f'CREATE DATABASE "{db_name}"'))
+    env = {**os.environ, "DATABASE_URL": urlunparse(urlparse(admin)._replace(path="/" + db_name)),
+           "REDIS_URL": servers["redis"], "PYTHONDONTWRITEBYTECODE": "1"}
+    env.pop("SHOP_CONFIG", None)
+    try:
+        install = subprocess.run([*PIP, "install", "-q", "--no-deps", "--no-build-isolation", "-e", str(dest)],
+                                 capture_output=True, text=True, timeout=300)
+        assert install.returncode == 0, install.stderr
+        listed = subprocess.run([sys.executable, "-c", "from importlib.metadata import entry_points; "
+                                 "print(sorted(e.name for e in entry_points(group='shop.plugins')))"],
+                                capture_output=True, text=True, timeout=60)
+        assert name in listed.stdout
+        run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
+                             cwd=dest, env=env, capture_output=True, text=True, timeout=300)
+        assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+        assert "3 passed" in run.stdout
+    finally:
+        subprocess.run([*PIP, "uninstall", "-q", "-y", f"shop-{name.replace('_', '-')}"],
+                       capture_output=True, timeout=300)
+        asyncio.run(_admin(admin, f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
+
+
+@pytest.mark.parametrize("bad", ["X", "a", "1abc", "has-dash", "a" * 41, "orders", "catalog"])
+def test_bad_or_taken_names_are_refused_and_nothing_is_written(tmp_path, bad):
+    with pytest.raises(ScaffoldError):
+        generate(bad, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_existing_destination_is_never_overwritten(tmp_path):
+    (tmp_path / "taken").mkdir()
+    with pytest.raises(ScaffoldError, match="already exists"):
+        generate("fresh_name", tmp_path / "taken")
+    assert list((tmp_path / "taken").iterdir()) == []
+
+
+def test_cli_command_writes_the_skeleton_or_fails_in_one_line(tmp_path, capsys):
+    assert main(["plugins", "new", "gift_cards", "--dir", str(tmp_path / "gc")]) == 0
+    assert (tmp_path / "gc" / "shop_gift_cards" / "__init__.py").is_file()
+    setup = (tmp_path / "gc" / "setup.cfg").read_text()
+    assert "gift_cards = shop_gift_cards" in setup and "name = shop-gift-cards" in setup
+    capsys.readouterr()
+    assert main(["plugins", "new", "Gift", "--dir", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("shop: error: plugin name 'Gift' must match") and "\n" not in err

@@ -1,0 +1,49 @@
+"""Test-only stand-in for the auth plugin: serves shop.auth.v1.Users with canned users.
+
+Any ``<id>@example.test`` address belongs to the user ``<id>`` (the same rule as
+tests/support/fake_identity.py), except addresses starting with ``nobody``,
+which belong to no one. Named "auth" so that wallet's ``requires`` is met; use
+it with an explicit plugin list so the real auth plugin is not loaded.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kernel.context import CallContext
+from kernel.hookspecs import hookimpl
+from kernel.plugin import PluginContext, PluginInfo
+from kernel.status import BusError, Status, not_found
+from plugins.auth.contract import FindUserByEmail, GetMe, GetUser, User, Users
+
+DOMAIN = "example.test"
+
+
+def user_for(user_id: str) -> User:
+    return User(id=user_id, email=f"{user_id}@{DOMAIN}", name=user_id, roles=(), created_at="2026-11-26T00:00:00Z")
+
+
+class FakeUsers:
+    async def get_me(self, req: GetMe, ctx: CallContext) -> User:
+        if ctx.principal.user_id is None:
+            raise BusError(Status.UNAUTHENTICATED, "Sign in to do this.")
+        return user_for(ctx.principal.user_id)
+
+    async def get_user(self, req: GetUser, ctx: CallContext) -> User:
+        return user_for(req.user_id)
+
+    async def find_user_by_email(self, req: FindUserByEmail, ctx: CallContext) -> User:
+        local, _, domain = req.email.strip().lower().partition("@")
+        if domain != DOMAIN or not local or local.startswith("nobody"):
+            raise not_found("user")
+        return user_for(local)
+
+
+@hookimpl
+def shop_plugin() -> PluginInfo:
+    return PluginInfo(name="auth", version="0.0.0", description="test-only canned users")
+
+
+@hookimpl
+def shop_services(ctx: PluginContext) -> list[tuple[Any, object]]:
+    return [(Users, FakeUsers())]
