@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 import asyncpg
-from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 
 from .status import BusError, Status
 
@@ -43,6 +43,37 @@ def unavailable(exc: BaseException) -> BusError:
     return BusError(Status.UNAVAILABLE, "The database is unavailable; try again shortly.", retry_after=2)
 
 
+class _Transaction(PostgresTransaction):
+    """Piccolo's transaction, but the connection always goes back to the pool.
+
+    Piccolo releases the connection only after a successful COMMIT or ROLLBACK; when
+    COMMIT itself fails (a deferred constraint, a serialization failure, the server
+    going away) the connection would leak and the pool would slowly run dry.
+    """
+
+    async def __aexit__(self, exception_type: Any, exception: Any, traceback: Any) -> bool:
+        if self._parent:
+            return exception is None
+        try:
+            if exception:
+                if not self._rolled_back:
+                    try:
+                        await self.rollback()  # type: ignore[no-untyped-call]
+                    except Exception:
+                        log.warning("rollback_failed")
+            elif not self._committed and not self._rolled_back:
+                await self.commit()  # type: ignore[no-untyped-call]
+        finally:
+            try:
+                if self.engine.pool:
+                    await self.engine.pool.release(self.connection)
+                else:
+                    await self.connection.close()
+            finally:
+                self.engine.current_transaction.reset(self.context)
+        return exception is None
+
+
 class _Engine(PostgresEngine):
     """Piccolo's engine without its connect-at-construction checks.
 
@@ -56,6 +87,9 @@ class _Engine(PostgresEngine):
 
     async def prep_database(self) -> None:
         return None
+
+    def transaction(self, allow_nested: bool = True) -> PostgresTransaction:
+        return _Transaction(engine=self, allow_nested=allow_nested)
 
 
 class Database:

@@ -41,6 +41,7 @@ class DecodeError(Exception):
         self.errors = errors
 
 
+@typing.dataclass_transform(frozen_default=True, kw_only_default=True, field_specifiers=(field,))
 def message(cls: type[T]) -> type[T]:
     """Declare a message type: a frozen, slotted, keyword-only dataclass."""
     return dataclass(frozen=True, slots=True, kw_only=True)(cls)

@@ -73,8 +73,8 @@ def test_sessions_rate_limits_idempotency_and_cache_work_across_processes(live_s
     with httpx.Client(follow_redirects=True, timeout=30) as browser:
         page = browser.get(f"{a}/auth/login")
         assert page.status_code == 200 and "password" in page.text
-        from html import unescape
         import re
+        from html import unescape
 
         form = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', page.text))
         form = {k: unescape(v) for k, v in form.items()}
@@ -96,24 +96,41 @@ def test_workers_share_one_port_and_drain_on_sigterm(live_shop: LiveShop):
                 break
     assert len(instances) == 2, "both worker processes should answer on the shared port"
 
-    # A request in flight when SIGTERM arrives (its body still arriving) is finished, not cut.
+    # A request in flight when SIGTERM arrives is finished, not cut: hold a row lock
+    # that the request needs (its idempotency key), signal, then let it through.
+    import asyncio
     import socket as socketlib
+    import threading
 
-    body = json.dumps({"query": "{ categories { slug } }"}).encode()
-    conn = socketlib.create_connection(("127.0.0.1", shop.public_port))
-    conn.sendall(b"POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                 b"Connection: close\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body[:5])
-    time.sleep(0.3)
+    import asyncpg
+
+    shop.cli("users", "create", "--email", "drain@scale.test", "--password", PASSWORD)
+    token = obtain_token(shop.base, "drain@scale.test")["access_token"]
+    me = httpx.get(f"{shop.base}/api/me", headers=bearer(token)).json()
+    loop = asyncio.new_event_loop()
+    conn = loop.run_until_complete(asyncpg.connect(shop.db_url))
+    tx = conn.transaction()
+    loop.run_until_complete(tx.start())
+    loop.run_until_complete(conn.execute(
+        "INSERT INTO shop_idempotency (scope, key, method, request_hash) VALUES ($1, 'drain-1', 'x', 'x')", me["id"]))
+    result: dict[str, httpx.Response] = {}
+
+    def top_up() -> None:
+        result["r"] = httpx.post(f"{shop.base}/api/wallets/top-up", json={"currency": "EUR", "amountMinor": 700},
+                                 headers={**bearer(token), "Idempotency-Key": "drain-1"}, timeout=30)
+
+    worker = threading.Thread(target=top_up)
+    worker.start()
+    time.sleep(0.5)  # the request is now waiting on our lock inside the server
     proc.send_signal(signal.SIGTERM)
     time.sleep(0.5)
-    conn.sendall(body[5:])
-    conn.settimeout(20)
-    response = b""
-    while chunk := conn.recv(65536):
-        response += chunk
-    conn.close()
-    assert response.startswith(b"HTTP/1.1 200"), response[:200]
-    assert b'"categories"' in response
+    assert proc.poll() is None  # still draining
+    loop.run_until_complete(tx.rollback())
+    loop.run_until_complete(conn.close())
+    loop.close()
+    worker.join(timeout=30)
+    assert result["r"].status_code == 200, result["r"].text
+    assert result["r"].json()["balanceMinor"] == 700
     proc.wait(timeout=30)
     assert proc.returncode == 0
     # And the port is closed afterwards: nothing left accepting connections.
