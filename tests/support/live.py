@@ -18,6 +18,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -71,6 +72,10 @@ class LiveShop:
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
     ports: list[int] = field(default_factory=list)
     public_port: int = field(default_factory=free_port)
+    logs: list[Path] = field(default_factory=list)
+
+    def log_text(self) -> str:
+        return "".join(p.read_text(errors="replace") for p in self.logs if p.exists())
 
     @property
     def db_url(self) -> str:
@@ -105,8 +110,12 @@ class LiveShop:
     def start(self, *, port: int | None = None, workers: int = 1, wait: bool = True) -> subprocess.Popen[bytes]:
         port = port or self.public_port
         cmd = [SHOP, "serve", "--host", "127.0.0.1", "--port", str(port), "--no-migrate", "--workers", str(workers)]
-        proc = subprocess.Popen(cmd, env=self.env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                start_new_session=True)
+        # Logs go to a file: an unread pipe fills up and would block the server's writes.
+        log_path = Path(tempfile.gettempdir()) / f"{self.db_name}-{port}.log"
+        self.logs.append(log_path)
+        with open(log_path, "ab") as log_file:
+            proc = subprocess.Popen(cmd, env=self.env(), stdout=subprocess.DEVNULL, stderr=log_file,
+                                    start_new_session=True)
         self.procs.append(proc)
         self.ports.append(port)
         if wait:
@@ -143,6 +152,8 @@ class LiveShop:
     def destroy(self) -> None:
         self.stop()
         asyncio.run(drop_database(self.admin_db_url, self.db_name))
+        for path in self.logs:
+            path.unlink(missing_ok=True)
 
 
 def pkce() -> tuple[str, str]:
