@@ -247,6 +247,8 @@ def load_settings(env: dict[str, str] | None = None, **overrides: Any) -> Settin
         s["max_body_bytes"] = _as_int(limits["max_body_bytes"], "limits.max_body_bytes", 1024, 10**9)
     if "deadline_seconds" in limits:
         s["deadline_seconds"] = float(_as_int(limits["deadline_seconds"], "limits.deadline_seconds", 1, 600))
+    if "slow_request_timeout" in limits:
+        s["slow_request_timeout"] = float(_as_int(limits["slow_request_timeout"], "limits.slow_request_timeout", 1, 3600))
     logging_ = data.get("logging", {})
     if "level" in logging_:
         s["log_level"] = str(logging_["level"]).upper()
@@ -284,6 +286,8 @@ def load_settings(env: dict[str, str] | None = None, **overrides: Any) -> Settin
         s["plugins_disabled"] = _as_list(env["SHOP_PLUGINS_DISABLED"], "SHOP_PLUGINS_DISABLED")
     if env.get("SHOP_GRAPHQL_INTROSPECTION"):
         s["graphql_introspection"] = _as_bool(env["SHOP_GRAPHQL_INTROSPECTION"], "SHOP_GRAPHQL_INTROSPECTION")
+    if env.get("SHOP_SLOW_REQUEST_TIMEOUT"):
+        s["slow_request_timeout"] = float(_as_int(env["SHOP_SLOW_REQUEST_TIMEOUT"], "SHOP_SLOW_REQUEST_TIMEOUT", 1, 3600))
     if env.get("SHOP_RATE_LIMIT_OUTAGE"):
         if env["SHOP_RATE_LIMIT_OUTAGE"] not in ("allow", "deny"):
             raise ConfigError("SHOP_RATE_LIMIT_OUTAGE must be allow or deny")

@@ -105,8 +105,9 @@ def _analyse(document: Any) -> tuple[int, int, int, bool]:
     fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
     aliases = 0
     introspects = False
+    spread_cache: dict[tuple[str, bool], tuple[int, int]] = {}
 
-    def walk(selection_set: Any, depth: int, seen: frozenset[str]) -> tuple[int, int]:
+    def walk(selection_set: Any, depth: int, seen: frozenset[str], intro: bool = False) -> tuple[int, int]:
         nonlocal aliases, introspects
         if selection_set is None:
             return depth, 0
@@ -115,8 +116,8 @@ def _analyse(document: Any) -> tuple[int, int, int, bool]:
             if isinstance(sel, FieldNode):
                 if sel.alias is not None:
                     aliases += 1
-                if sel.name.value in ("__schema", "__type"):
-                    introspects = True
+                inside = intro or sel.name.value in ("__schema", "__type")
+                introspects = introspects or inside
                 # List-ish fields multiply what they select by the page size asked for.
                 mult = 1
                 for arg in sel.arguments or ():
@@ -126,19 +127,28 @@ def _analyse(document: Any) -> tuple[int, int, int, bool]:
                             mult = max(1, min(int(raw), 100))
                         except (TypeError, ValueError):
                             mult = 20
-                d, c = walk(sel.selection_set, depth + 1, seen)
+                # An introspection ``ofType`` chain unwraps one type reference (List/NonNull):
+                # linear and bounded by the schema, so it adds no depth. Standard tools' full
+                # introspection query nests it 7 deep and must not be refused as a depth bomb.
+                step = 0 if inside and sel.name.value == "ofType" else 1
+                d, c = walk(sel.selection_set, depth + step, seen, inside)
                 max_d = max(max_d, d)
                 cost += 1 + mult * c
             elif isinstance(sel, InlineFragmentNode):
-                d, c = walk(sel.selection_set, depth, seen)
+                d, c = walk(sel.selection_set, depth, seen, intro)
                 max_d, cost = max(max_d, d), cost + c
             elif isinstance(sel, FragmentSpreadNode):
                 name = sel.name.value
                 frag = fragments.get(name)
                 if frag is None or name in seen:
                     continue  # unknown or cyclic: validation reports it
-                d, c = walk(frag.selection_set, depth, seen | {name})
-                max_d, cost = max(max_d, d), cost + c
+                # Once per fragment: spreads that fan out (F0 spreads F1 twice, F1 spreads F2
+                # twice, ...) would otherwise be walked 2**n times.
+                key = (name, intro)
+                if key not in spread_cache:
+                    spread_cache[key] = walk(frag.selection_set, 0, seen | {name}, intro)
+                d, c = spread_cache[key]
+                max_d, cost = max(max_d, depth + d), cost + c
         return max_d, cost
 
     depth = cost = 0
@@ -147,6 +157,37 @@ def _analyse(document: Any) -> tuple[int, int, int, bool]:
             d, c = walk(definition.selection_set, 0, frozenset())
             depth, cost = max(depth, d), max(cost, c)
     return depth, aliases, cost, introspects
+
+
+_MAX_NESTING = 64
+
+
+def _nesting(query: str) -> int:
+    """Deepest nesting of ``{ [ (`` in the query text, outside strings and comments."""
+    depth = deepest = 0
+    i, n = 0, len(query)
+    while i < n:
+        ch = query[i]
+        if ch in "{[(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "}])":
+            depth -= 1
+        elif ch == "#":
+            end = query.find("\n", i)
+            i = n if end < 0 else end
+        elif ch == '"':
+            if query.startswith('"""', i):
+                end = query.find('"""', i + 3)
+                while end > 0 and query[end - 1] == "\\":
+                    end = query.find('"""', end + 3)
+                i = n if end < 0 else end + 2
+            else:
+                i += 1
+                while i < n and query[i] not in '"\n':
+                    i += 2 if query[i] == "\\" else 1
+        i += 1
+    return deepest
 
 
 class GraphQLService:
@@ -191,12 +232,21 @@ class GraphQLService:
                                           custom_default_resolver=_default_resolver)
 
     def _check_uncached(self, query: str) -> BusError | None:
+        lim = self.limits
+        # Before parsing: the C parser takes seconds (blocking the event loop) on a query
+        # nested thousands deep, and its AST overflows Python's recursion limit.
+        nesting = _nesting(query)
+        if nesting > max(_MAX_NESTING, 4 * lim.max_depth):
+            return BusError(Status.INVALID_ARGUMENT, f"Query nesting {nesting} exceeds the limit of "
+                            f"{max(_MAX_NESTING, 4 * lim.max_depth)}.", reason="QUERY_TOO_DEEP")
         try:
             document = parse_to_document(query, self.engine._schema)
         except Exception:
             return None  # the engine reports syntax errors itself
-        depth, aliases, cost, introspects = _analyse(document)
-        lim = self.limits
+        try:
+            depth, aliases, cost, introspects = _analyse(document)
+        except RecursionError:
+            return BusError(Status.INVALID_ARGUMENT, "Query fragments nest too deep.", reason="QUERY_TOO_DEEP")
         if introspects and not lim.introspection:
             return BusError(Status.PERMISSION_DENIED, "Introspection is switched off on this server.",
                             reason="INTROSPECTION_DISABLED")

@@ -13,6 +13,7 @@ from .rest import Route
 from .status import HTTP_STATUS, Status
 
 _PARAM_RE = re.compile(r"{(\w+)(?::[^}]*)?}")
+_PAGING = frozenset({"page", "pageSize"})
 
 PROBLEM_SCHEMA = {
     "type": "object",
@@ -91,14 +92,22 @@ def build_openapi(routes: list[tuple[str, Route]], *, version: str, server_url: 
             str(route.status): {"description": "Success",
                                 "content": {"application/json": {"schema": json_schema(rpc.response_type, components)}}},
             "400": _problem("Invalid request (the `errors` array names each bad field)"),
+            # Credentials that are sent are checked on every route, public ones included.
+            "401": _problem("Authentication required, or the credentials sent are invalid"),
             "500": _problem("Internal error"),
             "503": _problem("A backing service is unavailable"),
+            "504": _problem("The request's deadline passed before it finished"),
         }
+        if route.takes_body:
+            # Refused by the kernel before the method runs (see kernel.rest.read_json_object).
+            responses["408"] = _problem("The request body arrived too slowly")
+            responses["413"] = _problem("The request body is larger than the server accepts")
         if o.scope or o.user:
-            responses["401"] = _problem("Authentication required")
             responses["403"] = _problem("Missing scope or role")
             op["security"] = [{"bearerAuth": []}, {"sessionCookie": []}]
-        if path_params or o.write:
+        # Any input other than paging can name something that does not exist (e.g. ?category=).
+        names_things = any(p["name"] not in _PAGING for p in params if p["in"] != "header") or bool(body_props)
+        if path_params or o.write or names_things:
             responses["404"] = _problem("Not found")
         if o.write:
             responses["409"] = _problem("Conflict or failed precondition (see `reason`)")

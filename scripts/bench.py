@@ -15,13 +15,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import datetime as dt
-import hashlib
 import json
 import os
 import platform
-import re
 import secrets
 import shutil
 import signal
@@ -32,9 +29,10 @@ import tempfile
 import time
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -247,7 +245,8 @@ def write_report(args: argparse.Namespace, results: dict[str, list[tuple[dict[st
         f" aiohttp {aiohttp.__version__}, {k6v}. Data: {args.products} demo products in 20 categories"
         f" (seeded in {seed_s:.1f} s).",
         "",
-        "| scenario | rep | shop req/s | p50 ms | p99 ms | errors | checks | baseline req/s | p50 ms | p99 ms | errors | checks | ratio |",
+        "| scenario | rep | shop req/s | p50 ms | p99 ms | errors | checks "
+        "| baseline req/s | p50 ms | p99 ms | errors | checks | ratio |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, reps in results.items():

@@ -134,7 +134,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: Any)
     skipped = terminalreporter.stats.get("skipped", [])
     if os.environ.get("CI") and skipped:
         terminalreporter.write_line(f"CI: {len(skipped)} test(s) were skipped; failing the run.", red=True)
-        terminalreporter._session.exitstatus = 1  # noqa: SLF001
+        terminalreporter._session.exitstatus = 1
 
 
 @pytest.hookimpl(trylast=True)

@@ -154,7 +154,9 @@ class Sessions:
         return None if claims is None else principal_from_claims(claims, "session")
 
     async def _bearer(self, token: str) -> Principal:
-        if not token or len(token) > 8192:
+        # A JWT is ASCII (base64url and dots); aiohttp hands other header bytes over as
+        # surrogate escapes, on which PyJWT raises UnicodeEncodeError instead of PyJWTError.
+        if not token or len(token) > 8192 or not token.isascii():
             raise _invalid_token()
         try:
             return principal_from_claims(await self.a.verify_access_token(token), "bearer")

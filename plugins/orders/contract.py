@@ -8,7 +8,7 @@ from kernel.service import Service, rpc
 from plugins.wallet.contract import Card
 
 CURRENCY = r"[A-Z]{3}"
-ID = dict(min_len=1, max_len=64)
+ID_MAX = 64  # ids are opaque strings (UUIDs here); longer input is refused before any lookup
 MAX_QTY = 999
 
 ORDER_STATUSES = ("pending", "paid", "cancelled", "refunded")
@@ -49,19 +49,19 @@ class GetCart:
 
 @message
 class AddToCart:
-    product_id: str = constraint(**ID)
+    product_id: str = constraint(min_len=1, max_len=ID_MAX)
     qty: int = constraint(min=1, max=MAX_QTY, doc="added to the quantity already in the cart (sum at most 999)")
 
 
 @message
 class SetCartItem:
-    product_id: str = constraint(**ID)
+    product_id: str = constraint(min_len=1, max_len=ID_MAX)
     qty: int = constraint(min=0, max=MAX_QTY, doc="0 removes the line")
 
 
 @message
 class RemoveCartItem:
-    product_id: str = constraint(**ID)
+    product_id: str = constraint(min_len=1, max_len=ID_MAX)
 
 
 # ---- orders
@@ -123,17 +123,17 @@ class ListAllOrders:
     page: int = constraint(default=1, min=1, max=100_000)
     page_size: int = constraint(default=20, min=1, max=100)
     status: str | None = constraint(default=None, pattern="pending|paid|cancelled|refunded")
-    user_id: str | None = constraint(default=None, **ID)
+    user_id: str | None = constraint(default=None, min_len=1, max_len=ID_MAX)
 
 
 @message
 class GetOrder:
-    id: str = constraint(**ID)
+    id: str = constraint(min_len=1, max_len=ID_MAX)
 
 
 @message
 class CancelOrder:
-    id: str = constraint(**ID)
+    id: str = constraint(min_len=1, max_len=ID_MAX)
 
 
 class Orders(Service, package="shop.orders.v1"):

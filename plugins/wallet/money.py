@@ -129,4 +129,5 @@ class Money:
 def convert_exact(amount_minor: int, src_exp: int, dst_exp: int, rate: Fraction) -> int:
     """Exact conversion: minor -> major (/10^src) -> * rate -> minor (*10^dst), one half-even rounding."""
     value = Fraction(amount_minor, 10**src_exp) * rate * 10**dst_exp
-    return int(round(value))  # Fraction.__round__ rounds half to even
+    rounded: int = round(value)  # Fraction.__round__ rounds half to even
+    return rounded

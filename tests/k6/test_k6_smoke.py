@@ -213,3 +213,5 @@ def test_k6_suite_fails_when_the_orders_plugin_is_disabled(shop_without_orders: 
     # Thresholds crossed (not a crash in setup): the suite ran and its checks caught the missing routes.
     assert done.returncode == K6_THRESHOLDS_FAILED, _report(done)
     assert "✗ 'rate==1.0'" in done.stdout, _report(done)
+    failed = [ln.lower() for ln in done.stdout.splitlines() if "✗" in ln]
+    assert any("cart" in ln for ln in failed) and any("checkout" in ln for ln in failed), _report(done)
