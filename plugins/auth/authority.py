@@ -70,6 +70,9 @@ class Client:
     secret_hash: str | None
 
 
+REVOCATION_RESYNC = 30.0  # seconds
+
+
 class Authority:
     def __init__(self, db: Database, redis: RedisLink | None, settings: Settings, config: AuthConfig) -> None:
         self.db = db
@@ -80,6 +83,12 @@ class Authority:
         self.audience = config.audience or settings.issuer
         self.keys = KeyStore(db, settings.secret_key, config.algorithm, config.access_token_ttl)
         self.form_key = b""
+        # Set when a revocation could not reach Redis: the durable list in PostgreSQL
+        # is copied to Redis again before Redis is trusted for revocation checks.
+        self._resync_revocations = True
+        # Other processes may have revoked tokens while Redis was away without this one
+        # noticing the outage, so the copy is also refreshed every REVOCATION_RESYNC seconds.
+        self._last_resync = 0.0
 
     # ------------------------------------------------------------------ startup
 
@@ -347,9 +356,13 @@ class Authority:
     async def is_revoked(self, jti: str) -> bool:
         if self.redis is not None:
             try:
+                now = time.monotonic()
+                if self._resync_revocations or now - self._last_resync > REVOCATION_RESYNC:
+                    await self._push_revocations("revoked_at IS NOT NULL")
+                    self._resync_revocations, self._last_resync = False, now
                 return bool(await self.redis.run(lambda r: r.exists(self._revoked_key(jti))))
             except RedisDown:
-                pass  # fall back to the durable list
+                self._resync_revocations = True  # revocations made elsewhere meanwhile are only in PostgreSQL
         return bool(await self.db.fetchval(
             "SELECT 1 FROM auth_access_token WHERE jti = $1 AND revoked_at IS NOT NULL", jti))
 
@@ -357,6 +370,16 @@ class Authority:
         rows = await self.db.fetch(
             f"UPDATE auth_access_token SET revoked_at = now() WHERE {where} AND revoked_at IS NULL "
             "AND expires_at > now() RETURNING jti, extract(epoch FROM expires_at - now()) AS left", *args)
+        await self._cache_revocations(rows)
+
+    async def _push_revocations(self, where: str) -> None:
+        """Copy unexpired revocations from PostgreSQL to Redis (after an outage, at start)."""
+        rows = await self.db.fetch(
+            f"SELECT jti, extract(epoch FROM expires_at - now()) AS left FROM auth_access_token WHERE {where} "
+            "AND expires_at > now()")
+        await self._cache_revocations(rows, raise_down=True)
+
+    async def _cache_revocations(self, rows: Any, raise_down: bool = False) -> None:
         if rows and self.redis is not None:
             redis = self.redis
             items = [(self._revoked_key(r["jti"]), max(1, int(r["left"]) + 1)) for r in rows]
@@ -370,7 +393,10 @@ class Authority:
             try:
                 await redis.run(push)
             except RedisDown:
+                self._resync_revocations = True
                 log.warning("revocation_not_cached", extra={"count": len(items)})
+                if raise_down:
+                    raise
 
     async def revoke_jti(self, jti: str) -> None:
         await self._revoke_access("jti = $1", jti)

@@ -213,6 +213,18 @@ async def test_revocation_is_still_honoured_when_redis_is_down(make_client, sett
     assert (await other.get("/api/me", headers=bearer(fresh["access_token"]))).status == 200
 
 
+async def test_revocations_made_while_redis_was_down_are_honoured_after_it_returns(make_client):
+    client = await make_client()  # Redis up all along
+    tokens = await token_response(client, "redisback@example.test")
+    assert (await client.get("/api/me", headers=bearer(tokens["access_token"]))).status == 200
+    other = await make_client(redis_url="redis://127.0.0.1:1/0")  # another process that lost Redis
+    r = await other.post("/oauth/revoke", data={"token": tokens["access_token"], "client_id": "web-client"})
+    assert r.status == 200
+    # The first process never saw the outage; its periodic refresh brings the revocation over.
+    authority_of(client)._last_resync = 0.0
+    assert (await client.get("/api/me", headers=bearer(tokens["access_token"]))).status == 401
+
+
 def _sign(authority: Any, claims: dict[str, Any], **header: Any) -> str:
     key = authority.keys.active
     return jwt.encode(claims, key.private_key, algorithm=key.alg, headers={"kid": key.kid, "typ": "at+jwt",
