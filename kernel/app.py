@@ -122,6 +122,7 @@ def create_app(settings: Settings, plugins: Iterable[object] | None = None) -> w
         f"shop-{rt.instance_id}",
         QueryLimits(settings.graphql_max_depth, settings.graphql_max_aliases, settings.graphql_max_cost,
                     settings.graphql_introspection),
+        rt.cache,
     )
     rt.openapi = build_openapi(rest_routes, version=__version__, server_url=settings.issuer)
     for lp in loaded:
@@ -369,6 +370,6 @@ async def _graphql_run(request: web.Request, rt: Runtime, body: dict[str, Any], 
         return web.Response(body=orjson.dumps({"data": None, "errors": [err]}), status=405,
                             content_type="application/json", headers={"Allow": "POST"})
     ctx: CallContext = request[CTX_KEY]
-    result = await rt.graphql.execute(query, variables or None, operation,
-                                      {"request": request, "ctx": ctx, "bus": rt.bus})
-    return web.Response(body=orjson.dumps(result), content_type="application/json")
+    body = await rt.graphql.execute(query, variables or None, operation,
+                                    {"request": request, "ctx": ctx, "bus": rt.bus})
+    return web.Response(body=body, content_type="application/json")

@@ -13,7 +13,9 @@ pages is refused without running.
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
+import re
 import typing
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -62,12 +64,45 @@ class GraphQLPart:
     fields: dict[str, Method[Any, Any]] = field(default_factory=dict)
 
 
+class ResponseDeps:
+    """What one GraphQL response was built from, to decide whether and how to cache it.
+
+    A response may be cached whole only if every resolver that ran was a cached bus
+    read (or declared pure); its tags are the union of those reads' tags, so the
+    writes that invalidate the reads invalidate the response too.
+    """
+
+    __slots__ = ("cacheable", "tags", "ttl")
+
+    def __init__(self) -> None:
+        self.cacheable = True
+        self.tags: set[str] = set()
+        self.ttl = 300
+
+    def add(self, method: Method[Any, Any], request: Any) -> None:
+        policy = method.options.cache
+        key = policy.key(request) if policy is not None else None
+        if policy is None or key is None or policy.vary_by_principal:
+            self.cacheable = False
+            return
+        self.tags.add(key)
+        self.tags.update(policy.tags(request))
+        self.ttl = min(self.ttl, policy.ttl)
+
+
+def pure(fn: ResolverFn) -> ResolverFn:
+    """Mark a resolver that only reshapes its parent (no I/O, no caller-specific data)."""
+    setattr(fn, "pure", True)  # noqa: B010
+    return fn
+
+
 def bus_field(method: Method[Any, Any], *, args: Callable[[dict[str, Any], Any], dict[str, Any]] | None = None,
-              pick: Callable[[Any], Any] | None = None) -> ResolverFn:
+              pick: Callable[[Any], Any] | None = None, null_if_not_found: bool = False) -> ResolverFn:
     """A resolver that decodes the GraphQL arguments into the method's request and calls it.
 
     ``args(arguments, parent)`` may reshape arguments (default: as given); ``pick``
-    may reshape the JSON-ready result (default: as returned by the bus).
+    may reshape the JSON-ready result (default: as returned by the bus);
+    ``null_if_not_found`` answers null instead of a NOT_FOUND error (nullable fields).
     """
 
     async def resolve(parent: Any, arguments: dict[str, Any], gctx: dict[str, Any], info: Any) -> Any:
@@ -83,7 +118,15 @@ def bus_field(method: Method[Any, Any], *, args: Callable[[dict[str, Any], Any],
             fields = [(e.field, e.message) for e in exc.errors]
             raise BusError(Status.INVALID_ARGUMENT, "; ".join(f"{f} {m}" for f, m in fields),
                            field_errors=fields) from None
-        reply = await gctx["bus"].invoke(method, request, ctx)
+        deps: ResponseDeps | None = gctx.get("deps")
+        if deps is not None:
+            deps.add(method, request)
+        try:
+            reply = await gctx["bus"].invoke(method, request, ctx)
+        except BusError as exc:
+            if null_if_not_found and exc.status is Status.NOT_FOUND:
+                return None
+            raise
         value = orjson.loads(reply.body)
         return value if pick is None else pick(value)
 
@@ -190,16 +233,53 @@ def _nesting(query: str) -> int:
     return deepest
 
 
+_U_ESCAPE = re.compile(r'\\u([0-9A-Fa-f]{4})(?:\\u([0-9A-Fa-f]{4}))?')
+_STRING = re.compile(r'"""(?:\\"""|[^"]|"(?!""))*"""|"(?:\\.|[^"\\\n])*"|#[^\n]*')
+
+
+def _unescape_non_ascii(query: str) -> str:
+    """Write ``\\uXXXX`` escapes of non-ASCII characters in string literals as the characters.
+
+    libgraphqlparser turns such an escape into one raw byte, not UTF-8, and the engine then
+    fails to read its own parse tree (a 500 for ``"\\u00e9"``). Block strings keep escapes
+    literally (spec), comments are left alone; a lone surrogate is refused.
+    """
+    if "\\u" not in query:
+        return query
+
+    def char(m: re.Match[str]) -> str:
+        hi = int(m.group(1), 16)
+        lo = int(m.group(2), 16) if m.group(2) else None
+        if 0xD800 <= hi < 0xDC00 and lo is not None and 0xDC00 <= lo < 0xE000:
+            return chr(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00))
+        if 0xD800 <= hi < 0xE000:
+            raise BusError(Status.INVALID_ARGUMENT, "A string has a lone UTF-16 surrogate escape.",
+                           field_errors=[("query", "has a lone \\u surrogate escape")])
+        rest = "" if lo is None else char(_U_ESCAPE.match(m.group(0)[6:]))  # type: ignore[arg-type]
+        return (m.group(0)[:6] if hi < 0x80 else chr(hi)) + rest
+
+    def literal(m: re.Match[str]) -> str:
+        text = m.group(0)
+        if not text.startswith('"') or text.startswith('"""'):
+            return text
+        # An escaped backslash followed by "u" is not an escape: split on "\\\\" first.
+        return "\\\\".join(_U_ESCAPE.sub(char, part) for part in text.split("\\\\"))
+
+    return _STRING.sub(literal, query)
+
+
 class GraphQLService:
     """One engine per app, under a schema name unique to that app."""
 
-    def __init__(self, schema_name: str, limits: QueryLimits) -> None:
+    def __init__(self, schema_name: str, limits: QueryLimits, cache: Any = None) -> None:
         self.schema_name = schema_name
         self.limits = limits
+        self.cache = cache  # kernel.cache.Cache: whole responses of cacheable queries, locally
         self.engine: Any = None
         self.sdl = ""
         self.field_methods: dict[str, Method[Any, Any]] = {}
         self._check = functools.lru_cache(maxsize=1024)(self._check_uncached)
+        self._cacheable = functools.lru_cache(maxsize=1024)(self._cacheable_uncached)
 
     async def build(self, parts: list[tuple[str, GraphQLPart]], version: str) -> None:
         sdl = [BASE_SDL]
@@ -227,7 +307,7 @@ class GraphQLService:
                 self.field_methods[name] = method
         self.sdl = "\n".join(sdl)
         for name, (_plugin, fn) in resolvers.items():
-            Resolver(name, schema_name=self.schema_name)(fn)
+            Resolver(name, schema_name=self.schema_name)(_tracked(fn))
         self.engine = await create_engine(self.sdl, schema_name=self.schema_name, error_coercer=_error_coercer,  # type: ignore[arg-type]
                                           custom_default_resolver=_default_resolver)
 
@@ -261,14 +341,45 @@ class GraphQLService:
                             reason="QUERY_TOO_COSTLY")
         return None
 
+    def _cacheable_uncached(self, query: str) -> bool:
+        """Whether a (valid) query's response may be cached whole: a read, no introspection."""
+        try:
+            document = parse_to_document(query, self.engine._schema)
+            introspects = _analyse(document)[3]
+        except Exception:
+            return False
+        return not introspects and all(
+            d.operation_type == "query" for d in document.definitions if isinstance(d, OperationDefinitionNode))
+
     async def execute(self, query: str, variables: dict[str, Any] | None, operation_name: str | None,
-                      context: dict[str, Any]) -> dict[str, Any]:
+                      context: dict[str, Any]) -> bytes:
+        """The response body. Cacheable queries are answered from the local cache when warm."""
+        try:
+            query = _unescape_non_ascii(query)
+        except BusError as exc:
+            return orjson.dumps({"data": None, "errors": [error_dict(exc)]})
         refused = self._check(query)
         if refused is not None:
-            return {"data": None, "errors": [error_dict(refused)]}
+            return orjson.dumps({"data": None, "errors": [error_dict(refused)]})
+        cache = self.cache if self.cache is not None and self._cacheable(query) else None
+        if cache is not None:
+            key = "gql:" + hashlib.sha256(
+                query.encode() + b"\0" + orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS)
+                + b"\0" + (operation_name or "").encode()).hexdigest()
+            hit = cache.local.get(key)
+            if hit is not None:
+                context["ctx"].cache_status = "local"
+                return typing.cast(bytes, hit)
+            generation = cache.local.generation
+            deps = context["deps"] = ResponseDeps()
         result = await self.engine.execute(query, operation_name=operation_name, context=context,
                                            variables=variables)
-        return typing.cast(dict[str, Any], result)
+        body = orjson.dumps(result)
+        if (cache is not None and deps.cacheable and deps.tags and not result.get("errors")
+                and generation == cache.local.generation):
+            cache.local.put(key, body, tuple(deps.tags), deps.ttl)
+            context["ctx"].cache_status = "miss"
+        return body
 
 
 def error_dict(exc: BusError, path: Any = None, locations: Any = None) -> dict[str, Any]:
@@ -283,6 +394,20 @@ def error_dict(exc: BusError, path: Any = None, locations: Any = None) -> dict[s
     if locations is not None:
         out["locations"] = locations
     return out
+
+
+def _tracked(fn: ResolverFn) -> ResolverFn:
+    """Resolvers that are neither bus fields nor pure make their response uncacheable."""
+    if getattr(fn, "bus_method", None) is not None or getattr(fn, "pure", False):
+        return fn
+
+    async def resolve(parent: Any, args: dict[str, Any], gctx: dict[str, Any], info: Any) -> Any:
+        deps: ResponseDeps | None = gctx.get("deps")
+        if deps is not None:
+            deps.cacheable = False
+        return await fn(parent, args, gctx, info)
+
+    return resolve
 
 
 def _dict_first_resolver(parent: Any, args: dict[str, Any], ctx: Any, info: Any) -> Any:

@@ -69,7 +69,8 @@ def fetch(url: str, body: bytes | None = None, headers: dict[str, str] | None = 
 @contextmanager
 def process(cmd: list[str], env: dict[str, str], cpu: str | None) -> Iterator[subprocess.Popen[bytes]]:
     full = (["taskset", "-c", cpu] if cpu and shutil.which("taskset") else []) + cmd
-    proc = subprocess.Popen(full, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # Never a pipe nobody reads: a full pipe would block the server's log writes.
+    proc = subprocess.Popen(full, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         yield proc
     finally:
@@ -223,12 +224,116 @@ def run(args: argparse.Namespace, db_admin: str, redis_url: str) -> int:
                       f"baseline {b['rps']:.0f} req/s; ratio {s['rps'] / b['rps']:.2f}", flush=True)
             results[name] = reps
         notes.append(f"search term: `{word}`; category: `{cat}`; product: `{slug}`")
-    write_report(args, results, notes, seed_s)
+        checkout: list[dict[str, Any]] = []
+        if not only or "checkout" in only:
+            checkout = bench_checkout(args, base, env, db_url)
+    scale: list[tuple[int, dict[str, Any]]] = []
+    if not only or "scale_out" in only:
+        scale = bench_scale_out(args, env, cat)
+    write_report(args, results, notes, seed_s, checkout, scale)
     return 0
 
 
+def bench_checkout(args: argparse.Namespace, base: str, env: dict[str, str], db_url: str) -> list[dict[str, Any]]:
+    """Checkout under contention: 32 shoppers buying the same 3 products with wallets."""
+    sys.path.insert(0, str(ROOT))
+    from tests.support.live import PASSWORD, obtain_token
+
+    run_id = secrets.token_hex(3)
+    subprocess.run([SHOP, "users", "create", "--email", f"bench-admin-{run_id}@bench.test", "--password", PASSWORD,
+                    "--admin"], env=env, check=True, stdout=subprocess.DEVNULL)
+    admin = obtain_token(base, f"bench-admin-{run_id}@bench.test", scope="openid admin")["access_token"]
+    auth = {"Authorization": f"Bearer {admin}"}
+    cats = json.loads(fetch(f"{base}/api/categories"))
+    slugs, ids = [], []
+    for i in range(3):
+        body = json.dumps({"slug": f"contended-{run_id}-{i}", "name": f"Contended item {i}", "priceMinor": 500,
+                           "currency": "EUR", "categoryId": cats[0]["id"], "stockQty": 0}).encode()
+        prod = json.loads(fetch(f"{base}/api/admin/products", body, auth))
+        slugs.append(prod["slug"])
+        ids.append(prod["id"])
+    tokens = []
+    for i in range(args.vus):
+        email = f"bench-shopper-{run_id}-{i}@bench.test"
+        subprocess.run([SHOP, "users", "create", "--email", email, "--password", PASSWORD], env=env, check=True,
+                       stdout=subprocess.DEVNULL)
+        tokens.append(obtain_token(base, email)["access_token"])
+    tokens_file = tempfile.NamedTemporaryFile(suffix=".json", delete=False).name
+    Path(tokens_file).write_text(json.dumps(tokens))
+    reps = []
+    prev_units = 0
+    for rep in range(args.reps):
+        stock = 3000
+        for pid in ids:
+            req = urllib.request.Request(f"{base}/api/admin/products/{pid}/stock", method="PUT",
+                                         data=json.dumps({"stockQty": stock}).encode(),
+                                         headers={"Content-Type": "application/json", **auth})
+            urllib.request.urlopen(req, timeout=30).read()
+        summary = tempfile.NamedTemporaryFile(suffix=".json", delete=False).name
+        k6env = {**os.environ, "BASE_URL": base, "VUS": str(args.vus), "DURATION": args.duration,
+                 "WARMUP": "0s", "TOKENS_FILE": tokens_file, "PRODUCTS": ",".join(slugs),
+                 "TOP_UP_MINOR": "100000000" if rep == 0 else "0", "K6_NO_USAGE_REPORT": "true",
+                 "P99_MS": "5000"}
+        cmd = (["taskset", "-c", "1"] if shutil.which("taskset") else []) + [
+            K6, "run", "--quiet", "--summary-export", summary, str(ROOT / "k6" / "load" / "checkout-contention.js")]
+        k6 = subprocess.run(cmd, env=k6env, capture_output=True, text=True)
+        m = json.loads(Path(summary).read_text())["metrics"]
+        os.unlink(summary)
+        audit = asyncio.run(audit_contention(db_url, ids, stock))
+        ledger = subprocess.run([SHOP, "ledger", "verify"], env=env, capture_output=True, text=True)
+        dur = m.get("http_req_duration{name:checkout}", m["http_req_duration"])
+        row = {"orders": m.get("orders_placed", {}).get("count", 0), "orders_s": m.get("orders_placed", {}).get("rate", 0),
+               "units": m.get("units_sold", {}).get("count", 0), "oos": m.get("out_of_stock", {}).get("count", 0),
+               "p50": dur.get("med", 0), "p99": dur.get("p(99)", 0), "k6_exit": k6.returncode,
+               "errors": m.get("checkout_errors", {}).get("value", 0),
+               "ledger_ok": ledger.returncode == 0, **audit}
+        row["units_this_rep"] = audit["units_in_orders"] - prev_units
+        prev_units = audit["units_in_orders"]
+        reps.append(row)
+        print(f"checkout rep {rep + 1}: {row}", flush=True)
+    os.unlink(tokens_file)
+    return reps
+
+
+async def audit_contention(db_url: str, product_ids: list[str], initial: int) -> dict[str, Any]:
+    import asyncpg
+
+    conn = await asyncpg.connect(db_url)
+    try:
+        stock = await conn.fetch("SELECT id::text, stock_qty FROM catalog_product WHERE id::text = ANY($1)",
+                                 product_ids)
+        sold = await conn.fetch(
+            "SELECT i.product_id, sum(i.qty) AS qty FROM orders_order_item i JOIN orders_order o ON o.id = i.order_id "
+            "WHERE i.product_id = ANY($1) AND o.status = 'paid' GROUP BY i.product_id", product_ids)
+        sold_by = {r["product_id"]: int(r["qty"]) for r in sold}
+        # Each rep resets stock to `initial`, so compare what this rep took with the orders of all reps.
+        return {"min_stock": min(r["stock_qty"] for r in stock),
+                "units_in_orders": sum(sold_by.values()),
+                "stock_taken": sum(initial - r["stock_qty"] for r in stock)}
+    finally:
+        await conn.close()
+
+
+def bench_scale_out(args: argparse.Namespace, env: dict[str, str], cat: str) -> list[tuple[int, dict[str, Any]]]:
+    """Product list with 1 and 2 worker processes."""
+    rows = []
+    for workers, cpus in ((1, "0"), (2, "0,1")):
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        wenv = {**env, "SHOP_PUBLIC_URL": base}
+        with process([SHOP, "serve", "--port", str(port), "--no-migrate", "--workers", str(workers)], wenv, cpus):
+            wait_http(f"{base}/readyz")
+            for rep in range(args.reps):
+                r = measure(f"{base}/api/products?category={cat}&page=1&pageSize=20", None, None, args.vus,
+                            args.warmup, args.duration)
+                rows.append((workers, r))
+                print(f"scale-out {workers} worker(s) rep {rep + 1}: {r['rps']:.0f} req/s", flush=True)
+    return rows
+
+
 def write_report(args: argparse.Namespace, results: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]],
-                 notes: list[str], seed_s: float) -> None:
+                 notes: list[str], seed_s: float, checkout: list[dict[str, Any]],
+                 scale: list[tuple[int, dict[str, Any]]]) -> None:
     import aiohttp
 
     k6v = subprocess.run([K6, "version"], capture_output=True, text=True).stdout.strip()
@@ -253,6 +358,41 @@ def write_report(args: argparse.Namespace, results: dict[str, list[tuple[dict[st
         for i, (s, b) in enumerate(reps, 1):
             lines.append(f"| {name} | {i} | {fmt(s)} | {fmt(b)} | {s['rps'] / b['rps']:.2f} |")
     lines += ["", *[f"- {n}" for n in notes], ""]
+    if checkout:
+        lines += [
+            "## Checkout under contention",
+            "",
+            f"{args.vus} shoppers (one user and token each, wallets topped up) buy the same 3 products by wallet,"
+            f" each rep for {args.duration} after stock is reset to 3,000 per product; k6/load/checkout-contention.js.",
+            "After each rep the driver checks in SQL that no stock is negative and that stock taken equals the"
+            " the units in this rep's paid orders, and runs `shop ledger verify`.",
+            "",
+            "| rep | orders | orders/s | out of stock | checkout p50 ms | p99 ms | errors | min stock | stock taken"
+            " | units in this rep's paid orders | ledger verify |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        ]
+        for i, r in enumerate(checkout, 1):
+            lines.append(f"| {i} | {r['orders']} | {r['orders_s']:.1f} | {r['oos']} | {r['p50']:.1f} | {r['p99']:.1f} | "
+                         f"{r['errors'] * 100:.2f}% | {r['min_stock']} | {r['stock_taken']} | {r['units_this_rep']} | "
+                         f"{'clean' if r['ledger_ok'] else 'FAILED'} |")
+        lines.append("")
+    if scale:
+        lines += [
+            "## Scale-out: product list with 1 and 2 worker processes",
+            "",
+            "`shop serve --workers N` (pre-forked workers sharing one socket). This machine has 2 cores: one",
+            "worker is pinned to core 0 as above; two workers run on cores 0-1 and share core 1 with k6, so the",
+            "second row understates what a second core would give.",
+            "",
+            "| workers | rep | req/s | p50 ms | p99 ms | errors |",
+            "| --- | --- | --- | --- | --- | --- |",
+        ]
+        reps_by: dict[int, int] = {}
+        for workers, r in scale:
+            reps_by[workers] = reps_by.get(workers, 0) + 1
+            lines.append(f"| {workers} | {reps_by[workers]} | {r['rps']:.0f} | {r['p50']:.2f} | {r['p99']:.2f} | "
+                         f"{r['errors'] * 100:.2f}% |")
+        lines.append("")
     Path(args.out).write_text("\n".join(lines) + "\n")
     print(f"wrote {args.out}")
 

@@ -115,6 +115,12 @@ class Sessions:
             return None
         if COOKIE not in request.cookies and not create:
             return None
+        if not request.cookies.get(COOKIE, "").isascii():
+            # Ours are hex; other bytes arrive as surrogate escapes and break the Redis key (a 500).
+            if not create:
+                return None
+            raise BusError(Status.INVALID_ARGUMENT, "The session cookie is malformed; clear this site's cookies.",
+                           field_errors=[(COOKIE, "is malformed")])
         if self.redis is not None and not self.redis.available:
             raise _unavailable()  # fail closed, fast
         try:

@@ -3,34 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-from kernel.graphql import GraphQLPart, ResolverFn, bus_field
-from kernel.status import BusError, Status
+from kernel.graphql import GraphQLPart, bus_field
 
 from .contract import Orders
 
 SDL = (Path(__file__).parent / "schema.graphql").read_text(encoding="utf-8")
-
-
-def _null_when_not_found(inner: ResolverFn) -> ResolverFn:
-    """``order(id)`` is nullable: an unknown (or another user's) id is null, not an error."""
-
-    async def resolve(parent: Any, args: dict[str, Any], gctx: dict[str, Any], info: Any) -> Any:
-        try:
-            return await inner(parent, args, gctx, info)
-        except BusError as exc:
-            if exc.status is Status.NOT_FOUND:
-                return None
-            raise
-
-    resolve.bus_method = inner.bus_method  # type: ignore[attr-defined]
-    return resolve
-
-
-async def _items(parent: Any, args: dict[str, Any], gctx: dict[str, Any], info: Any) -> Any:
-    """tartiflette's default resolver tries getattr() first, and a dict's ``items`` is its method."""
-    return parent["items"]
 
 
 def part() -> GraphQLPart:
@@ -39,7 +17,7 @@ def part() -> GraphQLPart:
         sdl=SDL,
         resolvers={
             "Query.cart": bus_field(o.get_cart),
-            "Query.order": _null_when_not_found(bus_field(o.get_order)),
+            "Query.order": bus_field(o.get_order, null_if_not_found=True),
             "Query.orders": bus_field(o.list_orders),
             "Query.allOrders": bus_field(o.list_all_orders),
             "Mutation.addToCart": bus_field(o.add_to_cart),
@@ -48,8 +26,5 @@ def part() -> GraphQLPart:
             "Mutation.checkout": bus_field(o.checkout),
             "Mutation.checkoutWithCard": bus_field(o.checkout),
             "Mutation.cancelOrder": bus_field(o.cancel_order),
-            "Cart.items": _items,
-            "Order.items": _items,
-            "OrderPage.items": _items,
         },
     )

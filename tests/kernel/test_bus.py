@@ -274,3 +274,32 @@ async def test_openapi_covers_every_route_with_error_responses(make_client):
     assert params[0]["name"] == "who"  # aliases are documented by their public name
     r = await client.get("/api/docs")
     assert "/api/hello" in await r.text()
+
+
+async def test_graphql_responses_of_cached_reads_are_cached_whole_and_invalidated_by_writes(make_client):
+    client = await make_client(PLUGINS)
+    servicer = rt_of(client).extras_hello
+    await client.post("/api/hello", json={"name": "gqlcache"})
+    q = {"query": 'query Q($n: String!) { helloCount(name: $n) { text count } }', "variables": {"n": "gqlcache"}}
+    r1 = await client.post("/graphql", json=q)
+    r2 = await client.post("/graphql", json=q)
+    assert r2.headers["X-Cache"] == "local" and await r1.read() == await r2.read()
+    assert servicer.fills == 1
+    await client.post("/api/hello", json={"name": "gqlcache"})  # invalidates hello:v1:gqlcache
+    r3 = await client.post("/graphql", json=q)
+    assert (await r3.json())["data"]["helloCount"]["count"] == 2
+    # A query that touches an uncached method is never cached whole.
+    local = rt_of(client).cache.local
+
+    def whole_responses() -> int:
+        return sum(1 for k in local._data if k.startswith("gql:"))
+
+    before = whole_responses()
+    mixed = {"query": '{ helloCount(name: "gqlcache") { count } helloBoom(code: "NOT_FOUND") { text } }'}
+    await client.post("/graphql", json=mixed)
+    await client.post("/graphql", json=mixed)
+    assert whole_responses() == before
+    # Mutations are never cached.
+    m = {"query": 'mutation { greet(name: "gqlcache") { count } }'}
+    counts = [(await (await client.post("/graphql", json=m)).json())["data"]["greet"]["count"] for _ in range(2)]
+    assert counts == [3, 4]

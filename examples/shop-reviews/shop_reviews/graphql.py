@@ -22,11 +22,6 @@ def _average(summary: dict[str, Any]) -> float | None:
     return None if hundredths is None else hundredths / 100
 
 
-async def _page_items(parent: Any, args: dict[str, Any], gctx: dict[str, Any], info: Any) -> Any:
-    """tartiflette's default resolver tries getattr() first, and a dict's ``items`` is its method."""
-    return parent["items"]
-
-
 def part() -> GraphQLPart:
     return GraphQLPart(
         sdl=SDL,
@@ -34,7 +29,6 @@ def part() -> GraphQLPart:
             "Product.reviews": bus_field(Reviews.list_reviews, args=_of_parent),
             "Product.rating": bus_field(Reviews.rating_summary, args=lambda a, p: {"productId": p["id"]},
                                         pick=_average),
-            "ReviewPage.items": _page_items,
             "Mutation.addReview": bus_field(Reviews.add_review),
         },
     )

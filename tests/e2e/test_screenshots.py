@@ -1,0 +1,101 @@
+"""Full-page screenshots of the main pages at phone and desktop widths, for people to look at.
+
+Saved to tests/e2e/screenshots/<page>-<phone|desktop>.png (not committed). Taking them also checks
+what a person would notice first: every page renders its content (no endless skeletons) and nothing
+is wider than a 360 px phone screen.
+"""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page, expect
+
+from tests.e2e.harness import DESKTOP, PHONE, SCREENSHOTS, Pages, Shop
+from tests.e2e.steps import add_to_cart, go, header_link, open_checkout, open_shop, placed_order_id, sign_in, top_up
+
+VIEWPORTS = {"phone": PHONE, "desktop": DESKTOP}
+
+
+def settle(page: Page, ready_testid: str) -> None:
+    """Wait for the page's content and for every loading area to finish."""
+    page.get_by_test_id(ready_testid).first.wait_for()
+    expect(page.locator("main [aria-busy=true]")).to_have_count(0)
+
+
+def shoot(page: Page, name: str, viewport: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    # Pictures below the fold are loading="lazy" and a full-page shot does not scroll: load them all now.
+    # (An evaluated function, not wait_for_function's string form: the shop's CSP forbids eval.)
+    page.evaluate("""() => Promise.allSettled([...document.images].map((img) => {
+        img.loading = 'eager';
+        return img.complete ? null : new Promise((done) => {
+            img.addEventListener('load', done, { once: true });
+            img.addEventListener('error', done, { once: true });
+        });
+    }))""")
+    # The sticky header is drawn where a visitor first sees it.
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(SCREENSHOTS / f"{name}-{viewport}.png"), full_page=True)
+    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0, f"{name} at {viewport} width is {overflow}px wider than the screen"
+
+
+def test_main_pages_render_fully_at_phone_and_desktop_widths(pages: Pages, shop: Shop) -> None:
+    product, extra = shop.take_product(), shop.take_product()
+    page = pages.new(PHONE)
+
+    # The sign-in page (the auth server's form), then sign in from it.
+    open_shop(page)
+    header_link(page, "sign-in-link").click()
+    page.locator("input[name=action][value=signin]").wait_for(state="attached")
+    for vp, size in VIEWPORTS.items():
+        page.set_viewport_size(size)
+        shoot(page, "sign-in", vp)
+    sign_in(page, shop.email("photographer"))
+
+    # An order to show, and something in the cart for the cart and checkout pages.
+    top_up(page, "EUR", "2000.00")
+    add_to_cart(page, product["slug"])
+    open_checkout(page)
+    page.get_by_test_id("place-order").click()
+    order_id = placed_order_id(page)
+    add_to_cart(page, extra["slug"], qty=2)
+
+    shopper_pages = [
+        ("home", "#/", "product-card"),
+        ("category", "#/c/kitchen", "product-card"),
+        ("search", "#/products?q=lamp", "product-card"),
+        ("product", f"#/p/{product['slug']}", "product-detail"),
+        ("cart", "#/cart", "cart-line"),
+        ("checkout", "#/checkout", "checkout-form"),
+        ("orders", "#/orders", "order-row"),
+        ("order-detail", f"#/orders/{order_id}", "order-detail"),
+        ("order-confirmation", f"#/orders/{order_id}?placed=1", "order-confirmation"),
+        ("wallet", "#/wallet", "transaction-row"),
+    ]
+    for vp, size in VIEWPORTS.items():
+        page.set_viewport_size(size)
+        for name, route, ready in shopper_pages:
+            go(page, "#/not-a-page")  # a hash change always re-renders, even to the same route
+            page.get_by_test_id("not-found").wait_for()
+            go(page, route)
+            settle(page, ready)
+            shoot(page, name, vp)
+
+    # The phone menu, open.
+    page.set_viewport_size(PHONE)
+    go(page, "#/")
+    settle(page, "product-card")
+    expect(header_link(page, "wallet-link")).to_be_visible()
+    shoot(page, "menu-open", "phone")
+
+    admin = pages.new(DESKTOP)
+    sign_in(admin, shop.email("admin"), start="#/admin")
+    for vp, size in VIEWPORTS.items():
+        admin.set_viewport_size(size)
+        go(admin, "#/")
+        settle(admin, "product-card")
+        go(admin, "#/admin")
+        settle(admin, "admin-product-row")
+        admin.get_by_test_id("edit-product").first.click()
+        admin.get_by_test_id("price-form").wait_for()
+        shoot(admin, "admin", vp)
