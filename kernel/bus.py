@@ -1,8 +1,9 @@
 """The in-process bus: typed, gRPC-style calls through a fixed interceptor chain.
 
 ``bus.call(Catalog.get_product, GetProduct(slug=s), ctx)`` runs, in this order:
-metrics -> deadline -> authorization -> rate limit -> idempotency -> cache ->
-the servicer. Each chain is built once per method at freeze time with only the
+metrics -> authorization -> rate limit -> idempotency -> cache -> deadline ->
+the servicer (a cache hit arms no timer; all that can block runs under the
+deadline). Each chain is built once per method at freeze time with only the
 interceptors that method's options ask for.
 """
 

@@ -8,6 +8,7 @@ or ``deny`` (fail closed with 503).
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 
@@ -43,13 +44,17 @@ LEASE_SECONDS = 0.5
 
 
 class _Lease:
-    __slots__ = ("expires", "remaining", "reset_after", "tokens")
+    """Tokens held locally until ``expires``; with no tokens and ``denied``, a refusal
+    remembered until the limit lets the next request through."""
 
-    def __init__(self, tokens: int, expires: float, remaining: int, reset_after: float) -> None:
+    __slots__ = ("denied", "expires", "remaining", "reset_after", "tokens")
+
+    def __init__(self, tokens: int, expires: float, remaining: int, reset_after: float, denied: bool = False) -> None:
         self.tokens = tokens
         self.expires = expires
         self.remaining = remaining
         self.reset_after = reset_after
+        self.denied = denied
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +74,7 @@ class RateLimiter:
         self.classes = classes
         self.outage_policy = outage_policy
         self._leases: dict[tuple[str, str], _Lease] = {}
+        self._fetching: dict[tuple[str, str], asyncio.Future[None]] = {}
         if redis is not None:
             self._script = redis.client.register_script(_GCRA)
 
@@ -85,13 +91,34 @@ class RateLimiter:
             return None
         if self.redis is None:
             return None
-        now = time.monotonic()
         lease_key = (rc.name, identity)
-        lease = self._leases.get(lease_key)
-        if lease is not None and lease.tokens > 0 and lease.expires > now:
-            lease.tokens -= 1
-            return RateLimitState(limit=rc.limit, remaining=lease.remaining + lease.tokens,
-                                  reset_after=lease.reset_after, retry_after=0.0)
+        while True:
+            now = time.monotonic()
+            lease = self._leases.get(lease_key)
+            if lease is not None and lease.expires > now:
+                if lease.tokens > 0:
+                    lease.tokens -= 1
+                    return RateLimitState(limit=rc.limit, remaining=lease.remaining + lease.tokens,
+                                          reset_after=lease.reset_after, retry_after=0.0)
+                if lease.denied:
+                    return RateLimitState(limit=rc.limit, remaining=0, reset_after=lease.reset_after,
+                                          retry_after=max(lease.expires - now, 0.001))
+            pending = self._fetching.get(lease_key)
+            if pending is None:
+                break
+            # Another request is renewing this lease: wait for it rather than all asking Redis.
+            await asyncio.shield(pending)
+        fetch: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._fetching.setdefault(lease_key, fetch)
+        try:
+            return await self._take(rc, identity, lease_key, now)
+        finally:
+            if self._fetching.get(lease_key) is fetch:
+                del self._fetching[lease_key]
+            fetch.set_result(None)
+
+    async def _take(self, rc: RateClass, identity: str, lease_key: tuple[str, str], now: float) -> RateLimitState | None:
+        assert self.redis is not None
         emission = rc.period * 1000 / rc.limit
         key = self.redis.key(f"rl:{rc.name}:{identity}")
         want = self.lease_size(rc)
@@ -108,6 +135,9 @@ class RateLimiter:
             if len(self._leases) > 10_000:
                 self._leases = {k: v for k, v in self._leases.items() if v.expires > now}
             self._leases[lease_key] = _Lease(int(granted) - 1, now + LEASE_SECONDS, max(int(remaining), 0), reset_after)
+        elif int(granted) == 0:
+            retry_after = max(float(retry_ms) / 1000, 0.001)
+            self._leases[lease_key] = _Lease(0, now + min(retry_after, LEASE_SECONDS), 0, reset_after, denied=True)
         else:
             self._leases.pop(lease_key, None)
         return RateLimitState(

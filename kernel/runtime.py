@@ -56,11 +56,13 @@ def build_runtime(settings: Settings) -> Runtime:
         events=events,
         interceptors=[
             MetricsInterceptor(metrics.observe_bus),
-            DeadlineInterceptor(settings.deadline_seconds),
             AuthorizationInterceptor(),
             RateLimitInterceptor(limiter),
             IdempotencyInterceptor(db),
             CacheInterceptor(cache),
+            # Innermost: a cache hit needs no timer; everything that can block below it
+            # (the servicer, its queries and nested calls) runs under the deadline.
+            DeadlineInterceptor(settings.deadline_seconds),
         ],
     )
     return Runtime(settings=settings, db=db, redis=redis, cache=cache, limiter=limiter, events=events,

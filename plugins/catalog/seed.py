@@ -122,6 +122,10 @@ async def seed_demo(rt: Any, options: dict[str, Any]) -> str:
                 cols["category_id"], cols["slug"], cols["name"], cols["description"], cols["price"],
                 cols["currency"], cols["stock"], cols["created_at"])
             added += int(status.split()[-1])
+    # A bulk load leaves the search index's pending list long and the statistics stale;
+    # without this the planner picks sequential scans until autovacuum comes by.
+    await db.execute("SELECT gin_clean_pending_list('catalog_product_search'::regclass)")
+    await db.execute("ANALYZE catalog_category; ANALYZE catalog_product")
     # New rows only show up in lists and categories; unknown slugs were never cached.
     await rt.cache.invalidate([rows.CATEGORIES_TAG, "products:v1"])
     total = await db.fetchval("SELECT count(*) FROM catalog_product")

@@ -110,17 +110,19 @@ class CatalogServicer(AdminMixin):
         else:
             order = _ORDER[sort]
         where_sql = ("WHERE " + " AND ".join(where)) if where else ""
-        total = await self.db.fetchval(f"SELECT count(*) FROM catalog_product p {where_sql}", *args)
         offset = (req.page - 1) * req.page_size
-        items: tuple[Product, ...] = ()
-        if offset < total:
-            n = len(args)
-            records = await self.db.fetch(
-                f"SELECT {PRODUCT_COLS} FROM {PRODUCT_FROM} {where_sql} ORDER BY {order} "
-                f"LIMIT ${n + 1} OFFSET ${n + 2}",
-                *args, req.page_size, offset,
-            )
-            items = tuple(rows.product(r) for r in records)
+        n = len(args)
+        # One scan: the page and the total together (a window count over the filtered rows).
+        records = await self.db.fetch(
+            f"SELECT {PRODUCT_COLS}, count(*) OVER () AS total_count FROM {PRODUCT_FROM} {where_sql} "
+            f"ORDER BY {order} LIMIT ${n + 1} OFFSET ${n + 2}",
+            *args, req.page_size, offset,
+        )
+        if records:
+            total = int(records[0]["total_count"])
+        else:  # past the end (or nothing matches): the total still has to be told
+            total = await self.db.fetchval(f"SELECT count(*) FROM catalog_product p {where_sql}", *args)
+        items = tuple(rows.product(r) for r in records)
         return ProductPage(items=items, page=req.page, page_size=req.page_size, total=total)
 
     async def get_product(self, req: GetProduct, ctx: CallContext) -> Product:

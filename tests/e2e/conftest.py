@@ -84,7 +84,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 
 @pytest.fixture
-def pages(shop: Shop, browser: Browser, request: pytest.FixtureRequest) -> Iterator[Pages]:
+def pages(browser: Browser, shop: Shop, request: pytest.FixtureRequest) -> Iterator[Pages]:
     """``pages.new()`` -> a Page in its own context (cookies are per context, so one per user)."""
     p = Pages(browser, shop.base)
     yield p

@@ -51,3 +51,23 @@ async def test_outage_policy_decides_when_redis_is_down():
         raised = type(exc).__name__ == "RateLimitUnavailable"
     assert raised
     await link.close()
+
+
+async def test_concurrent_requests_share_one_lease_renewal(servers):
+    import asyncio
+
+    link = RedisLink(servers["redis"], f"rl{uuid.uuid4().hex[:6]}:")
+    limiter = RateLimiter(link, {"read": RateClass("read", 100_000, 60.0)})
+    calls = 0
+    original = link.run
+
+    async def counting(fn):  # type: ignore[no-untyped-def]
+        nonlocal calls
+        calls += 1
+        return await original(fn)
+
+    link.run = counting  # type: ignore[method-assign]
+    states = await asyncio.gather(*[limiter.hit("read", "ip:herd") for _ in range(300)])
+    assert all(s is not None and s.retry_after == 0 for s in states)
+    assert calls <= 10  # leases of 100 renewed once each, not once per waiting request
+    await link.close()
