@@ -92,6 +92,14 @@ class _Engine(PostgresEngine):
         return _Transaction(engine=self, allow_nested=allow_nested)
 
 
+async def _no_session_reset(conn: asyncpg.Connection) -> None:
+    """asyncpg's default reset is a round trip (RESET ALL, UNLISTEN, ...) on every release.
+
+    The shop keeps no session state on pooled connections (transactions end before
+    release, asyncpg rolls back any that did not), so there is nothing to reset.
+    """
+
+
 class Database:
     def __init__(self, url: str, *, min_size: int = 2, max_size: int = 20) -> None:
         self.url = url
@@ -111,7 +119,8 @@ class Database:
 
     async def start(self) -> None:
         await self.engine.start_connection_pool(
-            **self._pool_args, command_timeout=30, server_settings={"application_name": "shopkernel"}
+            **self._pool_args, command_timeout=30, server_settings={"application_name": "shopkernel"},
+            reset=_no_session_reset,
         )
 
     async def stop(self) -> None:

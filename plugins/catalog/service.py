@@ -120,7 +120,9 @@ class CatalogServicer(AdminMixin):
         )
         if records:
             total = int(records[0]["total_count"])
-        else:  # past the end (or nothing matches): the total still has to be told
+        elif offset == 0:
+            total = 0  # nothing matches at all
+        else:  # past the end: the total still has to be told
             total = await self.db.fetchval(f"SELECT count(*) FROM catalog_product p {where_sql}", *args)
         items = tuple(rows.product(r) for r in records)
         return ProductPage(items=items, page=req.page, page_size=req.page_size, total=total)
