@@ -77,6 +77,13 @@ fi
 run compose-schema "$bin/python" scripts/check_compose_schema.py compose.yml
 run compose-schema-self-test "$bin/python" scripts/check_compose_schema.py --self-test
 run commit-messages env VENV="$VENV" bash scripts/check_commits.sh
+release_dry_run() { # the next version and the changelog the release would write
+  local out
+  out=$("$bin/cz" bump --dry-run --yes 2>&1)
+  echo "$out"
+  grep -qE "^bump: version [0-9]+\.[0-9]+\.[0-9]+ → [0-9]+\.[0-9]+\.[0-9]+" <<<"$out" && grep -q "^## v" <<<"$out"
+}
+run release-dry-run release_dry_run
 
 if ((failed)); then
   echo "check_delivery: FAILED: ${failures[*]}" >&2
