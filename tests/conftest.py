@@ -10,7 +10,6 @@ test is ever skipped for lack of a service.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -29,6 +28,7 @@ from kernel.embedded import EmbeddedServices
 from kernel.migrate import migrate
 from kernel.plugin import discover
 from kernel.runtime import Runtime, build_runtime
+from tests.support.live import run_async
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -71,13 +71,13 @@ def database_url(servers: dict[str, str]) -> Iterator[str]:
         finally:
             await conn.close()
 
-    asyncio.run(create())
+    run_async(create())
     url = _with_db(admin, name)
-    asyncio.run(_migrate_all(url))
+    run_async(_migrate_all(url))
     try:
         yield url
     finally:
-        asyncio.run(drop())
+        run_async(drop())
 
 
 async def _migrate_all(url: str) -> None:

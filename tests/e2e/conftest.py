@@ -28,7 +28,7 @@ def _create_user(live: LiveShop, email: str, name: str, admin: bool) -> None:
     live.cli(*args, *(["--admin"] if admin else []))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def shop(servers: dict[str, str]) -> Iterator[Shop]:
     live = LiveShop(servers["database"], servers["redis"])
     live.create()
@@ -49,7 +49,7 @@ def shop(servers: dict[str, str]) -> Iterator[Shop]:
         live.destroy()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def chromium() -> str:
     """Debian's Chromium; without it every browser test fails (never skips), before any server starts."""
     if not os.path.exists(CHROMIUM):
@@ -58,7 +58,7 @@ def chromium() -> str:
     return CHROMIUM
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def playwright_driver(chromium: str, shop: Shop) -> Iterator[Playwright]:
     # The sync driver keeps an event loop running on this thread until it stops, and LiveShop's setup and
     # teardown use asyncio.run: depending on ``shop`` makes the shop start before and stop after the driver.
@@ -66,7 +66,7 @@ def playwright_driver(chromium: str, shop: Shop) -> Iterator[Playwright]:
         yield p
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(chromium: str, playwright_driver: Playwright) -> Iterator[Browser]:
     b = playwright_driver.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
     try:

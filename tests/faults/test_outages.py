@@ -9,7 +9,6 @@ exists twice, stock and money add up, and `shop ledger verify` is clean.
 
 from __future__ import annotations
 
-import asyncio
 import random
 import signal
 import threading
@@ -23,7 +22,7 @@ import httpx
 import pytest
 
 from tests.support.faults import KillableServices
-from tests.support.live import PASSWORD, LiveShop, obtain_token
+from tests.support.live import PASSWORD, LiveShop, obtain_token, run_async
 
 USERS = 4
 STOCK = 100_000
@@ -218,7 +217,7 @@ def test_redis_and_postgres_outages_under_load_lose_nothing(faulty):
             t.join(timeout=30)
     assert not any(s == 500 for _ts, _k, s in load.statuses)
     assert len(load.orders) > 10
-    asyncio.run(audit(shop.db_url, load))
+    run_async(audit(shop.db_url, load))
     ledger_verify(shop)
     print(f"redis recovered in {recovered_redis:.1f}s, postgres in {recovered_pg:.1f}s, orders {len(load.orders)}")
 
@@ -243,5 +242,5 @@ def test_sigkill_in_the_middle_of_checkouts_leaves_no_partial_order(faulty):
         for t in threads:
             t.join(timeout=30)
     assert len(load.orders) > 10
-    asyncio.run(audit(shop.db_url, load))
+    run_async(audit(shop.db_url, load))
     ledger_verify(shop)

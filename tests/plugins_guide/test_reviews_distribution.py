@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
@@ -11,6 +10,8 @@ from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
 import asyncpg
+
+from tests.support.live import run_async
 
 ROOT = Path(__file__).resolve().parents[2]
 DIST = ROOT / "examples" / "shop-reviews"
@@ -27,7 +28,7 @@ async def _admin(url: str, sql: str) -> None:
 def test_the_reviews_distribution_passes_its_own_tests_on_a_fresh_database(servers):
     db_name = f"shop_reviews_{uuid.uuid4().hex[:10]}"
     admin = servers["database"]
-    asyncio.run(_admin(admin, f'CREATE DATABASE "{db_name}"'))
+    run_async(_admin(admin, f'CREATE DATABASE "{db_name}"'))
     env = {**os.environ, "DATABASE_URL": urlunparse(urlparse(admin)._replace(path="/" + db_name)),
            "REDIS_URL": servers["redis"], "SHOP_HOME": str(ROOT), "PYTHONDONTWRITEBYTECODE": "1"}
     env.pop("SHOP_CONFIG", None)
@@ -35,6 +36,6 @@ def test_the_reviews_distribution_passes_its_own_tests_on_a_fresh_database(serve
         run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
                              cwd=DIST, env=env, capture_output=True, text=True, timeout=300)
     finally:
-        asyncio.run(_admin(admin, f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
+        run_async(_admin(admin, f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
     assert "2 passed" in run.stdout

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
@@ -15,6 +14,7 @@ import pytest
 
 from kernel.cli import main
 from kernel.scaffold import ScaffoldError, generate
+from tests.support.live import run_async
 
 ROOT = Path(__file__).resolve().parents[2]
 PIP = [sys.executable, "-m", "pip"]
@@ -34,7 +34,7 @@ def test_generated_plugin_installs_and_passes_its_own_test(tmp_path, servers):
     assert (dest / f"shop_{name}" / "migrations" / "m0001_init.py").is_file()
     db_name = f"shop_scaffold_{uuid.uuid4().hex[:10]}"
     admin = servers["database"]
-    asyncio.run(_admin(admin, f'CREATE DATABASE "{db_name}"'))
+    run_async(_admin(admin, f'CREATE DATABASE "{db_name}"'))
     env = {**os.environ, "DATABASE_URL": urlunparse(urlparse(admin)._replace(path="/" + db_name)),
            "REDIS_URL": servers["redis"], "PYTHONDONTWRITEBYTECODE": "1"}
     env.pop("SHOP_CONFIG", None)
@@ -53,7 +53,7 @@ def test_generated_plugin_installs_and_passes_its_own_test(tmp_path, servers):
     finally:
         subprocess.run([*PIP, "uninstall", "-q", "-y", f"shop-{name.replace('_', '-')}"],
                        capture_output=True, timeout=300)
-        asyncio.run(_admin(admin, f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
+        run_async(_admin(admin, f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
 
 
 @pytest.mark.parametrize("bad", ["X", "a", "1abc", "has-dash", "a" * 41, "orders", "catalog"])

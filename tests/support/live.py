@@ -37,6 +37,19 @@ USER_SCOPES = "openid profile email catalog:read cart:write orders:read orders:w
 _HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
 
 
+def run_async(coro: Any) -> Any:
+    """Run a coroutine from sync test code, even while another event loop runs on this
+    thread (Playwright's sync API keeps one): in a worker thread with its own loop."""
+    import concurrent.futures
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -98,7 +111,7 @@ class LiveShop:
         return env
 
     def create(self) -> None:
-        asyncio.run(create_database(self.admin_db_url, self.db_name))
+        run_async(create_database(self.admin_db_url, self.db_name))
         self.cli("migrate")
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -151,7 +164,7 @@ class LiveShop:
 
     def destroy(self) -> None:
         self.stop()
-        asyncio.run(drop_database(self.admin_db_url, self.db_name))
+        run_async(drop_database(self.admin_db_url, self.db_name))
         for path in self.logs:
             path.unlink(missing_ok=True)
 
