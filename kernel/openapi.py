@@ -163,6 +163,7 @@ def api_page(doc: dict[str, Any]) -> str:
     return (
         "<!doctype html><html lang=en><head><meta charset=utf-8><title>shopkernel API</title>"
         "<meta name=viewport content='width=device-width,initial-scale=1'>"
+        "<link rel=stylesheet href='/assets/kernel/explorer.css'>"
         "<link rel=stylesheet href='/assets/kernel/api.css'></head><body><main>"
         f"<h1>shopkernel API {html.escape(doc['info']['version'])}</h1>"
         "<p>Machine-readable: <a href='/api/openapi.json'>/api/openapi.json</a> (OpenAPI 3.1). "

@@ -7,10 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
+from kernel import iso4217
 from kernel.context import CallContext
 from kernel.status import BusError, Status, invalid, not_found
 
-from . import iso4217, rows
+from . import rows
 from .contract import (
     AdjustStock,
     Category,

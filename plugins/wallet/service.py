@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from kernel.context import CallContext
+from kernel.iso4217 import EXPONENTS
 from kernel.plugin import PluginContext
 from kernel.status import BusError, Status, invalid, not_found, precondition
 from plugins.auth.contract import FindUserByEmail, Users
@@ -34,7 +35,6 @@ from .contract import (
     Wallet,
 )
 from .gateway import PaymentProvider
-from .iso4217 import EXPONENTS
 from .ledger import CARD_CLEARING, FUNDING, SALES, Leg
 from .money import Money, WalletConfig
 

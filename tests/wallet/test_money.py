@@ -13,7 +13,7 @@ from kernel.plugin import discover
 from kernel.status import BusError
 from plugins.wallet.contract import Card
 from plugins.wallet.gateway import brand_of, card_digits, luhn_ok
-from plugins.wallet.iso4217 import EXPONENTS
+from kernel.iso4217 import EXPONENTS
 from plugins.wallet.money import Money, WalletConfig, convert_exact
 
 

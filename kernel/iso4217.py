@@ -1,5 +1,8 @@
 """ISO 4217 currency codes with their minor-unit exponents (JPY 0, EUR 2, BHD 3, CLF 4).
 
+Part of the kernel because the public contract fixes money as integer minor units
+plus an ISO 4217 code for every plugin: one table, shared, instead of one per plugin.
+
 Active codes of the ISO 4217 list (amendment 179 and earlier). Codes whose minor
 unit is "N.A." (precious metals XAU/XAG/XPD/XPT, bond-market units XBA-XBD,
 XDR, XSU, XUA, the testing code XTS and "no currency" XXX) are left out on
@@ -45,6 +48,13 @@ EXPONENTS: Final[dict[str, int]] = {
 }
 
 
+CODES: Final[frozenset[str]] = frozenset(EXPONENTS)
+
+
 def exponent(code: str) -> int | None:
     """The minor-unit exponent of ``code``, or None when it is not an ISO 4217 currency we support."""
     return EXPONENTS.get(code)
+
+
+def is_active(code: str) -> bool:
+    return code in CODES
