@@ -8,12 +8,12 @@ from fractions import Fraction
 import pytest
 
 from kernel.config import ConfigError
+from kernel.iso4217 import EXPONENTS
 from kernel.messages import DecodeError, decode
 from kernel.plugin import discover
 from kernel.status import BusError
 from plugins.wallet.contract import Card
 from plugins.wallet.gateway import brand_of, card_digits, luhn_ok
-from kernel.iso4217 import EXPONENTS
 from plugins.wallet.money import Money, WalletConfig, convert_exact
 
 
