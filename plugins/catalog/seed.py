@@ -84,7 +84,7 @@ def generate(start: int, count: int, categories: list[tuple[Any, str, tuple[str,
         cols["name"].append(f"{name}, {colour}")
         cols["description"].append(
             f"{rnd.choice(PRAISE)}: this {colour.lower()} {noun.lower()} from {cat_name} "
-            f"{rnd.choice(DETAILS)} and {rnd.choice(DETAILS)}.")
+            f"{' and '.join(rnd.sample(DETAILS, 2))}.")  # two different details, never one twice
         cols["price"].append(price)
         cols["currency"].append(currency)
         cols["stock"].append(rnd.choice((0, 3, 5, 10, 25, 50, 100, 250)))
