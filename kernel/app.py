@@ -20,7 +20,7 @@ import orjson
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from . import __version__
+from . import __version__, system
 from .config import Settings
 from .context import ANONYMOUS, CallContext, Principal
 from .events import Subscription
@@ -116,6 +116,10 @@ def create_app(settings: Settings, plugins: Iterable[object] | None = None) -> w
     for _lp, mws in call_each(pm, loaded, "shop_middlewares", make_ctx):
         plugin_mws.extend(mws)
     lifespans = call_each(pm, loaded, "shop_lifespan", make_ctx)
+    # The kernel's own service (admins: what was loaded), through the same bus and adapters.
+    rt.bus.register(system.System, system.SystemServicer(loaded), plugin="kernel")
+    rest_routes.extend(("kernel", r) for r in system.ROUTES)
+    gql_parts.append(("kernel", system.GRAPHQL))
     rt.bus.freeze()
 
     rt.graphql = GraphQLService(

@@ -56,7 +56,9 @@ def test_every_public_bus_method_is_reachable_from_rest_and_graphql(settings):
     # GraphQL field methods are known once the engine is built; collect from the parts instead.
     from kernel.plugin import call_each
 
-    parts = call_each(rt.pm, rt.plugins, "shop_graphql", lambda lp: _ctx(rt, lp))
+    from kernel import system
+
+    parts = [*call_each(rt.pm, rt.plugins, "shop_graphql", lambda lp: _ctx(rt, lp)), (None, system.GRAPHQL)]
     for _lp, part in parts:
         for fn in part.resolvers.values():
             method = getattr(fn, "bus_method", None)

@@ -1,0 +1,74 @@
+"""The kernel's own bus service: what was loaded, for admins (REST and GraphQL).
+
+Registered like any plugin's service, so the same interceptors (admin scope) and
+the same REST/GraphQL adapters apply, and `shop plugins list` has a twin online.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .context import CallContext
+from .graphql import GraphQLPart, bus_field
+from .messages import message
+from .rest import Route
+from .service import Service, rpc
+
+
+@message
+class Contribution:
+    kind: str  # routes, graphql, services, tables, events, pages
+    items: tuple[str, ...]
+
+
+@message
+class PluginView:
+    name: str
+    version: str
+    description: str
+    requires: tuple[str, ...]
+    contributes: tuple[Contribution, ...]
+
+
+@message
+class ListPlugins:
+    pass
+
+
+class System(Service, package="shop.kernel.v1"):
+    list_plugins = rpc(ListPlugins, tuple[PluginView, ...], scope="admin")
+
+
+class SystemServicer:
+    def __init__(self, plugins: list[Any]) -> None:
+        self.plugins = plugins  # LoadedPlugin, in load order
+
+    async def list_plugins(self, req: ListPlugins, ctx: CallContext) -> tuple[PluginView, ...]:
+        return tuple(
+            PluginView(name=lp.info.name, version=lp.info.version, description=lp.info.description,
+                       requires=tuple(lp.info.requires),
+                       contributes=tuple(Contribution(kind=k, items=tuple(v))
+                                         for k, v in sorted(lp.contributions.items())))
+            for lp in self.plugins
+        )
+
+
+ROUTES = [Route("GET", "/api/admin/plugins", System.list_plugins, summary="Loaded plugins and what each contributes",
+                tags=("admin",))]
+
+GRAPHQL = GraphQLPart(
+    sdl='''
+"A part of the shop a plugin adds."
+type PluginContribution { kind: String!, items: [String!]! }
+"A loaded plugin (admins only)."
+type ShopPlugin {
+  name: String!
+  version: String!
+  description: String!
+  requires: [String!]!
+  contributes: [PluginContribution!]!
+}
+extend type Query { plugins: [ShopPlugin!]! }
+''',
+    resolvers={"Query.plugins": bus_field(System.list_plugins)},
+)
