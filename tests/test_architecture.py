@@ -54,9 +54,8 @@ def test_every_public_bus_method_is_reachable_from_rest_and_graphql(settings):
     rest = {op["x-bus-method"] for ops in (rt.openapi or {})["paths"].values() for op in ops.values()}
     graphql = {m.full_name for m in rt.graphql.field_methods.values()} if rt.graphql.field_methods else set()
     # GraphQL field methods are known once the engine is built; collect from the parts instead.
-    from kernel.plugin import call_each
-
     from kernel import system
+    from kernel.plugin import call_each
 
     parts = [*call_each(rt.pm, rt.plugins, "shop_graphql", lambda lp: _ctx(rt, lp)), (None, system.GRAPHQL)]
     for _lp, part in parts:
