@@ -148,7 +148,10 @@ def create_app(settings: Settings, plugins: Iterable[object] | None = None) -> w
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         await start_runtime(rt, gql_parts)
         log.info("shop_started", extra={"plugins": [lp.info.name for lp in loaded], "instance": rt.instance_id})
+        housekeeping = asyncio.create_task(_housekeeping(rt), name="shop-housekeeping")
         yield
+        housekeeping.cancel()
+        await asyncio.gather(housekeeping, return_exceptions=True)
         await stop_runtime(rt)
 
     app.cleanup_ctx.append(lifecycle)
@@ -170,6 +173,29 @@ async def start_runtime(rt: Runtime, gql_parts: list[tuple[str, GraphQLPart]] | 
             await redis.start_listener()
     if gql_parts is not None:
         await rt.graphql.build(gql_parts, __version__)
+
+
+IDEMPOTENCY_KEEP_HOURS = 24
+HOUSEKEEPING_EVERY = 600.0  # seconds
+
+
+async def purge_idempotency_keys(rt: Runtime, keep_hours: int = IDEMPOTENCY_KEEP_HOURS) -> int:
+    """Forget stored Idempotency-Key responses older than ``keep_hours`` (the replay window)."""
+    status = await rt.db.execute(
+        "DELETE FROM shop_idempotency WHERE created_at < now() - make_interval(hours => $1)", keep_hours)
+    return int(status.split()[-1])
+
+
+async def _housekeeping(rt: Runtime) -> None:
+    """Periodic clean-up; every process runs it (the deletes are idempotent)."""
+    while True:
+        await asyncio.sleep(HOUSEKEEPING_EVERY)
+        try:
+            purged = await purge_idempotency_keys(rt)
+            if purged:
+                log.info("idempotency_keys_purged", extra={"count": purged})
+        except Exception as exc:  # the database may be away; try again next round
+            log.warning("housekeeping_failed", extra={"error": str(exc)})
 
 
 async def stop_runtime(rt: Runtime) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -91,6 +92,20 @@ def shop_middlewares(ctx: PluginContext) -> list[Any]:
     return state(ctx).sessions.middlewares()
 
 
+PURGE_EVERY = 600.0  # seconds
+
+
+async def _purge_every(authority: Any, seconds: float) -> None:
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            purged = await authority.purge_expired()
+            if any(purged.values()):
+                log.info("expired_tokens_purged", extra=purged)
+        except Exception as exc:  # the database may be away; try again next round
+            log.warning("token_purge_failed", extra={"error": str(exc)})
+
+
 @hookimpl
 def shop_lifespan(ctx: PluginContext) -> Any:
     st = state(ctx)
@@ -101,7 +116,10 @@ def shop_lifespan(ctx: PluginContext) -> Any:
         except asyncpg.UndefinedTableError:
             # Not migrated yet (e.g. a CLI command on a fresh database); commands migrate, then start.
             log.warning("auth_tables_missing", extra={"hint": "run `shop migrate`"})
+        cleaner = asyncio.create_task(_purge_every(st.authority, PURGE_EVERY), name="auth-purge")
         yield
+        cleaner.cancel()
+        await asyncio.gather(cleaner, return_exceptions=True)
 
     return lifespan
 

@@ -326,3 +326,23 @@ async def test_admin_scope_needs_the_admin_role(make_client):
     assert plain["scope"] == "openid"
     admin = await token_response(client, "boss@example.test", admin=True, scopes=("openid",))
     assert "admin" in admin["scope"].split()
+
+
+async def test_long_expired_codes_and_tokens_are_purged_and_live_ones_kept(make_client):
+    client = await make_client()
+    authority = authority_of(client)
+    old = await token_response(client, "purge-old@example.test")
+    user_id = (await create_user(client, "purge-old@example.test"))["id"]
+    for table in ("auth_code", "auth_refresh_token", "auth_access_token"):
+        await authority.db.execute(f"UPDATE {table} SET expires_at = now() - interval '2 days' "
+                                   "WHERE user_id = $1::uuid" if table != "auth_access_token" else
+                                   f"UPDATE {table} SET expires_at = now() - interval '2 days' WHERE subject = $1",
+                                   user_id)
+    fresh = await token_response(client, "purge-new@example.test")
+    purged = await authority.purge_expired()
+    assert purged["auth_code"] >= 1 and purged["auth_refresh_token"] >= 1 and purged["auth_access_token"] >= 1
+    # The fresh user's tokens are untouched and still work; the old refresh token is simply invalid.
+    assert (await client.get("/api/me", headers=bearer(fresh["access_token"]))).status == 200
+    r = await client.post("/oauth/token", data={"grant_type": "refresh_token", "refresh_token": old["refresh_token"],
+                                                "client_id": "web-client"})
+    assert r.status == 400 and (await r.json())["error"] == "invalid_grant"

@@ -303,3 +303,16 @@ async def test_graphql_responses_of_cached_reads_are_cached_whole_and_invalidate
     m = {"query": 'mutation { greet(name: "gqlcache") { count } }'}
     counts = [(await (await client.post("/graphql", json=m)).json())["data"]["greet"]["count"] for _ in range(2)]
     assert counts == [3, 4]
+
+
+async def test_idempotency_keys_are_forgotten_after_the_replay_window(make_client):
+    from kernel.app import purge_idempotency_keys
+
+    client = await make_client(PLUGINS)
+    rt = rt_of(client)
+    await rt.db.execute("INSERT INTO shop_idempotency (scope, key, method, request_hash, created_at) VALUES "
+                        "('old-user', 'old-key', 'm', 'h', now() - interval '25 hours'), "
+                        "('old-user', 'new-key', 'm', 'h', now() - interval '1 hour')")
+    await purge_idempotency_keys(rt)
+    keys = {r["key"] for r in await rt.db.fetch("SELECT key FROM shop_idempotency WHERE scope = 'old-user'")}
+    assert keys == {"new-key"}
