@@ -15,9 +15,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse, urlunparse
 
-import asyncpg
 import pytest
 import redis.asyncio as aioredis
 
@@ -28,14 +26,9 @@ from kernel.embedded import EmbeddedServices
 from kernel.migrate import migrate
 from kernel.plugin import discover
 from kernel.runtime import Runtime, build_runtime
-from tests.support.live import run_async
+from tests.support.live import create_database, drop_database, run_async, with_database
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _with_db(url: str, name: str) -> str:
-    p = urlparse(url)
-    return urlunparse(p._replace(path="/" + name))
 
 
 @pytest.fixture(scope="session")
@@ -57,27 +50,13 @@ def database_url(servers: dict[str, str]) -> Iterator[str]:
     name = f"shop_test_{uuid.uuid4().hex[:10]}"
     admin = servers["database"]
 
-    async def create() -> None:
-        conn = await asyncpg.connect(admin, timeout=10)
-        try:
-            await conn.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await conn.close()
-
-    async def drop() -> None:
-        conn = await asyncpg.connect(admin, timeout=10)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await conn.close()
-
-    run_async(create())
-    url = _with_db(admin, name)
+    run_async(create_database(admin, name))
+    url = with_database(admin, name)
     run_async(_migrate_all(url))
     try:
         yield url
     finally:
-        run_async(drop())
+        run_async(drop_database(admin, name))
 
 
 async def _migrate_all(url: str) -> None:

