@@ -27,6 +27,7 @@ from .events import Subscription
 from .graphql import GraphQLPart, GraphQLService, QueryLimits, error_dict
 from .openapi import api_page, build_openapi
 from .plugin import LoadedPlugin, PluginContext, PluginError, call_each, discover
+from .resources import data_folder
 from .rest import CTX_KEY, PROBLEM_JSON, Route, make_handler, problem, problem_from, read_json_object
 from .runtime import Runtime, build_runtime
 from .service import Service
@@ -350,8 +351,9 @@ def _add_kernel_routes(app: web.Application, rt: Runtime, settings: Settings) ->
 
 
 def _add_static_web(app: web.Application, settings: Settings) -> None:
-    root = (settings.home / "static_web").resolve()
+    root = data_folder("static_web", settings.home)
     if not root.is_dir():
+        log.warning("storefront_missing", extra={"path": str(root)})
         return
     index = root / "index.html"
 

@@ -24,9 +24,10 @@ from aiohttp import web
 from . import __version__, scaffold
 from .app import create_app, runtime_of
 from .config import ConfigError, Settings, load_settings
-from .embedded import EmbeddedServices
+from .embedded import EmbeddedServices, EmbeddedUnavailable
 from .migrate import migrate
 from .plugin import LoadedPlugin, PluginContext, PluginError, call_each, discover
+from .resources import data_folder
 from .runtime import Runtime
 from .status import BusError
 
@@ -85,12 +86,25 @@ async def running(settings: Settings) -> AsyncIterator[Runtime]:
 
 
 def migration_apps(settings: Settings, plugins: list[LoadedPlugin]) -> list[tuple[str, Path]]:
-    root = settings.home / "migrations"
+    """(app, folder) for the kernel and each enabled plugin, in load order.
+
+    A missing folder is an error, not "nothing to apply": a shop started without its
+    migrations would look healthy and fail on its first query. Only a plugin that
+    owns no tables and names no migrations folder may have none.
+    """
+    root = data_folder("migrations", settings.home)
     apps = [("kernel", root / "kernel")]
     for lp in plugins:
         folder = lp.info.migrations or lp.info.name
         path = Path(folder) if os.path.isabs(folder) else root / folder
+        needs = lp.info.migrations is not None or callable(getattr(lp.module, "shop_tables", None))
+        if not path.is_dir() and not needs:
+            continue
         apps.append((lp.info.name, path))
+    missing = [f"{app} ({path})" for app, path in apps if not path.is_dir()]
+    if missing:
+        hint = "set SHOP_HOME to the folder holding migrations/" if settings.home else "reinstall the package"
+        raise CliError(f"migrations folder not found for {', '.join(missing)}; {hint}")
     return apps
 
 
@@ -350,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_run_command(cmd, args, settings))
         with services(settings) as live:
             return asyncio.run(_run_command(cmd, args, live))
-    except (CliError, ConfigError, PluginError) as exc:
+    except (CliError, ConfigError, PluginError, EmbeddedUnavailable) as exc:
         print(f"shop: error: {exc}", file=sys.stderr)
         return 2
     except BusError as exc:

@@ -40,7 +40,7 @@ class Settings:
     database_url: str | None = None
     redis_url: str | None = None
     data_dir: Path = Path(".shop-data")
-    home: Path = Path(".")  # where static_web/ and migrations/ live
+    home: Path | None = None  # SHOP_HOME: holds static_web/ and migrations/ (None: the packaged ones)
     secret_key: str | None = None
     redis_prefix: str = "shop:"
     log_level: str = "INFO"
