@@ -18,13 +18,14 @@ from typing import Any
 
 import orjson
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from . import __version__, system
 from .config import Settings
 from .context import ANONYMOUS, CallContext, Principal
 from .events import Subscription
 from .graphql import GraphQLPart, GraphQLService, QueryLimits, error_dict
+from .observability import exposition
 from .openapi import api_page, build_openapi
 from .plugin import LoadedPlugin, PluginContext, PluginError, call_each, discover
 from .resources import data_folder
@@ -317,7 +318,7 @@ def _add_kernel_routes(app: web.Application, rt: Runtime, settings: Settings) ->
                             headers=headers)
 
     async def metrics(request: web.Request) -> web.Response:
-        resp = web.Response(body=generate_latest(rt.metrics.registry))
+        resp = web.Response(body=exposition(rt.metrics.registry))
         resp.content_type = CONTENT_TYPE_LATEST.split(";")[0]
         return resp
 

@@ -10,8 +10,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import signal
-import socket
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -22,6 +20,7 @@ import orjson
 from aiohttp import web
 
 from . import __version__, scaffold
+from . import serve as serve_mod
 from .app import create_app, runtime_of
 from .config import ConfigError, Settings, load_settings
 from .embedded import EmbeddedServices, EmbeddedUnavailable
@@ -174,77 +173,17 @@ def _serve_configure(p: argparse.ArgumentParser) -> None:
 
 
 def serve(settings: Settings, migrate_first: bool = True) -> int:
-    """Serve until SIGINT/SIGTERM; with workers > 1, pre-fork on one shared socket."""
+    """Apply pending migrations (or, with ``--no-migrate``, check that their folders are
+    there), then serve until SIGTERM/SIGINT: see :mod:`kernel.serve`."""
     if migrate_first:
         asyncio.run(_migrate_only(settings))
-    sock = socket.socket(socket.AF_INET6 if ":" in settings.host else socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    else:
+        _pm, plugins = discover(settings)
+        migration_apps(settings, plugins)
     try:
-        sock.bind((settings.host, settings.port))
-    except OSError as exc:
-        raise CliError(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}") from None
-    sock.listen(1024)
-    sock.set_inheritable(True)
-    print(f"shop {__version__} serving on {settings.issuer} (workers: {settings.workers})", flush=True)
-    if settings.workers <= 1:
-        _serve_one(settings, sock)
-        return 0
-    children: list[int] = []
-    for _ in range(settings.workers):
-        pid = os.fork()
-        if pid == 0:
-            try:
-                _serve_one(settings, sock)
-            finally:
-                os._exit(0)
-        children.append(pid)
-    # Only the workers listen: once they have all closed their copies on SIGTERM,
-    # new connections are refused instead of queueing on a socket nobody accepts from.
-    sock.close()
-
-    def forward(signum: int, _frame: Any) -> None:
-        for c in children:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(c, signal.SIGTERM)
-
-    signal.signal(signal.SIGTERM, forward)
-    signal.signal(signal.SIGINT, forward)
-    status = 0
-    for c in children:
-        while True:
-            try:
-                _, st = os.waitpid(c, 0)
-                status = status or (os.waitstatus_to_exitcode(st) if st else 0)
-                break
-            except InterruptedError:
-                continue
-    return 0 if status in (0, -signal.SIGTERM) else 1
-
-
-def _serve_one(settings: Settings, sock: socket.socket) -> None:
-    asyncio.run(_serve_until_signalled(settings, sock))
-
-
-async def _serve_until_signalled(settings: Settings, sock: socket.socket) -> None:
-    """Serve until SIGINT/SIGTERM, then stop accepting and drain in-flight requests.
-
-    Not ``web.run_app``: it cancels its main task on a signal, and under that
-    cancellation the drain does not wait for handlers that are still reading.
-    """
-    app = create_app(settings)
-    runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=15,
-                           max_field_size=8190, max_line_size=8190)
-    await runner.setup()
-    site = web.SockSite(runner, sock, shutdown_timeout=15)
-    await site.start()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    log.info("shutdown_requested")
-    await runner.cleanup()  # closes the listener, waits for handlers, then app cleanup
-    log.info("shutdown_complete")
+        return serve_mod.run(settings)
+    except serve_mod.ServeError as exc:
+        raise CliError(str(exc)) from None
 
 
 async def _migrate_only(settings: Settings) -> None:

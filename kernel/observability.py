@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 from typing import Any
 
 import orjson
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 _STD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime", "taskName"}
 
@@ -56,8 +57,11 @@ class Metrics:
                              ["method", "code"], registry=self.registry,
                              buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5))
         self.cache = Counter("shop_cache_lookups_total", "Cache lookups by result", ["result"], registry=self.registry)
-        self.redis_up = Gauge("shop_redis_up", "1 when Redis answered the last call", registry=self.registry)
-        self.plugins = Gauge("shop_plugin_loaded", "Loaded plugins", ["plugin", "version"], registry=self.registry)
+        # multiprocess_mode: how /metrics merges the workers' values under `shop serve --workers N`.
+        self.redis_up = Gauge("shop_redis_up", "1 when Redis answered the last call", registry=self.registry,
+                              multiprocess_mode="livemin")
+        self.plugins = Gauge("shop_plugin_loaded", "Loaded plugins", ["plugin", "version"], registry=self.registry,
+                             multiprocess_mode="livemax")
         self._bus_children: dict[tuple[str, str], Any] = {}
 
     def observe_bus(self, method: str, code: str, seconds: float) -> None:
@@ -66,3 +70,37 @@ class Metrics:
             child = self.bus.labels(method, code)
             self._bus_children[(method, code)] = child
         child.observe(seconds)
+
+
+# ----------------------------------------------------- several worker processes
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+_multiprocess = False
+
+
+def enable_multiprocess_metrics() -> None:
+    """In a ``shop serve --workers N`` worker, before its app is made: metrics created
+    from now on write their samples under ``$PROMETHEUS_MULTIPROC_DIR`` (one file set
+    per process), and :func:`exposition` reads every worker's.
+
+    prometheus_client picks its value class from the environment at import time,
+    which in the master was before the directory existed; so it is set here.
+    """
+    global _multiprocess
+    from prometheus_client import values
+
+    if not os.environ.get(MULTIPROC_ENV):
+        raise RuntimeError(f"{MULTIPROC_ENV} is not set")
+    values.ValueClass = values.MultiProcessValue()  # type: ignore[no-untyped-call]
+    _multiprocess = True
+
+
+def exposition(registry: CollectorRegistry) -> bytes:
+    """The text for ``/metrics``: this app's registry, or across all workers."""
+    if not _multiprocess:
+        return bytes(generate_latest(registry))
+    from prometheus_client import multiprocess
+
+    merged = CollectorRegistry()
+    multiprocess.MultiProcessCollector(merged)  # type: ignore[no-untyped-call]
+    return bytes(generate_latest(merged))
