@@ -383,7 +383,7 @@ def _rate(value: Any, where: str) -> tuple[int, float]:
     if isinstance(value, dict):
         unknown = set(value) - {"limit", "period"}
         if unknown:
-            raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}; known: limit, period")
+            raise _unknown("config key", f"{where}.{sorted(unknown)[0]}", {"limit", "period"})
         return count(value.get("limit"), f"{where}.limit"), float(period(value.get("period", 60), f"{where}.period"))
     raise ConfigError(f"{where} must look like \"100/60\" (requests/seconds)")
 
