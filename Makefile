@@ -30,7 +30,7 @@ install: $(STAMP)
 
 run: install
 	$(BIN)/shop seed --demo --if-empty
-	$(BIN)/shop serve --host 127.0.0.1 --port 8080
+	SHOP_DEMO=1 $(BIN)/shop serve --host 127.0.0.1 --port 8080
 
 lint: install
 	$(BIN)/ruff check .

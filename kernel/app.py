@@ -17,17 +17,19 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from aiohttp import web
+from aiohttp import web, web_response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from . import __version__, system
-from .config import Settings
+from .config import ConfigError, Settings
 from .context import ANONYMOUS, CallContext, Principal
+from .edge import CORS_EXPOSE, FORWARDING_HEADERS, ClientAddress, Cors, MetricsGuard, networks
 from .events import Subscription
 from .graphql import GraphQLPart, GraphQLService, QueryLimits, error_dict
-from .observability import exposition
+from .observability import exposition, request_id_var
 from .openapi import api_page, build_openapi
 from .plugin import LoadedPlugin, PluginContext, PluginError, call_each, discover
+from .probes import Readiness, ReadinessCheck
 from .resources import data_folder
 from .rest import CTX_KEY, PROBLEM_JSON, Route, make_handler, problem, problem_from, read_json_object
 from .runtime import Runtime, build_runtime
@@ -38,6 +40,12 @@ log = logging.getLogger("shop.kernel.app")
 access_log = logging.getLogger("shop.kernel.access")
 
 RUNTIME = web.AppKey("shop_runtime", Runtime)
+# CLI commands (`shop keys rotate` fixes what a serving process must refuse) set this
+# on the app before starting it: startup refusals become warnings.
+LENIENT_START = web.AppKey("shop_lenient_start", bool)
+# No "Server: Python/3.x aiohttp/3.y" banner, on any response (even the parser's own
+# 400s, which no middleware sees): aiohttp fills the header from this module constant.
+web_response.SERVER_SOFTWARE = "shop"  # type: ignore[attr-defined]
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 KERNEL_STATIC = Path(__file__).parent / "static"
 
@@ -54,6 +62,7 @@ def runtime_of(app: web.Application) -> Runtime:
 
 
 def create_app(settings: Settings, plugins: Iterable[object] | None = None) -> web.Application:
+    settings.check_startup()
     pm, loaded = discover(settings, plugins)
     rt = build_runtime(settings)
     rt.plugins = loaded
@@ -118,6 +127,17 @@ def create_app(settings: Settings, plugins: Iterable[object] | None = None) -> w
     for _lp, mws in call_each(pm, loaded, "shop_middlewares", make_ctx):
         plugin_mws.extend(mws)
     lifespans = call_each(pm, loaded, "shop_lifespan", make_ctx)
+    readiness_checks: list[ReadinessCheck] = []
+    for lp, checks in call_each(pm, loaded, "shop_readiness_checks", make_ctx):
+        for check in checks:
+            if not isinstance(check, ReadinessCheck):
+                raise PluginError(f"plugin {lp.info.name!r}: shop_readiness_checks must return "
+                                  "kernel.probes.ReadinessCheck objects")
+            if check.name in ("postgres", "migrations", "redis") or any(
+                    c.name == check.name for c in readiness_checks):
+                raise PluginError(f"plugin {lp.info.name!r}: readiness check name {check.name!r} is taken")
+            readiness_checks.append(check)
+            note(lp, "readiness", check.name)
     # The kernel's own service (admins: what was loaded), through the same bus and adapters.
     rt.bus.register(system.System, system.SystemServicer(loaded), plugin="kernel")
     rest_routes.extend(("kernel", r) for r in system.ROUTES)
@@ -139,13 +159,14 @@ def create_app(settings: Settings, plugins: Iterable[object] | None = None) -> w
         middlewares=[_outer_middleware(rt), *plugin_mws, _principal_middleware(rt, authenticators)],
     )
     app[RUNTIME] = rt
+    app.on_response_prepare.append(_on_prepare(rt.metrics))
 
     router = app.router
     for _plugin, r in rest_routes:
         handler = make_handler(r, lambda _req: rt.bus, settings.max_json_depth, settings.slow_request_timeout)
         router.add_route(r.method, r.path, handler)
     router.add_routes(web_routes)
-    _add_kernel_routes(app, rt, settings)
+    _add_kernel_routes(app, rt, settings, readiness_checks)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         await start_runtime(rt, gql_parts)
@@ -163,7 +184,11 @@ def create_app(settings: Settings, plugins: Iterable[object] | None = None) -> w
 
 
 async def start_runtime(rt: Runtime, gql_parts: list[tuple[str, GraphQLPart]] | None = None) -> None:
-    await rt.db.start()
+    try:
+        await rt.db.start()
+    except Exception as exc:  # refused, unknown host, bad password, no such database...
+        raise ConfigError(f"cannot connect to PostgreSQL at {_where(rt.settings.database_url)}: "
+                          f"{_reason(exc)}") from None
     if rt.redis is not None:
         redis = rt.redis
         redis.subscribe("events", rt.events.receive)
@@ -175,6 +200,18 @@ async def start_runtime(rt: Runtime, gql_parts: list[tuple[str, GraphQLPart]] | 
             await redis.start_listener()
     if gql_parts is not None:
         await rt.graphql.build(gql_parts, __version__)
+
+
+def _where(url: str | None) -> str:
+    from urllib.parse import urlsplit
+
+    p = urlsplit(url or "")
+    return f"{p.hostname or 'localhost'}:{p.port or 5432}{p.path or '/'}"
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 IDEMPOTENCY_KEEP_HOURS = 24
@@ -210,8 +247,26 @@ async def stop_runtime(rt: Runtime) -> None:
 
 
 def _outer_middleware(rt: Runtime) -> Any:
-    """Request id, access log, metrics, security headers, and error mapping."""
+    """Client address, request id, CORS, access log, metrics, security and caching
+    headers, and error mapping."""
     metrics = rt.metrics
+    settings = rt.settings
+    clients = ClientAddress(networks(settings.trusted_proxies))
+    cors = Cors(frozenset(settings.cors_origins))
+
+    async def inner(request: web.Request, handler: HandlerFn, rid: str) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except BusError as exc:
+            return problem_from(exc, rid)
+        except web.HTTPException as exc:
+            return _http_exception(request, exc, rid)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("request_failed", extra={"path": request.path})
+            return problem(Status.INTERNAL, "Something went wrong on our side; the request id helps us find it.",
+                           request_id=rid)
 
     @web.middleware
     async def outer(request: web.Request, handler: HandlerFn) -> web.StreamResponse:
@@ -219,44 +274,88 @@ def _outer_middleware(rt: Runtime) -> Any:
         rid = request.headers.get("X-Request-Id", "")
         if not _REQUEST_ID_RE.match(rid):
             rid = uuid.uuid4().hex
+        # Behind a trusted proxy the client is the one it names; everything below
+        # (rate limits, logs, plugins reading request.remote) sees that address.
+        original = request
+        peer = request.remote
+        client = clients.resolve(peer, request.headers.getall("X-Forwarded-For", []))
+        if client is not None and client != peer:
+            request = request.clone(remote=client)
         request["request_id"] = rid
+        token = request_id_var.set(rid)
         try:
-            resp = await handler(request)
-        except BusError as exc:
-            resp = problem_from(exc, rid)
-        except web.HTTPException as exc:
-            resp = _http_exception(request, exc, rid)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("request_failed", extra={"request_id": rid, "path": request.path})
-            resp = problem(Status.INTERNAL, "Something went wrong on our side; the request id helps us find it.",
-                           request_id=rid)
-        ctx: CallContext | None = request.get(CTX_KEY)
-        if ctx is not None and ctx.rate_limit is not None:
-            rl = ctx.rate_limit
-            resp.headers["RateLimit-Limit"] = str(rl.limit)
-            resp.headers["RateLimit-Remaining"] = str(rl.remaining)
-            resp.headers["RateLimit-Reset"] = str(max(0, round(rl.reset_after + 0.5)))
-        if ctx is not None and ctx.cache_status is not None:
-            resp.headers["X-Cache"] = ctx.cache_status
-        resp.headers["X-Request-Id"] = rid
-        h = resp.headers
-        h.setdefault("X-Content-Type-Options", "nosniff")
-        h.setdefault("Referrer-Policy", "same-origin")
-        # On every response (a FileResponse's type is only known later); pages may set their own.
-        h.setdefault("Content-Security-Policy", CSP)
-        h.setdefault("X-Frame-Options", "DENY")
-        route = request.match_info.route.resource
-        route_name = route.canonical if route is not None else "unmatched"
-        elapsed = time.perf_counter() - start
-        metrics.http.labels(request.method, route_name, str(resp.status)).observe(elapsed)
-        if access_log.isEnabledFor(logging.INFO):
-            access_log.info("request", extra={"request_id": rid, "method": request.method, "path": request.path,
-                                              "status": resp.status, "ms": round(elapsed * 1000, 2)})
-        return resp
+            origin = request.headers.get("Origin")
+            cors_path = cors.applies(request.path)
+            preflight = cors_path and request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers
+            if preflight:
+                allowed = cors.preflight_headers(origin, request.headers.get("Access-Control-Request-Headers", "")) \
+                    if origin is not None and cors.allowed(origin) else None
+                # A foreign origin gets no CORS headers: the browser then refuses the call.
+                resp: web.StreamResponse = web.Response(status=204, headers=allowed) if allowed \
+                    else web.Response(status=403, headers={"Vary": "Origin"})
+            else:
+                resp = await inner(request, handler, rid)
+            ctx: CallContext | None = request.get(CTX_KEY)
+            if ctx is not None and ctx.rate_limit is not None:
+                rl = ctx.rate_limit
+                resp.headers["RateLimit-Limit"] = str(rl.limit)
+                resp.headers["RateLimit-Remaining"] = str(rl.remaining)
+                resp.headers["RateLimit-Reset"] = str(max(0, round(rl.reset_after + 0.5)))
+            if ctx is not None and ctx.cache_status is not None:
+                resp.headers["X-Cache"] = ctx.cache_status
+            resp.headers["X-Request-Id"] = rid
+            h = resp.headers
+            h.setdefault("X-Content-Type-Options", "nosniff")
+            h.setdefault("Referrer-Policy", "same-origin")
+            # On every response (a FileResponse's type is only known later); pages may set their own.
+            h.setdefault("Content-Security-Policy", CSP)
+            h.setdefault("X-Frame-Options", "DENY")
+            if cors_path and not preflight:
+                h.add("Vary", "Origin")
+                if origin is not None and cors.allowed(origin):
+                    h["Access-Control-Allow-Origin"] = origin
+                    h["Access-Control-Expose-Headers"] = CORS_EXPOSE
+            # Whatever an authenticated caller gets may be theirs alone: no cache may keep it.
+            # (Static assets are the same for everyone and stay cacheable.)
+            if (("Authorization" in request.headers or (ctx is not None and ctx.principal is not ANONYMOUS))
+                    and not request.path.startswith("/assets/")):
+                h["Cache-Control"] = "private, no-store"
+            if isinstance(resp, web.FileResponse) and not resp.prepared:
+                # Its real status (304, 206, 404, 416...) is only decided when aiohttp sends
+                # it (on the original request object): record it then, in _on_prepare.
+                original[DEFERRED_RECORD] = (request, start)
+                return resp
+            _record(metrics, request, resp, start)
+            return resp
+        finally:
+            request_id_var.reset(token)
 
     return outer
+
+
+DEFERRED_RECORD = "shop_deferred_record"
+
+
+def _on_prepare(metrics: Any) -> Any:
+    async def on_prepare(request: web.Request, resp: web.StreamResponse) -> None:
+        deferred = request.get(DEFERRED_RECORD)
+        if deferred is not None:
+            del request[DEFERRED_RECORD]
+            _record(metrics, deferred[0], resp, deferred[1])
+
+    return on_prepare
+
+
+def _record(metrics: Any, request: web.Request, resp: web.StreamResponse, start: float) -> None:
+    route = request.match_info.route.resource
+    route_name = route.canonical if route is not None else "unmatched"
+    elapsed = time.perf_counter() - start
+    metrics.http.labels(request.method, route_name, str(resp.status)).observe(elapsed)
+    if access_log.isEnabledFor(logging.INFO):
+        access_log.info("request", extra={"request_id": request.get("request_id"), "method": request.method,
+                                          "path": request.path,
+                                          "status": resp.status, "ms": round(elapsed * 1000, 2),
+                                          "client": request.remote})
 
 
 _HTTP_CODES = {400: Status.INVALID_ARGUMENT, 401: Status.UNAUTHENTICATED, 403: Status.PERMISSION_DENIED,
@@ -275,6 +374,14 @@ def _http_exception(request: web.Request, exc: web.HTTPException, rid: str) -> w
             "code": status.name, "requestId": rid}
     headers = {k: v for k, v in exc.headers.items() if k.lower() == "allow"}
     return web.Response(body=orjson.dumps(body), status=exc.status, content_type=PROBLEM_JSON, headers=headers)
+
+
+def _peer(request: web.Request) -> str | None:
+    """The TCP peer's address (request.remote may be the client a trusted proxy named)."""
+    peer = request.transport.get_extra_info("peername") if request.transport is not None else None
+    if isinstance(peer, (list, tuple)) and peer:
+        return str(peer[0])
+    return None
 
 
 def _principal_middleware(rt: Runtime, authenticators: list[Authenticator]) -> Any:
@@ -299,26 +406,37 @@ def _principal_middleware(rt: Runtime, authenticators: list[Authenticator]) -> A
 # ---------------------------------------------------------------- kernel routes
 
 
-def _add_kernel_routes(app: web.Application, rt: Runtime, settings: Settings) -> None:
+def _add_kernel_routes(app: web.Application, rt: Runtime, settings: Settings,
+                       readiness_checks: list[ReadinessCheck]) -> None:
     router = app.router
 
     async def healthz(request: web.Request) -> web.Response:
         return web.json_response({"status": "ok", "version": __version__, "instance": rt.instance_id},
                                  dumps=lambda o: orjson.dumps(o).decode())
 
+    def apps() -> list[tuple[str, Path]]:
+        from .cli import migration_apps  # the CLI owns where migrations live
+
+        return migration_apps(settings, rt.plugins)
+
+    readiness = Readiness(rt, apps, readiness_checks)
+
     async def readyz(request: web.Request) -> web.Response:
-        db_ok = await rt.db.ping()
-        redis_ok = True if rt.redis is None else await rt.redis.ping()
-        rt.metrics.redis_up.set(1 if redis_ok else 0)
-        ok = db_ok and redis_ok
-        body = {"ready": ok, "postgres": db_ok, "redis": redis_ok if rt.redis is not None else None,
-                "version": __version__}
-        headers = {} if ok else {"Retry-After": "5"}
+        ok, body = await readiness.report()
+        body["version"] = __version__
+        headers = {"Cache-Control": "no-store"} if ok else {"Cache-Control": "no-store", "Retry-After": "5"}
         return web.Response(body=orjson.dumps(body), status=200 if ok else 503, content_type="application/json",
                             headers=headers)
 
+    guard = MetricsGuard(networks(settings.metrics_allow), settings.metrics_token)
+
     async def metrics(request: web.Request) -> web.Response:
-        resp = web.Response(body=exposition(rt.metrics.registry))
+        proxied = any(h in request.headers for h in FORWARDING_HEADERS) and request.remote == _peer(request)
+        verdict = guard.decide(request.remote, proxied, request.headers.get("Authorization", ""))
+        if verdict != 200:
+            # Say nothing about what is here; a wrong token is told it is wrong.
+            raise web.HTTPForbidden() if verdict == 403 else web.HTTPNotFound()
+        resp = web.Response(body=exposition(rt.metrics.registry), headers={"Cache-Control": "no-store"})
         resp.content_type = CONTENT_TYPE_LATEST.split(";")[0]
         return resp
 

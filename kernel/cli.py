@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import inspect
 import logging
 import os
 import sys
@@ -21,10 +22,10 @@ from aiohttp import web
 
 from . import __version__, scaffold
 from . import serve as serve_mod
-from .app import create_app, runtime_of
+from .app import LENIENT_START, create_app, runtime_of
 from .config import ConfigError, Settings, load_settings
 from .embedded import EmbeddedServices, EmbeddedUnavailable
-from .migrate import migrate
+from .migrate import migrate, migration_status
 from .plugin import LoadedPlugin, PluginContext, PluginError, call_each, discover
 from .resources import data_folder
 from .runtime import Runtime
@@ -76,6 +77,7 @@ def services(settings: Settings) -> Iterator[Settings]:
 async def running(settings: Settings) -> AsyncIterator[Runtime]:
     """A started app without a listening socket: for CLI commands."""
     app = create_app(settings)
+    app[LENIENT_START] = True  # e.g. `shop keys rotate` must start to fix an unreadable signing key
     runner = web.AppRunner(app)
     await runner.setup()
     try:
@@ -111,6 +113,17 @@ def migration_apps(settings: Settings, plugins: list[LoadedPlugin]) -> list[tupl
 
 
 async def _cmd_migrate(args: argparse.Namespace, rt: Runtime) -> int:
+    if args.status:
+        done, pending = await migration_status(rt.db, migration_apps(rt.settings, rt.plugins))
+        if args.json:
+            _print_json({"applied": done, "pending": pending})
+        else:
+            for name in done:
+                print(f"applied  {name}")
+            for name in pending:
+                print(f"pending  {name}")
+            print(f"{len(done)} applied, {len(pending)} pending" + (": run `shop migrate`" if pending else ""))
+        return 1 if pending else 0
     applied = await migrate(rt.db, migration_apps(rt.settings, rt.plugins))
     print(f"applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied else " (up to date)"))
     return 0
@@ -199,13 +212,19 @@ def _seed_configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--if-empty", action="store_true", help="only when the shop has no data yet")
 
 
+def _migrate_configure(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--status", action="store_true",
+                   help="list applied and pending migrations, apply nothing (exit 1 when some are pending)")
+    _json_flag(p)
+
+
 def _json_flag(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
 
 KERNEL_COMMANDS = [
     Command(("migrate",), "apply pending migrations (kernel, then each plugin in load order)",
-            lambda p: None, _cmd_migrate),
+            lambda p: _migrate_configure(p), _cmd_migrate),
     Command(("seed",), "create demo data",
             lambda p: _seed_configure(p), _cmd_seed),
     Command(("plugins", "list"), "list installed plugins: enabled?, version, contributions",
@@ -231,6 +250,37 @@ def _plugin_commands(settings: Settings) -> list[Command]:
                 raise PluginError(f"plugin {lp.info.name!r}: shop_cli must return kernel.cli.Command objects")
             cmds.append(c)
     return cmds
+
+
+def _disabled_owner(settings: Settings, word: str) -> str | None:
+    """The disabled plugin that would add command ``word``, if any.
+
+    Only asked when ``word`` is not a command: then (and only then) the disabled
+    plugins are imported to list their commands, so the operator hears
+    "disabled" rather than "no such command".
+    """
+    from importlib.metadata import entry_points
+
+    from .plugin import ENTRY_POINT_GROUP
+
+    enabled = settings.with_(plugins_enabled=None, plugins_disabled=())
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name not in settings.plugins_disabled and (
+                settings.plugins_enabled is None or ep.name in settings.plugins_enabled):
+            continue
+        try:
+            module = ep.load()
+            hook = getattr(module, "shop_cli", None)
+            if hook is None:
+                continue
+            ctx = PluginContext(name=ep.name, settings=enabled, config=None, runtime=None,
+                                log=logging.getLogger(f"shop.plugins.{ep.name}"))
+            commands = hook(ctx=ctx) if "ctx" in inspect.signature(hook).parameters else hook()
+        except Exception:
+            continue
+        if any(isinstance(c, Command) and c.path[0] == word for c in commands):
+            return ep.name
+    return None
 
 
 def build_parser(commands: list[Command]) -> argparse.ArgumentParser:
@@ -277,6 +327,12 @@ def main(argv: list[str] | None = None) -> int:
         setup_logging(settings.log_level if os.environ.get("SHOP_LOG_LEVEL") else "WARNING", settings.log_json)
         commands = KERNEL_COMMANDS + _plugin_commands(settings)
         parser = build_parser(commands)
+        words = [a for a in (sys.argv[1:] if argv is None else argv) if not a.startswith("-")]
+        if words and words[0] != "serve" and words[0] not in {c.path[0] for c in commands}:
+            owner = _disabled_owner(settings, words[0])
+            if owner is not None:
+                raise CliError(f"`shop {words[0]}` belongs to plugin {owner!r}, which is disabled by configuration "
+                               f"(plugins.enabled / plugins.disabled, SHOP_PLUGINS_*); enable it to use this command")
         args = parser.parse_args(argv)
         if args.command is None:
             parser.print_help()

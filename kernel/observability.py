@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
 import sys
@@ -10,6 +11,22 @@ from typing import Any
 
 import orjson
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+# The request being served by this task (set by the kernel's outer middleware):
+# every log line written while serving it carries its id.
+request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("shop_request_id", default=None)
+
+
+class RequestIdFilter(logging.Filter):
+    """Adds ``request_id`` to records logged inside a request (unless they carry one)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "request_id", None) is None:
+            rid = request_id_var.get()
+            if rid is not None:
+                record.request_id = rid
+        return True
+
 
 _STD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime", "taskName"}
 
@@ -39,12 +56,23 @@ def setup_logging(level: str = "INFO", json: bool = True) -> None:
             root.removeHandler(h)
     handler = logging.StreamHandler(sys.stderr)
     handler._shop = True  # type: ignore[attr-defined]
-    handler.setFormatter(JsonFormatter() if json else logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    handler.addFilter(RequestIdFilter())
+    handler.setFormatter(JsonFormatter() if json else _TextFormatter())
     root.addHandler(handler)
     root.setLevel(level)
     logging.getLogger("shop").setLevel(level)
     for noisy in ("aiohttp.access", "asyncio"):
         logging.getLogger(noisy).setLevel("WARNING")
+
+
+class _TextFormatter(logging.Formatter):
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        rid = getattr(record, "request_id", None)
+        return f"{line} request_id={rid}" if rid else line
 
 
 class Metrics:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hashlib
 import re
 import typing
 from collections.abc import Callable
@@ -151,12 +152,30 @@ def _coerce(name: str, raw: str, kind: type | None) -> Any:
     return raw
 
 
+def etag(body: bytes) -> str:
+    """A strong validator for exactly these bytes."""
+    return '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
+
+
+def etag_matches(if_none_match: str | None, tag: str) -> bool:
+    """RFC 9110 weak comparison, as If-None-Match uses."""
+    if not if_none_match:
+        return False
+    if if_none_match.strip() == "*":
+        return True
+    return any(t.strip().removeprefix("W/") == tag for t in if_none_match.split(","))
+
+
 def make_handler(route: Route, bus_getter: Callable[[web.Request], Any], max_json_depth: int,
                  read_timeout: float = 30.0) -> Callable[[web.Request], Any]:
     kinds = _coercions(route.rpc.request_type)
     aliases = route.aliases
     rpc = route.rpc
     status = route.status
+    # Public cached reads are the same bytes for everyone: a validator lets clients
+    # and proxies revalidate instead of downloading them again.
+    etagged = route.method == "GET" and rpc.options.cache is not None and rpc.options.scope is None \
+        and not rpc.options.user
 
     async def handler(request: web.Request) -> web.StreamResponse:
         data: dict[str, Any] = {}
@@ -190,6 +209,12 @@ def make_handler(route: Route, bus_getter: Callable[[web.Request], Any], max_jso
             raise bus_error_from_decode(exc) from None
         ctx: CallContext = request[CTX_KEY]
         reply = await bus_getter(request).invoke(rpc, req, ctx)
+        if etagged and status == 200:
+            tag = etag(reply.body)
+            if etag_matches(request.headers.get("If-None-Match"), tag):
+                return web.Response(status=304, headers={"ETag": tag})
+            return web.Response(body=reply.body, status=status, content_type="application/json",
+                                headers={"ETag": tag})
         resp = web.Response(body=reply.body, status=status, content_type="application/json")
         if reply.replayed:
             resp.headers["Idempotent-Replayed"] = "true"

@@ -10,10 +10,13 @@ from typing import Any
 import asyncpg
 from aiohttp import web
 
+from kernel.app import LENIENT_START
 from kernel.cli import Command
+from kernel.config import ConfigError
 from kernel.graphql import GraphQLPart
 from kernel.hookspecs import hookimpl
 from kernel.plugin import PluginContext, PluginInfo
+from kernel.probes import ReadinessCheck
 from kernel.rest import Route
 
 from . import cli, graphql, rest, tables
@@ -93,6 +96,22 @@ def shop_middlewares(ctx: PluginContext) -> list[Any]:
 
 
 PURGE_EVERY = 600.0  # seconds
+UNREADABLE_KEY = ("auth: the token signing key cannot be decrypted with this SHOP_SECRET_KEY (it was made with "
+                  "another one); set the secret it was made with, or run `shop keys rotate` to make a new key "
+                  "(everyone signs in again)")
+
+
+@hookimpl
+def shop_readiness_checks(ctx: PluginContext) -> list[ReadinessCheck]:
+    st = state(ctx)
+
+    async def signing_key() -> str | None:
+        keys = st.authority.keys
+        if keys.active is None:
+            await keys.load()  # fixed meanwhile (another process rotated)?
+        return None if keys.active is not None else "no usable signing key (wrong SHOP_SECRET_KEY, or not migrated)"
+
+    return [ReadinessCheck("signingKey", signing_key)]
 
 
 async def _purge_every(authority: Any, seconds: float) -> None:
@@ -116,6 +135,11 @@ def shop_lifespan(ctx: PluginContext) -> Any:
         except asyncpg.UndefinedTableError:
             # Not migrated yet (e.g. a CLI command on a fresh database); commands migrate, then start.
             log.warning("auth_tables_missing", extra={"hint": "run `shop migrate`"})
+        else:
+            # start() creates a key when there is none, so no active key means it cannot be decrypted.
+            # A server must not start only to fail every token request; CLI commands may (keys rotate).
+            if st.authority.keys.active is None and not app.get(LENIENT_START, False):
+                raise ConfigError(UNREADABLE_KEY)
         cleaner = asyncio.create_task(_purge_every(st.authority, PURGE_EVERY), name="auth-purge")
         yield
         cleaner.cancel()

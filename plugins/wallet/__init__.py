@@ -43,7 +43,7 @@ def shop_services(ctx: PluginContext) -> list[tuple[Any, object]]:
     money = Money(config)
     return [
         (Wallets, WalletServicer(ctx, money, config)),
-        (Payments, PaymentsServicer(ctx, money, make_provider(config.payment_provider))),
+        (Payments, PaymentsServicer(ctx, money, make_provider(config.payment_provider, demo=ctx.settings.demo))),
     ]
 
 

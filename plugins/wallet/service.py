@@ -58,7 +58,9 @@ class WalletServicer:
     def __init__(self, ctx: PluginContext, money: Money, config: WalletConfig) -> None:
         self.ctx = ctx
         self.money = money
-        self.allow_demo_topup = config.allow_demo_topup
+        # Free top-ups (funded by system:funding) are a demo convenience only.
+        self.allow_demo_topup = config.allow_demo_topup and ctx.settings.demo
+        self.demo = ctx.settings.demo
 
     @property
     def db(self) -> Any:
@@ -81,6 +83,10 @@ class WalletServicer:
         user = _user(ctx)
         currency = self.money.check_accepted(req.currency)
         amount = self.money.check_amount(req.amount_minor, maximum=self.money.max_topup_minor)
+        if req.card is None and not self.demo:
+            raise BusError(Status.FAILED_PRECONDITION,
+                           "A top-up needs a payment: free top-ups exist only in demo mode (SHOP_DEMO=1).",
+                           reason="PAYMENT_REQUIRED", field_errors=[("card", "is required outside demo mode")])
         if req.card is None and not self.allow_demo_topup:
             raise invalid("card", "is required: this shop tops up wallets only by card")
 

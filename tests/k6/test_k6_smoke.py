@@ -102,7 +102,7 @@ def _server_env(db_url: str, redis_url: str, **extra: str) -> dict[str, str]:
            if not k.startswith("SHOP_") and k not in ("DATABASE_URL", "REDIS_URL")}
     env.update(RATE_LIMITS)
     env.update(DATABASE_URL=db_url, REDIS_URL=redis_url, SHOP_HOME=str(ROOT), SHOP_LOG_LEVEL="WARNING",
-               SHOP_REDIS_PREFIX=f"k6t{uuid.uuid4().hex[:8]}:", SHOP_DEMO="false",
+               SHOP_REDIS_PREFIX=f"k6t{uuid.uuid4().hex[:8]}:", SHOP_DEMO="1",
                SHOP_PLUGINS_ENABLED=FIRST_PARTY)
     env.update(extra)
     return env
