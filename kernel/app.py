@@ -24,6 +24,7 @@ from . import __version__, system
 from .config import Settings
 from .context import ANONYMOUS, CallContext, Principal
 from .events import Subscription
+from .gqlscan import ScanLimits
 from .graphql import GraphQLPart, GraphQLService, QueryLimits, error_dict
 from .openapi import api_page, build_openapi
 from .plugin import LoadedPlugin, PluginContext, PluginError, call_each, discover
@@ -125,8 +126,11 @@ def create_app(settings: Settings, plugins: Iterable[object] | None = None) -> w
     rt.graphql = GraphQLService(
         f"shop-{rt.instance_id}",
         QueryLimits(settings.graphql_max_depth, settings.graphql_max_aliases, settings.graphql_max_cost,
-                    settings.graphql_introspection),
+                    settings.graphql_introspection,
+                    ScanLimits(max_tokens=settings.graphql_max_tokens, max_fragments=settings.graphql_max_fragments,
+                               max_nesting=max(64, 4 * settings.graphql_max_depth))),
         rt.cache,
+        rt.bus,
     )
     rt.openapi = build_openapi(rest_routes, version=__version__, server_url=settings.issuer)
     for lp in loaded:
@@ -400,6 +404,6 @@ async def _graphql_run(request: web.Request, rt: Runtime, body: dict[str, Any], 
         return web.Response(body=orjson.dumps({"data": None, "errors": [err]}), status=405,
                             content_type="application/json", headers={"Allow": "POST"})
     ctx: CallContext = request[CTX_KEY]
-    body = await rt.graphql.execute(query, variables or None, operation,
-                                    {"request": request, "ctx": ctx, "bus": rt.bus})
-    return web.Response(body=body, content_type="application/json")
+    out = await rt.graphql.respond(query, variables or None, operation,
+                                   {"request": request, "ctx": ctx, "bus": rt.bus})
+    return web.Response(body=out.body, status=out.status, headers=out.headers, content_type="application/json")

@@ -59,6 +59,8 @@ class Settings:
     graphql_max_depth: int = 12
     graphql_max_aliases: int = 30
     graphql_max_cost: int = 5000
+    graphql_max_tokens: int = 2000  # checked by a linear scan before the query is parsed
+    graphql_max_fragments: int = 32
     max_body_bytes: int = 1_048_576
     max_json_depth: int = 32
     slow_request_timeout: float = 30.0
@@ -239,7 +241,7 @@ def load_settings(env: dict[str, str] | None = None, **overrides: Any) -> Settin
     gql = data.get("graphql", {})
     if "introspection" in gql:
         s["graphql_introspection"] = _as_bool(gql["introspection"], "graphql.introspection")
-    for k in ("max_depth", "max_aliases", "max_cost"):
+    for k in ("max_depth", "max_aliases", "max_cost", "max_tokens", "max_fragments"):
         if k in gql:
             s[f"graphql_{k}"] = _as_int(gql[k], f"graphql.{k}", 1, 10**6)
     limits = data.get("limits", {})
