@@ -243,6 +243,8 @@ def _outer_middleware(rt: Runtime) -> Any:
         if ctx is not None and ctx.cache_status is not None:
             resp.headers["X-Cache"] = ctx.cache_status
         resp.headers["X-Request-Id"] = rid
+        # How long the server worked on this request (the hostile-input suite measures it).
+        resp.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - start) * 1000:.1f}"
         h = resp.headers
         h.setdefault("X-Content-Type-Options", "nosniff")
         h.setdefault("Referrer-Policy", "same-origin")

@@ -244,6 +244,9 @@ def check_variables(variables: Mapping[str, Any] | None, limits: ScanLimits) -> 
     """Sizes and characters of the variables sent, each bad one named (``$memo``, ``$input.name``)."""
     if not variables:
         return
+    if len(variables) > limits.max_variable_values:
+        raise refuse(f"The variables hold more than {limits.max_variable_values} values.",
+                     "VARIABLES_TOO_LARGE", "variables")
     count = 0
     stack: list[tuple[str, Any]] = [(f"${k}", v) for k, v in variables.items()]
     while stack:

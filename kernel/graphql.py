@@ -23,7 +23,6 @@ from typing import Any
 
 import orjson
 from tartiflette import Resolver, create_engine
-from tartiflette.execution.collect import parse_and_validate_query
 from tartiflette.language.ast import (
     FieldNode,
     FragmentDefinitionNode,
@@ -32,6 +31,7 @@ from tartiflette.language.ast import (
     OperationDefinitionNode,
     VariableNode,
 )
+from tartiflette.language.parsers.libgraphqlparser import parse_to_document
 from tartiflette.types.exceptions.tartiflette import TartifletteError
 
 from .bus import note_rate_limit
@@ -289,7 +289,7 @@ class Prepared:
     """A query parsed and validated once, with what does not depend on its variables."""
 
     query: str
-    document: Any  # None when the engine found errors
+    document: Any  # None on a syntax error
     errors: Any  # the engine's parse/validation errors, or None
     read_only: bool
 
@@ -367,14 +367,20 @@ class GraphQLService:
         except BusError as exc:
             return exc
         try:
-            document, errors = parse_and_validate_query(query, self.engine._schema)
+            document = parse_to_document(query, self.engine._schema)
+        except TartifletteError as exc:  # a syntax error
+            return Prepared(query, None, [exc], False)
         except RecursionError:
             return BusError(Status.INVALID_ARGUMENT, "Query nests too deep.", reason="QUERY_TOO_DEEP")
-        if document is None:
-            return Prepared(query, None, errors, False)
+        except Exception:
+            # The engine's validators fail on some ill-typed values (a list where a String
+            # goes): the query is at fault, not the server.
+            log.info("graphql_query_unreadable", exc_info=True)
+            return BusError(Status.INVALID_ARGUMENT, "The query has a value of the wrong shape for its argument.",
+                            reason="INVALID_VALUE")
         read_only = all(d.operation_type == "query" for d in document.definitions
                         if isinstance(d, OperationDefinitionNode))
-        return Prepared(query, document, None, read_only)
+        return Prepared(query, document, document.validators.errors or None, read_only)
 
     def _check(self, prepared: Prepared, variables: dict[str, Any] | None) -> tuple[BusError | None, bool]:
         """(refusal or None, may the response be cached whole) for this query and these variables."""
@@ -416,9 +422,12 @@ class GraphQLService:
         ctx: CallContext = context["ctx"]
         if prepared.document is None:
             return Outcome(orjson.dumps(await self.engine._build_response(errors=prepared.errors)))
+        # Limits first (an invalid query that is also too costly is told it is too costly).
         refused, cacheable = self._check(prepared, variables)
         if refused is not None:
             return _refusal(refused)
+        if prepared.errors:
+            return Outcome(orjson.dumps(await self.engine._build_response(errors=prepared.errors)))
         cache = self.cache if self.cache is not None and cacheable else None
         if cache is not None:
             key = "gql:" + hashlib.sha256(

@@ -236,6 +236,9 @@ def _check_constraints(value: Any, meta: Mapping[str, Any], path: str) -> Any:
     return value
 
 
+_MAX_UNKNOWN_REPORTED = 20
+
+
 def _make_dataclass_decoder(cls: type) -> Decoder:
     hints = type_hints(cls)
     specs = []
@@ -252,9 +255,13 @@ def _make_dataclass_decoder(cls: type) -> Decoder:
         errors: list[FieldError] = []
         kwargs: dict[str, Any] = {}
         prefix = f"{path}." if path else ""
-        for key in value:
-            if key not in known:
-                errors.append(FieldError(f"{prefix}{key}", "is not a known field"))
+        unknown = [key for key in value if key not in known]
+        for key in unknown[:_MAX_UNKNOWN_REPORTED]:
+            errors.append(FieldError(f"{prefix}{key}", "is not a known field"))
+        if len(unknown) > _MAX_UNKNOWN_REPORTED:
+            # A body of a million keys must not become a million-line answer.
+            errors.append(FieldError(prefix.rstrip(".") or "body",
+                                     f"has {len(unknown) - _MAX_UNKNOWN_REPORTED} more unknown fields"))
         for name, public, dec, meta, required in specs:
             fpath = prefix + public
             if public not in value:
