@@ -29,10 +29,10 @@ from .status import BusError, Status
 
 @dataclass(frozen=True)
 class ScanLimits:
-    max_tokens: int = 2000
+    max_tokens: int = 500
     max_fragments: int = 32
     max_spread_chain: int = 10
-    max_expanded_spreads: int = 300
+    max_expanded_spreads: int = 100
     max_nesting: int = 64
     max_operations: int = 10
     max_string_chars: int = 20_000
