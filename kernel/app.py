@@ -25,6 +25,7 @@ from .config import ConfigError, Settings
 from .context import ANONYMOUS, CallContext, Principal
 from .edge import CORS_EXPOSE, FORWARDING_HEADERS, ClientAddress, Cors, MetricsGuard, networks
 from .events import Subscription
+from .gqlscan import ScanLimits
 from .graphql import GraphQLPart, GraphQLService, QueryLimits, error_dict
 from .observability import exposition, request_id_var
 from .openapi import api_page, build_openapi
@@ -147,8 +148,11 @@ def create_app(settings: Settings, plugins: Iterable[object] | None = None) -> w
     rt.graphql = GraphQLService(
         f"shop-{rt.instance_id}",
         QueryLimits(settings.graphql_max_depth, settings.graphql_max_aliases, settings.graphql_max_cost,
-                    settings.graphql_introspection),
+                    settings.graphql_introspection,
+                    ScanLimits(max_tokens=settings.graphql_max_tokens, max_fragments=settings.graphql_max_fragments,
+                               max_nesting=max(64, 4 * settings.graphql_max_depth))),
         rt.cache,
+        rt.bus,
     )
     rt.openapi = build_openapi(rest_routes, version=__version__, server_url=settings.issuer)
     for lp in loaded:
@@ -304,6 +308,8 @@ def _outer_middleware(rt: Runtime) -> Any:
             if ctx is not None and ctx.cache_status is not None:
                 resp.headers["X-Cache"] = ctx.cache_status
             resp.headers["X-Request-Id"] = rid
+            # How long the server worked on this request (the hostile-input suite measures it).
+            resp.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - start) * 1000:.1f}"
             h = resp.headers
             h.setdefault("X-Content-Type-Options", "nosniff")
             h.setdefault("Referrer-Policy", "same-origin")
@@ -521,6 +527,6 @@ async def _graphql_run(request: web.Request, rt: Runtime, body: dict[str, Any], 
         return web.Response(body=orjson.dumps({"data": None, "errors": [err]}), status=405,
                             content_type="application/json", headers={"Allow": "POST"})
     ctx: CallContext = request[CTX_KEY]
-    body = await rt.graphql.execute(query, variables or None, operation,
-                                    {"request": request, "ctx": ctx, "bus": rt.bus})
-    return web.Response(body=body, content_type="application/json")
+    out = await rt.graphql.respond(query, variables or None, operation,
+                                   {"request": request, "ctx": ctx, "bus": rt.bus})
+    return web.Response(body=out.body, status=out.status, headers=out.headers, content_type="application/json")

@@ -72,11 +72,12 @@ class LocalCache:
     def __init__(self, max_entries: int, ttl: float) -> None:
         self.max_entries = max_entries
         self.ttl = ttl
-        self._data: OrderedDict[str, tuple[float, bytes, tuple[str, ...]]] = OrderedDict()
+        # Values are encoded bytes, or (GraphQL) a tuple of the bytes and what admits a caller.
+        self._data: OrderedDict[str, tuple[float, Any, tuple[str, ...]]] = OrderedDict()
         self._tags: dict[str, set[str]] = {}
         self.generation = 0  # bumped on every invalidation; fills started before are not kept
 
-    def get(self, key: str) -> bytes | None:
+    def get(self, key: str) -> Any:
         entry = self._data.get(key)
         if entry is None:
             return None
@@ -86,7 +87,7 @@ class LocalCache:
         self._data.move_to_end(key)
         return entry[1]
 
-    def put(self, key: str, value: bytes, tags: tuple[str, ...], ttl: float) -> None:
+    def put(self, key: str, value: Any, tags: tuple[str, ...], ttl: float) -> None:
         if self.max_entries <= 0:
             return
         self._drop(key)

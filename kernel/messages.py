@@ -121,6 +121,19 @@ def _type_name(tp: Any) -> str:
     return str(tp)
 
 
+# Never valid in text from outside: NUL (C strings would cut the value there), the other
+# C0 controls but tab, LF and CR, and UTF-16 surrogates (a lone half is not a character).
+BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
+
+
+def bad_char_message(ch: str) -> str:
+    if ch == "\x00":
+        return "must not contain NUL characters"
+    if "\ud800" <= ch <= "\udfff":
+        return "must not contain lone UTF-16 surrogates"
+    return f"must not contain control character U+{ord(ch):04X}"
+
+
 def _make_decoder(tp: Any) -> Decoder:
     optional, inner = _is_optional(tp)
     if optional:
@@ -155,8 +168,9 @@ def _make_decoder(tp: Any) -> Decoder:
         def dec_str(value: Any, path: str) -> Any:
             if not isinstance(value, str):
                 raise FieldError(path, "must be a string")
-            if "\x00" in value:
-                raise FieldError(path, "must not contain NUL characters")
+            bad = BAD_CHARS.search(value)
+            if bad is not None:
+                raise FieldError(path, bad_char_message(bad.group()))
             return value
 
         return dec_str
@@ -222,6 +236,9 @@ def _check_constraints(value: Any, meta: Mapping[str, Any], path: str) -> Any:
     return value
 
 
+_MAX_UNKNOWN_REPORTED = 20
+
+
 def _make_dataclass_decoder(cls: type) -> Decoder:
     hints = type_hints(cls)
     specs = []
@@ -238,9 +255,13 @@ def _make_dataclass_decoder(cls: type) -> Decoder:
         errors: list[FieldError] = []
         kwargs: dict[str, Any] = {}
         prefix = f"{path}." if path else ""
-        for key in value:
-            if key not in known:
-                errors.append(FieldError(f"{prefix}{key}", "is not a known field"))
+        unknown = [key for key in value if key not in known]
+        for key in unknown[:_MAX_UNKNOWN_REPORTED]:
+            errors.append(FieldError(f"{prefix}{key}", "is not a known field"))
+        if len(unknown) > _MAX_UNKNOWN_REPORTED:
+            # A body of a million keys must not become a million-line answer.
+            errors.append(FieldError(prefix.rstrip(".") or "body",
+                                     f"has {len(unknown) - _MAX_UNKNOWN_REPORTED} more unknown fields"))
         for name, public, dec, meta, required in specs:
             fpath = prefix + public
             if public not in value:

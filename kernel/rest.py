@@ -89,10 +89,11 @@ def json_depth_ok(value: Any, limit: int) -> bool:
         v, d = stack.pop()
         if d > limit:
             return False
+        # Only containers go on the stack: a body that is one long list of numbers is one step.
         if isinstance(v, dict):
-            stack.extend((x, d + 1) for x in v.values())
+            stack.extend((x, d + 1) for x in v.values() if isinstance(x, (dict, list)))
         elif isinstance(v, list):
-            stack.extend((x, d + 1) for x in v)
+            stack.extend((x, d + 1) for x in v if isinstance(x, (dict, list)))
     return True
 
 
