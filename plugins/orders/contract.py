@@ -4,8 +4,17 @@ from __future__ import annotations
 
 from kernel.events import Event
 from kernel.messages import constraint, message
+from kernel.scopes import Scope
 from kernel.service import Service, rpc
 from plugins.wallet.contract import Card
+
+# The scopes this plugin enforces (docs/plugins.md, "Scopes"); the consent screen shows the descriptions.
+SCOPES = (
+    Scope("cart:write", "See and change your cart"),
+    Scope("orders:read", "See your orders"),
+    Scope("orders:write", "Place orders paid from your wallet, and cancel them"),
+    Scope("orders:manage", "See and manage every customer's orders", implied_by=("admin",)),
+)
 
 CURRENCY = r"[A-Z]{3}"
 ID_MAX = 64  # ids are opaque strings (UUIDs here); longer input is refused before any lookup
