@@ -46,7 +46,7 @@ async def sign_in_to_partner(s, issuer, cid, redirect, scope="openid orders:read
 
 
 async def test_third_party_client_gets_a_consent_screen_in_words_then_remembers_it(live):
-    server, authority, base, cid, redirect = await setup(live)
+    _server, authority, base, cid, redirect = await setup(live)
     async with aiohttp.ClientSession(base) as s:
         r, verifier = await sign_in_to_partner(s, authority.issuer, cid, redirect)
         html = await r.text()
@@ -68,7 +68,7 @@ async def test_third_party_client_gets_a_consent_screen_in_words_then_remembers_
 
 
 async def test_denying_consent_redirects_with_access_denied_and_issues_nothing(live):
-    server, authority, base, cid, redirect = await setup(live)
+    _server, authority, base, cid, redirect = await setup(live)
     async with aiohttp.ClientSession(base) as s:
         r, _ = await sign_in_to_partner(s, authority.issuer, cid, redirect)
         form = hidden_fields(await r.text())
@@ -96,14 +96,14 @@ async def test_a_forged_or_replayed_consent_ticket_is_refused(live):
 
 
 async def test_the_storefront_client_never_asks_for_consent(live):
-    server, authority, base, _cid, _redirect = await setup(live)
+    _server, authority, base, _cid, _redirect = await setup(live)
     async with aiohttp.ClientSession(base) as s:
         tokens = await tokens_for(s, authority.issuer, ADA, DEFAULT_PASSWORD)
         assert tokens["access_token"]
 
 
 async def test_user_lists_and_revokes_grants_over_rest_and_graphql_and_the_tokens_die(live):
-    server, authority, base, cid, redirect = await setup(live)
+    _server, authority, base, cid, redirect = await setup(live)
     async with aiohttp.ClientSession(base) as s:
         r, verifier = await sign_in_to_partner(s, authority.issuer, cid, redirect)
         form = hidden_fields(await r.text())
@@ -143,7 +143,7 @@ async def test_user_lists_and_revokes_grants_over_rest_and_graphql_and_the_token
 
 
 async def test_a_client_without_admin_cannot_ask_for_admin_even_for_an_admin_user(live):
-    server, authority, base, cid, redirect = await setup(live)
+    server, _authority, base, cid, redirect = await setup(live)
     await create_user(_Client(server), "root@example.test", admin=True)
     async with aiohttp.ClientSession(base) as s:
         r = await s.get("/oauth/authorize", params={

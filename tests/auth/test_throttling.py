@@ -72,7 +72,7 @@ async def test_a_fresh_address_signs_in_while_others_failed_below_the_account_ce
 
 
 async def test_one_address_guessing_many_accounts_is_throttled_per_address(live):
-    server, base, issuer = await start(live)
+    _server, base, issuer = await start(live)
     statuses = [(await sign_in(base, issuer, "127.0.4.1", f"u{i}@example.test", "guess guess"))[0] for i in range(10)]
     assert statuses[:8] == [401] * 8 and statuses[8:] == [429, 429]
     # Other addresses are unaffected.
@@ -97,7 +97,7 @@ async def test_sign_up_failures_are_throttled_per_address_not_for_everyone(live)
 
 
 async def test_token_endpoint_secret_guessing_does_not_lock_out_the_real_client(live):
-    server, base, issuer = await start(live)
+    server, base, _issuer = await start(live)
     cid, secret = await authority_of(server).create_client("Partner", [], ["catalog:read"], True)
 
     def basic(s: str) -> dict[str, str]:
