@@ -145,6 +145,17 @@ class CancelOrder:
     id: str = constraint(min_len=1, max_len=ID_MAX)
 
 
+@message
+class HasPurchased:
+    user_id: str = constraint(min_len=1, max_len=200)
+    product_id: str = constraint(min_len=1, max_len=ID_MAX)
+
+
+@message
+class Purchased:
+    purchased: bool  # the user holds a paid (not cancelled, not refunded) order with the product
+
+
 class Orders(Service, package="shop.orders.v1"):
     get_cart = rpc(GetCart, Cart, scope="cart:write", user=True)
     add_to_cart = rpc(AddToCart, Cart, scope="cart:write", user=True, rate_limit="write", write=True)
@@ -155,6 +166,8 @@ class Orders(Service, package="shop.orders.v1"):
     get_order = rpc(GetOrder, Order, scope="orders:read", user=True)
     cancel_order = rpc(CancelOrder, Order, scope="orders:write", user=True, rate_limit="write", idempotent=True)
     list_all_orders = rpc(ListAllOrders, OrderPage, scope="admin")
+    # For other plugins (e.g. reviews by buyers only); never exposed over HTTP.
+    has_purchased = rpc(HasPurchased, Purchased, internal=True)
 
 
 # ---- events (published inside the transaction, delivered after commit)
