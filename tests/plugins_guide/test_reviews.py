@@ -201,7 +201,7 @@ async def test_cancelling_one_of_two_paid_orders_of_the_product_keeps_the_review
 
 
 async def test_has_purchased_is_internal_to_the_shop_and_answers_for_paid_orders_only(make_client):
-    client, rt = await start(make_client)
+    _client, rt = await start(make_client)
     product, user = await new_product(rt), new_user()
     ask = HasPurchased(user_id=user, product_id=product.id)
     with pytest.raises(BusError) as internal:
