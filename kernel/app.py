@@ -34,6 +34,7 @@ from .probes import Readiness, ReadinessCheck
 from .resources import data_folder
 from .rest import CTX_KEY, PROBLEM_JSON, Route, make_handler, problem, problem_from, read_json_object
 from .runtime import Runtime, build_runtime
+from .scopes import KERNEL_SCOPES, ScopeError
 from .service import Service
 from .status import BusError, Status
 
@@ -68,6 +69,7 @@ def create_app(settings: Settings, plugins: Iterable[object] | None = None) -> w
     rt = build_runtime(settings)
     rt.plugins = loaded
     rt.pm = pm
+    _declare_scopes(rt, loaded)
 
     def make_ctx(lp: LoadedPlugin) -> PluginContext:
         return PluginContext(name=lp.info.name, settings=settings, config=lp.config, runtime=rt,
@@ -144,6 +146,10 @@ def create_app(settings: Settings, plugins: Iterable[object] | None = None) -> w
     rest_routes.extend(("kernel", r) for r in system.ROUTES)
     gql_parts.append(("kernel", system.GRAPHQL))
     rt.bus.freeze()
+    try:
+        rt.scopes.check(rt.bus.methods())
+    except ScopeError as exc:
+        raise PluginError(str(exc)) from None
 
     rt.graphql = GraphQLService(
         f"shop-{rt.instance_id}",
@@ -185,6 +191,17 @@ def create_app(settings: Settings, plugins: Iterable[object] | None = None) -> w
     for _lp, gen in lifespans:
         app.cleanup_ctx.append(gen)
     return app
+
+
+def _declare_scopes(rt: Runtime, loaded: list[LoadedPlugin]) -> None:
+    try:
+        for s in KERNEL_SCOPES:
+            rt.scopes.add("kernel", s)
+        for lp in loaded:
+            for s in lp.info.scopes:
+                rt.scopes.add(lp.info.name, s)
+    except ScopeError as exc:
+        raise PluginError(str(exc)) from None
 
 
 async def start_runtime(rt: Runtime, gql_parts: list[tuple[str, GraphQLPart]] | None = None) -> None:

@@ -26,6 +26,7 @@ import pluggy
 from . import hookspecs
 from .config import ConfigError, EnvText, Settings
 from .messages import DecodeError, decode
+from .scopes import Scope
 
 log = logging.getLogger("shop.kernel.plugins")
 
@@ -46,6 +47,7 @@ class PluginInfo:
     config: type | None = None  # a message dataclass validating the plugin's config section
     migrations: str | None = None  # folder name under migrations/ (default: the plugin name)
     events: tuple[type, ...] = ()  # event types the plugin publishes
+    scopes: tuple[Scope, ...] = ()  # OAuth scopes the plugin's methods need (kernel.scopes.Scope)
 
 
 @dataclass

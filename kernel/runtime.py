@@ -22,6 +22,7 @@ from .events import EventBus
 from .observability import Metrics
 from .ratelimit import RateLimiter
 from .redis_link import RedisLink
+from .scopes import ScopeRegistry
 
 
 @dataclass
@@ -39,6 +40,7 @@ class Runtime:
     graphql: Any = None
     pm: Any = None  # the pluggy PluginManager
     openapi: dict[str, Any] | None = None
+    scopes: ScopeRegistry = field(default_factory=ScopeRegistry)  # declared by the plugins (and the kernel)
 
 
 def build_runtime(settings: Settings) -> Runtime:

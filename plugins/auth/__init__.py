@@ -22,11 +22,12 @@ from kernel.rest import Route
 from . import cli, graphql, rest, tables
 from .authority import Authority
 from .config import AuthConfig
-from .contract import Users
+from .contract import SCOPES, Users
 from .external import ExternalIssuers
 from .oauth import OAuthEndpoints
 from .service import UsersServicer
 from .session import Sessions
+from .throttle import FailureThrottle, Limits
 
 log = logging.getLogger("shop.plugins.auth")
 
@@ -37,9 +38,16 @@ class AuthState:
     def __init__(self, ctx: PluginContext) -> None:
         rt = ctx.runtime
         config: AuthConfig = ctx.config or AuthConfig()
-        self.authority = Authority(ctx.db, rt.redis, ctx.settings, config)
-        self.external = ExternalIssuers(ctx.db, config.external_issuers)
-        self.oauth = OAuthEndpoints(self.authority, rt.limiter)
+        self.authority = Authority(ctx.db, rt.redis, ctx.settings, config, rt.scopes)
+        self.external = ExternalIssuers(ctx.db, config.external_issuers, rt.scopes)
+        signin = Limits(config.signin_failures_per_pair, config.signin_failures_per_address,
+                        config.signin_failures_per_account, config.signin_window)
+        token = Limits(config.token_failures_per_pair, config.token_failures_per_address,
+                       config.token_failures_per_account, config.token_window)
+        policy = ctx.settings.rate_limit_outage
+        self.oauth = OAuthEndpoints(self.authority, rt.limiter, FailureThrottle(rt.redis, "signin", signin, policy),
+                                    FailureThrottle(rt.redis, "signup", signin, policy),
+                                    FailureThrottle(rt.redis, "token", token, policy))
         self.sessions = Sessions(self.authority, rt.redis, self.external, ctx.settings.secure_cookies,
                                  config.session_max_age)
 
@@ -56,7 +64,7 @@ def state(ctx: PluginContext) -> AuthState:
 @hookimpl
 def shop_plugin() -> PluginInfo:
     return PluginInfo(name="auth", version="0.1.0", description="OAuth 2.0 / OIDC server, users, sessions",
-                      config=AuthConfig)
+                      config=AuthConfig, scopes=SCOPES)
 
 
 @hookimpl
@@ -66,7 +74,7 @@ def shop_tables(ctx: PluginContext) -> list[Any]:
 
 @hookimpl
 def shop_services(ctx: PluginContext) -> list[tuple[Any, object]]:
-    return [(Users, UsersServicer(ctx.db))]
+    return [(Users, UsersServicer(ctx.db, state(ctx).authority))]
 
 
 @hookimpl

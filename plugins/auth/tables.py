@@ -13,6 +13,7 @@ class AuthUser(Table, tablename="auth_user"):
     password_hash = Text(null=True)
     roles = Array(base_column=Text())
     created_at = Timestamptz()
+    disabled_at = Timestamptz(null=True)
 
 
 class AuthClient(Table, tablename="auth_client"):
@@ -23,6 +24,7 @@ class AuthClient(Table, tablename="auth_client"):
     redirect_uris = Array(base_column=Text())
     scopes = Array(base_column=Text())
     created_at = Timestamptz()
+    introspection = Boolean()
 
 
 class AuthCode(Table, tablename="auth_code"):
@@ -70,4 +72,12 @@ class AuthSigningKey(Table, tablename="auth_signing_key"):
     retired_at = Timestamptz(null=True)
 
 
-TABLES = [AuthUser, AuthClient, AuthCode, AuthRefreshToken, AuthAccessToken, AuthSigningKey]
+class AuthGrant(Table, tablename="auth_grant"):
+    user_id = UUID()
+    client_id = Text()
+    scopes = Array(base_column=Text())
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+
+
+TABLES = [AuthUser, AuthClient, AuthCode, AuthRefreshToken, AuthAccessToken, AuthSigningKey, AuthGrant]

@@ -9,13 +9,13 @@ from kernel.hookspecs import hookimpl
 from kernel.plugin import PluginContext, PluginInfo
 from kernel.rest import Route
 
-from .contract import Catalog, ProductChanged
+from .contract import SCOPES, Catalog, ProductChanged
 
 
 @hookimpl
 def shop_plugin() -> PluginInfo:
     return PluginInfo(name="catalog", version="0.1.0", description="categories, products, search, stock",
-                      events=(ProductChanged,))
+                      events=(ProductChanged,), scopes=SCOPES)
 
 
 @hookimpl

@@ -6,7 +6,14 @@ from typing import Literal
 
 from kernel.events import Event
 from kernel.messages import constraint, message
+from kernel.scopes import Scope
 from kernel.service import CachePolicy, Service, rpc
+
+# The scopes this plugin enforces (docs/plugins.md, "Scopes"); the consent screen shows the descriptions.
+SCOPES = (
+    Scope("catalog:read", "See the catalog: categories, products, prices and stock"),
+    Scope("catalog:write", "Change the catalog: categories, products, prices and stock", implied_by=("admin",)),
+)
 
 SLUG = r"[a-z0-9]+(?:-[a-z0-9]+)*"
 CURRENCY = r"[A-Z]{3}"

@@ -4,8 +4,17 @@ from __future__ import annotations
 
 from kernel.events import Event
 from kernel.messages import constraint, message
+from kernel.scopes import Scope
 from kernel.service import Service, rpc
 from plugins.wallet.contract import Card
+
+# The scopes this plugin enforces (docs/plugins.md, "Scopes"); the consent screen shows the descriptions.
+SCOPES = (
+    Scope("cart:write", "See and change your cart"),
+    Scope("orders:read", "See your orders"),
+    Scope("orders:write", "Place orders paid from your wallet, and cancel them"),
+    Scope("orders:manage", "See and manage every customer's orders", implied_by=("admin",)),
+)
 
 CURRENCY = r"[A-Z]{3}"
 ID_MAX = 64  # ids are opaque strings (UUIDs here); longer input is refused before any lookup
@@ -136,6 +145,17 @@ class CancelOrder:
     id: str = constraint(min_len=1, max_len=ID_MAX)
 
 
+@message
+class HasPurchased:
+    user_id: str = constraint(min_len=1, max_len=200)
+    product_id: str = constraint(min_len=1, max_len=ID_MAX)
+
+
+@message
+class Purchased:
+    purchased: bool  # the user holds a paid (not cancelled, not refunded) order with the product
+
+
 class Orders(Service, package="shop.orders.v1"):
     get_cart = rpc(GetCart, Cart, scope="cart:write", user=True)
     add_to_cart = rpc(AddToCart, Cart, scope="cart:write", user=True, rate_limit="write", write=True)
@@ -146,6 +166,8 @@ class Orders(Service, package="shop.orders.v1"):
     get_order = rpc(GetOrder, Order, scope="orders:read", user=True)
     cancel_order = rpc(CancelOrder, Order, scope="orders:write", user=True, rate_limit="write", idempotent=True)
     list_all_orders = rpc(ListAllOrders, OrderPage, scope="admin")
+    # For other plugins (e.g. reviews by buyers only); never exposed over HTTP.
+    has_purchased = rpc(HasPurchased, Purchased, internal=True)
 
 
 # ---- events (published inside the transaction, delivered after commit)

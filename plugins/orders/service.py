@@ -15,10 +15,12 @@ from .contract import (
     Checkout,
     GetCart,
     GetOrder,
+    HasPurchased,
     ListAllOrders,
     ListOrders,
     Order,
     OrderPage,
+    Purchased,
     RemoveCartItem,
     SetCartItem,
 )
@@ -61,6 +63,12 @@ class OrdersServicer:
 
     async def get_order(self, req: GetOrder, ctx: CallContext) -> Order:
         return await load_order(self.pctx.db, req.id, _user(ctx))
+
+    async def has_purchased(self, req: HasPurchased, ctx: CallContext) -> Purchased:
+        found = await self.pctx.db.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM orders_order o JOIN orders_order_item i ON i.order_id = o.id "
+            "WHERE o.user_id = $1 AND i.product_id = $2 AND o.status = 'paid')", req.user_id, req.product_id)
+        return Purchased(purchased=bool(found))
 
     async def list_all_orders(self, req: ListAllOrders, ctx: CallContext) -> OrderPage:
         return await order_page(self.pctx.db, page=req.page, page_size=req.page_size, user_id=req.user_id,

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from kernel.messages import constraint, message
+from kernel.scopes import Scope
 from kernel.service import Service, rpc
+
+# The scopes this plugin enforces (docs/plugins.md, "Scopes"); the consent screen shows the descriptions.
+SCOPES = (
+    Scope("wallet:read", "See your wallet balances and transactions"),
+    Scope("wallet:write", "Top up your wallet and send money from it"),
+)
 
 CURRENCY = r"[A-Z]{3}"
 

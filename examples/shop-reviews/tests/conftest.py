@@ -25,7 +25,8 @@ from kernel.hookspecs import hookimpl
 from kernel.migrate import migrate
 from kernel.plugin import ENTRY_POINT_GROUP, PluginContext, PluginInfo
 
-USER_SCOPES = ("openid", "catalog:read", "cart:write", "orders:read", "orders:write", "wallet:read", "wallet:write")
+USER_SCOPES = ("openid", "catalog:read", "cart:write", "orders:read", "orders:write", "wallet:read", "wallet:write",
+               "reviews:write")
 
 
 class HeaderIdentity:
