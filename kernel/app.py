@@ -23,6 +23,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from . import __version__, system
 from .config import Settings
 from .context import ANONYMOUS, CallContext, Principal
+from .db import bind_tables
 from .events import Subscription
 from .graphql import GraphQLPart, GraphQLService, QueryLimits, error_dict
 from .openapi import api_page, build_openapi
@@ -65,6 +66,7 @@ def create_app(settings: Settings, plugins: Iterable[object] | None = None) -> w
         lp.contributions.setdefault(kind, []).append(what)
 
     for lp, tables in call_each(pm, loaded, "shop_tables", make_ctx):
+        bind_tables(tables, rt.db)
         for t in tables:
             note(lp, "tables", t._meta.tablename)
     for lp, pairs in call_each(pm, loaded, "shop_services", make_ctx):

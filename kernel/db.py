@@ -100,6 +100,25 @@ async def _no_session_reset(conn: asyncpg.Connection) -> None:
     """
 
 
+def compile_query(query: Any) -> tuple[str, list[Any]]:
+    """A Piccolo query as (SQL with $n placeholders, arguments)."""
+    strings = query.querystrings
+    if len(strings) != 1:
+        raise TypeError(f"{type(query).__name__} compiles to {len(strings)} statements; run it in a transaction")
+    sql, args = strings[0].compile_string(engine_type="postgres")
+    return sql, list(args)
+
+
+def bind_tables(tables: Any, db: Database) -> None:
+    """Point Piccolo tables at ``db``'s engine (needed to compile their queries).
+
+    Run queries with :meth:`Database.run`, not Piccolo's ``.run()``: several apps (and
+    so engines) can live in one process, and ``Database.run`` uses the caller's.
+    """
+    for table in tables:
+        table._meta.db = db.engine
+
+
 class Database:
     def __init__(self, url: str, *, min_size: int = 2, max_size: int = 20) -> None:
         self.url = url
@@ -149,6 +168,15 @@ class Database:
                 return await c.fetch(sql, *args)  # type: ignore[no-any-return]
         except _UNAVAILABLE as exc:
             raise unavailable(exc) from exc
+
+    async def run(self, query: Any) -> list[asyncpg.Record]:
+        """Run a Piccolo query (``Table.select()``, ``.insert()``, ``.update()``, ``.delete()``).
+
+        Compiled to one SQL statement and run like :meth:`fetch`: on this database's pool,
+        inside the current transaction. Rows come back as asyncpg records, not Piccolo's dicts.
+        """
+        sql, args = compile_query(query)
+        return await self.fetch(sql, *args)
 
     async def fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
         rows = await self.fetch(sql, *args)

@@ -17,7 +17,9 @@ class ProductReview(Table, tablename="product_reviews"):
 
 
 class ReviewEligibility(Table, tablename="review_eligibility"):
-    user_id = Text()
+    # The primary key is (user_id, product_id, order_id); Piccolo names one column
+    # (without one it would invent an ``id`` column the table does not have).
+    user_id = Text(primary_key=True)
     product_id = Text()
     order_id = Text()
     created_at = Timestamptz(default=TimestamptzNow())
