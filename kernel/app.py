@@ -23,6 +23,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from . import __version__, system
 from .config import ConfigError, Settings
 from .context import ANONYMOUS, CallContext, Principal
+from .db import bind_tables
 from .edge import CORS_EXPOSE, FORWARDING_HEADERS, ClientAddress, Cors, MetricsGuard, networks
 from .events import Subscription
 from .gqlscan import ScanLimits
@@ -79,6 +80,7 @@ def create_app(settings: Settings, plugins: Iterable[object] | None = None) -> w
         lp.contributions.setdefault(kind, []).append(what)
 
     for lp, tables in call_each(pm, loaded, "shop_tables", make_ctx):
+        bind_tables(tables, rt.db)
         for t in tables:
             note(lp, "tables", t._meta.tablename)
     for lp, pairs in call_each(pm, loaded, "shop_services", make_ctx):

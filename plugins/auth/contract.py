@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kernel.messages import constraint, message
+from kernel.messages import Timestamp, Uuid, constraint, message
 from kernel.scopes import Scope
 from kernel.service import Service, rpc
 
@@ -16,11 +16,11 @@ SCOPES = (
 
 @message
 class User:
-    id: str
+    id: Uuid
     email: str
     name: str
     roles: tuple[str, ...]
-    created_at: str  # ISO 8601, UTC
+    created_at: Timestamp
 
 
 @message

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from kernel.events import Event
-from kernel.messages import constraint, message
+from kernel.messages import Uuid, constraint, message
 from kernel.scopes import Scope
 from kernel.service import CachePolicy, Service, rpc
 
@@ -24,18 +24,18 @@ PRICE_MAX = 2**31 - 1
 
 @message
 class Category:
-    id: str
+    id: Uuid
     slug: str
     name: str
 
 
 @message
 class Product:
-    id: str
+    id: Uuid
     slug: str
     name: str
     description: str
-    category_id: str
+    category_id: Uuid
     category_slug: str
     price_minor: int
     currency: str

@@ -1,37 +1,40 @@
 """Piccolo tables describing the catalog schema (migrations/catalog/ is the source of truth).
 
 The servicer uses raw SQL through ``kernel.db.Database`` for its hot paths (row
-locks, unnest bulk writes, full-text search); these classes let Piccolo tooling
-see the schema. The generated ``search`` tsvector column has no Piccolo type and
-is omitted here.
+locks, unnest bulk writes, full-text search); these classes describe the schema
+exactly (tests/test_tables.py compares them with the migrated database).
 """
 
 from __future__ import annotations
 
-from piccolo.columns import UUID, BigInt, ForeignKey, Text, Timestamptz, Varchar
+from piccolo.columns import UUID, BigInt, ForeignKey, Text, Timestamptz
+from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
+
+from kernel.columns import TSVector
 
 
 class Category(Table, tablename="catalog_category"):
     id = UUID(primary_key=True)
-    slug = Varchar(length=100, unique=True)
-    name = Varchar(length=200)
+    slug = Text(unique=True)
+    name = Text()
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
 
 
 class Product(Table, tablename="catalog_product"):
     id = UUID(primary_key=True)
-    category = ForeignKey(Category, db_column_name="category_id")
-    slug = Varchar(length=100, unique=True)
-    name = Varchar(length=200)
+    category = ForeignKey(Category, db_column_name="category_id", null=False, on_delete=OnDelete.restrict)
+    slug = Text(unique=True)
+    name = Text()
     description = Text(default="")
     price_minor = BigInt()
-    currency = Varchar(length=3)
+    currency = Text()
     stock_qty = BigInt(default=0)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
+    search = TSVector(generated=True, null=True)  # weighted name + description, computed by PostgreSQL
 
 
 TABLES = [Category, Product]

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import typing
+from typing import Literal
+
 from kernel.events import Event
-from kernel.messages import constraint, message
+from kernel.messages import Timestamp, Uuid, constraint, message
 from kernel.scopes import Scope
 from kernel.service import Service, rpc
 from plugins.wallet.contract import Card
@@ -20,8 +23,10 @@ CURRENCY = r"[A-Z]{3}"
 ID_MAX = 64  # ids are opaque strings (UUIDs here); longer input is refused before any lookup
 MAX_QTY = 999
 
-ORDER_STATUSES = ("pending", "paid", "cancelled", "refunded")
-PAYMENT_METHODS = ("wallet", "card")
+OrderStatus = Literal["pending", "paid", "cancelled", "refunded"]
+PaymentMethod = Literal["wallet", "card"]
+ORDER_STATUSES: tuple[str, ...] = typing.get_args(OrderStatus)
+PAYMENT_METHODS: tuple[str, ...] = typing.get_args(PaymentMethod)
 
 
 # ---- cart
@@ -29,7 +34,7 @@ PAYMENT_METHODS = ("wallet", "card")
 
 @message
 class CartLine:
-    product_id: str
+    product_id: Uuid
     slug: str
     name: str
     qty: int
@@ -46,7 +51,7 @@ class CartTotal:
 
 @message
 class Cart:
-    id: str
+    id: Uuid
     items: tuple[CartLine, ...]
     totals: tuple[CartTotal, ...]  # one per currency present in the cart, sorted by currency
 
@@ -78,7 +83,7 @@ class RemoveCartItem:
 
 @message
 class OrderItem:
-    product_id: str
+    product_id: Uuid
     slug: str
     name: str
     qty: int
@@ -91,17 +96,17 @@ class OrderItem:
 
 @message
 class Order:
-    id: str
-    status: str  # pending | paid | cancelled | refunded
+    id: Uuid
+    status: OrderStatus
     total_minor: int
     currency: str
-    payment_method: str  # wallet | card
+    payment_method: PaymentMethod
     items: tuple[OrderItem, ...]
-    created_at: str  # ISO 8601, UTC
+    created_at: Timestamp
     user_id: str
     card_brand: str | None = None
     card_last4: str | None = None
-    cancelled_at: str | None = None
+    cancelled_at: Timestamp | None = None
 
 
 @message
@@ -131,7 +136,7 @@ class ListOrders:
 class ListAllOrders:
     page: int = constraint(default=1, min=1, max=100_000)
     page_size: int = constraint(default=20, min=1, max=100)
-    status: str | None = constraint(default=None, pattern="pending|paid|cancelled|refunded")
+    status: OrderStatus | None = None
     user_id: str | None = constraint(default=None, min_len=1, max_len=ID_MAX)
 
 

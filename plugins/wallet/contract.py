@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from kernel.messages import constraint, message
+from typing import Literal
+
+from kernel.messages import Timestamp, Uuid, constraint, message
 from kernel.scopes import Scope
 from kernel.service import Service, rpc
 
@@ -13,11 +15,12 @@ SCOPES = (
 )
 
 CURRENCY = r"[A-Z]{3}"
+EntryKind = Literal["topup", "transfer_in", "transfer_out", "payment", "refund"]
 
 
 @message
 class Wallet:
-    id: str
+    id: Uuid
     currency: str
     balance_minor: int
 
@@ -55,12 +58,12 @@ class Transfer:
 
 @message
 class TransferResult:
-    id: str  # ledger transaction id
+    id: Uuid  # ledger transaction id
     currency: str
     amount_minor: int
     to_email: str
     balance_minor: int  # sender's balance after the transfer
-    created_at: str
+    created_at: Timestamp
 
 
 @message
@@ -72,13 +75,13 @@ class ListTransactions:
 
 @message
 class LedgerEntry:
-    id: str
-    transaction_id: str
-    kind: str  # topup, transfer_in, transfer_out, payment, refund
+    id: Uuid
+    transaction_id: Uuid
+    kind: EntryKind
     amount_minor: int  # signed: + credit, - debit
     currency: str
     memo: str
-    created_at: str
+    created_at: Timestamp
 
 
 @message
