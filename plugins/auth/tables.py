@@ -84,8 +84,8 @@ class AuthSigningKey(Table, tablename="auth_signing_key"):
 
 class AuthGrant(Table, tablename="auth_grant"):
     # The primary key is (user_id, client_id); Piccolo names one column.
-    user_id = UUID(primary_key=True)
-    client_id = Text()
+    user_id = ForeignKey(AuthUser, null=False, primary_key=True)
+    client_id = ForeignKey(AuthClient, null=False)
     scopes = Array(base_column=Text())
     created_at = Timestamptz()
     updated_at = Timestamptz()

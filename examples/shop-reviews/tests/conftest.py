@@ -64,7 +64,7 @@ async def make_shop() -> AsyncIterator[Callable[..., Any]]:
     clients: list[TestClient] = []
 
     async def make(**overrides: Any) -> TestClient:
-        settings = load_settings().with_(redis_prefix=f"t{uuid.uuid4().hex[:8]}:", log_json=False, **overrides)
+        settings = load_settings().with_(redis_prefix=f"t{uuid.uuid4().hex[:8]}:", log_json=False, demo=True, **overrides)
         plugins = [ep.load() for ep in entry_points(group=ENTRY_POINT_GROUP)
                    if ep.name not in settings.plugins_disabled]
         app = create_app(settings, [*plugins, HeaderIdentity()])
