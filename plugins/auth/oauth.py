@@ -203,7 +203,7 @@ class OAuthEndpoints:
             raise fail("invalid_request", "response_type is required")
         if rt != "code":
             raise fail("unsupported_response_type", "only response_type=code is supported")
-        requested = sc.parse(params.get("scope"), self.a.scopes)
+        requested = sc.parse(params.get("scope"), self.a.scopes, client.scopes)
         if requested is None:
             raise fail("invalid_scope", "unknown scope")
         if not requested:
