@@ -313,7 +313,7 @@ class Authority:
         if scope is None:
             granted = [s for s in client.scopes if s != "openid"]
         else:
-            wanted = sc.parse(scope, self.scopes)
+            wanted = sc.parse(scope, self.scopes, client.scopes)
             if wanted is None or not set(wanted) <= set(client.scopes):
                 raise OAuthError("invalid_scope", "The client may not ask for that scope.")
             granted = wanted

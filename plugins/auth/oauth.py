@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -90,7 +91,7 @@ def oauth_error(exc: OAuthError, *, basic: bool = False) -> web.Response:
     return _json({"error": exc.error, "error_description": exc.description}, exc.status, headers)
 
 
-def with_query(uri: str, params: dict[str, str]) -> str:
+def with_query(uri: str, params: dict[str, str | None]) -> str:
     parts = urlsplit(uri)
     query = parse_qsl(parts.query, keep_blank_values=True) + [(k, v) for k, v in params.items() if v is not None]
     return urlunsplit(parts._replace(query=urlencode(query)))
@@ -173,7 +174,7 @@ class OAuthEndpoints:
             return False
         return hmac.compare_digest(token.encode(), self.form_token(params, int(ts_s)).encode())
 
-    async def _validate(self, values: MultiDictProxy[Any]) -> AuthzRequest:
+    async def _validate(self, values: Any) -> AuthzRequest:
         params, dup = _single(values, AUTHZ_PARAMS)
         if any(len(v) > _MAX_PARAM for v in params.values()):
             raise Redirect(pages.error_page("A parameter of this request is too long."))
@@ -203,7 +204,7 @@ class OAuthEndpoints:
             raise fail("invalid_request", "response_type is required")
         if rt != "code":
             raise fail("unsupported_response_type", "only response_type=code is supported")
-        requested = sc.parse(params.get("scope"), self.a.scopes)
+        requested = sc.parse(params.get("scope"), self.a.scopes, client.scopes)
         if requested is None:
             raise fail("invalid_scope", "unknown scope")
         if not requested:
@@ -346,7 +347,7 @@ class OAuthEndpoints:
         return f"{ts}.{sig.decode()}"
 
     async def _consent_answer(self, req: AuthzRequest, fields: dict[str, str], carried: dict[str, str],
-                              again: Any) -> web.StreamResponse:
+                              again: Callable[..., web.Response]) -> web.StreamResponse:
         user_id, ticket = fields.get("user", ""), fields.get("ticket", "")
         ts_s, _, _ = ticket.partition(".")
         fresh = ts_s.isdigit() and 0 <= time.time() - int(ts_s) <= CONSENT_TTL

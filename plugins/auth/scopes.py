@@ -13,11 +13,18 @@ from kernel.scopes import ADMIN, ScopeRegistry
 __all__ = ["ADMIN", "for_user", "join", "parse", "user_default"]
 
 
-def parse(raw: str | None, registry: ScopeRegistry) -> list[str] | None:
-    """Space-separated scope string -> ordered unique list; None when a scope is unknown."""
+def parse(raw: str | None, registry: ScopeRegistry, tolerate: Iterable[str] = ()) -> list[str] | None:
+    """Space-separated scope string -> ordered unique list; None when a scope is unknown.
+
+    Names in ``tolerate`` (what the client was registered with) that no enabled plugin declares
+    any more (their plugin is switched off) are dropped rather than refused (RFC 6749 §3.3).
+    """
     out: list[str] = []
+    tolerated = set(tolerate)
     for s in (raw or "").split():
         if s not in registry:
+            if s in tolerated:
+                continue
             return None
         if s not in out:
             out.append(s)

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 
 def _iso(ts: object) -> str:
-    return ts.isoformat().replace("+00:00", "Z")  # type: ignore[attr-defined]
+    return str(ts.isoformat()).replace("+00:00", "Z")  # type: ignore[attr-defined]
 
 
 class UsersServicer:

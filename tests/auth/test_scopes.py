@@ -134,3 +134,19 @@ async def test_discovery_lists_every_declared_scope(make_client):
     client = await make_client([*FIRST_PARTY, shop_reviews])
     doc = await (await client.get("/.well-known/openid-configuration")).json()
     assert {"reviews:write", "orders:manage", "catalog:write", "admin", "openid"} <= set(doc["scopes_supported"])
+
+
+async def test_a_scope_of_a_switched_off_plugin_is_dropped_for_clients_registered_with_it(make_client):
+    from tests.auth.conftest import authority_of
+
+    client = await make_client([plugins.auth, plugins.catalog, plugins.wallet])  # orders off
+    authority = authority_of(client)
+    redirect = f"{authority.issuer}/app/cb"
+    cid, _ = await authority.create_client("Old app", [redirect], ["openid", "orders:read"], False)
+    query = {"response_type": "code", "client_id": cid, "redirect_uri": redirect, "state": "s",
+             "code_challenge": "a" * 43, "code_challenge_method": "S256"}
+    resp = await client.get("/oauth/authorize", params={**query, "scope": "openid orders:read"},
+                            allow_redirects=False)
+    assert resp.status == 200  # orders:read is simply not granted while orders is off
+    resp = await client.get("/oauth/authorize", params={**query, "scope": "openid made:up"}, allow_redirects=False)
+    assert resp.status == 303 and "error=invalid_scope" in resp.headers["Location"]
