@@ -442,6 +442,9 @@ class SchemaSet:
         if origin in (list, tuple):
             args = typing.get_args(tp)
             return {"type": "array", "items": self.schema(args[0] if args else Any, closed=closed)}
+        if origin in (dict, Mapping):  # string keys (JSON objects), typed values
+            args = typing.get_args(tp)
+            return {"type": "object", "additionalProperties": self.schema(args[1] if args else Any, closed=closed)}
         if dataclasses.is_dataclass(tp):
             return {"$ref": f"#/components/schemas/{self._component(typing.cast(type, tp), closed)}"}
         raise TypeError(f"no schema for {tp!r}")

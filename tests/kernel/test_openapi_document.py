@@ -182,6 +182,12 @@ def test_a_message_used_as_input_and_output_gets_a_closed_and_an_open_component(
     assert props["mood"] == {"type": "string", "enum": ["calm", "busy"]}
 
 
+def test_a_mapping_is_an_object_of_typed_values():
+    assert SchemaSet().schema(dict[str, int]) == {
+        "type": "object", "additionalProperties": {"type": "integer", "format": "int64",
+                                                   "minimum": -(2**63), "maximum": 2**63 - 1}}
+
+
 def test_two_messages_with_one_name_get_two_components():
     other = message(type("Point", (), {"__annotations__": {"x": int}, "__module__": "plugins.elsewhere.contract"}))
     schemas = SchemaSet()
