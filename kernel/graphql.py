@@ -199,9 +199,12 @@ def _analyse(document: Any, variables: dict[str, Any] | None = None) -> tuple[in
     fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
     aliases = 0
     introspects = False
-    spread_cache: dict[tuple[str, bool], tuple[int, int]] = {}
+    spread_cache: dict[tuple[str, bool, int], tuple[int, int]] = {}
 
-    def walk(selection_set: Any, depth: int, seen: frozenset[str], intro: bool = False) -> tuple[int, int]:
+    def walk(selection_set: Any, depth: int, seen: frozenset[str], intro: bool = False,
+             mult: int = 1) -> tuple[int, int]:
+        """(depth, cost) of a selection set whose parent asked for ``mult`` items: each
+        sub-object is counted once per item, scalars beside them (``total``) once."""
         nonlocal aliases, introspects
         if selection_set is None:
             return depth, 0
@@ -212,20 +215,20 @@ def _analyse(document: Any, variables: dict[str, Any] | None = None) -> tuple[in
                     aliases += 1
                 inside = intro or sel.name.value in ("__schema", "__type")
                 introspects = introspects or inside
-                # List-ish fields multiply what they select by the page size asked for.
-                mult = 1
+                # A list-ish field's page size multiplies the objects it selects.
+                own = 1
                 for arg in sel.arguments or ():
                     if arg.name.value in _PAGE_ARGS:
-                        mult = _page_multiplier(arg, values)
+                        own = _page_multiplier(arg, values)
                 # An introspection ``ofType`` chain unwraps one type reference (List/NonNull):
                 # linear and bounded by the schema, so it adds no depth. Standard tools' full
                 # introspection query nests it 7 deep and must not be refused as a depth bomb.
                 step = 0 if inside and sel.name.value == "ofType" else 1
-                d, c = walk(sel.selection_set, depth + step, seen, inside)
+                d, c = walk(sel.selection_set, depth + step, seen, inside, own)
                 max_d = max(max_d, d)
-                cost += 1 + mult * c
+                cost += (1 + c) * (mult if sel.selection_set is not None else 1)
             elif isinstance(sel, InlineFragmentNode):
-                d, c = walk(sel.selection_set, depth, seen, intro)
+                d, c = walk(sel.selection_set, depth, seen, intro, mult)
                 max_d, cost = max(max_d, d), cost + c
             elif isinstance(sel, FragmentSpreadNode):
                 name = sel.name.value
@@ -234,9 +237,9 @@ def _analyse(document: Any, variables: dict[str, Any] | None = None) -> tuple[in
                     continue  # unknown or cyclic: validation reports it
                 # Once per fragment: spreads that fan out (F0 spreads F1 twice, F1 spreads F2
                 # twice, ...) would otherwise be walked 2**n times.
-                key = (name, intro)
+                key = (name, intro, mult)
                 if key not in spread_cache:
-                    spread_cache[key] = walk(frag.selection_set, 0, seen | {name}, intro)
+                    spread_cache[key] = walk(frag.selection_set, 0, seen | {name}, intro, mult)
                 d, c = spread_cache[key]
                 max_d, cost = max(max_d, depth + d), cost + c
         return max_d, cost

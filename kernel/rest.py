@@ -84,16 +84,20 @@ def bus_error_from_decode(exc: DecodeError) -> BusError:
 
 
 def json_depth_ok(value: Any, limit: int) -> bool:
-    stack = [(value, 1)]
+    """Whether ``value`` nests no deeper than ``limit`` containers.
+
+    Only containers are visited, and a container's members are typed in C first
+    (``map(type, ...)``), so a body that is one long list of numbers costs no Python loop.
+    """
+    stack = [(value, 1)] if type(value) in (dict, list) else []
     while stack:
         v, d = stack.pop()
         if d > limit:
             return False
-        # Only containers go on the stack: a body that is one long list of numbers is one step.
-        if isinstance(v, dict):
-            stack.extend((x, d + 1) for x in v.values() if isinstance(x, (dict, list)))
-        elif isinstance(v, list):
-            stack.extend((x, d + 1) for x in v if isinstance(x, (dict, list)))
+        members = v.values() if type(v) is dict else v
+        kinds = set(map(type, members))
+        if dict in kinds or list in kinds:
+            stack.extend((x, d + 1) for x in members if type(x) in (dict, list))
     return True
 
 

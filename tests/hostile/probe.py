@@ -21,6 +21,10 @@ class ProbeResult:
     worst_ms: float
     p99_ms: float
     failures: int
+    latencies_ms: tuple[float, ...] = ()
+
+    def over(self, ms: float) -> int:
+        return sum(1 for x in self.latencies_ms if x > ms)
 
 
 def _probe(port: int, stop: Any, ready: Any, out: Any) -> None:
@@ -41,7 +45,7 @@ def _probe(port: int, stop: Any, ready: Any, out: Any) -> None:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
             continue
         latencies.append((time.perf_counter() - started) * 1000)
-        if len(latencies) == 20:
+        if not ready.is_set() and len(latencies) == 20:
             ready.set()  # the connection is warm: measure from here on
             latencies.clear()
         time.sleep(0.005)
@@ -74,4 +78,4 @@ class HealthProbe:
         latencies.sort()
         worst = latencies[-1] if latencies else float("inf")
         p99 = latencies[int(len(latencies) * 0.99)] if latencies else float("inf")
-        self.result = ProbeResult(len(latencies), worst, p99, failures)
+        self.result = ProbeResult(len(latencies), worst, p99, failures, tuple(latencies))
