@@ -31,7 +31,7 @@ from .graphql import GraphQLPart, GraphQLService, QueryLimits, error_dict
 from .observability import exposition, request_id_var
 from .openapi import api_page, build_openapi
 from .plugin import LoadedPlugin, PluginContext, PluginError, call_each, discover
-from .probes import Readiness, ReadinessCheck
+from .probes import RESERVED_CHECK_NAMES, Readiness, ReadinessCheck
 from .resources import data_folder
 from .rest import CTX_KEY, PROBLEM_JSON, Route, make_handler, problem, problem_from, read_json_object
 from .runtime import Runtime, build_runtime
@@ -138,7 +138,7 @@ def create_app(settings: Settings, plugins: Iterable[object] | None = None) -> w
             if not isinstance(check, ReadinessCheck):
                 raise PluginError(f"plugin {lp.info.name!r}: shop_readiness_checks must return "
                                   "kernel.probes.ReadinessCheck objects")
-            if check.name in ("postgres", "migrations", "redis") or any(
+            if check.name in RESERVED_CHECK_NAMES or any(
                     c.name == check.name for c in readiness_checks):
                 raise PluginError(f"plugin {lp.info.name!r}: readiness check name {check.name!r} is taken")
             readiness_checks.append(check)

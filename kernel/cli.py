@@ -329,6 +329,7 @@ def main(argv: list[str] | None = None) -> int:
         parser = build_parser(commands)
         words = [a for a in (sys.argv[1:] if argv is None else argv) if not a.startswith("-")]
         if words and words[0] != "serve" and words[0] not in {c.path[0] for c in commands}:
+            discover(settings)  # a configuration error hides every plugin command: say that instead
             owner = _disabled_owner(settings, words[0])
             if owner is not None:
                 raise CliError(f"`shop {words[0]}` belongs to plugin {owner!r}, which is disabled by configuration "

@@ -19,6 +19,8 @@ from .migrate import migration_status
 
 log = logging.getLogger("shop.kernel.probes")
 
+# The kernel's own checks and the other keys of the /readyz body.
+RESERVED_CHECK_NAMES = frozenset({"postgres", "migrations", "redis", "ready", "status", "problems", "version"})
 CHECK_TIMEOUT = 2.0  # seconds per check: a probe must answer before the orchestrator gives up
 
 

@@ -158,7 +158,10 @@ def test_cli_reports_bad_and_unreachable_databases_in_one_line(tmp_path, servers
     cfg = tmp_path / "shop.toml"
     cfg.write_text("[server]\nprot = 1\n")
     typo = _cli(r, "plugins", "list", SHOP_CONFIG=str(cfg))
-    for out in (bad, unreachable, missing_db, typo):
+    # A plugin command while the plugin list is wrong: the configuration error, not "invalid choice".
+    plugin_cmd = _cli(r, "users", "create", "--email", "a@b.test", SHOP_PLUGINS_DISABLED="walet",
+                      DATABASE_URL=servers["database"])
+    for out in (bad, unreachable, missing_db, typo, plugin_cmd):
         assert out.returncode != 0
         lines = out.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("shop: error: "), out.stderr
@@ -167,3 +170,4 @@ def test_cli_reports_bad_and_unreachable_databases_in_one_line(tmp_path, servers
     assert "cannot connect to PostgreSQL at 127.0.0.1:1/none" in unreachable.stderr
     assert "no_such_db_x" in missing_db.stderr
     assert "server.prot" in typo.stderr
+    assert "plugins.disabled names unknown plugin(s): walet" in plugin_cmd.stderr

@@ -170,3 +170,12 @@ async def test_no_server_version_banner_even_on_malformed_requests(make_client):
     writer.close()
     head = raw.split(b"\r\n\r\n")[0].decode("latin-1")
     assert head.split()[1] == "400" and "aiohttp" not in head.lower() and "python" not in head.lower()
+
+
+async def test_catalog_reads_revalidate_with_etags(make_client):
+    client = await make_client()  # the installed plugins: the real catalog
+    for path in ("/api/categories", "/api/products?pageSize=5"):
+        first = await client.get(path)
+        assert first.status == 200 and "ETag" in first.headers, path
+        again = await client.get(path, headers={"If-None-Match": first.headers["ETag"]})
+        assert again.status == 304 and await again.read() == b"", path
