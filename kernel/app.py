@@ -497,7 +497,7 @@ def _add_kernel_routes(app: web.Application, rt: Runtime, settings: Settings,
 def _add_static_web(app: web.Application, settings: Settings) -> None:
     root = data_folder("static_web", settings.home)
     if not root.is_dir():
-        log.warning("storefront_missing", extra={"path": str(root)})
+        log.info("storefront_missing", extra={"path": str(root)})  # API-only: shown by serve, not CLI
         return
     index = root / "index.html"
 

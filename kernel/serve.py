@@ -49,13 +49,73 @@ log = logging.getLogger("shop.kernel.serve")
 
 GRACEFUL_TIMEOUT = 15  # seconds a stopping worker has to finish its requests
 HEARTBEAT_TIMEOUT = 30  # seconds a worker's loop may stay silent before it is replaced
-# aiohttp runner options shared by both modes.
+# Of the graceful timeout: most to let in-flight requests finish (bodies still arriving
+# included), the rest for aiohttp's own shutdown, which cancels what is left.
+DRAIN_SECONDS = GRACEFUL_TIMEOUT * 0.8
 RUNNER_OPTIONS: dict[str, Any] = {"access_log": None, "max_field_size": 8190, "max_line_size": 8190,
-                                  "shutdown_timeout": GRACEFUL_TIMEOUT * 0.95}
+                                  "shutdown_timeout": GRACEFUL_TIMEOUT * 0.15}
 
 
 class ServeError(Exception):
     """The server could not start; a one-line message for the operator."""
+
+
+class InFlight:
+    """Counts the requests being handled, from the outermost middleware."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.draining = False
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    @web.middleware
+    async def middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        self.count += 1
+        self._idle.clear()
+        try:
+            response: web.StreamResponse = await handler(request)
+            if self.draining:
+                response.force_close()  # no next request on this connection
+            return response
+        finally:
+            self.count -= 1
+            if not self.count:
+                self._idle.set()
+
+    async def wait_idle(self, seconds: float) -> bool:
+        try:
+            async with asyncio.timeout(seconds):
+                await self._idle.wait()
+            return True
+        except TimeoutError:
+            return False
+
+
+class DrainingRunner(web.AppRunner):
+    """An AppRunner whose cleanup first lets in-flight requests finish.
+
+    aiohttp's own shutdown marks every connection closing and from then on drops
+    the bytes that arrive on it (aio-libs/aiohttp#2298), so a request whose body
+    was still uploading at SIGTERM hangs and is cancelled. Here the listener is
+    closed first and the requests being handled finish, reading their bodies,
+    before aiohttp's shutdown runs.
+    """
+
+    def __init__(self, app: web.Application, **kwargs: Any) -> None:
+        self.in_flight = InFlight()
+        app.middlewares.insert(0, self.in_flight.middleware)
+        super().__init__(app, **kwargs)
+
+    async def cleanup(self) -> None:
+        for site in list(self.sites):
+            await site.stop()  # stop accepting: new connections are refused
+        self.in_flight.draining = True
+        if self.in_flight.count:
+            log.info("draining", extra={"requests": self.in_flight.count})
+            if not await self.in_flight.wait_idle(DRAIN_SECONDS):
+                log.warning("drain_timeout", extra={"requests": self.in_flight.count})
+        await super().cleanup()
 
 
 def listen_socket(settings: Settings) -> socket.socket:
@@ -90,7 +150,7 @@ async def _serve_until_signalled(settings: Settings, sock: socket.socket) -> Non
     Not ``web.run_app``: it cancels its main task on a signal, and under that
     cancellation the drain does not wait for handlers that are still reading.
     """
-    runner = web.AppRunner(create_app(settings), handle_signals=False, **RUNNER_OPTIONS)
+    runner = DrainingRunner(create_app(settings), handle_signals=False, **RUNNER_OPTIONS)
     await runner.setup()
     site = web.SockSite(runner, sock)
     await site.start()
@@ -100,7 +160,7 @@ async def _serve_until_signalled(settings: Settings, sock: socket.socket) -> Non
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     log.info("shutdown_requested")
-    await runner.cleanup()  # closes the listener, waits for handlers, then app cleanup
+    await runner.cleanup()  # closes the listener, drains the handlers, then app cleanup
     log.info("shutdown_complete")
 
 
@@ -224,7 +284,7 @@ class Supervisor:
 
             def load(self) -> Any:
                 async def factory() -> web.AppRunner:
-                    return web.AppRunner(create_app(settings), **RUNNER_OPTIONS)
+                    return DrainingRunner(create_app(settings), **RUNNER_OPTIONS)
 
                 return factory
 

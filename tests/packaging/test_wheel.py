@@ -110,7 +110,8 @@ def test_installed_wheel_runs_from_elsewhere_without_shop_home(installed: Instal
 
     log = installed.cwd / f"serve-{port}.log"
     with open(log, "wb") as sink:
-        proc = subprocess.Popen([installed.shop, "serve", "--host", "127.0.0.1", "--port", str(port)],
+        # Two workers: gunicorn's arbiter and aiohttp's worker class come from the clean venv too.
+        proc = subprocess.Popen([installed.shop, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
                                 cwd=installed.cwd, env=env, stdout=sink, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -140,6 +141,7 @@ def test_installed_wheel_runs_from_elsewhere_without_shop_home(installed: Instal
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+    assert proc.returncode == 0, log.read_text()[-3000:]
 
 
 def test_installed_wheel_without_embedded_extra_says_what_to_install(installed: Installed):
