@@ -54,12 +54,18 @@ def build_openapi(routes: list[tuple[str, Route]], *, version: str, server_url: 
         params: list[dict[str, Any]] = []
         body_props: dict[str, Any] = {}
         body_required: list[str] = []
+        extra_docs: list[str] = []
         for f in dataclasses.fields(req_type):
             public = camel(f.name)
             name = reverse.get(public, public)
             schema = json_schema(hints[f.name], components)
             _apply_meta(schema, f.metadata)
             required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+            grouped = [g for g, target in route.query_groups.items() if target == public]
+            if grouped and not route.takes_body:
+                # Prefix-keyed query keys (option.size=M) have no OpenAPI parameter form: documented in words.
+                extra_docs.append(f"`{grouped[0]}<name>=<value>` (repeatable) fills `{public}`.")
+                continue
             if name in path_params:
                 params.append({"name": name, "in": "path", "required": True, "schema": schema})
             elif route.takes_body:
@@ -74,6 +80,8 @@ def build_openapi(routes: list[tuple[str, Route]], *, version: str, server_url: 
             "tags": list(route.tags) or [plugin],
             "x-bus-method": rpc.full_name,
         }
+        if extra_docs:
+            op["description"] = " ".join(extra_docs)
         if params:
             op["parameters"] = params
         if route.takes_body:

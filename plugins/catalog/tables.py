@@ -8,7 +8,7 @@ is omitted here.
 
 from __future__ import annotations
 
-from piccolo.columns import UUID, BigInt, ForeignKey, Text, Timestamptz, Varchar
+from piccolo.columns import JSONB, UUID, BigInt, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -27,11 +27,23 @@ class Product(Table, tablename="catalog_product"):
     slug = Varchar(length=100, unique=True)
     name = Varchar(length=200)
     description = Text(default="")
-    price_minor = BigInt()
+    price_minor = BigInt()  # the lowest variant price
     currency = Varchar(length=3)
-    stock_qty = BigInt(default=0)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
 
 
-TABLES = [Category, Product]
+class Variant(Table, tablename="catalog_variant"):
+    id = UUID(primary_key=True)
+    product = ForeignKey(Product, db_column_name="product_id")
+    sku = Text(unique=True)
+    options = JSONB(default="{}")
+    price_minor = BigInt()
+    currency = Varchar(length=3)
+    stock_qty = BigInt(default=0)
+    position = Integer(default=0)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+TABLES = [Category, Product, Variant]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from piccolo.columns import UUID, BigInt, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import JSONB, UUID, BigInt, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 
@@ -14,9 +14,10 @@ class CartRow(Table, tablename="orders_cart"):
 
 
 class CartItemRow(Table, tablename="orders_cart_item"):
-    # The real primary key is (cart_id, product_id); Piccolo wants one column.
+    # The real primary key is (cart_id, variant_id); Piccolo wants one column.
     cart_id = ForeignKey(CartRow, primary_key=True)
     product_id = Text()
+    variant_id = Text()
     qty = Integer()
     added_at = Timestamptz()
 
@@ -51,6 +52,9 @@ class OrderItemRow(Table, tablename="orders_order_item"):
     line_total_minor = BigInt()
     original_unit_price_minor = BigInt(null=True)
     original_currency = Varchar(length=3, null=True)
+    variant_id = Text()
+    sku = Text()
+    options = JSONB(default="{}")
 
 
 TABLES = [CartRow, CartItemRow, OrderRow, OrderItemRow]
