@@ -220,7 +220,8 @@ async def test_graphql_manages_variants_like_rest(catalog_client):
     assert got["variants"][1] == {"sku": sku, "options": [{"name": "size", "value": "XXL"}], "priceMinor": 600,
                                   "stockQty": 4}
     # A name given twice is refused, not silently merged.
-    q = f'mutation {{ updateVariant(id: "{v["id"]}", options: [{{name: "a", value: "1"}}, {{name: "a", value: "2"}}]) {{ sku }} }}'
+    twice = '[{name: "a", value: "1"}, {name: "a", value: "2"}]'
+    q = f'mutation {{ updateVariant(id: "{v["id"]}", options: {twice}) {{ sku }} }}'
     body = await _ok(await c.post("/graphql", json={"query": q}, headers=ADMIN))
     assert body["errors"][0]["extensions"]["code"] == "INVALID_ARGUMENT"
     body = await _ok(await c.post("/graphql", json={"query": f'mutation {{ deleteVariant(id: "{v["id"]}") {{ deleted }} }}'},
