@@ -52,11 +52,14 @@ async def forwards():  # type: ignore[no-untyped-def]
         CREATE INDEX IF NOT EXISTS catalog_product_currency ON catalog_product (currency);
 
         -- Exact conversion of a non-negative amount: round(amount * num / den), half to even, in
-        -- integer arithmetic (numeric division with div/mod is exact). Mirrors plugins/wallet/money.py
-        -- convert_exact with num/den = rate * 10^dst_exp / 10^src_exp; tests hold the two equal.
+        -- integer arithmetic (numeric div/mod are exact). Mirrors plugins/wallet/money.py convert_exact
+        -- with num/den = rate * 10^dst_exp / 10^src_exp; tests hold the two equal. One expression and
+        -- no FROM, so the planner inlines it into the list queries that sort and filter by it.
         CREATE OR REPLACE FUNCTION catalog_convert_half_even(amount BIGINT, num NUMERIC, den NUMERIC)
-        RETURNS BIGINT LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-            SELECT (CASE WHEN 2 * r > den OR (2 * r = den AND mod(q, 2) = 1) THEN q + 1 ELSE q END)::bigint
-            FROM (SELECT div(amount * num, den) AS q, mod(amount * num, den) AS r) AS s
+        RETURNS BIGINT LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+            SELECT (div(amount * num, den)
+                    + CASE WHEN 2 * mod(amount * num, den) > den
+                             OR (2 * mod(amount * num, den) = den AND mod(div(amount * num, den), 2) = 1)
+                           THEN 1 ELSE 0 END)::bigint
         $$;
     """))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .contract import CategoryFacet, Facets, OptionFacet, OptionValueFacet, PriceFacet
+from .contract import MAX_OPTIONS, CategoryFacet, Facets, OptionFacet, OptionValueFacet, PriceFacet
 from .display import Conversion
 from .filters import Filters
 
@@ -29,8 +29,11 @@ async def compute(db: Any, where_sql: str, args: list[Any], flt: Filters, conv: 
         f"FROM m JOIN catalog_variant v ON v.product_id = m.id{fx_join} {vwhere}) "
         "SELECT 'c' AS kind, c.slug AS k, NULL::text AS val, count(*) AS n, NULL::bigint AS lo, NULL::bigint AS hi "
         "FROM m JOIN catalog_category c ON c.id = m.category_id GROUP BY c.slug "
-        "UNION ALL SELECT 'o', o.key, o.value, count(DISTINCT mv.product_id), NULL, NULL "
-        "FROM mv, jsonb_each_text(mv.options) AS o GROUP BY o.key, o.value "
+        # LIMIT: a variant has at most MAX_OPTIONS options; it also keeps the planner's guess
+        # (100 rows per jsonb_each_text) from inflating the cost past the JIT threshold.
+        "UNION ALL SELECT 'o', o.key, o.value, count(DISTINCT mv.product_id), NULL, NULL FROM mv "
+        f"CROSS JOIN LATERAL (SELECT * FROM jsonb_each_text(mv.options) LIMIT {MAX_OPTIONS}) AS o "
+        "GROUP BY o.key, o.value "
         "UNION ALL SELECT 'p', mv.cur, NULL, count(*), min(mv.price), max(mv.price) FROM mv GROUP BY mv.cur",
         *args)
     categories = sorted(((r["k"], int(r["n"])) for r in records if r["kind"] == "c"), key=lambda x: (-x[1], x[0]))
