@@ -172,6 +172,47 @@ async def test_concurrent_checkouts_of_the_last_units_of_one_variant_sell_exactl
     assert await verify(shop.rt.db) == []
 
 
+@pytest.mark.slow
+async def test_admin_variant_writes_interleaved_with_checkouts_neither_deadlock_nor_oversell(shop: Shop) -> None:
+    """Admin writes lock product then variants, reservations variants only: no lock cycle is possible."""
+    from plugins.catalog.contract import SetVariantPrice, SetVariantStock
+
+    p, s_id, m_id = await _tee(shop, m_stock=4)
+    admin = CallContext(principal=ADMIN)
+    users = [new_user() for _ in range(12)]
+    for i, u in enumerate(users):
+        await shop.top_up(u, "EUR", 100_000)
+        await shop.bus.call(Orders.add_to_cart, AddToCart(product_id=p.id, variant_id=(m_id, s_id)[i % 2], qty=1),
+                            user_ctx(u))
+        await shop.bus.call(Orders.add_to_cart, AddToCart(product_id=p.id, variant_id=(s_id, m_id)[i % 2], qty=1),
+                            user_ctx(u))
+    start = asyncio.Event()
+
+    async def buy(u: str) -> Any:
+        await start.wait()
+        return await shop.bus.call(Orders.checkout, Checkout(wallet_currency="EUR"), user_ctx(u))
+
+    async def reprice(n: int) -> Any:
+        await start.wait()
+        vid = (s_id, m_id)[n % 2]
+        await shop.bus.call(Catalog.set_variant_price, SetVariantPrice(id=vid, price_minor=2000 + n, currency="EUR"),
+                            admin)
+        if vid == s_id:  # restocking S never touches M's count
+            await shop.bus.call(Catalog.set_variant_stock, SetVariantStock(id=vid, stock_qty=50), admin)
+
+    tasks = [asyncio.create_task(buy(u)) for u in users] + [asyncio.create_task(reprice(n)) for n in range(12)]
+    await asyncio.sleep(0)
+    start.set()
+    results = await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), timeout=60)
+    failures = [r for r in results if isinstance(r, BaseException)]
+    assert all(isinstance(r, BusError) and r.reason == "OUT_OF_STOCK" for r in failures), failures[:3]
+    orders = [r for r in results[:len(users)] if not isinstance(r, BaseException)]
+    assert len(orders) == 4  # every order holds one M; there were four
+    stock = await _variant_stock(shop, p.id)
+    assert stock[m_id] == 0 and stock[s_id] >= 0
+    assert await verify(shop.rt.db) == []
+
+
 async def test_graphql_cart_parity_for_variants(shop: Shop) -> None:
     p, _s, m_id = await _tee(shop)
     h = principal_header(new_user())
