@@ -17,6 +17,7 @@ from plugins.catalog.contract import (
     CreateVariant,
     GetProductsByIds,
     Product,
+    SetPrice,
     UpdateProduct,
     UpdateVariant,
 )
@@ -292,6 +293,16 @@ async def test_display_prices_are_what_checkout_charges_and_sort_and_filter_by_t
     body = await _ok(await shop.client.post("/graphql", json={"query": q, "variables": {"c": slug}}))
     assert [(i["id"], i["displayPriceMinor"]) for i in body["data"]["products"]["items"]] == [
         (jpy.id, 1010), (usd.id, 1050), (eur.id, 1087)]
+    # One product too; its display entry is invalidated with the product.
+    got = await _ok(await shop.client.get(f"/api/products/{eur.slug}?displayCurrency=USD"))
+    assert (got["displayPriceMinor"], got["displayCurrency"], got["priceMinor"]) == (1087, "USD", 1000)
+    await shop.bus.call(Catalog.set_price, SetPrice(id=eur.id, price_minor=2000, currency="EUR"), admin)
+    r = await shop.client.get(f"/api/products/{eur.slug}?displayCurrency=USD")
+    assert r.headers["X-Cache"] == "miss" and (await r.json())["displayPriceMinor"] == 2174
+    body = await _ok(await shop.client.post("/graphql", json={
+        "query": 'query($s: String!) { product(slug: $s, displayCurrency: "JPY") { displayPriceMinor displayCurrency } }',
+        "variables": {"s": eur.slug}}))
+    assert body["data"]["product"] == {"displayPriceMinor": 3230, "displayCurrency": "JPY"}  # 20.00 x 161.5
 
 
 async def test_display_currency_without_a_rate_or_not_accepted_is_a_clear_400(shop: Shop) -> None:
