@@ -277,6 +277,9 @@ async def test_display_prices_are_what_checkout_charges_and_sort_and_filter_by_t
     assert [i["id"] for i in page["items"]] == [eur.id, usd.id, jpy.id]
     page = await _category_page(shop, slug, "&displayCurrency=USD&minPrice=1011&maxPrice=1086")
     assert [i["id"] for i in page["items"]] == [usd.id]
+    assert page["facets"]["price"] == {"min": 1050, "max": 1050, "currency": "USD"}
+    page = await _category_page(shop, slug, "&displayCurrency=USD&minPrice=1088")
+    assert page["total"] == 0 and page["facets"]["price"] is None
     # Without displayCurrency nothing is converted and the fields are null.
     page = await _category_page(shop, slug, "")
     assert {i["displayPriceMinor"] for i in page["items"]} == {None}
