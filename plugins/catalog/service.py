@@ -143,10 +143,14 @@ class CatalogServicer(AdminMixin, VariantsMixin):
 
     async def get_product(self, req: GetProduct, ctx: CallContext) -> Product:
         self._count("get_product")
-        row = await self.db.fetchrow(f"SELECT {PRODUCT_COLS} FROM {PRODUCT_FROM} WHERE p.slug = $1", req.slug)
+        args: list[Any] = [req.slug]
+        conv = None if req.display_currency is None else await conversion(self.db, self.bus, req.display_currency, ctx)
+        flt = filters.build(ListProducts(), conv, args)  # no filters: only the display-price join and column
+        row = await self.db.fetchrow(
+            f"SELECT {PRODUCT_COLS}{flt.display_col} FROM {PRODUCT_FROM}{flt.display_join} WHERE p.slug = $1", *args)
         if row is None:
             raise not_found(f"product {req.slug!r}")
-        return (await rows.products_with_variants(self.db, [row]))[0]
+        return (await rows.products_with_variants(self.db, [row], req.display_currency))[0]
 
     async def get_products_by_ids(self, req: GetProductsByIds, ctx: CallContext) -> ProductList:
         """Products in the order asked for (then those of ``variantIds``); unknown ids are left out."""
