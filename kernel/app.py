@@ -173,6 +173,8 @@ async def start_runtime(rt: Runtime, gql_parts: list[tuple[str, GraphQLPart]] | 
             await redis.start_listener()
     if gql_parts is not None:
         await rt.graphql.build(gql_parts, __version__)
+    if rt.outbox is not None and rt.settings.outbox_worker:
+        await rt.outbox.start()
 
 
 IDEMPOTENCY_KEEP_HOURS = 24
@@ -199,6 +201,8 @@ async def _housekeeping(rt: Runtime) -> None:
 
 
 async def stop_runtime(rt: Runtime) -> None:
+    if rt.outbox is not None:
+        await rt.outbox.stop()
     if rt.redis is not None:
         await rt.redis.close()
     await rt.db.stop()

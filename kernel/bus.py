@@ -243,6 +243,7 @@ class Bus:
     def __init__(self, *, db: Database | None, events: EventBus, interceptors: Sequence[Interceptor]) -> None:
         self.db = db
         self.events = events
+        self.outbox: Any = None  # kernel.outbox.Outbox, set by the runtime when there is a database
         self.interceptors = list(interceptors)
         self._handlers: dict[str, Handler] = {}
         self._owners: dict[str, str] = {}
@@ -321,10 +322,20 @@ class Bus:
     # -------------------------------------------------------------------- events
 
     async def publish(self, event: Event) -> None:
-        """Deliver ``event`` after the current transaction commits (now if none)."""
-        if self.db is not None and self.db.after_commit(lambda: self.events.deliver(event)):
+        """Publish ``event``: into the outbox in the current transaction (durable subscribers),
+        and to broadcast subscribers after the transaction commits (now if none)."""
+        outbox = self.outbox
+        if outbox is not None:
+            await outbox.write(event)
+
+        async def after_commit() -> None:
+            if outbox is not None:
+                outbox.wake()
+            await self.events.deliver(event)
+
+        if self.db is not None and self.db.after_commit(after_commit):
             return
-        await self.events.deliver(event)
+        await after_commit()
 
     def after_commit(self, callback: Callable[[], Awaitable[None]]) -> Awaitable[None] | None:
         """Run ``callback`` after commit; returns an awaitable to run now when no transaction is open."""

@@ -74,8 +74,8 @@ def services(settings: Settings) -> Iterator[Settings]:
 
 @contextlib.asynccontextmanager
 async def running(settings: Settings) -> AsyncIterator[Runtime]:
-    """A started app without a listening socket: for CLI commands."""
-    app = create_app(settings)
+    """A started app without a listening socket: for CLI commands (no outbox worker)."""
+    app = create_app(settings.with_(outbox_worker=False))
     runner = web.AppRunner(app)
     await runner.setup()
     try:

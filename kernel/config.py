@@ -63,6 +63,8 @@ class Settings:
     max_json_depth: int = 32
     slow_request_timeout: float = 30.0
     db_pool_max: int = 20
+    outbox_worker: bool = True  # run the outbox worker in this process (serve: yes; one-off CLI commands: no)
+    outbox_max_attempts: int = 15  # a durable event handler is given up ("dead") after this many failures
 
     @property
     def issuer(self) -> str:
@@ -288,6 +290,8 @@ def load_settings(env: dict[str, str] | None = None, **overrides: Any) -> Settin
         s["graphql_introspection"] = _as_bool(env["SHOP_GRAPHQL_INTROSPECTION"], "SHOP_GRAPHQL_INTROSPECTION")
     if env.get("SHOP_SLOW_REQUEST_TIMEOUT"):
         s["slow_request_timeout"] = float(_as_int(env["SHOP_SLOW_REQUEST_TIMEOUT"], "SHOP_SLOW_REQUEST_TIMEOUT", 1, 3600))
+    if env.get("SHOP_OUTBOX_MAX_ATTEMPTS"):
+        s["outbox_max_attempts"] = _as_int(env["SHOP_OUTBOX_MAX_ATTEMPTS"], "SHOP_OUTBOX_MAX_ATTEMPTS", 1, 1000)
     if env.get("SHOP_RATE_LIMIT_OUTAGE"):
         if env["SHOP_RATE_LIMIT_OUTAGE"] not in ("allow", "deny"):
             raise ConfigError("SHOP_RATE_LIMIT_OUTAGE must be allow or deny")

@@ -20,6 +20,7 @@ from .config import Settings
 from .db import Database
 from .events import EventBus
 from .observability import Metrics
+from .outbox import Outbox, OutboxPolicy
 from .ratelimit import RateLimiter
 from .redis_link import RedisLink
 
@@ -39,6 +40,7 @@ class Runtime:
     graphql: Any = None
     pm: Any = None  # the pluggy PluginManager
     openapi: dict[str, Any] | None = None
+    outbox: Outbox | None = None
 
 
 def build_runtime(settings: Settings) -> Runtime:
@@ -65,5 +67,9 @@ def build_runtime(settings: Settings) -> Runtime:
             DeadlineInterceptor(settings.deadline_seconds),
         ],
     )
+    outbox = Outbox(db, events, metrics.registry, instance_id=instance_id,
+                    policy=OutboxPolicy(max_attempts=settings.outbox_max_attempts))
+    bus.outbox = outbox
+    events.outbox_enabled = True
     return Runtime(settings=settings, db=db, redis=redis, cache=cache, limiter=limiter, events=events,
-                   bus=bus, metrics=metrics, instance_id=instance_id)
+                   bus=bus, metrics=metrics, instance_id=instance_id, outbox=outbox)

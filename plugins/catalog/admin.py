@@ -150,7 +150,7 @@ class AdminMixin:
                 if row is None:
                     raise _slug_taken("product")
                 product = rows.product(row)
-                await self.changed_products([product])
+                await self.changed_products([product], change="created")
         except asyncpg.ForeignKeyViolationError:
             raise _unknown_category() from None
         return product
@@ -186,7 +186,7 @@ class AdminMixin:
                     return old  # nothing changes, nothing to invalidate
                 new = await self._update_returning(", ".join(sets), args)
                 assert new is not None  # the row is locked FOR UPDATE above
-                await self.changed_products([old, new])
+                await self.changed_products([new], stale=[old])
         except asyncpg.UniqueViolationError:
             raise _slug_taken("product") from None
         except asyncpg.ForeignKeyViolationError:
@@ -205,21 +205,22 @@ class AdminMixin:
         pid = _id(req.id, "product")
         async with self.db.transaction():
             row = await self.db.fetchrow(
-                "DELETE FROM catalog_product p USING catalog_category c WHERE p.id = $1 AND c.id = p.category_id "
-                "RETURNING p.id::text AS id, p.slug, c.slug AS category_slug", pid)
+                f"WITH p AS (DELETE FROM catalog_product WHERE id = $1 RETURNING *) "
+                f"SELECT {PRODUCT_COLS} FROM p JOIN catalog_category c ON c.id = p.category_id", pid)
             if row is None:
                 raise not_found(f"product {req.id!r}")
-            await self.changed(rows.product_tags([row["slug"]], [row["category_slug"]]),
-                               [(row["id"], row["slug"], row["category_slug"])])
+            await self.changed_products([rows.product(row)], change="deleted")
         return Deleted(id=req.id, deleted=True)
 
     async def _write_product(self: CatalogServicer, raw_id: str, sets: str, args: list[Any]) -> Product:
         pid = _id(raw_id, "product")
         async with self.db.transaction():
-            product = await self._update_returning(sets, [pid, *args])
+            # The stock before the write (row locked), for stock.low crossing detection downstream.
+            before = await self.db.fetchval("SELECT stock_qty FROM catalog_product WHERE id = $1 FOR UPDATE", pid)
+            product = None if before is None else await self._update_returning(sets, [pid, *args])
             if product is None:
                 raise not_found(f"product {raw_id!r}")
-            await self.changed_products([product])
+            await self.changed_products([product], previous_stock={product.id: before})
         return product
 
     async def set_price(self: CatalogServicer, req: SetPrice, ctx: CallContext) -> Product:
@@ -248,5 +249,5 @@ class AdminMixin:
                 if current + req.delta < 0:
                     raise invalid("delta", f"would take stock below zero (stock is {current})")
                 raise invalid("delta", f"would take stock above {STOCK_MAX} (stock is {current})")
-            await self.changed_products([product])
+            await self.changed_products([product], previous_stock={product.id: product.stock_qty - req.delta})
         return product

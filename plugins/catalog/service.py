@@ -54,8 +54,10 @@ class CatalogServicer(AdminMixin):
 
     # ------------------------------------------------------------ after commit
 
-    async def changed(self, tags: Iterable[str], products: Iterable[tuple[str, str, str]] = ()) -> None:
-        """Invalidate ``tags`` and publish ProductChanged(id, slug, categorySlug) once the transaction commits."""
+    async def changed(self, tags: Iterable[str], products: Iterable[tuple[str, str, str]] = (),
+                      events: Iterable[ProductChanged] = ()) -> None:
+        """Invalidate ``tags`` once the transaction commits and publish ProductChanged for
+        ``products`` (id, slug, categorySlug) and ``events`` (into the outbox, in the transaction)."""
         tag_list = sorted(set(tags))
         cache = self.cache
 
@@ -67,11 +69,20 @@ class CatalogServicer(AdminMixin):
             await pending
         for product_id, slug, category_slug in products:
             await self.bus.publish(ProductChanged(product_id=product_id, slug=slug, category_slug=category_slug))
+        for event in events:
+            await self.bus.publish(event)
 
-    async def changed_products(self, products: Iterable[Product], extra_tags: Iterable[str] = ()) -> None:
+    async def changed_products(self, products: Iterable[Product], extra_tags: Iterable[str] = (), *,
+                               change: str = "updated", previous_stock: dict[str, int] | None = None,
+                               stale: Iterable[Product] = ()) -> None:
+        """Invalidate what ``products`` (and ``stale``, their former selves) touch; one event per product."""
         items = list(products)
-        tags = rows.product_tags((p.slug for p in items), (p.category_slug for p in items)) | set(extra_tags)
-        await self.changed(tags, [(p.id, p.slug, p.category_slug) for p in items])
+        touched = items + list(stale)
+        tags = rows.product_tags((p.slug for p in touched), (p.category_slug for p in touched)) | set(extra_tags)
+        prev = previous_stock or {}
+        await self.changed(tags, events=[
+            ProductChanged(product_id=p.id, slug=p.slug, category_slug=p.category_slug, change=change, product=p,
+                           previous_stock_qty=prev.get(p.id)) for p in items])
 
     # ------------------------------------------------------------------ reads
 
@@ -194,7 +205,8 @@ class CatalogServicer(AdminMixin):
                         field_errors=[(f"lines[{first[u]}].qty", f"only {r['stock_qty']} of {r['slug']} in stock")],
                     )
             updated = await self._move_stock(ids, [-need[u] for u in ids])
-            await self.changed_products(updated)
+            await self.changed_products(updated, change="stock",
+                                        previous_stock={p.id: p.stock_qty + need[uuid.UUID(p.id)] for p in updated})
         return ProductList(items=tuple(updated))
 
     async def restock(self, req: Restock, ctx: CallContext) -> ProductList:
@@ -208,7 +220,8 @@ class CatalogServicer(AdminMixin):
                 "SELECT id FROM catalog_product WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE", ids)
             present = [r["id"] for r in locked]
             updated = await self._move_stock(present, [back[u] for u in present]) if present else []
-            await self.changed_products(updated)
+            await self.changed_products(updated, change="stock",
+                                        previous_stock={p.id: p.stock_qty - back[uuid.UUID(p.id)] for p in updated})
         return ProductList(items=tuple(updated))
 
     async def _move_stock(self, ids: list[uuid.UUID], deltas: list[int]) -> list[Product]:
