@@ -114,6 +114,32 @@ async def _cmd_seed(args: argparse.Namespace, rt: Runtime) -> int:
     return 0
 
 
+async def _cmd_events_status(args: argparse.Namespace, rt: Runtime) -> int:
+    if rt.outbox is None:
+        raise CliError("no outbox in this runtime")
+    status = await rt.outbox.status()
+    if args.json:
+        _print_json(status)
+        return 0
+    print(f"outbox: {status['pending']} pending, {status['dead']} dead, "
+          f"oldest pending {status['oldestPendingSeconds']:.1f} s")
+    for h in status["handlers"]:
+        print(f"  {h['handler']}: pending {h['pending']} (due {h['due']}, retrying {h['retrying']}), "
+              f"dead {h['dead']}, oldest {h['oldestPendingSeconds']:.1f} s")
+    for d in status["recentDead"]:
+        print(f"  dead task {d['task']} {d['handler']} {d['topic']} event {d['eventId']} "
+              f"after {d['attempts']} attempts: {d['error']}")
+    return 0
+
+
+async def _cmd_events_retry_dead(args: argparse.Namespace, rt: Runtime) -> int:
+    if rt.outbox is None:
+        raise CliError("no outbox in this runtime")
+    n = await rt.outbox.retry_dead(args.handler)
+    print(f"{n} dead task(s) queued again")
+    return 0
+
+
 def _plugin_ctx(rt: Runtime, lp: LoadedPlugin) -> PluginContext:
     return PluginContext(name=lp.info.name, settings=rt.settings, config=lp.config, runtime=rt,
                          log=logging.getLogger(f"shop.plugins.{lp.info.name}"))
@@ -257,6 +283,11 @@ KERNEL_COMMANDS = [
             lambda p: _seed_configure(p), _cmd_seed),
     Command(("plugins", "list"), "list installed plugins: enabled?, version, contributions",
             lambda p: _json_flag(p), _cmd_plugins_list, needs_runtime=False),
+    Command(("events", "status"), "show the outbox backlog: pending, retrying and dead tasks per handler",
+            lambda p: _json_flag(p), _cmd_events_status),
+    Command(("events", "retry-dead"), "queue dead outbox tasks again (after fixing their cause)",
+            lambda p: p.add_argument("--handler", default=None, help="only this handler's tasks"),
+            _cmd_events_retry_dead),
     Command(("plugins", "new"), "write a new plugin distribution to start from (shop plugins new NAME [--dir DIR])",
             scaffold.configure, scaffold.run, needs_runtime=False),
 ]
