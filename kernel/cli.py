@@ -272,6 +272,10 @@ def _seed_configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--if-empty", action="store_true", help="only when the shop has no data yet")
 
 
+def _retry_dead_configure(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--handler", default=None, help="only this handler's tasks")
+
+
 def _json_flag(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
@@ -286,8 +290,7 @@ KERNEL_COMMANDS = [
     Command(("events", "status"), "show the outbox backlog: pending, retrying and dead tasks per handler",
             lambda p: _json_flag(p), _cmd_events_status),
     Command(("events", "retry-dead"), "queue dead outbox tasks again (after fixing their cause)",
-            lambda p: p.add_argument("--handler", default=None, help="only this handler's tasks"),
-            _cmd_events_retry_dead),
+            _retry_dead_configure, _cmd_events_retry_dead),
     Command(("plugins", "new"), "write a new plugin distribution to start from (shop plugins new NAME [--dir DIR])",
             scaffold.configure, scaffold.run, needs_runtime=False),
 ]
