@@ -65,6 +65,7 @@ class Settings:
     db_pool_max: int = 20
     outbox_worker: bool = True  # run the outbox worker in this process (serve: yes; one-off CLI commands: no)
     outbox_max_attempts: int = 15  # a durable event handler is given up ("dead") after this many failures
+    outbox_lease_seconds: int = 60  # a task whose worker died is retried after this; handlers get half of it
 
     @property
     def issuer(self) -> str:
@@ -292,6 +293,8 @@ def load_settings(env: dict[str, str] | None = None, **overrides: Any) -> Settin
         s["slow_request_timeout"] = float(_as_int(env["SHOP_SLOW_REQUEST_TIMEOUT"], "SHOP_SLOW_REQUEST_TIMEOUT", 1, 3600))
     if env.get("SHOP_OUTBOX_MAX_ATTEMPTS"):
         s["outbox_max_attempts"] = _as_int(env["SHOP_OUTBOX_MAX_ATTEMPTS"], "SHOP_OUTBOX_MAX_ATTEMPTS", 1, 1000)
+    if env.get("SHOP_OUTBOX_LEASE_SECONDS"):
+        s["outbox_lease_seconds"] = _as_int(env["SHOP_OUTBOX_LEASE_SECONDS"], "SHOP_OUTBOX_LEASE_SECONDS", 2, 3600)
     if env.get("SHOP_RATE_LIMIT_OUTAGE"):
         if env["SHOP_RATE_LIMIT_OUTAGE"] not in ("allow", "deny"):
             raise ConfigError("SHOP_RATE_LIMIT_OUTAGE must be allow or deny")

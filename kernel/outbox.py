@@ -93,8 +93,8 @@ class OutboxPolicy:
     max_attempts: int = 15
     backoff_base: float = 1.0  # seconds before the 2nd attempt; doubles each time
     backoff_cap: float = 900.0
-    lease: float = 120.0  # a claimed task is retaken after this (the claimer died)
-    handler_timeout: float = 60.0  # below the lease, so a live worker never loses its task
+    lease: float = 60.0  # a claimed task is retaken after this (the claimer died)
+    handler_timeout: float = 30.0  # below the lease, so a live worker never loses its task
     poll: float = 2.0  # also re-checked on NOTIFY and local publishes
     batch: int = 32
     keep_done_days: int = 7

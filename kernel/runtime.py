@@ -68,7 +68,9 @@ def build_runtime(settings: Settings) -> Runtime:
         ],
     )
     outbox = Outbox(db, events, metrics.registry, instance_id=instance_id,
-                    policy=OutboxPolicy(max_attempts=settings.outbox_max_attempts))
+                    policy=OutboxPolicy(max_attempts=settings.outbox_max_attempts,
+                                        lease=float(settings.outbox_lease_seconds),
+                                        handler_timeout=settings.outbox_lease_seconds / 2))
     bus.outbox = outbox
     events.outbox_enabled = True
     return Runtime(settings=settings, db=db, redis=redis, cache=cache, limiter=limiter, events=events,

@@ -26,7 +26,6 @@ from .ssrf import GuardedResolver, TargetRefused, check_url
 
 log = logging.getLogger("shop.plugins.webhooks")
 
-LEASE_SECONDS = 120
 EXCERPT_CHARS = 1024
 USER_AGENT = "shopkernel-webhooks/0.2"
 
@@ -161,7 +160,9 @@ class DeliveryWorker:
             self._wake.clear()
 
     async def run_once(self) -> int:
-        rows = await self.db.fetch(_CLAIM, self.cfg.concurrency, LEASE_SECONDS)
+        # The lease outlives any attempt (bounded by the total timeout): only a dead process loses one.
+        lease = 2 * self.cfg.timeout_ms / 1000 + 5
+        rows = await self.db.fetch(_CLAIM, self.cfg.concurrency, lease)
         if rows:
             await asyncio.gather(*(self.attempt(r) for r in rows), return_exceptions=True)
         return len(rows)
