@@ -8,6 +8,7 @@ No module-level state: every test builds a fresh app.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import re
 import time
@@ -80,7 +81,7 @@ def create_app(settings: Settings, plugins: Iterable[object] | None = None) -> w
         for sub in subs:
             if not isinstance(sub, Subscription):
                 raise PluginError(f"plugin {lp.info.name!r}: shop_event_handlers must return kernel.events.Subscription")
-            rt.events.subscribe(Subscription(sub.event_type, sub.handler, sub.broadcast, lp.info.name))
+            rt.events.subscribe(dataclasses.replace(sub, plugin=lp.info.name))
             note(lp, "events", sub.event_type.topic)
     rest_routes: list[tuple[str, Route]] = []
     seen_routes: dict[tuple[str, str], str] = {}
