@@ -323,10 +323,13 @@ class Bus:
 
     async def publish(self, event: Event) -> None:
         """Publish ``event``: into the outbox in the current transaction (durable subscribers),
-        and to broadcast subscribers after the transaction commits (now if none)."""
+        and to broadcast subscribers after the transaction commits. Outside a transaction the
+        durable subscribers run before this returns (a failure is retried by the worker)."""
         outbox = self.outbox
+        event_id = None
+        in_transaction = self.db is not None and self.db.in_transaction
         if outbox is not None:
-            await outbox.write(event)
+            event_id = await outbox.write(event, run_here=not in_transaction)
 
         async def after_commit() -> None:
             if outbox is not None:
@@ -335,6 +338,8 @@ class Bus:
 
         if self.db is not None and self.db.after_commit(after_commit):
             return
+        if event_id is not None:  # no transaction: nothing to wait for, deliver now (retries stay queued)
+            await outbox.run_event(event_id)
         await after_commit()
 
     def after_commit(self, callback: Callable[[], Awaitable[None]]) -> Awaitable[None] | None:

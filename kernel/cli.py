@@ -86,7 +86,13 @@ async def running(settings: Settings) -> AsyncIterator[Runtime]:
 
 def migration_apps(settings: Settings, plugins: list[LoadedPlugin]) -> list[tuple[str, Path]]:
     root = settings.home / "migrations"
-    apps = [("kernel", root / "kernel")]
+    kernel_dir = root / "kernel"
+    if not kernel_dir.is_dir():
+        # A third-party plugin's own checkout has no migrations/kernel: use the shop's, next to this package
+        # (an editable or source install), so the kernel's tables (idempotency keys, outbox) exist.
+        beside = Path(__file__).resolve().parent.parent / "migrations" / "kernel"
+        kernel_dir = beside if beside.is_dir() else kernel_dir
+    apps = [("kernel", kernel_dir)]
     for lp in plugins:
         folder = lp.info.migrations or lp.info.name
         path = Path(folder) if os.path.isabs(folder) else root / folder

@@ -24,6 +24,7 @@ both without a second driver or a global serialisation.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import random
@@ -49,8 +50,8 @@ _WRITE = f"""
 WITH e AS (
     INSERT INTO shop_outbox (id, topic, aggregate, payload) VALUES ($1, $2, $3, $4::jsonb) RETURNING id
 ), t AS (
-    INSERT INTO shop_outbox_task (event_id, handler, aggregate)
-    SELECT e.id, h, $3 FROM e, unnest($5::text[]) AS h RETURNING 1
+    INSERT INTO shop_outbox_task (event_id, handler, aggregate, run_at, claimed_by)
+    SELECT e.id, h, $3, now() + make_interval(secs => $6), $7 FROM e, unnest($5::text[]) AS h RETURNING 1
 )
 SELECT pg_notify('{CHANNEL}', '') FROM (SELECT count(*) FROM t) AS n
 """
@@ -68,6 +69,23 @@ FROM (
           WHERE p.handler = c.handler AND p.aggregate = c.aggregate AND p.state = 'pending' AND p.id < c.id)
     ORDER BY c.run_at, c.id
     LIMIT $2
+    FOR UPDATE SKIP LOCKED
+) AS picked, shop_outbox e
+WHERE t.id = picked.id AND e.id = t.event_id
+RETURNING t.id, t.handler, t.attempts, e.id AS event_id, e.topic, e.payload::text AS payload,
+          to_char(e.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS occurred_at
+"""
+
+# The tasks of one event this process wrote already leased to itself (a publish outside a transaction),
+# those at the head of their aggregate.
+_CLAIM_OWN = """
+UPDATE shop_outbox_task t SET attempts = t.attempts + 1
+FROM (
+    SELECT c.id FROM shop_outbox_task c
+    WHERE c.event_id = $1 AND c.state = 'pending' AND c.claimed_by = $2 AND c.attempts = 0
+      AND NOT EXISTS (
+          SELECT 1 FROM shop_outbox_task p
+          WHERE p.handler = c.handler AND p.aggregate = c.aggregate AND p.state = 'pending' AND p.id < c.id)
     FOR UPDATE SKIP LOCKED
 ) AS picked, shop_outbox e
 WHERE t.id = picked.id AND e.id = t.event_id
@@ -129,22 +147,57 @@ class Outbox:
         self._running: set[asyncio.Task[None]] = set()
         self._last_gauges = 0.0
         self._last_purge = time.monotonic()
+        self._written: collections.deque[uuid.UUID] = collections.deque(maxlen=10_000)  # for drain()
 
     # ------------------------------------------------------------------ writing
 
-    async def write(self, event: Event) -> str | None:
-        """Store ``event`` with a task per durable subscriber (in the current transaction, if any)."""
+    async def write(self, event: Event, *, run_here: bool = False) -> str | None:
+        """Store ``event`` with a task per durable subscriber (in the current transaction, if any).
+
+        With ``run_here`` the tasks start leased to this process, which runs them at once
+        (:meth:`run_event`); no other worker can take them first.
+        """
         keys = self.events.durable_keys(event.topic)
         if not keys:
             return None  # nobody to deliver to: nothing to keep
         event_id = uuid.uuid4()
         aggregate = event.aggregate_key() or f"event:{event_id}"
         payload = orjson.dumps(encode(event)).decode()
-        await self.db.fetchval(_WRITE, event_id, event.topic, aggregate, payload, keys)
+        lease = self.policy.lease if run_here else 0.0
+        await self.db.fetchval(_WRITE, event_id, event.topic, aggregate, payload, keys, lease,
+                               self.instance_id if run_here else None)
+        self._written.append(event_id)
         return str(event_id)
+
+    async def drain(self, timeout: float = 10.0) -> None:
+        """Wait until the tasks of every event this process wrote (and this process can run) are
+        finished, done or dead. For tests and tools that need "the events have been handled"."""
+        ids, keys = list(self._written), self.events.all_durable_keys()
+        deadline = time.monotonic() + timeout
+        while await self.db.fetchval(
+                "SELECT count(*) FROM shop_outbox_task WHERE event_id = ANY($1::uuid[]) AND handler = ANY($2::text[]) "
+                "AND state = 'pending'", ids, keys):
+            if time.monotonic() > deadline:
+                raise TimeoutError("outbox tasks still pending")
+            self.wake()
+            await asyncio.sleep(0.02)
 
     def wake(self) -> None:
         self._wake.set()
+
+    async def run_event(self, event_id: str) -> None:
+        """Run ``event_id``'s tasks now, in the caller's task (a publish outside any transaction:
+        there is no commit to wait for). What fails, or waits behind an earlier event of its
+        aggregate, stays in the outbox for the worker."""
+        eid = uuid.UUID(event_id)
+        try:
+            for row in await self.db.fetch(_CLAIM_OWN, eid, self.instance_id):
+                await self._run(row)
+        finally:
+            # Whatever waits behind an earlier event of its aggregate goes to the workers, in order.
+            await self.db.execute("UPDATE shop_outbox_task SET run_at = now(), claimed_by = NULL WHERE event_id = $1 "
+                                  "AND state = 'pending' AND attempts = 0 AND claimed_by = $2", eid, self.instance_id)
+            self.wake()
 
     # ------------------------------------------------------------------ worker
 

@@ -210,3 +210,37 @@ async def test_events_status_shows_the_backlog_and_metrics_show_the_lag(make_cli
     body = await (await client.get("/metrics")).text()
     assert "shop_outbox_backlog" in body and "shop_outbox_lag_seconds" in body
     await rt.db.execute("UPDATE shop_outbox_task SET state = 'done' WHERE handler = $1", name)
+
+
+async def test_outside_a_transaction_handlers_run_before_publish_returns_and_failures_stay_queued(
+        make_client: Any) -> None:
+    name = f"evtest:{uuid.uuid4().hex}"
+    calls: list[int] = []
+
+    async def handler(e: Ping) -> None:
+        calls.append(e.n)
+        if e.n == 2 and calls.count(2) == 1:
+            raise ConnectionError("first try fails")
+
+    rt = await app(make_client, handler, name)
+    await rt.bus.publish(Ping(key="inline", n=1))
+    assert calls == [1]  # no commit to wait for: delivered in the caller's task
+    await rt.bus.publish(Ping(key="inline", n=2))
+    assert calls == [1, 2]
+    await eventually(lambda: calls == [1, 2, 2])  # retried by the worker
+    assert await states(rt, name, [("done", 1), ("done", 2)]) == [("done", 1), ("done", 2)]
+
+
+async def test_drain_waits_until_the_events_this_process_wrote_are_handled(make_client: Any) -> None:
+    name = f"evtest:{uuid.uuid4().hex}"
+    seen: list[int] = []
+
+    async def slow(e: Ping) -> None:
+        await asyncio.sleep(0.2)
+        seen.append(e.n)
+
+    rt = await app(make_client, slow, name)
+    assert rt.outbox is not None
+    await publish(rt, Ping(key="d", n=1), Ping(key="d", n=2))
+    await rt.outbox.drain()
+    assert seen == [1, 2]
