@@ -169,11 +169,11 @@ class Outbox:
         self._written.append(event_id)
         return str(event_id)
 
-    async def drain(self, timeout: float = 10.0) -> None:
+    async def drain(self, within: float = 10.0) -> None:
         """Wait until the tasks of every event this process wrote (and this process can run) are
         finished, done or dead. For tests and tools that need "the events have been handled"."""
         ids, keys = list(self._written), self.events.all_durable_keys()
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + within
         while await self.db.fetchval(
                 "SELECT count(*) FROM shop_outbox_task WHERE event_id = ANY($1::uuid[]) AND handler = ANY($2::text[]) "
                 "AND state = 'pending'", ids, keys):
