@@ -20,6 +20,7 @@ from .contract import (
     DeleteById,
     Deleted,
     Product,
+    ProductChanged,
     SetPrice,
     SetStock,
     UpdateCategory,
@@ -101,7 +102,8 @@ class AdminMixin:
                         f"SELECT {PRODUCT_COLS} FROM {PRODUCT_FROM} WHERE p.category_id = $1", cid)
                     products = [rows.product(r) for r in members]
                     tags |= rows.product_tags((p.slug for p in products), (old["slug"], slug))
-                    await self.changed(tags, [(p.id, p.slug, p.category_slug) for p in products])
+                    await self.changed(tags, events=[ProductChanged(
+                        product_id=p.id, slug=p.slug, category_slug=p.category_slug, product=p) for p in products])
                 else:
                     await self.changed(tags)
         except asyncpg.UniqueViolationError:
