@@ -26,7 +26,8 @@ def test_the_documented_javascript_verifier_agrees_with_the_shops_signatures(tmp
     (tmp_path / "run.mjs").write_text(
         'import { verify } from "./verify.mjs";\n'
         'const [secret, headers, body] = JSON.parse(process.argv[2]);\n'
-        'try { console.log(JSON.stringify(verify(secret, headers, body))); } catch (e) { console.log("REFUSED " + e.message); }\n',
+        'try { console.log(JSON.stringify(verify(secret, headers, body))); }\n'
+        'catch (e) { console.log("REFUSED " + e.message); }\n',
         encoding="utf-8")
 
     def run(secret: str, headers: dict[str, str], body: str) -> str:
