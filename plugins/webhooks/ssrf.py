@@ -81,8 +81,8 @@ class GuardedResolver(AbstractResolver):
     async def resolve(self, host: str, port: int = 0, family: Any = socket.AF_INET) -> list[ResolveResult]:
         try:
             results = await self._inner.resolve(host, port, family=socket.AF_UNSPEC)
-        except OSError as exc:
-            raise TargetRefused(f"{host} does not resolve: {exc}") from None
+        except (OSError, UnicodeError, ValueError) as exc:  # no such name, or not a valid one (IDNA)
+            raise TargetRefused(f"{host[:100]} does not resolve: {exc}") from None
         bad = [r["host"] for r in results if not address_allowed(r["host"], self.allow_private)]
         if bad or not results:
             raise TargetRefused(f"{host} resolves to a non-public address ({', '.join(bad) or 'none'})")
