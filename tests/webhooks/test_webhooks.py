@@ -210,3 +210,30 @@ async def test_a_redirect_is_never_followed(hooks_shop: Any, receiver: Receiver)
     logged = await attempts()
     assert logged[0]["statusCode"] == 302 and "redirect not followed" in logged[0]["error"]
     assert receiver.redirect_hits == 0
+
+
+async def test_the_cli_manages_endpoints_through_the_same_service(hooks_shop: Any, receiver: Receiver,
+                                                                  capsys: Any) -> None:
+    import orjson
+
+    from kernel.cli import build_parser
+    from plugins.webhooks.cli import commands
+
+    shop = await hooks_shop()
+    parser = build_parser(commands())
+
+    async def run(*argv: str) -> Any:
+        args = parser.parse_args(list(argv))
+        assert await args.command_obj.run(args, shop.rt) == 0
+        return orjson.loads(capsys.readouterr().out)
+
+    created = await run("webhooks", "create", receiver.url, "order.paid", "stock.low")
+    assert created["secret"].startswith("whsec_") and created["events"] == ["order.paid", "stock.low"]
+    assert created["id"] in [h["id"] for h in await run("webhooks", "list")]
+    assert await run("webhooks", "deliveries", created["id"]) == []
+    assert (await run("webhooks", "delete", created["id"]))["deleted"] is True
+    from kernel.cli import CliError
+
+    args = parser.parse_args(["webhooks", "create", receiver.url, "order.eaten"])
+    with pytest.raises(CliError, match="unknown event type"):
+        await args.command_obj.run(args, shop.rt)
