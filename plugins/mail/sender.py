@@ -12,6 +12,7 @@ import aiosmtplib
 
 from kernel.context import CallContext, Principal
 from kernel.events import current_delivery
+from kernel.status import BusError, Status
 from plugins.auth.contract import GetUser, Users
 
 from .config import MailConfig
@@ -45,8 +46,14 @@ class Mailer:
         if order is None:
             log.warning("mail_skipped_no_order_snapshot", extra={"kind": kind})
             return
-        user = await self.bus.call(Users.get_user, GetUser(user_id=order.user_id),
-                                   CallContext(principal=SYSTEM).nested())
+        try:
+            user = await self.bus.call(Users.get_user, GetUser(user_id=order.user_id),
+                                       CallContext(principal=SYSTEM).nested())
+        except BusError as exc:
+            if exc.status is Status.NOT_FOUND:  # the account is gone: nobody to write to, nothing to retry
+                log.warning("mail_skipped_no_user", extra={"kind": kind, "order": order.id})
+                return
+            raise
         text, page = render(kind, order, name=user.name or user.email, shop=self.cfg.shop_name, tracking=tracking)
         msg = EmailMessage()
         msg["From"] = self.cfg.from_address
