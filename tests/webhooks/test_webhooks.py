@@ -237,3 +237,20 @@ async def test_the_cli_manages_endpoints_through_the_same_service(hooks_shop: An
     args = parser.parse_args(["webhooks", "create", receiver.url, "order.eaten"])
     with pytest.raises(CliError, match="unknown event type"):
         await args.command_obj.run(args, shop.rt)
+
+
+async def test_a_name_that_resolves_to_a_private_address_is_refused_when_connecting(receiver: Receiver) -> None:
+    import socket
+
+    from plugins.webhooks.config import WebhooksConfig
+    from plugins.webhooks.delivery import Sender
+
+    host = socket.gethostname()  # resolves through /etc/hosts to a loopback or private address
+    assert not address_allowed(socket.gethostbyname(host), False)
+    sender = Sender(WebhooksConfig())
+    try:
+        out = await sender.post(f"https://{host}:{receiver.port}/hook", b"{}", {})
+    finally:
+        await sender.close()
+    assert out.status is None and out.error is not None and out.error.startswith("target refused")
+    assert receiver.received == []
