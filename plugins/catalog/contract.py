@@ -335,8 +335,16 @@ class Catalog(Service, package="shop.catalog.v1"):
     set_variant_stock = rpc(SetVariantStock, Variant, scope="admin", write=True)
 
 
+PRODUCT_CHANGES = ("created", "updated", "deleted", "stock")
+
+
 @message
-class ProductChanged(Event, topic="catalog.product_changed"):
+class ProductChanged(Event, topic="catalog.product_changed", aggregate="product_id"):
+    """A product changed. ``change``: created | updated | deleted (admin writes) | stock (moved by orders)."""
+
     product_id: str
     slug: str
     category_slug: str
+    change: str = "updated"
+    product: Product | None = None  # the product as GET /api/products/{slug} shows it (None once deleted)
+    previous_stock_qty: int | None = None  # when the stock moved: what it was before
