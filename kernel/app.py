@@ -29,6 +29,7 @@ from .edge import CORS_EXPOSE, FORWARDING_HEADERS, ClientAddress, Cors, MetricsG
 from .events import Subscription
 from .gqlscan import ScanLimits
 from .graphql import GraphQLPart, GraphQLService, QueryLimits, error_dict
+from .graphql import refusal as graphql_refusal
 from .observability import exposition, request_id_var
 from .openapi import api_page, build_openapi
 from .plugin import LoadedPlugin, PluginContext, PluginError, call_each, discover
@@ -286,6 +287,9 @@ def _outer_middleware(rt: Runtime) -> Any:
         try:
             return await handler(request)
         except BusError as exc:
+            if request.path == "/graphql":
+                # Refused before the engine ran (bad token, CSRF, unreadable body): still GraphQL.
+                return _graphql_refusal(exc, rid)
             return problem_from(exc, rid)
         except web.HTTPException as exc:
             return _http_exception(request, exc, rid)
@@ -394,12 +398,22 @@ _HTTP_CODES = {400: Status.INVALID_ARGUMENT, 401: Status.UNAUTHENTICATED, 403: S
                429: Status.RESOURCE_EXHAUSTED, 503: Status.UNAVAILABLE}
 
 
+def _graphql_refusal(exc: BusError, rid: str, http_status: int | None = None,
+                     headers: dict[str, str] | None = None) -> web.Response:
+    out = graphql_refusal(exc, rid)
+    return web.Response(body=out.body, status=http_status or out.status, headers={**out.headers, **(headers or {})},
+                        content_type="application/json")
+
+
 def _http_exception(request: web.Request, exc: web.HTTPException, rid: str) -> web.StreamResponse:
     if exc.status < 400 or not (request.path.startswith("/api") or request.path == "/graphql"):
         return exc
     status = _HTTP_CODES.get(exc.status, Status.INTERNAL if exc.status >= 500 else Status.INVALID_ARGUMENT)
     detail = {404: "No such endpoint", 405: f"Method {request.method} is not allowed here",
               413: "The request body is too large"}.get(exc.status, exc.reason)
+    if request.path == "/graphql":
+        allow = {k: v for k, v in exc.headers.items() if k.lower() == "allow"}
+        return _graphql_refusal(BusError(status, detail), rid, exc.status, allow)
     body = {"type": "about:blank", "title": exc.reason, "status": exc.status, "detail": detail,
             "code": status.name, "requestId": rid}
     headers = {k: v for k, v in exc.headers.items() if k.lower() == "allow"}

@@ -22,12 +22,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from tartiflette import Resolver, create_engine
+from tartiflette import Resolver, Scalar, create_engine
+from tartiflette.constants import UNDEFINED_VALUE
 from tartiflette.language.ast import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
     InlineFragmentNode,
+    IntValueNode,
     OperationDefinitionNode,
     VariableNode,
 )
@@ -37,9 +39,10 @@ from tartiflette.types.exceptions.tartiflette import TartifletteError
 from .bus import note_rate_limit
 from .context import CallContext
 from .gqlscan import ScanLimits, check_variables, scan
-from .messages import DecodeError, decode
+from .gqltypes import LONG, LONG_SDL, generate, handwritten_types
+from .messages import INT64_MAX, INT64_MIN, DecodeError, decode
 from .service import Method
-from .status import HIDDEN, BusError, Status
+from .status import HIDDEN, HTTP_STATUS, BusError, Status
 
 log = logging.getLogger("shop.kernel.graphql")
 
@@ -62,10 +65,21 @@ ResolverFn = Callable[[Any, dict[str, Any], dict[str, Any], Any], Awaitable[Any]
 
 @dataclass
 class GraphQLPart:
+    """A plugin's GraphQL: root fields by hand, their types generated from the messages.
+
+    ``sdl`` holds the ``extend type Query/Mutation`` root fields (and ``extend type`` of
+    another plugin's type). The object, input and enum types those fields return and
+    take are generated (kernel.gqltypes) from the request and response messages of the
+    bus methods behind ``resolvers`` (built with :func:`bus_field`) and ``fields``;
+    ``types`` adds messages no bus field returns. A type defined by hand in ``sdl`` that
+    is also generated is a startup error.
+    """
+
     sdl: str
     resolvers: dict[str, ResolverFn] = field(default_factory=dict)
     # Bus methods each top-level field calls, for the parity meta-test and docs.
     fields: dict[str, Method[Any, Any]] = field(default_factory=dict)
+    types: tuple[type, ...] = ()
 
 
 class ResponseDeps:
@@ -143,7 +157,33 @@ def bus_field(method: Method[Any, Any], *, args: Callable[[dict[str, Any], Any],
 
     resolve.__name__ = f"gql_{method.attr}"
     setattr(resolve, "bus_method", method)  # noqa: B010  (read by the parity meta-test)
+    # The field's type is generated from the method's response message unless ``pick`` reshapes it.
+    setattr(resolve, "returns_reply", pick is None)  # noqa: B010
     return resolve
+
+
+def _long_scalar(schema_name: str) -> None:
+    """``Long``: a 64-bit integer (money), written and read as a JSON number, as REST does."""
+
+    def check(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not INT64_MIN <= value <= INT64_MAX:
+            raise TypeError(f"Long cannot represent < {value!r} >: it takes a 64-bit integer.")
+        return value
+
+    class ScalarLong:
+        def coerce_output(self, value: Any) -> int:
+            return check(value)
+
+        def coerce_input(self, value: Any) -> int:
+            return check(value)
+
+        def parse_literal(self, ast: Any) -> Any:
+            if not isinstance(ast, IntValueNode):
+                return UNDEFINED_VALUE
+            value = int(ast.value)
+            return value if INT64_MIN <= value <= INT64_MAX else UNDEFINED_VALUE
+
+    Scalar(LONG, schema_name=schema_name)(ScalarLong)
 
 
 _MAX_NESTING = 64
@@ -306,13 +346,54 @@ class Outcome:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-def _refusal(exc: BusError) -> Outcome:
-    body = orjson.dumps({"data": None, "errors": [error_dict(exc)]})
+def refusal(exc: BusError, request_id: str | None = None) -> Outcome:
+    """A request refused before any field ran (limits, bad credentials, CSRF, an unreadable body):
+    a GraphQL error document with ``extensions.code``, never a REST problem document."""
+    err = error_dict(exc)
+    if request_id:
+        err["extensions"]["requestId"] = request_id
+    body = orjson.dumps({"data": None, "errors": [err]})
     if exc.status is Status.RESOURCE_EXHAUSTED:
         return Outcome(body, 429, {"Retry-After": str(exc.retry_after or 1)})
     if exc.status is Status.UNAVAILABLE:
         return Outcome(body, 503, {"Retry-After": str(exc.retry_after or 2)})
+    if exc.status is Status.UNAUTHENTICATED:
+        return Outcome(body, 401, {"WWW-Authenticate": 'Bearer error="invalid_token"'})
+    if exc.status in (Status.DEADLINE_EXCEEDED, Status.INTERNAL):
+        return Outcome(body, HTTP_STATUS[exc.status])
     return Outcome(body, 403 if exc.status is Status.PERMISSION_DENIED else 400)
+
+
+
+
+def part_methods(part: GraphQLPart) -> list[tuple[Method[Any, Any], bool]]:
+    """(bus method, is the field's type its response message) behind each field of a part."""
+    out: list[tuple[Method[Any, Any], bool]] = []
+    for fn in part.resolvers.values():
+        method = getattr(fn, "bus_method", None)
+        if method is not None:
+            out.append((method, bool(getattr(fn, "returns_reply", False))))
+    out.extend((m, True) for m in part.fields.values())
+    return out
+
+
+def generated_types(parts: list[tuple[str, GraphQLPart]]) -> Any:
+    """The types generated for every part together (kernel.gqltypes.TypeSet).
+
+    Together, because parts share types (orders' lines use catalog's ``OptionValue``);
+    a plugin that defines by hand a type that is generated is refused, named.
+    """
+    methods = [m for _plugin, part in parts for m in part_methods(part)]
+    extra = [cls for _plugin, part in parts for cls in part.types]
+    types = generate(methods, extra)
+    generated = types.names()
+    for plugin, part in parts:
+        for kind, name in handwritten_types(part.sdl):
+            if name in generated:
+                raise RuntimeError(f"plugin {plugin!r} defines GraphQL {kind} {name} by hand, but it is generated "
+                                   f"from its message ({types.owners.get(name, 'Long scalar')!r}): remove it "
+                                   f"from the plugin's SDL (docs/plugins.md, GraphQL)")
+    return types
 
 
 class GraphQLService:
@@ -331,7 +412,7 @@ class GraphQLService:
         self._prepare = functools.lru_cache(maxsize=256)(self._prepare_uncached)
 
     async def build(self, parts: list[tuple[str, GraphQLPart]], version: str) -> None:
-        sdl = [BASE_SDL]
+        sdl = [BASE_SDL, LONG_SDL]
         resolvers: dict[str, tuple[str, ResolverFn]] = {}
 
         async def shop_version(parent: Any, args: Any, ctx: Any, info: Any) -> str:
@@ -342,6 +423,8 @@ class GraphQLService:
 
         resolvers["Query.shopVersion"] = ("kernel", shop_version)
         resolvers["Mutation.ping"] = ("kernel", ping)
+        types = generated_types(parts)
+        sdl.append(types.sdl())
         for plugin, part in parts:
             sdl.append(f"# --- plugin {plugin}\n{part.sdl}")
             for name, fn in part.resolvers.items():
@@ -355,6 +438,7 @@ class GraphQLService:
             for name, method in part.fields.items():
                 self.field_methods[name] = method
         self.sdl = "\n".join(sdl)
+        _long_scalar(self.schema_name)
         for name, (_plugin, fn) in resolvers.items():
             Resolver(name, schema_name=self.schema_name)(_tracked(fn))
         # No engine-side query cache: documents are parsed once here (see _prepare) and handed over.
@@ -417,18 +501,18 @@ class GraphQLService:
         after the same authorization and rate-limit checks their bus calls would have made."""
         prepared = self._prepare(query)
         if isinstance(prepared, BusError):
-            return _refusal(prepared)
+            return refusal(prepared)
         try:
             check_variables(variables, self.limits.scan)
         except BusError as exc:
-            return _refusal(exc)
+            return refusal(exc)
         ctx: CallContext = context["ctx"]
         if prepared.document is None:
             return Outcome(orjson.dumps(await self.engine._build_response(errors=prepared.errors)))
         # Limits first (an invalid query that is also too costly is told it is too costly).
         refused, cacheable = self._check(prepared, variables)
         if refused is not None:
-            return _refusal(refused)
+            return refusal(refused)
         if prepared.errors:
             return Outcome(orjson.dumps(await self.engine._build_response(errors=prepared.errors)))
         cache = self.cache if self.cache is not None and cacheable else None
@@ -442,7 +526,7 @@ class GraphQLService:
                 try:
                     admitted = self.bus is None or await self.bus.admit(calls, ctx)
                 except BusError as exc:
-                    return _refusal(exc)
+                    return refusal(exc)
                 if admitted:
                     ctx.cache_status = "local"
                     return Outcome(typing.cast(bytes, body))

@@ -41,10 +41,40 @@ class DecodeError(Exception):
         self.errors = errors
 
 
+GRAPHQL_NAMES = "__graphql_names__"
+
+
+@typing.overload
+def message(cls: type[T], /) -> type[T]: ...
+
+
+@typing.overload
+def message(*, graphql: str | None = None, graphql_input: str | None = None) -> Callable[[type[T]], type[T]]: ...
+
+
 @typing.dataclass_transform(frozen_default=True, kw_only_default=True, field_specifiers=(field,))
-def message(cls: type[T]) -> type[T]:
-    """Declare a message type: a frozen, slotted, keyword-only dataclass."""
-    return dataclass(frozen=True, slots=True, kw_only=True)(cls)
+def message(cls: type[T] | None = None, /, *, graphql: str | None = None,
+            graphql_input: str | None = None) -> type[T] | Callable[[type[T]], type[T]]:
+    """Declare a message type: a frozen, slotted, keyword-only dataclass.
+
+    ``@message(graphql="OAuthGrant", graphql_input="CardPaymentInput")`` names the GraphQL
+    types generated from it (kernel.gqltypes) where they differ from the class name (output)
+    or from the class name plus ``Input`` (input). Said once, here; not inherited.
+    """
+
+    def wrap(c: type[T]) -> type[T]:
+        out = dataclass(frozen=True, slots=True, kw_only=True)(c)
+        if graphql is not None or graphql_input is not None:
+            setattr(out, GRAPHQL_NAMES, (graphql, graphql_input))
+        return out
+
+    return wrap if cls is None else wrap(cls)
+
+
+def graphql_names(cls: type) -> tuple[str, str]:
+    """(output, input) GraphQL type names of a message class."""
+    own, own_input = vars(cls).get(GRAPHQL_NAMES, (None, None))
+    return own or cls.__name__, own_input or cls.__name__ + "Input"
 
 
 def constraint(
@@ -57,8 +87,14 @@ def constraint(
     pattern: str | None = None,
     strip: bool = False,
     doc: str | None = None,
+    graphql: Any = None,
 ) -> Any:
-    """A dataclass field with validation metadata used by :func:`decode` and OpenAPI."""
+    """A dataclass field with validation metadata used by :func:`decode` and OpenAPI.
+
+    ``graphql`` is the Python type whose GraphQL shape the field has when its own type has
+    none (an ``Any`` JSON object): e.g. ``tuple[OptionValue, ...]`` for ``{name: value}``,
+    which the plugin's resolver then reshapes.
+    """
     meta = {
         "min": min,
         "max": max,
@@ -67,6 +103,7 @@ def constraint(
         "pattern": re.compile(pattern) if pattern else None,
         "strip": strip,
         "doc": doc,
+        "graphql": graphql,
     }
     if default is dataclasses.MISSING:
         return field(metadata=meta)
@@ -369,8 +406,18 @@ class Format:
     name: str
 
 
+@dataclass(frozen=True, slots=True)
+class GraphQLScalar:
+    """The GraphQL scalar of a field whose Python type alone does not say it (see :data:`MinorUnits`)."""
+
+    name: str
+
+
 Uuid = Annotated[str, Format("uuid")]
 Timestamp = Annotated[str, Format("date-time")]  # RFC 3339, UTC ("...Z")
+# A money amount in minor units: 64-bit, GraphQL ``Long``. Fields named ``*_minor`` are amounts
+# without saying so; this is for amounts with other names (a price facet's ``min``/``max``).
+MinorUnits = Annotated[int, GraphQLScalar("Long")]
 
 
 def apply_constraints(schema: dict[str, Any], meta: Mapping[str, Any]) -> None:

@@ -15,14 +15,18 @@ from .rest import Route
 from .service import Service, rpc
 
 
-@message
+@message(graphql="PluginContribution")
 class Contribution:
+    """A part of the shop a plugin adds."""
+
     kind: str  # routes, graphql, services, tables, events, pages
     items: tuple[str, ...]
 
 
-@message
+@message(graphql="ShopPlugin")
 class PluginView:
+    """A loaded plugin (admins only)."""
+
     name: str
     version: str
     description: str
@@ -57,18 +61,7 @@ ROUTES = [Route("GET", "/api/admin/plugins", System.list_plugins, summary="Loade
                 tags=("admin",))]
 
 GRAPHQL = GraphQLPart(
-    sdl='''
-"A part of the shop a plugin adds."
-type PluginContribution { kind: String!, items: [String!]! }
-"A loaded plugin (admins only)."
-type ShopPlugin {
-  name: String!
-  version: String!
-  description: String!
-  requires: [String!]!
-  contributes: [PluginContribution!]!
-}
-extend type Query { plugins: [ShopPlugin!]! }
-''',
+    # ShopPlugin and PluginContribution are generated from the messages above.
+    sdl='extend type Query { "The loaded plugins (admins only)." plugins: [ShopPlugin!] }',
     resolvers={"Query.plugins": bus_field(System.list_plugins)},
 )

@@ -16,6 +16,8 @@ SCOPES = (
 
 @message
 class User:
+    """A shop account."""
+
     id: Uuid
     email: str
     name: str
@@ -40,11 +42,13 @@ class FindUserByEmail:
 
 @message
 class ScopeView:
+    """A scope, with what it allows in words (as on the consent screen)."""
+
     name: str
-    description: str  # in words, as on the consent screen
+    description: str
 
 
-@message
+@message(graphql="OAuthGrant")
 class Grant:
     """What the user allowed a third-party application to do (remembered consent)."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from kernel.events import Event
-from kernel.messages import Uuid, constraint, message
+from kernel.messages import MinorUnits, Uuid, constraint, message
 from kernel.scopes import Scope
 from kernel.service import CachePolicy, Service, rpc
 
@@ -28,9 +28,23 @@ MAX_OPTION_FILTERS = 20
 
 @message
 class Category:
+    """A product category."""
+
     id: Uuid
     slug: str
     name: str
+
+
+@message
+class OptionValue:
+    """One option value of a variant: GraphQL's shape of the REST options object ``{name: value}``."""
+
+    name: str
+    value: str
+
+
+# A variant's options: a JSON object {name: value} on the bus and in REST, a list of pairs in GraphQL.
+OPTIONS_GRAPHQL = tuple[OptionValue, ...]
 
 
 @message
@@ -51,7 +65,7 @@ class Variant:
 
     id: str
     sku: str
-    options: Any  # {name: value}; JSON object of strings (GraphQL: [{name, value}])
+    options: Any = constraint(graphql=OPTIONS_GRAPHQL)  # {name: value}; JSON object of strings
     price_minor: int
     currency: str
     stock_qty: int
@@ -60,19 +74,22 @@ class Variant:
 
 @message
 class Product:
+    """A product. Prices are integer minor units of an ISO 4217 currency."""
+
     id: Uuid
     slug: str
     name: str
     description: str
     category_id: Uuid
     category_slug: str
-    price_minor: int  # the lowest variant price
+    price_minor: int = constraint(doc="The lowest variant price.")
     currency: str  # every variant of a product is priced in this currency
-    stock_qty: int  # the sum of the variants' stock
+    stock_qty: int = constraint(doc="The sum of the variants' stock.")
     options: tuple[ProductOption, ...] = ()
     variants: tuple[Variant, ...] = ()
     # Only when the request asked for displayCurrency: the price converted exactly as checkout converts.
-    display_price_minor: int | None = None
+    display_price_minor: int | None = constraint(
+        default=None, doc="With displayCurrency: the price converted exactly as checkout converts it.")
     display_currency: str | None = None
 
 
@@ -96,8 +113,8 @@ class OptionFacet:
 
 @message
 class PriceFacet:
-    min: int
-    max: int
+    min: MinorUnits
+    max: MinorUnits
     currency: str
 
 
@@ -112,6 +129,8 @@ class Facets:
 
 @message
 class ProductPage:
+    """A page of products, shaped like the REST page."""
+
     items: tuple[Product, ...]
     page: int
     page_size: int
@@ -126,6 +145,8 @@ class ListCategories:
 
 @message
 class OptionFilter:
+    """option.<name>=<value> of REST: values of one name are alternatives, names combine."""
+
     name: str = constraint(min_len=1, max_len=50)
     value: str = constraint(min_len=1, max_len=100)
 
@@ -208,8 +229,10 @@ class DeleteById:
     id: str = constraint(**ID)
 
 
-@message
+@message(graphql="CatalogDeleted")
 class Deleted:
+    """The result of a catalog delete."""
+
     id: str
     deleted: bool
 
@@ -261,7 +284,8 @@ class AdjustStock:
 class CreateVariant:
     product_id: str = constraint(**ID)
     sku: str = constraint(pattern=SKU)
-    options: Any = constraint(default={}, doc='{"size": "M", "colour": "Navy"}: name -> value')
+    options: Any = constraint(default={}, doc='{"size": "M", "colour": "Navy"}: name -> value',
+                              graphql=OPTIONS_GRAPHQL)
     price_minor: int = constraint(min=0, max=PRICE_MAX)
     currency: str = constraint(pattern=CURRENCY)
     stock_qty: int = constraint(default=0, min=0, max=10**9)
@@ -271,7 +295,7 @@ class CreateVariant:
 class UpdateVariant:
     id: str = constraint(**ID)
     sku: str | None = constraint(default=None, pattern=SKU)
-    options: Any = constraint(default=None, doc="replaces the variant's option values")
+    options: Any = constraint(default=None, doc="replaces the variant's option values", graphql=OPTIONS_GRAPHQL)
 
 
 @message

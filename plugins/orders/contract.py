@@ -9,6 +9,7 @@ from kernel.events import Event
 from kernel.messages import Timestamp, Uuid, constraint, message
 from kernel.scopes import Scope
 from kernel.service import Service, rpc
+from plugins.catalog.contract import OPTIONS_GRAPHQL
 from plugins.wallet.contract import Card
 
 # The scopes this plugin enforces (docs/plugins.md, "Scopes"); the consent screen shows the descriptions.
@@ -34,6 +35,8 @@ PAYMENT_METHODS: tuple[str, ...] = typing.get_args(PaymentMethod)
 
 @message
 class CartLine:
+    """A cart line, priced at the catalog's current price."""
+
     product_id: Uuid
     slug: str
     name: str
@@ -43,17 +46,21 @@ class CartLine:
     line_total_minor: int
     variant_id: str = ""
     sku: str = ""
-    options: Any = None  # the variant's {name: value}
+    options: Any = constraint(default=None, graphql=OPTIONS_GRAPHQL)  # the variant's {name: value}
 
 
 @message
 class CartTotal:
+    """The cart's total in one currency."""
+
     currency: str
     amount_minor: int
 
 
 @message
 class Cart:
+    """The caller's cart; totals are per currency."""
+
     id: Uuid
     items: tuple[CartLine, ...]
     totals: tuple[CartTotal, ...]  # one per currency present in the cart, sorted by currency
@@ -99,6 +106,8 @@ class RemoveCartVariant:
 
 @message
 class OrderItem:
+    """A bought line, at the price paid (in the order's currency)."""
+
     product_id: Uuid
     slug: str
     name: str
@@ -106,15 +115,18 @@ class OrderItem:
     unit_price_minor: int  # what was paid per unit, in the order's currency
     currency: str  # the order's currency
     line_total_minor: int
-    original_unit_price_minor: int | None = None  # the catalog price when it was in another currency
+    original_unit_price_minor: int | None = constraint(
+        default=None, doc="The catalog price when the product was priced in another currency.")
     original_currency: str | None = None
     variant_id: str = ""
     sku: str = ""
-    options: Any = None  # the variant's {name: value} when bought
+    options: Any = constraint(default=None, graphql=OPTIONS_GRAPHQL)  # the variant's {name: value} when bought
 
 
 @message
 class Order:
+    """An order, in one currency; paid from the wallet or by card."""
+
     id: Uuid
     status: OrderStatus
     total_minor: int
@@ -130,6 +142,8 @@ class Order:
 
 @message
 class OrderPage:
+    """A page of orders, shaped like the REST page."""
+
     items: tuple[Order, ...]
     page: int
     page_size: int

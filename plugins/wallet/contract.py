@@ -20,12 +20,14 @@ EntryKind = Literal["topup", "transfer_in", "transfer_out", "payment", "refund"]
 
 @message
 class Wallet:
+    """A wallet: one per customer per currency. Amounts are integer minor units (GraphQL: Long, 64-bit)."""
+
     id: Uuid
     currency: str
     balance_minor: int
 
 
-@message
+@message(graphql_input="CardPaymentInput")
 class Card:
     """A payment card. Only brand and last 4 digits are ever stored."""
 
@@ -56,13 +58,13 @@ class Transfer:
     memo: str | None = constraint(default=None, max_len=200)
 
 
-@message
+@message(graphql="Transfer")
 class TransferResult:
-    id: Uuid  # ledger transaction id
+    id: Uuid = constraint(doc="The ledger transaction id.")
     currency: str
     amount_minor: int
     to_email: str
-    balance_minor: int  # sender's balance after the transfer
+    balance_minor: int = constraint(doc="The sender's balance after the transfer.")
     created_at: Timestamp
 
 
@@ -78,7 +80,7 @@ class LedgerEntry:
     id: Uuid
     transaction_id: Uuid
     kind: EntryKind
-    amount_minor: int  # signed: + credit, - debit
+    amount_minor: int = constraint(doc="Signed: positive credits the wallet, negative debits it.")
     currency: str
     memo: str
     created_at: Timestamp
@@ -190,8 +192,10 @@ class ListCurrencies:
     pass
 
 
-@message
+@message(graphql="WalletCurrency")
 class CurrencyInfo:
+    """A currency the shop accepts; exponent is the ISO 4217 minor unit (JPY 0, EUR 2, BHD 3)."""
+
     code: str
     exponent: int  # ISO 4217 minor-unit exponent: JPY 0, EUR 2, BHD 3
 

@@ -16,6 +16,8 @@ ID_MAX = 64
 
 @message
 class WebhookEndpoint:
+    """A webhook endpoint: a URL subscribed to event types. Its secret is only shown at creation."""
+
     id: str
     url: str
     events: tuple[str, ...]
@@ -62,6 +64,8 @@ class WebhookDeleted:
 
 @message
 class WebhookAttempt:
+    """One try at delivering a webhook."""
+
     attempted_at: str
     status_code: int | None  # None: no HTTP response (refused, timeout, connection error)
     duration_ms: int
@@ -72,6 +76,8 @@ class WebhookAttempt:
 
 @message
 class WebhookDelivery:
+    """One message to one endpoint; state: pending, succeeded or failed."""
+
     id: str
     endpoint_id: str
     event_id: str

@@ -158,7 +158,6 @@ def shop_routes(ctx: PluginContext) -> list[Route]:
 def shop_graphql(ctx: PluginContext) -> GraphQLPart:
     return GraphQLPart(
         sdl="""
-        type Greeted { text: String!, count: Int! }
         extend type Query { helloCount(name: String!): Greeted, helloBoom(code: String!): Greeted, helloFail: Greeted }
         extend type Mutation { greet(name: String!, times: Int, idempotencyKey: String): Greeted! }
         """,

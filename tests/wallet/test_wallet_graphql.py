@@ -11,7 +11,7 @@ async def gql(client, user: str, query: str, variables: dict | None = None) -> d
     return await r.json()
 
 
-TOP_UP = """mutation($c: String!, $a: Int!, $k: String, $card: CardInput) {
+TOP_UP = """mutation($c: String!, $a: Int!, $k: String, $card: CardPaymentInput) {
   topUpWallet(currency: $c, amountMinor: $a, idempotencyKey: $k, card: $card) { id currency balanceMinor } }"""
 TRANSFER = """mutation($to: String!, $a: Int!, $k: String) {
   transferMoney(toEmail: $to, currency: "EUR", amountMinor: $a, memo: "hi", idempotencyKey: $k) {

@@ -21,15 +21,19 @@ MAX_PAGE_SIZE = 50
 
 @message
 class Review:
+    """A customer's review of a product they bought."""
+
     id: str
     product_id: str
-    rating: int  # 1..5
+    rating: int = constraint(doc="1 to 5")
     body: str
     created_at: str  # ISO 8601, UTC
 
 
 @message
 class ReviewPage:
+    """A page of reviews, newest first, shaped like the REST page."""
+
     items: tuple[Review, ...]
     page: int
     page_size: int
