@@ -358,7 +358,8 @@ def refusal(exc: BusError, request_id: str | None = None) -> Outcome:
     if exc.status is Status.UNAVAILABLE:
         return Outcome(body, 503, {"Retry-After": str(exc.retry_after or 2)})
     if exc.status is Status.UNAUTHENTICATED:
-        return Outcome(body, 401, {"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        challenge = 'Bearer realm="shop", error="invalid_token"' if exc.reason == "INVALID_TOKEN" else 'Bearer realm="shop"'
+        return Outcome(body, 401, {"WWW-Authenticate": challenge})
     if exc.status in (Status.DEADLINE_EXCEEDED, Status.INTERNAL):
         return Outcome(body, HTTP_STATUS[exc.status])
     return Outcome(body, 403 if exc.status is Status.PERMISSION_DENIED else 400)

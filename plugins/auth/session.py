@@ -42,6 +42,8 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 REFRESH_EARLY = 60  # seconds before expiry the session refreshes its access token
 CSRF_HEADER = "X-CSRF-Token"
 
+GRAPHQL_PATH = "/graphql"  # answered by the kernel in GraphQL's error shape
+
 
 def _unavailable() -> BusError:
     return BusError(Status.UNAVAILABLE, "Sign-in sessions are unavailable right now; try again shortly.",
@@ -97,10 +99,12 @@ class Sessions:
             except (RedisError, OSError) as exc:
                 if self.redis is not None:
                     self.redis.mark_down(exc)
+                if request.path == GRAPHQL_PATH:
+                    raise _unavailable() from None  # the kernel answers /graphql with a GraphQL error
                 resp = problem_from(_unavailable(), request.get("request_id"))
             except BusError as exc:
-                if exc.reason != "INVALID_TOKEN":
-                    raise
+                if exc.reason != "INVALID_TOKEN" or request.path == GRAPHQL_PATH:
+                    raise  # the kernel answers: problem+json, or on /graphql a GraphQL error (with the header)
                 resp = problem_from(exc, request.get("request_id"))
                 resp.headers["WWW-Authenticate"] = 'Bearer realm="shop", error="invalid_token"'
             return resp

@@ -140,7 +140,10 @@ async def test_storefront_session_signs_in_reads_me_and_needs_csrf_for_writes(ma
     assert me.status == 200 and (await me.json())["name"] == "Shopper"
     q = {"query": "{ me { email } }"}
     r = await client.post("/graphql", json=q)
-    assert r.status == 403 and (await r.json())["reason"] == "CSRF"
+    # Refused before the engine runs, and still a GraphQL answer (not a REST problem document).
+    assert r.status == 403 and r.content_type == "application/json"
+    err = (await r.json())["errors"][0]
+    assert err["extensions"]["code"] == "PERMISSION_DENIED" and err["extensions"]["reason"] == "CSRF"
     r = await client.post("/graphql", json=q, headers={"X-CSRF-Token": "wrong"})
     assert r.status == 403
     r = await client.post("/graphql", json=q, headers={"X-CSRF-Token": csrf})
@@ -225,3 +228,18 @@ async def test_session_refreshes_a_nearly_expired_access_token_by_itself(make_cl
     revoked = await db.fetchval("SELECT count(*) FROM auth_refresh_token r JOIN auth_user u ON u.id = r.user_id "
                                 "WHERE u.email = 'fresh@example.test' AND revoked_at IS NOT NULL")
     assert revoked == 0
+
+
+async def test_a_bad_token_on_graphql_is_a_graphql_error_not_a_problem_document(make_client):
+    """REST answers a bad token with problem+json; /graphql with the GraphQL error shape, same code and reason."""
+    client = await make_client()
+    bad = {"Authorization": "Bearer not-a-jwt"}
+    rest = await client.get("/api/me", headers=bad)
+    assert rest.status == 401 and rest.content_type == "application/problem+json"
+    r = await client.post("/graphql", json={"query": "{ categories { id } }"}, headers=bad)
+    assert r.status == 401 and r.content_type == "application/json"
+    body = await r.json()
+    assert body["data"] is None and len(body["errors"]) == 1
+    ext = body["errors"][0]["extensions"]
+    assert ext["code"] == "UNAUTHENTICATED" and ext["reason"] == (await rest.json())["reason"] == "INVALID_TOKEN"
+    assert "type" not in body and "title" not in body

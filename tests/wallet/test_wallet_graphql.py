@@ -59,3 +59,38 @@ async def test_graphql_errors_carry_code_reason_and_field(wallet_client):
     assert out["errors"][0]["extensions"]["code"] == "NOT_FOUND"
     r = await client.post("/graphql", json={"query": "{ walletBalances { id } }"})
     assert (await r.json())["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+BIG = 2**31 + 12_345  # beyond GraphQL's 32-bit Int
+
+
+async def test_a_balance_beyond_2_to_the_31_is_served_by_graphql_as_by_rest(wallet_client):
+    """Amounts are 64-bit on the bus and in REST; GraphQL serves them as ``Long``, not as an error."""
+    client = await wallet_client(plugin_config={"wallet": {"max_topup_minor": 2**40}})
+    alice, bob = new_user(), new_user()
+    r = await client.post("/api/wallets/top-up", json={"currency": "EUR", "amountMinor": BIG}, headers=headers(alice))
+    assert r.status == 200, await r.text()
+    rest = await (await client.get("/api/wallets", headers=headers(alice))).json()
+    out = await gql(client, alice, "{ walletBalances { id currency balanceMinor } }")
+    assert "errors" not in out, out
+    assert out["data"]["walletBalances"] == rest == [{"id": rest[0]["id"], "currency": "EUR", "balanceMinor": BIG}]
+    # Answers of mutations and pages carry the big amounts too.
+    out = await gql(client, alice, TRANSFER, {"to": email(bob), "a": 5})
+    assert out["data"]["transferMoney"]["balanceMinor"] == BIG - 5
+    out = await gql(client, alice, '{ walletTransactions(currency: "EUR") { items { kind amountMinor } } }')
+    assert {"kind": "topup", "amountMinor": BIG} in out["data"]["walletTransactions"]["items"]
+    schema = await gql(client, alice, '{ __type(name: "Wallet") { fields { name type { ofType { name } } } } }')
+    kinds = {f["name"]: f["type"]["ofType"]["name"] for f in schema["data"]["__type"]["fields"]}
+    assert kinds["balanceMinor"] == "Long"
+
+
+async def test_one_failing_root_field_leaves_the_others_data(wallet_client):
+    """Root fields are nullable: an anonymous caller still gets the public field beside the refused one."""
+    client = await wallet_client()
+    r = await client.post("/graphql", json={"query": "{ walletCurrencies { code } walletBalances { id } }"})
+    body = await r.json()
+    assert r.status == 200
+    assert body["data"]["walletBalances"] is None and {"code": "EUR"} in body["data"]["walletCurrencies"]
+    assert body["errors"][0]["path"] == ["walletBalances"]
+    assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
