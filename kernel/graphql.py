@@ -373,7 +373,8 @@ def part_methods(part: GraphQLPart) -> list[tuple[Method[Any, Any], bool]]:
     for fn in part.resolvers.values():
         method = getattr(fn, "bus_method", None)
         if method is not None:
-            out.append((method, bool(getattr(fn, "returns_reply", False))))
+            # A wrapper that copied only ``bus_method`` still returns the reply.
+            out.append((method, bool(getattr(fn, "returns_reply", True))))
     out.extend((m, True) for m in part.fields.values())
     return out
 
