@@ -38,6 +38,19 @@ def assert_problem(r: httpx.Response | RawResponse, status: int | tuple[int, ...
     return doc
 
 
+def assert_graphql_refusal(r: httpx.Response | RawResponse, status: int) -> dict[str, Any]:
+    """/graphql refuses a request it cannot read in GraphQL's error shape (not problem+json)."""
+    code = r.status_code if isinstance(r, httpx.Response) else r.status
+    body = r.content if isinstance(r, httpx.Response) else r.body
+    assert code == status, f"expected {status}, got {code}: {body[:300]!r}"
+    assert r.headers.get("content-type", "").startswith("application/json"), body[:300]
+    doc: dict[str, Any] = json.loads(body)
+    assert doc["data"] is None and len(doc["errors"]) == 1, doc
+    err = doc["errors"][0]
+    assert err["message"] and err["extensions"]["code"] == "INVALID_ARGUMENT", err
+    return {"detail": err["message"], "errors": err["extensions"].get("errors", [])}
+
+
 def field_names(doc: dict[str, Any]) -> set[str]:
     return {e["field"] for e in doc.get("errors", [])}
 
@@ -76,7 +89,7 @@ def test_chunked_body_over_the_limit_is_413_without_a_content_length(hostile: Ho
 
     r = httpx.post(f"{hostile.base}/graphql", content=chunks(), headers={"Content-Type": "application/json"},
                    timeout=30)
-    assert_problem(r, 413)
+    assert "too large" in assert_graphql_refusal(r, 413)["detail"]
     hostile.assert_alive()
 
 
@@ -147,7 +160,7 @@ def test_json_nested_a_hundred_thousand_levels_is_400_not_a_recursion_crash(host
     assert field_names(doc) == {"body"}
     r2 = post_raw(hostile, "/graphql", b'{"query":"{shopVersion}","variables":' + b'{"a":' * 50_000 + b"1"
                   + b"}" * 50_001)
-    assert_problem(r2, 400)
+    assert field_names(assert_graphql_refusal(r2, 400)) == {"body"}
     hostile.assert_alive()
 
 
@@ -159,7 +172,7 @@ def test_invalid_utf8_in_a_json_body_is_400_naming_body(hostile: Hostile) -> Non
     r = post_raw(hostile, "/api/cart/items", b'{"productId": "\\ud800", "qty": 1}')
     assert_problem(r, 400)
     r = post_raw(hostile, "/graphql", b'{"query": "{ products(search: \\"\xed\xa0\x80\\") { total } }"}')
-    assert_problem(r, 400)
+    assert field_names(assert_graphql_refusal(r, 400)) == {"body"}
     hostile.assert_alive()
 
 
