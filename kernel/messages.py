@@ -160,6 +160,14 @@ def _make_decoder(tp: Any) -> Decoder:
             return value
 
         return dec_str
+    if tp is bytes:
+        # Binary fields come from multipart/form-data file parts (kernel.rest), never from JSON.
+        def dec_bytes(value: Any, path: str) -> Any:
+            if not isinstance(value, (bytes, bytearray)):
+                raise FieldError(path, "must be a file (multipart/form-data)")
+            return bytes(value)
+
+        return dec_bytes
     origin = typing.get_origin(tp)
     if origin is typing.Literal:
         allowed = typing.get_args(tp)
@@ -209,6 +217,12 @@ def _check_constraints(value: Any, meta: Mapping[str, Any], path: str) -> Any:
             raise FieldError(path, f"must be at most {meta['max_len']} characters")
         if meta.get("pattern") is not None and not meta["pattern"].fullmatch(value):
             raise FieldError(path, f"must match {meta['pattern'].pattern}")
+    elif isinstance(value, bytes):
+        if meta.get("min_len") is not None and len(value) < meta["min_len"]:
+            raise FieldError(path, "must not be empty" if meta["min_len"] == 1 else
+                             f"must be at least {meta['min_len']} bytes")
+        if meta.get("max_len") is not None and len(value) > meta["max_len"]:
+            raise FieldError(path, f"must be at most {meta['max_len']} bytes")
     elif isinstance(value, int) and not isinstance(value, bool):
         if meta.get("min") is not None and value < meta["min"]:
             raise FieldError(path, f"must be at least {meta['min']}")
@@ -350,6 +364,8 @@ def json_schema(tp: Any, components: dict[str, Any]) -> dict[str, Any]:
         return {"type": "integer", "format": "int64", "minimum": INT64_MIN, "maximum": INT64_MAX}
     if tp is str:
         return {"type": "string"}
+    if tp is bytes:
+        return {"type": "string", "format": "binary", "contentMediaType": "application/octet-stream"}
     origin = typing.get_origin(tp)
     if origin is typing.Literal:
         return {"enum": list(typing.get_args(tp))}

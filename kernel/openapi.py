@@ -9,7 +9,7 @@ import typing
 from typing import Any
 
 from .messages import camel, json_schema, type_hints
-from .rest import Route
+from .rest import Route, multipart_fields
 from .status import HTTP_STATUS, Status
 
 _PARAM_RE = re.compile(r"{(\w+)(?::[^}]*)?}")
@@ -80,8 +80,16 @@ def build_openapi(routes: list[tuple[str, Route]], *, version: str, server_url: 
             body_schema: dict[str, Any] = {"type": "object", "properties": body_props, "additionalProperties": False}
             if body_required:
                 body_schema["required"] = body_required
-            op["requestBody"] = {"required": bool(body_required),
-                                 "content": {"application/json": {"schema": body_schema}}}
+            if multipart_fields(req_type):
+                # Routes with binary fields take multipart/form-data (kernel.rest.read_multipart).
+                body_schema["required"] = body_required
+                encoding = {name: {"contentType": "application/octet-stream"}
+                            for name, s in body_props.items() if s.get("format") == "binary"}
+                op["requestBody"] = {"required": True, "content": {"multipart/form-data": {
+                    "schema": body_schema, "encoding": encoding}}}
+            else:
+                op["requestBody"] = {"required": bool(body_required),
+                                     "content": {"application/json": {"schema": body_schema}}}
         o = rpc.options
         if o.idempotent:
             op.setdefault("parameters", []).append({
@@ -133,6 +141,10 @@ def build_openapi(routes: list[tuple[str, Route]], *, version: str, server_url: 
 
 def _apply_meta(schema: dict[str, Any], meta: typing.Mapping[str, Any]) -> None:
     target = schema["anyOf"][0] if "anyOf" in schema else schema
+    if target.get("format") == "binary":  # lengths of a file are bytes, not characters: say so in words
+        if meta.get("max_len") is not None:
+            schema["description"] = f"A file of at most {meta['max_len']} bytes."
+        return
     if meta.get("min") is not None:
         target["minimum"] = meta["min"]
     if meta.get("max") is not None:

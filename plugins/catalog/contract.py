@@ -23,6 +23,27 @@ class Category:
 
 
 @message
+class ImageRendition:
+    """One pre-made size of an image (for ``srcset``): WebP and the original format at fixed widths."""
+
+    url: str
+    width: int
+    height: int
+    content_type: str
+
+
+@message
+class ProductImage:
+    id: str
+    url: str
+    alt: str
+    width: int
+    height: int
+    content_type: str
+    renditions: tuple[ImageRendition, ...] = ()
+
+
+@message
 class Product:
     id: str
     slug: str
@@ -33,6 +54,7 @@ class Product:
     price_minor: int
     currency: str
     stock_qty: int
+    images: tuple[ProductImage, ...] = ()  # first = main (media.py)
 
 
 @message
@@ -194,3 +216,22 @@ class ProductChanged(Event, topic="catalog.product_changed"):
     product_id: str
     slug: str
     category_slug: str
+
+
+# ---- media (plugins/catalog/media.py): product images
+
+IMAGE_MAX_BYTES = 10 * 1024 * 1024
+
+
+@message
+class UploadImage:
+    """``POST /api/admin/products/{id}/images`` as multipart/form-data: ``file`` and optional ``alt``."""
+
+    id: str = constraint(**ID)
+    file: bytes = constraint(max_len=IMAGE_MAX_BYTES, doc="A JPEG, PNG or WebP image of at most 10 MB.")
+    alt: str = constraint(default="", max_len=500, strip=True)
+
+
+class CatalogMedia(Service, package="shop.catalog.v1"):
+    upload_image = rpc(UploadImage, ProductImage, scope="admin", write=True, rate_limit="write")
+    delete_image = rpc(DeleteById, Deleted, scope="admin", write=True)

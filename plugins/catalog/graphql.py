@@ -6,7 +6,7 @@ from pathlib import Path
 
 from kernel.graphql import GraphQLPart, bus_field
 
-from .contract import Catalog
+from .contract import Catalog, CatalogMedia
 
 SDL = (Path(__file__).parent / "schema.graphql").read_text(encoding="utf-8")
 
@@ -28,5 +28,6 @@ def part() -> GraphQLPart:
             "Mutation.setPrice": bus_field(c.set_price),
             "Mutation.setStock": bus_field(c.set_stock),
             "Mutation.adjustStock": bus_field(c.adjust_stock),
+            "Mutation.deleteImage": bus_field(CatalogMedia.delete_image),
         },
     )

@@ -32,7 +32,8 @@ async def test_product_by_slug_has_the_spec_fields_and_unknown_slug_is_404(catal
     assert r.status == 200
     body = await r.json()
     assert set(body) == {"id", "slug", "name", "description", "categoryId", "categorySlug", "priceMinor",
-                         "currency", "stockQty"}
+                         "currency", "stockQty", "images"}
+    assert body["images"] == []
     assert (body["categorySlug"], body["priceMinor"], body["currency"], body["stockQty"]) == (cat["slug"], 500, "JPY", 3)
     r = await c.get("/api/products/no-such-product")
     assert r.status == 404
@@ -194,7 +195,8 @@ async def test_graphql_products_has_the_rest_page_shape(catalog_client):
     cat = await shop.category()
     p = await shop.product(cat)
     q = """query($c: String) { products(categorySlug: $c, page: 1, pageSize: 5) {
-             items { id slug name description categoryId categorySlug priceMinor currency stockQty }
+             items { id slug name description categoryId categorySlug priceMinor currency stockQty
+                     images { id url alt width height contentType renditions { url width height contentType } } }
              page pageSize total } categories { id slug name } }"""
     body = await (await c.post("/graphql", json={"query": q, "variables": {"c": cat["slug"]}})).json()
     rest = await _page(c, category=cat["slug"], pageSize=5)
