@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from .context import CallContext
 from .messages import DecodeError, FieldError, camel, decode, type_hints
@@ -212,7 +213,7 @@ async def read_multipart(request: web.Request, files: dict[str, int | None], kin
                     errors.append(exc)
     except TimeoutError:
         raise web.HTTPRequestTimeout(text="request body too slow") from None
-    except (ValueError, AssertionError) as exc:  # aiohttp's multipart parser on a malformed body
+    except (ValueError, AssertionError, LookupError, HttpProcessingError) as exc:  # a malformed multipart body
         raise BusError(Status.INVALID_ARGUMENT, f"The multipart body is malformed: {exc}",
                        field_errors=[("body", "is not valid multipart/form-data")]) from None
     if errors:
