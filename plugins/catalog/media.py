@@ -226,6 +226,13 @@ def process(data: bytes) -> Processed:
     return Processed(original, tuple(renditions))
 
 
+def renditions_json(done: Processed) -> str:
+    """The ``renditions`` column: smallest first, WebP before the original format at each width."""
+    return orjson.dumps([
+        {"url": url_of(r.key), "width": r.width, "height": r.height, "contentType": r.content_type}
+        for r in sorted(done.renditions, key=lambda r: (r.width, r.content_type != "image/webp"))]).decode()
+
+
 # ------------------------------------------------------------------ servicer
 
 
@@ -277,8 +284,6 @@ class MediaServicer:
         await self._product(req.id, lock=False)  # 404 before spending CPU on the file
         done = await self._process(req.file)
         files = [done.original, *done.renditions]
-        renditions = [{"url": url_of(r.key), "width": r.width, "height": r.height, "contentType": r.content_type}
-                      for r in sorted(done.renditions, key=lambda r: (r.width, r.content_type != "image/webp"))]
         async with self.db.transaction():
             product = await self._product(req.id, lock=True)
             count = await self.db.fetchval("SELECT count(*) FROM catalog_image WHERE product_id = $1", product["id"])
@@ -294,7 +299,7 @@ class MediaServicer:
                 "(SELECT coalesce(max(position), -1) + 1 FROM catalog_image WHERE product_id = $1)) "
                 f"RETURNING {IMAGE_COLS}",
                 product["id"], o.key, o.content_type, req.alt, o.width, o.height,
-                orjson.dumps(renditions).decode(), [r.key for r in done.renditions])
+                renditions_json(done), [r.key for r in done.renditions])
             await self._invalidate(product)
         log.info("image_uploaded", extra={"product_id": str(product["id"]), "key": o.key, "bytes": len(o.data)})
         return image_message(row)

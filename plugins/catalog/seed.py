@@ -16,6 +16,7 @@ from typing import Any
 from kernel.cli import CliError
 
 from . import rows
+from .media_seed import seed_images
 
 DEFAULT_PRODUCTS = 300
 MAX_PRODUCTS = 1_000_000
@@ -122,6 +123,7 @@ async def seed_demo(rt: Any, options: dict[str, Any]) -> str:
                 cols["category_id"], cols["slug"], cols["name"], cols["description"], cols["price"],
                 cols["currency"], cols["stock"], cols["created_at"])
             added += int(status.split()[-1])
+    images = await seed_images(db) if added else 0  # media_seed.py: pictures for the newest products
     # A bulk load leaves the search index's pending list long and the statistics stale;
     # without this the planner picks sequential scans until autovacuum comes by.
     await db.execute("SELECT gin_clean_pending_list('catalog_product_search'::regclass)")
@@ -129,4 +131,4 @@ async def seed_demo(rt: Any, options: dict[str, Any]) -> str:
     # New rows only show up in lists and categories; unknown slugs were never cached.
     await rt.cache.invalidate([rows.CATEGORIES_TAG, "products:v1"])
     total = await db.fetchval("SELECT count(*) FROM catalog_product")
-    return f"{len(CATEGORIES)} categories, {added} products added ({total} in the catalog)"
+    return f"{len(CATEGORIES)} categories, {added} products added ({total} in the catalog), {images} images"

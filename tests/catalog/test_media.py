@@ -208,3 +208,29 @@ async def test_openapi_describes_the_upload_as_multipart_with_a_binary_file(cata
     assert schema["required"] == ["file"]
     assert "alt" in schema["properties"]
     assert "/api/admin/images/{id}" in doc["paths"]
+
+
+async def test_demo_seed_draws_images_for_the_newest_products_only_once(catalog_client):
+    from plugins.catalog.media_seed import SEEDED_IMAGES, seed_images
+    from tests.conftest import rt_of
+
+    c = await catalog_client()
+    rt = rt_of(c)
+    shop = Shop(c)
+    cat = await shop.category()
+    newest = [await shop.product(cat, name=f"Alder Classic Lamp {i}, Navy") for i in range(3)]
+    added = await seed_images(rt.db, limit=2)
+    assert added == 2
+    await rt.cache.invalidate(["products:v1"] + [f"product:v1:{p['slug']}" for p in newest])
+    shown = [(await (await c.get(f"/api/products/{p['slug']}")).json())["images"] for p in newest]
+    assert [len(i) for i in shown] == [0, 1, 1]  # the two newest got a picture
+    pic = shown[2][0]
+    assert pic["alt"] == newest[2]["name"] and (pic["width"], pic["height"]) == (640, 480)
+    r = await c.get(pic["url"])
+    assert r.status == 200 and Image.open(io.BytesIO(await r.read())).size == (640, 480)
+    assert {x["width"] for x in pic["renditions"]} == {320, 640}
+    assert await seed_images(rt.db, limit=2) == 2  # the next ones; never a second picture for the same product
+    counts = await rt.db.fetch("SELECT count(*) AS n FROM catalog_image WHERE product_id = ANY($1::uuid[]) "
+                               "GROUP BY product_id", [p["id"] for p in newest])
+    assert [r["n"] for r in counts] == [1, 1, 1]
+    assert SEEDED_IMAGES <= 50
