@@ -63,6 +63,8 @@ class ProductPage:
     page: int
     page_size: int
     total: int
+    # False when total is an estimate (a relevance search with many matches; see search.py).
+    total_exact: bool = True
 
 
 @message

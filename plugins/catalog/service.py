@@ -11,7 +11,7 @@ from kernel.context import CallContext
 from kernel.plugin import PluginContext
 from kernel.status import BusError, Status, not_found
 
-from . import rows
+from . import rows, search
 from .admin import AdminMixin
 from .contract import (
     Category,
@@ -112,6 +112,17 @@ class CatalogServicer(AdminMixin):
         where_sql = ("WHERE " + " AND ".join(where)) if where else ""
         offset = (req.page - 1) * req.page_size
         n = len(args)
+        if rank and sort == "relevance" and offset + req.page_size <= search.CANDIDATES:
+            # search.py: rank a bounded candidate set; estimate the total when it is full.
+            records = await self.db.fetch(search.bounded_sql(PRODUCT_COLS, where_sql, rank, n), *args,
+                                          search.CANDIDATES + 1, req.page_size, offset)
+            if records or offset == 0:
+                found = int(records[0]["cand_count"]) if records else 0
+                exact = found <= search.CANDIDATES
+                total = found if exact else search.estimate(found, records[0]["last_block"],
+                                                            await search.table_pages(self.db))
+                return ProductPage(items=tuple(rows.product(r) for r in records), page=req.page,
+                                   page_size=req.page_size, total=total, total_exact=exact)
         # One scan: the page and the total together (a window count over the filtered rows).
         records = await self.db.fetch(
             f"SELECT {PRODUCT_COLS}, count(*) OVER () AS total_count FROM {PRODUCT_FROM} {where_sql} "

@@ -59,7 +59,7 @@ async def test_pages_partition_the_category_and_a_page_past_the_end_is_empty(cat
         seen += [p["slug"] for p in body["items"]]
     assert len(seen) == 5 and set(seen) == made
     past = await _page(c, category=cat["slug"], page=4, pageSize=2)
-    assert past == {"items": [], "page": 4, "pageSize": 2, "total": 5}
+    assert past == {"items": [], "page": 4, "pageSize": 2, "total": 5, "totalExact": True}
 
 
 async def test_default_page_is_1_of_20(catalog_client):
@@ -150,7 +150,7 @@ async def test_hostile_search_strings_never_fail(catalog_client, term):
     r = await c.get("/api/products", params={"search": term, "pageSize": "5"})
     assert r.status == 200, await r.text()
     body = await r.json()
-    assert set(body) == {"items", "page", "pageSize", "total"}
+    assert set(body) == {"items", "page", "pageSize", "total", "totalExact"}
     r = await c.post("/graphql", json={"query": "query($s: String) { products(search: $s) { total } }",
                                        "variables": {"s": term}})
     assert "errors" not in await r.json()
@@ -197,7 +197,7 @@ async def test_graphql_products_has_the_rest_page_shape(catalog_client):
     q = """query($c: String) { products(categorySlug: $c, page: 1, pageSize: 5) {
              items { id slug name description categoryId categorySlug priceMinor currency stockQty
                      images { id url alt width height contentType renditions { url width height contentType } } }
-             page pageSize total } categories { id slug name } }"""
+             page pageSize total totalExact } categories { id slug name } }"""
     body = await (await c.post("/graphql", json={"query": q, "variables": {"c": cat["slug"]}})).json()
     rest = await _page(c, category=cat["slug"], pageSize=5)
     assert body["data"]["products"] == rest
