@@ -17,6 +17,7 @@ from kernel.cli import CliError
 
 from . import rows
 from .media_seed import seed_images
+from .seed_bulk import BULK_FROM, bulk_products
 
 DEFAULT_PRODUCTS = 300
 MAX_PRODUCTS = 1_000_000
@@ -114,8 +115,9 @@ async def seed_demo(rt: Any, options: dict[str, Any]) -> str:
             "SELECT id, slug FROM catalog_category WHERE slug = ANY($1::text[])", [c[0] for c in CATEGORIES])}
         cats = [(ids[slug], name, nouns) for slug, name, nouns in CATEGORIES]
         added = 0
-        for start in range(n_products, target, CHUNK):
-            cols = generate(start, min(CHUNK, target - start), cats)
+        python_part = min(target, BULK_FROM)
+        for start in range(n_products, python_part, CHUNK):
+            cols = generate(start, min(CHUNK, python_part - start), cats)
             status = await db.execute(
                 "INSERT INTO catalog_product (category_id, slug, name, description, price_minor, currency, "
                 "stock_qty, created_at) SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], "
@@ -123,6 +125,10 @@ async def seed_demo(rt: Any, options: dict[str, Any]) -> str:
                 cols["category_id"], cols["slug"], cols["name"], cols["description"], cols["price"],
                 cols["currency"], cols["stock"], cols["created_at"])
             added += int(status.split()[-1])
+        if target > BULK_FROM:  # seed_bulk.py: the database generates the rest (1,000,000 in about a minute)
+            added += await bulk_products(db, max(n_products, BULK_FROM), target, cats, {
+                "adjectives": ADJECTIVES, "brands": BRANDS, "colours": COLOURS, "praise": PRAISE,
+                "details": DETAILS, "prices": PRICES})
     images = await seed_images(db) if added else 0  # media_seed.py: pictures for the newest products
     # A bulk load leaves the search index's pending list long and the statistics stale;
     # without this the planner picks sequential scans until autovacuum comes by.
