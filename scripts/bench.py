@@ -169,6 +169,9 @@ def main() -> int:
     ap.add_argument("--products", type=int, default=10_000)
     ap.add_argument("--only", default="", help="comma-separated scenario names")
     ap.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
+    ap.add_argument("--scale-sizes", default="10000,200000,1000000",
+                    help="catalog sizes for the search-at-scale section (scenario search_scale)")
+    ap.add_argument("--scale-reps", type=int, default=1, help="k6 runs per size and scenario in search_scale")
     args = ap.parse_args()
 
     from kernel.embedded import EmbeddedServices
@@ -256,7 +259,10 @@ def run(args: argparse.Namespace, db_admin: str, redis_url: str) -> int:
     scale: list[tuple[int, dict[str, Any]]] = []
     if not only or "scale_out" in only:
         scale = bench_scale_out(args, env, cat)
-    write_report(args, results, notes, seed_s, checkout, scale)
+    search_scale: list[dict[str, Any]] = []
+    if not only or "search_scale" in only:
+        search_scale = bench_search_scale(args, env, db_url, cat, seed_s)
+    write_report(args, results, notes, seed_s, checkout, scale, search_scale)
     return 0
 
 
@@ -357,9 +363,55 @@ def bench_scale_out(args: argparse.Namespace, env: dict[str, str], cat: str) -> 
     return rows
 
 
+async def vacuum_analyze(db_url: str) -> int:
+    import asyncpg
+
+    conn = await asyncpg.connect(db_url)
+    try:
+        # What autovacuum would do after a bulk load, done now so every size is measured settled.
+        await conn.execute("VACUUM (ANALYZE) catalog_product")
+        return int(await conn.fetchval("SELECT count(*) FROM catalog_product"))
+    finally:
+        await conn.close()
+
+
+def bench_search_scale(args: argparse.Namespace, env: dict[str, str], db_url: str, cat: str,
+                       first_seed_s: float) -> list[dict[str, Any]]:
+    """Varied cold searches, and lists, as the catalog grows (10k -> 200k -> 1M by default)."""
+    rows: list[dict[str, Any]] = []
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    wenv = {**env, "SHOP_PUBLIC_URL": base}
+    with process([SHOP, "serve", "--port", str(port), "--no-migrate"], wenv, "0"):
+        wait_http(f"{base}/readyz")
+        for size in (int(x) for x in args.scale_sizes.split(",") if x.strip()):
+            t0 = time.monotonic()
+            subprocess.run([SHOP, "seed", "--demo", "--products", str(size)], env=env, check=True,
+                           stdout=subprocess.DEVNULL)
+            seed_s = time.monotonic() - t0
+            if size == args.products:
+                seed_s = first_seed_s  # seeded at the start of the run
+            count = asyncio.run(vacuum_analyze(db_url))
+            row: dict[str, Any] = {"size": size, "count": count, "seed_s": seed_s, "search": [], "list": [],
+                                   "sorted": []}
+            for _rep in range(args.scale_reps):
+                row["search"].append(k6_script(ROOT / "k6" / "load" / "search.js", {
+                    "BASE_URL": base, "VUS": str(args.vus), "DURATION": args.duration, "P99_MS": "50"}))
+                row["list"].append(measure(f"{base}/api/products?category={cat}&page=1&pageSize=20", None, None,
+                                           args.vus, args.warmup, args.duration))
+                # Not cached (only newest-first lists are): an index walk per request.
+                row["sorted"].append(measure(f"{base}/api/products?category={cat}&sort=price_asc&page=3&pageSize=20",
+                                             None, None, args.vus, args.warmup, args.duration))
+            s = row["search"][-1]
+            print(f"search_scale {size}: seed {seed_s:.1f}s search p50 {s['p50']:.1f} p99 {s['p99']:.1f} ms "
+                  f"{s['rps']:.0f} req/s", flush=True)
+            rows.append(row)
+    return rows
+
+
 def write_report(args: argparse.Namespace, results: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]],
                  notes: list[str], seed_s: float, checkout: list[dict[str, Any]],
-                 scale: list[tuple[int, dict[str, Any]]]) -> None:
+                 scale: list[tuple[int, dict[str, Any]]], search_scale: list[dict[str, Any]] | None = None) -> None:
     import aiohttp
 
     k6v = subprocess.run([K6, "version"], capture_output=True, text=True).stdout.strip()
@@ -418,6 +470,26 @@ def write_report(args: argparse.Namespace, results: dict[str, list[tuple[dict[st
             reps_by[workers] = reps_by.get(workers, 0) + 1
             lines.append(f"| {workers} | {reps_by[workers]} | {r['rps']:.0f} | {r['p50']:.2f} | {r['p99']:.2f} | "
                          f"{r['errors'] * 100:.2f}% |")
+        lines.append("")
+    if search_scale:
+        lines += [
+            "## Search at scale",
+            "",
+            "The same server (one process, core 0) while the catalog grows: `shop seed --demo --products N`",
+            "(products past 20,000 are generated in SQL; seed time is the time to grow to N), then",
+            "`VACUUM (ANALYZE)`. search: k6/load/search.js, a different two-word query per request (cold);",
+            "list: a category's first page (cached); sorted: a category by price, page 3 (not cached).",
+            f"{args.vus} VUs, {args.warmup} warm-up (lists), {args.duration} each.",
+            "",
+            "| products | seed s | search req/s | search p50 ms | search p99 ms | errors | list req/s | list p50 ms"
+            " | list p99 ms | sorted req/s | sorted p50 ms | sorted p99 ms |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        ]
+        for r in search_scale:
+            for s, lst, srt in zip(r["search"], r["list"], r["sorted"], strict=True):
+                lines.append(f"| {r['count']} | {r['seed_s']:.1f} | {s['rps']:.0f} | {s['p50']:.2f} | {s['p99']:.2f} | "
+                             f"{s['errors'] * 100:.2f}% | {lst['rps']:.0f} | {lst['p50']:.2f} | {lst['p99']:.2f} | "
+                             f"{srt['rps']:.0f} | {srt['p50']:.2f} | {srt['p99']:.2f} |")
         lines.append("")
     Path(args.out).write_text("\n".join(lines) + "\n")
     print(f"wrote {args.out}")
