@@ -202,9 +202,8 @@ def decode(data: bytes) -> tuple[str, Image.Image]:
             raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             raise UnsupportedImage("too many pixels (a decompression bomb)") from exc
-        except (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError, TypeError,
-                MemoryError) as exc:
-            raise UnsupportedImage("the image data is corrupt or truncated") from exc
+        except Exception as exc:  # whatever a decoder trips on in hostile bytes is a bad file, never a 500
+            raise UnsupportedImage("the image data is corrupt, truncated or of an unsupported kind") from exc
     return fmt, clean
 
 
@@ -258,12 +257,19 @@ class MediaServicer:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     async def _process(self, data: bytes) -> Processed:
-        async with self._slots:  # at most WORKERS images in memory and on the CPU at once
-            loop = asyncio.get_running_loop()
-            try:
-                return await loop.run_in_executor(self._pool, process, data)
-            except UnsupportedImage as exc:
-                raise unsupported(str(exc)) from None
+        # At most WORKERS images decoded at once. The slot is released when the work ends, not when
+        # the request does: a client that hangs up cannot free a slot while its image is still decoding.
+        await self._slots.acquire()
+        try:
+            fut = asyncio.get_running_loop().run_in_executor(self._pool, process, data)
+        except BaseException:
+            self._slots.release()
+            raise
+        fut.add_done_callback(lambda _f: self._slots.release())
+        try:
+            return await asyncio.shield(fut)
+        except UnsupportedImage as exc:
+            raise unsupported(str(exc)) from None
 
     async def _product(self, raw_id: str, lock: bool) -> Any:
         pid = rows.parse_uuid(raw_id)
