@@ -132,8 +132,8 @@ async def seed_demo(rt: Any, options: dict[str, Any]) -> str:
     images = await seed_images(db) if added else 0  # media_seed.py: pictures for the newest products
     # A bulk load leaves the search index's pending list long and the statistics stale;
     # without this the planner picks sequential scans until autovacuum comes by.
-    await db.execute("SELECT gin_clean_pending_list('catalog_product_search'::regclass)")
-    await db.execute("ANALYZE catalog_category; ANALYZE catalog_product")
+    await db.execute("SELECT gin_clean_pending_list('catalog_product_search'::regclass)", command_timeout=600)
+    await db.execute("ANALYZE catalog_category; ANALYZE catalog_product", command_timeout=600)
     # New rows only show up in lists and categories; unknown slugs were never cached.
     await rt.cache.invalidate([rows.CATEGORIES_TAG, "products:v1"])
     total = await db.fetchval("SELECT count(*) FROM catalog_product")

@@ -52,6 +52,7 @@ ON CONFLICT (slug) DO NOTHING
 """
 
 
+LONG = 3600.0  # seconds a bulk statement or index build may take (the pool's default is 30)
 REBUILD_FROM = 100_000  # adding at least this many rows (and more than exist): rebuild indexes after
 
 
@@ -80,10 +81,11 @@ async def bulk_products(db: Any, start: int, stop: int, categories: list[tuple[A
             _SQL, lo, hi, [c[0] for c in categories], [c[1] for c in categories],
             ["|".join(c[2]) for c in categories], list(words["adjectives"]), list(words["brands"]),
             list(words["colours"]), list(words["praise"]), list(words["details"]),
-            [p[0] for p in words["prices"]], [p[1] for p in words["prices"]], [p[2] for p in words["prices"]])
+            [p[0] for p in words["prices"]], [p[1] for p in words["prices"]], [p[2] for p in words["prices"]],
+            command_timeout=LONG)
         added += int(status.split()[-1])
     if defs:
         await db.execute("SET LOCAL maintenance_work_mem = '256MB'")
         for d in defs:
-            await db.execute(d)
+            await db.execute(d, command_timeout=LONG)
     return added
