@@ -116,7 +116,7 @@ def k6_script(script: Path, env_extra: dict[str, str]) -> dict[str, Any]:
     os.unlink(summary)
     dur = m["http_req_duration"]
     return {"rps": m["http_reqs"]["rate"], "p50": dur.get("med", 0.0), "p99": dur.get("p(99)", 0.0),
-            "errors": m.get("http_req_failed", {}).get("value", 0.0)}
+            "errors": m.get("http_req_failed", {}).get("value", 0.0), "count": m["http_reqs"].get("count", 0)}
 
 
 def measure(url: str, body: bytes | None, auth: str | None, vus: int, warm: str, dur: str) -> dict[str, Any]:
@@ -375,6 +375,38 @@ async def vacuum_analyze(db_url: str) -> int:
         await conn.close()
 
 
+def _cpu_ms(pids: list[int]) -> float:
+    """CPU time (user + system) used so far by these processes, in ms (Linux /proc; 0 where unreadable)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) * 1000.0 / tick
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
+def _children(pid: int) -> list[int]:
+    """The process's children (taskset execs the server, so usually none; kept for --workers)."""
+    try:
+        return [int(x) for x in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+async def _backend_pids(db_url: str) -> list[int]:
+    import asyncpg
+
+    conn = await asyncpg.connect(db_url)
+    try:
+        return [r["pid"] for r in await conn.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")]
+    finally:
+        await conn.close()
+
+
 def bench_search_scale(args: argparse.Namespace, env: dict[str, str], db_url: str, cat: str,
                        first_seed_s: float) -> list[dict[str, Any]]:
     """Varied cold searches, and lists, as the catalog grows (10k -> 200k -> 1M by default)."""
@@ -382,7 +414,7 @@ def bench_search_scale(args: argparse.Namespace, env: dict[str, str], db_url: st
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     wenv = {**env, "SHOP_PUBLIC_URL": base}
-    with process([SHOP, "serve", "--port", str(port), "--no-migrate"], wenv, "0"):
+    with process([SHOP, "serve", "--port", str(port), "--no-migrate"], wenv, "0") as server:
         wait_http(f"{base}/readyz")
         for size in (int(x) for x in args.scale_sizes.split(",") if x.strip()):
             t0 = time.monotonic()
@@ -395,8 +427,18 @@ def bench_search_scale(args: argparse.Namespace, env: dict[str, str], db_url: st
             row: dict[str, Any] = {"size": size, "count": count, "seed_s": seed_s, "search": [], "list": [],
                                    "sorted": []}
             for _rep in range(args.scale_reps):
-                row["search"].append(k6_script(ROOT / "k6" / "load" / "search.js", {
-                    "BASE_URL": base, "VUS": str(args.vus), "DURATION": args.duration, "P99_MS": "50"}))
+                # CPU time per search of the database backends and of the server: unlike latency, it does
+                # not depend on what else the (shared, noisy) machine is doing.
+                before = {pid: _cpu_ms([pid]) for pid in asyncio.run(_backend_pids(db_url))}
+                srv0 = _cpu_ms([server.pid, *_children(server.pid)])
+                r = k6_script(ROOT / "k6" / "load" / "search.js", {
+                    "BASE_URL": base, "VUS": str(args.vus), "DURATION": args.duration, "P99_MS": "50"})
+                n = max(1, r.get("count", 0))
+                # Backends opened during the run (the pool grows under load) count from zero.
+                after = asyncio.run(_backend_pids(db_url))
+                r["db_cpu_ms"] = sum(_cpu_ms([pid]) - before.get(pid, 0.0) for pid in after) / n
+                r["server_cpu_ms"] = (_cpu_ms([server.pid, *_children(server.pid)]) - srv0) / n
+                row["search"].append(r)
                 row["list"].append(measure(f"{base}/api/products?category={cat}&page=1&pageSize=20", None, None,
                                            args.vus, args.warmup, args.duration))
                 # Not cached (only newest-first lists are): an index walk per request.
@@ -404,7 +446,7 @@ def bench_search_scale(args: argparse.Namespace, env: dict[str, str], db_url: st
                                              None, None, args.vus, args.warmup, args.duration))
             s = row["search"][-1]
             print(f"search_scale {size}: seed {seed_s:.1f}s search p50 {s['p50']:.1f} p99 {s['p99']:.1f} ms "
-                  f"{s['rps']:.0f} req/s", flush=True)
+                  f"{s['rps']:.0f} req/s, db cpu {s['db_cpu_ms']:.2f} ms/search", flush=True)
             rows.append(row)
     return rows
 
@@ -481,14 +523,19 @@ def write_report(args: argparse.Namespace, results: dict[str, list[tuple[dict[st
             "list: a category's first page (cached); sorted: a category by price, page 3 (not cached).",
             f"{args.vus} VUs, {args.warmup} warm-up (lists), {args.duration} each.",
             "",
-            "| products | seed s | search req/s | search p50 ms | search p99 ms | errors | list req/s | list p50 ms"
-            " | list p99 ms | sorted req/s | sorted p50 ms | sorted p99 ms |",
-            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+            "db CPU and server CPU: CPU time used per search request by the PostgreSQL backends and by the shop",
+            "process during the search run (from /proc; independent of other load on the machine).",
+            "",
+            "| products | seed s | search req/s | search p50 ms | search p99 ms | errors | db CPU ms/search"
+            " | server CPU ms/search | list req/s | list p50 ms | list p99 ms | sorted req/s | sorted p50 ms"
+            " | sorted p99 ms |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
         ]
         for r in search_scale:
             for s, lst, srt in zip(r["search"], r["list"], r["sorted"], strict=True):
                 lines.append(f"| {r['count']} | {r['seed_s']:.1f} | {s['rps']:.0f} | {s['p50']:.2f} | {s['p99']:.2f} | "
-                             f"{s['errors'] * 100:.2f}% | {lst['rps']:.0f} | {lst['p50']:.2f} | {lst['p99']:.2f} | "
+                             f"{s['errors'] * 100:.2f}% | {s['db_cpu_ms']:.2f} | {s['server_cpu_ms']:.2f} | "
+                             f"{lst['rps']:.0f} | {lst['p50']:.2f} | {lst['p99']:.2f} | "
                              f"{srt['rps']:.0f} | {srt['p50']:.2f} | {srt['p99']:.2f} |")
         lines.append("")
     Path(args.out).write_text("\n".join(lines) + "\n")
