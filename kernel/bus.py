@@ -21,7 +21,7 @@ from typing import Any, Generic, TypeVar
 import orjson
 
 from .cache import Cache
-from .context import CallContext
+from .context import CallContext, RateLimitState
 from .db import Database
 from .events import Event, EventBus
 from .messages import decode, encode
@@ -64,9 +64,15 @@ Next = Callable[[Any, CallContext], Awaitable[Reply[Any]]]
 
 
 class Interceptor:
-    """One link of the chain. ``applies`` decides, per method, at freeze time."""
+    """One link of the chain. ``applies`` decides, per method, at freeze time.
+
+    An ``admission`` interceptor decides only whether a call may happen (it never needs
+    the request): :meth:`Bus.admit` runs these alone for answers served from a
+    whole-response cache, so such answers pass the same checks as a real call.
+    """
 
     name = "interceptor"
+    admission = False
 
     def applies(self, method: Method[Any, Any]) -> bool:
         return True
@@ -119,6 +125,7 @@ class AuthorizationInterceptor(Interceptor):
     """Enforces each method's declared scope and user requirement."""
 
     name = "authorization"
+    admission = True
 
     def applies(self, method: Method[Any, Any]) -> bool:
         o = method.options
@@ -140,6 +147,7 @@ class AuthorizationInterceptor(Interceptor):
 
 class RateLimitInterceptor(Interceptor):
     name = "rate_limit"
+    admission = True
 
     def __init__(self, limiter: RateLimiter) -> None:
         self.limiter = limiter
@@ -158,11 +166,20 @@ class RateLimitInterceptor(Interceptor):
                 raise BusError(Status.UNAVAILABLE, "Rate limiting is unavailable; try again shortly.",
                                retry_after=2) from None
             if state is not None:
-                ctx.rate_limit = state
+                note_rate_limit(ctx, state)
                 if state.retry_after > 0:
                     raise BusError(Status.RESOURCE_EXHAUSTED, "Too many requests; slow down.",
                                    reason="RATE_LIMITED", retry_after=max(1, round(state.retry_after + 0.5)))
         return await nxt(request, ctx)
+
+
+def note_rate_limit(ctx: CallContext, state: RateLimitState) -> None:
+    """Keep the state the response's RateLimit headers should show when one request makes
+    several limited calls (GraphQL): a refusal wins, else the tightest limit."""
+    old = ctx.rate_limit
+    refused, was_refused = state.retry_after > 0, old is not None and old.retry_after > 0
+    if old is None or (refused and not was_refused) or (refused == was_refused and state.remaining < old.remaining):
+        ctx.rate_limit = state
 
 
 class IdempotencyInterceptor(Interceptor):
@@ -243,6 +260,7 @@ class Bus:
     def __init__(self, *, db: Database | None, events: EventBus, interceptors: Sequence[Interceptor]) -> None:
         self.db = db
         self.events = events
+        self.outbox: Any = None  # kernel.outbox.Outbox, set by the runtime when there is a database
         self.interceptors = list(interceptors)
         self._handlers: dict[str, Handler] = {}
         self._owners: dict[str, str] = {}
@@ -312,6 +330,29 @@ class Bus:
                            f"{method.full_name} takes {method.request_type.__name__}, got {type(request).__name__}")
         return await chain(request, ctx)
 
+    async def admit(self, methods: Sequence[Method[Any, Any]], ctx: CallContext) -> bool:
+        """Run the admission checks of calls answered without making them (a cached response).
+
+        Every authorization check runs first: False when one fails (nothing was counted;
+        the caller should make the calls for real to get their exact errors). Then each
+        rate-limited call counts as one request, exactly as the real call would; a
+        refusal raises its BusError (RESOURCE_EXHAUSTED, or UNAVAILABLE under ``deny``).
+        """
+        for icp in self.interceptors:
+            if not icp.admission:
+                continue
+            for method in methods:
+                if not icp.applies(method):
+                    continue
+                if isinstance(icp, AuthorizationInterceptor):
+                    try:
+                        await icp.intercept(method, None, ctx, _admitted)
+                    except BusError:
+                        return False
+                else:
+                    await icp.intercept(method, None, ctx, _admitted)
+        return True
+
     async def call(self, method: Method[Req, Resp], request: Req, ctx: CallContext) -> Resp:
         return (await self.invoke(method, request, ctx)).message
 
@@ -321,16 +362,35 @@ class Bus:
     # -------------------------------------------------------------------- events
 
     async def publish(self, event: Event) -> None:
-        """Deliver ``event`` after the current transaction commits (now if none)."""
-        if self.db is not None and self.db.after_commit(lambda: self.events.deliver(event)):
+        """Publish ``event``: into the outbox in the current transaction (durable subscribers),
+        and to broadcast subscribers after the transaction commits. Outside a transaction the
+        durable subscribers run before this returns (a failure is retried by the worker)."""
+        outbox = self.outbox
+        event_id = None
+        in_transaction = self.db is not None and self.db.in_transaction
+        if outbox is not None:
+            event_id = await outbox.write(event, run_here=not in_transaction)
+
+        async def after_commit() -> None:
+            if outbox is not None:
+                outbox.wake()
+            await self.events.deliver(event)
+
+        if self.db is not None and self.db.after_commit(after_commit):
             return
-        await self.events.deliver(event)
+        if event_id is not None:  # no transaction: nothing to wait for, deliver now (retries stay queued)
+            await outbox.run_event(event_id)
+        await after_commit()
 
     def after_commit(self, callback: Callable[[], Awaitable[None]]) -> Awaitable[None] | None:
         """Run ``callback`` after commit; returns an awaitable to run now when no transaction is open."""
         if self.db is not None and self.db.after_commit(callback):
             return None
         return callback()
+
+
+async def _admitted(request: Any, ctx: CallContext) -> Reply[Any]:
+    return typing.cast(Reply[Any], None)
 
 
 def _link(icp: Interceptor, method: Method[Any, Any], nxt: Next) -> Next:

@@ -72,11 +72,12 @@ class LocalCache:
     def __init__(self, max_entries: int, ttl: float) -> None:
         self.max_entries = max_entries
         self.ttl = ttl
-        self._data: OrderedDict[str, tuple[float, bytes, tuple[str, ...]]] = OrderedDict()
+        # Values are encoded bytes, or (GraphQL) a tuple of the bytes and what admits a caller.
+        self._data: OrderedDict[str, tuple[float, Any, tuple[str, ...]]] = OrderedDict()
         self._tags: dict[str, set[str]] = {}
         self.generation = 0  # bumped on every invalidation; fills started before are not kept
 
-    def get(self, key: str) -> bytes | None:
+    def get(self, key: str) -> Any:
         entry = self._data.get(key)
         if entry is None:
             return None
@@ -86,7 +87,7 @@ class LocalCache:
         self._data.move_to_end(key)
         return entry[1]
 
-    def put(self, key: str, value: bytes, tags: tuple[str, ...], ttl: float) -> None:
+    def put(self, key: str, value: Any, tags: tuple[str, ...], ttl: float) -> None:
         if self.max_entries <= 0:
             return
         self._drop(key)
@@ -131,11 +132,16 @@ class Cache:
         self.lock_ms = lock_ms
         self._inflight: dict[str, asyncio.Future[bytes]] = {}
         self.stats = {"local_hit": 0, "redis_hit": 0, "miss": 0, "fills": 0}
+        self.observe: Callable[[str], None] = lambda result: None  # the shop_cache_lookups_total counter
         if redis is not None:
             self._get = redis.client.register_script(_GET)
             self._invalidate = redis.client.register_script(_INVALIDATE)
             self._store = redis.client.register_script(_STORE)
             redis.subscribe(CHANNEL, self._on_remote_invalidate)
+
+    def _count(self, result: str) -> None:
+        self.stats[result] += 1
+        self.observe(result)
 
     async def _on_remote_invalidate(self, payload: bytes) -> None:
         try:
@@ -153,7 +159,7 @@ class Cache:
         """
         hit = self.local.get(key)
         if hit is not None:
-            self.stats["local_hit"] += 1
+            self._count("local_hit")
             return hit, "local"
         pending = self._inflight.get(key)
         if pending is not None:
@@ -189,18 +195,18 @@ class Cache:
         else:
             redis_ok = True
         if got is not None and got[0] is not None:
-            self.stats["redis_hit"] += 1
+            self._count("redis_hit")
             self._keep_local(key, got[0], all_tags, ttl, generation)
             return got[0], "redis"
         versions = [v.decode() if isinstance(v, bytes) else str(v) for v in (got or [None])[1:]]
-        self.stats["miss"] += 1
+        self._count("miss")
         if redis_ok:
             filled = await self._fill_with_lock(rkey, fill)
             if filled is not None:
                 self._keep_local(key, filled, all_tags, ttl, generation)
                 return filled, "redis"
         value = await fill()
-        self.stats["fills"] += 1
+        self._count("fills")
         if redis_ok:
             await self._store_redis(rkey, value, all_tags, ttl, versions)
         self._keep_local(key, value, all_tags, ttl, generation)
@@ -224,7 +230,7 @@ class Cache:
             except RedisDown:
                 return None
             if value is not None:
-                self.stats["redis_hit"] += 1
+                self._count("redis_hit")
                 return bytes(value)
         return None
 

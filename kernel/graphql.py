@@ -29,10 +29,14 @@ from tartiflette.language.ast import (
     FragmentSpreadNode,
     InlineFragmentNode,
     OperationDefinitionNode,
+    VariableNode,
 )
 from tartiflette.language.parsers.libgraphqlparser import parse_to_document
+from tartiflette.types.exceptions.tartiflette import TartifletteError
 
+from .bus import note_rate_limit
 from .context import CallContext
+from .gqlscan import ScanLimits, check_variables, scan
 from .messages import DecodeError, decode
 from .service import Method
 from .status import HIDDEN, BusError, Status
@@ -72,14 +76,17 @@ class ResponseDeps:
     writes that invalidate the reads invalidate the response too.
     """
 
-    __slots__ = ("cacheable", "tags", "ttl")
+    __slots__ = ("cacheable", "calls", "tags", "ttl")
 
     def __init__(self) -> None:
         self.cacheable = True
         self.tags: set[str] = set()
         self.ttl = 300
+        # Every bus call made, in order: a cache hit admits the caller as these calls would.
+        self.calls: list[Method[Any, Any]] = []
 
     def add(self, method: Method[Any, Any], request: Any) -> None:
+        self.calls.append(method)
         policy = method.options.cache
         key = policy.key(request) if policy is not None else None
         if policy is None or key is None or policy.vary_by_principal:
@@ -127,6 +134,10 @@ def bus_field(method: Method[Any, Any], *, args: Callable[[dict[str, Any], Any],
             if null_if_not_found and exc.status is Status.NOT_FOUND:
                 return None
             raise
+        finally:
+            if ctx is not gctx["ctx"] and ctx.rate_limit is not None:
+                # A copy (for its idempotency key) took the rate-limit state: the response needs it.
+                note_rate_limit(gctx["ctx"], ctx.rate_limit)
         value = orjson.loads(reply.body)
         return value if pick is None else pick(value)
 
@@ -135,22 +146,65 @@ def bus_field(method: Method[Any, Any], *, args: Callable[[dict[str, Any], Any],
     return resolve
 
 
+_MAX_NESTING = 64
+
+
 class QueryLimits:
-    def __init__(self, max_depth: int, max_aliases: int, max_cost: int, introspection: bool) -> None:
+    def __init__(self, max_depth: int, max_aliases: int, max_cost: int, introspection: bool,
+                 scan: ScanLimits | None = None) -> None:
         self.max_depth = max_depth
         self.max_aliases = max_aliases
         self.max_cost = max_cost
         self.introspection = introspection
+        self.scan = scan or ScanLimits(max_nesting=max(_MAX_NESTING, 4 * max_depth))
 
 
-def _analyse(document: Any) -> tuple[int, int, int, bool]:
-    """(max depth, aliases, cost, uses introspection) of a parsed document."""
+_PAGE_ARGS = ("pageSize", "first", "limit")
+
+
+def _page_multiplier(arg: Any, variables: dict[str, Any]) -> int:
+    """How many items a list field asks for: a literal or a variable's value (as sent, or its default)."""
+    value = arg.value
+    if isinstance(value, VariableNode):
+        raw: Any = variables.get(value.name.value)
+    else:
+        raw = getattr(value, "value", None)
+    if isinstance(raw, bool):
+        return 20
+    try:
+        return max(1, min(int(raw), 100))
+    except (TypeError, ValueError):
+        return 20
+
+
+def _variable_values(document: Any, variables: dict[str, Any] | None) -> dict[str, Any]:
+    """The variables as sent, completed with the defaults their definitions declare."""
+    values: dict[str, Any] = {}
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode):
+            for var in definition.variable_definitions or ():
+                default = getattr(var.default_value, "value", None)
+                if default is not None:
+                    values.setdefault(var.variable.name.value, default)
+    values.update(variables or {})
+    return values
+
+
+def _analyse(document: Any, variables: dict[str, Any] | None = None) -> tuple[int, int, int, bool]:
+    """(max depth, aliases, cost, uses introspection) of a parsed document.
+
+    The cost counts page sizes passed as variables with the values actually sent.
+    """
+    values = _variable_values(document, variables)
     fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
     aliases = 0
     introspects = False
-    spread_cache: dict[tuple[str, bool], tuple[int, int]] = {}
+    spread_cache: dict[tuple[str, bool, int], tuple[int, int]] = {}
 
-    def walk(selection_set: Any, depth: int, seen: frozenset[str], intro: bool = False) -> tuple[int, int]:
+    def walk(selection_set: Any, depth: int, seen: frozenset[str], intro: bool = False,
+             mult: int = 1) -> tuple[int, int]:
+        """(depth, cost) of a selection set whose parent asked for ``mult`` items: each
+        sub-object is counted once per item, scalars beside them (``total``) once."""
         nonlocal aliases, introspects
         if selection_set is None:
             return depth, 0
@@ -161,24 +215,20 @@ def _analyse(document: Any) -> tuple[int, int, int, bool]:
                     aliases += 1
                 inside = intro or sel.name.value in ("__schema", "__type")
                 introspects = introspects or inside
-                # List-ish fields multiply what they select by the page size asked for.
-                mult = 1
+                # A list-ish field's page size multiplies the objects it selects.
+                own = 1
                 for arg in sel.arguments or ():
-                    if arg.name.value in ("pageSize", "first", "limit"):
-                        raw: Any = getattr(arg.value, "value", None)
-                        try:
-                            mult = max(1, min(int(raw), 100))
-                        except (TypeError, ValueError):
-                            mult = 20
+                    if arg.name.value in _PAGE_ARGS:
+                        own = _page_multiplier(arg, values)
                 # An introspection ``ofType`` chain unwraps one type reference (List/NonNull):
                 # linear and bounded by the schema, so it adds no depth. Standard tools' full
                 # introspection query nests it 7 deep and must not be refused as a depth bomb.
                 step = 0 if inside and sel.name.value == "ofType" else 1
-                d, c = walk(sel.selection_set, depth + step, seen, inside)
+                d, c = walk(sel.selection_set, depth + step, seen, inside, own)
                 max_d = max(max_d, d)
-                cost += 1 + mult * c
+                cost += (1 + c) * (mult if sel.selection_set is not None else 1)
             elif isinstance(sel, InlineFragmentNode):
-                d, c = walk(sel.selection_set, depth, seen, intro)
+                d, c = walk(sel.selection_set, depth, seen, intro, mult)
                 max_d, cost = max(max_d, d), cost + c
             elif isinstance(sel, FragmentSpreadNode):
                 name = sel.name.value
@@ -187,9 +237,9 @@ def _analyse(document: Any) -> tuple[int, int, int, bool]:
                     continue  # unknown or cyclic: validation reports it
                 # Once per fragment: spreads that fan out (F0 spreads F1 twice, F1 spreads F2
                 # twice, ...) would otherwise be walked 2**n times.
-                key = (name, intro)
+                key = (name, intro, mult)
                 if key not in spread_cache:
-                    spread_cache[key] = walk(frag.selection_set, 0, seen | {name}, intro)
+                    spread_cache[key] = walk(frag.selection_set, 0, seen | {name}, intro, mult)
                 d, c = spread_cache[key]
                 max_d, cost = max(max_d, depth + d), cost + c
         return max_d, cost
@@ -200,37 +250,6 @@ def _analyse(document: Any) -> tuple[int, int, int, bool]:
             d, c = walk(definition.selection_set, 0, frozenset())
             depth, cost = max(depth, d), max(cost, c)
     return depth, aliases, cost, introspects
-
-
-_MAX_NESTING = 64
-
-
-def _nesting(query: str) -> int:
-    """Deepest nesting of ``{ [ (`` in the query text, outside strings and comments."""
-    depth = deepest = 0
-    i, n = 0, len(query)
-    while i < n:
-        ch = query[i]
-        if ch in "{[(":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif ch in "}])":
-            depth -= 1
-        elif ch == "#":
-            end = query.find("\n", i)
-            i = n if end < 0 else end
-        elif ch == '"':
-            if query.startswith('"""', i):
-                end = query.find('"""', i + 3)
-                while end > 0 and query[end - 1] == "\\":
-                    end = query.find('"""', end + 3)
-                i = n if end < 0 else end + 2
-            else:
-                i += 1
-                while i < n and query[i] not in '"\n':
-                    i += 2 if query[i] == "\\" else 1
-        i += 1
-    return deepest
 
 
 _U_ESCAPE = re.compile(r'\\u([0-9A-Fa-f]{4})(?:\\u([0-9A-Fa-f]{4}))?')
@@ -268,18 +287,48 @@ def _unescape_non_ascii(query: str) -> str:
     return _STRING.sub(literal, query)
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A query parsed and validated once, with what does not depend on its variables."""
+
+    query: str
+    document: Any  # None on a syntax error
+    errors: Any  # the engine's parse/validation errors, or None
+    read_only: bool
+
+
+@dataclass
+class Outcome:
+    """A GraphQL HTTP answer: body and status (400 refused before running, 429 rate-limited)."""
+
+    body: bytes
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _refusal(exc: BusError) -> Outcome:
+    body = orjson.dumps({"data": None, "errors": [error_dict(exc)]})
+    if exc.status is Status.RESOURCE_EXHAUSTED:
+        return Outcome(body, 429, {"Retry-After": str(exc.retry_after or 1)})
+    if exc.status is Status.UNAVAILABLE:
+        return Outcome(body, 503, {"Retry-After": str(exc.retry_after or 2)})
+    return Outcome(body, 403 if exc.status is Status.PERMISSION_DENIED else 400)
+
+
 class GraphQLService:
     """One engine per app, under a schema name unique to that app."""
 
-    def __init__(self, schema_name: str, limits: QueryLimits, cache: Any = None) -> None:
+    def __init__(self, schema_name: str, limits: QueryLimits, cache: Any = None, bus: Any = None) -> None:
         self.schema_name = schema_name
         self.limits = limits
         self.cache = cache  # kernel.cache.Cache: whole responses of cacheable queries, locally
+        self.bus = bus  # kernel.bus.Bus: admission checks for responses served from the cache
         self.engine: Any = None
         self.sdl = ""
         self.field_methods: dict[str, Method[Any, Any]] = {}
-        self._check = functools.lru_cache(maxsize=1024)(self._check_uncached)
-        self._cacheable = functools.lru_cache(maxsize=1024)(self._cacheable_uncached)
+        # Each distinct query is scanned, parsed and validated once (then reused); a refusal
+        # is remembered too. Bounded: a document of the largest allowed query is small.
+        self._prepare = functools.lru_cache(maxsize=256)(self._prepare_uncached)
 
     async def build(self, parts: list[tuple[str, GraphQLPart]], version: str) -> None:
         sdl = [BASE_SDL]
@@ -308,78 +357,125 @@ class GraphQLService:
         self.sdl = "\n".join(sdl)
         for name, (_plugin, fn) in resolvers.items():
             Resolver(name, schema_name=self.schema_name)(_tracked(fn))
+        # No engine-side query cache: documents are parsed once here (see _prepare) and handed over.
         self.engine = await create_engine(self.sdl, schema_name=self.schema_name, error_coercer=_error_coercer,  # type: ignore[arg-type]
-                                          custom_default_resolver=_default_resolver)
+                                          custom_default_resolver=_default_resolver, query_cache_decorator=None)
 
-    def _check_uncached(self, query: str) -> BusError | None:
-        lim = self.limits
-        # Before parsing: the C parser takes seconds (blocking the event loop) on a query
-        # nested thousands deep, and its AST overflows Python's recursion limit.
-        nesting = _nesting(query)
-        if nesting > max(_MAX_NESTING, 4 * lim.max_depth):
-            return BusError(Status.INVALID_ARGUMENT, f"Query nesting {nesting} exceeds the limit of "
-                            f"{max(_MAX_NESTING, 4 * lim.max_depth)}.", reason="QUERY_TOO_DEEP")
+    def _prepare_uncached(self, query: str) -> Prepared | BusError:
+        # Before parsing: the parser and its validators are superlinear in some shapes
+        # (fragment chains, nesting), so the shape is bounded by a linear scan first.
+        try:
+            scan(query, self.limits.scan)
+            query = _unescape_non_ascii(query)
+        except BusError as exc:
+            return exc
         try:
             document = parse_to_document(query, self.engine._schema)
-        except Exception:
-            return None  # the engine reports syntax errors itself
-        try:
-            depth, aliases, cost, introspects = _analyse(document)
+        except TartifletteError as exc:  # a syntax error
+            return Prepared(query, None, [exc], False)
         except RecursionError:
-            return BusError(Status.INVALID_ARGUMENT, "Query fragments nest too deep.", reason="QUERY_TOO_DEEP")
+            return BusError(Status.INVALID_ARGUMENT, "Query nests too deep.", reason="QUERY_TOO_DEEP")
+        except Exception:
+            # The engine's validators fail on some ill-typed values (a list where a String
+            # goes): the query is at fault, not the server.
+            log.info("graphql_query_unreadable", exc_info=True)
+            return BusError(Status.INVALID_ARGUMENT, "The query has a value of the wrong shape for its argument.",
+                            reason="INVALID_VALUE")
+        read_only = all(d.operation_type == "query" for d in document.definitions
+                        if isinstance(d, OperationDefinitionNode))
+        return Prepared(query, document, document.validators.errors or None, read_only)
+
+    def _check(self, prepared: Prepared, variables: dict[str, Any] | None) -> tuple[BusError | None, bool]:
+        """(refusal or None, may the response be cached whole) for this query and these variables."""
+        lim = self.limits
+        try:
+            depth, aliases, cost, introspects = _analyse(prepared.document, variables)
+        except RecursionError:
+            return BusError(Status.INVALID_ARGUMENT, "Query fragments nest too deep.", reason="QUERY_TOO_DEEP"), False
         if introspects and not lim.introspection:
             return BusError(Status.PERMISSION_DENIED, "Introspection is switched off on this server.",
-                            reason="INTROSPECTION_DISABLED")
+                            reason="INTROSPECTION_DISABLED"), False
         if depth > lim.max_depth:
             return BusError(Status.INVALID_ARGUMENT, f"Query depth {depth} exceeds the limit of {lim.max_depth}.",
-                            reason="QUERY_TOO_DEEP")
+                            reason="QUERY_TOO_DEEP"), False
         if aliases > lim.max_aliases:
             return BusError(Status.INVALID_ARGUMENT, f"Query uses {aliases} aliases; the limit is {lim.max_aliases}.",
-                            reason="TOO_MANY_ALIASES")
+                            reason="TOO_MANY_ALIASES"), False
         if cost > lim.max_cost:
             return BusError(Status.INVALID_ARGUMENT, f"Query cost {cost} exceeds the limit of {lim.max_cost}.",
-                            reason="QUERY_TOO_COSTLY")
-        return None
-
-    def _cacheable_uncached(self, query: str) -> bool:
-        """Whether a (valid) query's response may be cached whole: a read, no introspection."""
-        try:
-            document = parse_to_document(query, self.engine._schema)
-            introspects = _analyse(document)[3]
-        except Exception:
-            return False
-        return not introspects and all(
-            d.operation_type == "query" for d in document.definitions if isinstance(d, OperationDefinitionNode))
+                            reason="QUERY_TOO_COSTLY"), False
+        return None, prepared.read_only and not introspects
 
     async def execute(self, query: str, variables: dict[str, Any] | None, operation_name: str | None,
                       context: dict[str, Any]) -> bytes:
-        """The response body. Cacheable queries are answered from the local cache when warm."""
+        """The response body (see :meth:`respond` for the HTTP status that goes with it)."""
+        return (await self.respond(query, variables, operation_name, context)).body
+
+    async def respond(self, query: str, variables: dict[str, Any] | None, operation_name: str | None,
+                      context: dict[str, Any]) -> Outcome:
+        """Answer one request. Cacheable queries are answered from the local cache when warm,
+        after the same authorization and rate-limit checks their bus calls would have made."""
+        prepared = self._prepare(query)
+        if isinstance(prepared, BusError):
+            return _refusal(prepared)
         try:
-            query = _unescape_non_ascii(query)
+            check_variables(variables, self.limits.scan)
         except BusError as exc:
-            return orjson.dumps({"data": None, "errors": [error_dict(exc)]})
-        refused = self._check(query)
+            return _refusal(exc)
+        ctx: CallContext = context["ctx"]
+        if prepared.document is None:
+            return Outcome(orjson.dumps(await self.engine._build_response(errors=prepared.errors)))
+        # Limits first (an invalid query that is also too costly is told it is too costly).
+        refused, cacheable = self._check(prepared, variables)
         if refused is not None:
-            return orjson.dumps({"data": None, "errors": [error_dict(refused)]})
-        cache = self.cache if self.cache is not None and self._cacheable(query) else None
+            return _refusal(refused)
+        if prepared.errors:
+            return Outcome(orjson.dumps(await self.engine._build_response(errors=prepared.errors)))
+        cache = self.cache if self.cache is not None and cacheable else None
         if cache is not None:
             key = "gql:" + hashlib.sha256(
-                query.encode() + b"\0" + orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS)
+                prepared.query.encode() + b"\0" + orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS)
                 + b"\0" + (operation_name or "").encode()).hexdigest()
             hit = cache.local.get(key)
             if hit is not None:
-                context["ctx"].cache_status = "local"
-                return typing.cast(bytes, hit)
-            generation = cache.local.generation
-            deps = context["deps"] = ResponseDeps()
-        result = await self.engine.execute(query, operation_name=operation_name, context=context,
-                                           variables=variables)
+                body, calls = hit
+                try:
+                    admitted = self.bus is None or await self.bus.admit(calls, ctx)
+                except BusError as exc:
+                    return _refusal(exc)
+                if admitted:
+                    ctx.cache_status = "local"
+                    return Outcome(typing.cast(bytes, body))
+                # Not authorized for what the cached answer holds: run it, so that the
+                # caller gets exactly the errors (and data) running it gives.
+                cache = None
+            else:
+                generation = cache.local.generation
+                deps = context["deps"] = ResponseDeps()
+        result = await self._run(prepared, operation_name, context, variables)
         body = orjson.dumps(result)
         if (cache is not None and deps.cacheable and deps.tags and not result.get("errors")
                 and generation == cache.local.generation):
-            cache.local.put(key, body, tuple(deps.tags), deps.ttl)
-            context["ctx"].cache_status = "miss"
-        return body
+            cache.local.put(key, (body, tuple(deps.calls)), tuple(deps.tags), deps.ttl)
+            ctx.cache_status = "miss"
+        rl = ctx.rate_limit
+        if rl is not None and rl.retry_after > 0:
+            return Outcome(body, 429, {"Retry-After": str(max(1, round(rl.retry_after + 0.5)))})
+        return Outcome(body)
+
+    async def _run(self, prepared: Prepared, operation_name: str | None, context: dict[str, Any],
+                   variables: dict[str, Any] | None) -> dict[str, Any]:
+        """``Engine.execute`` for a document parsed already (the engine would parse it again)."""
+        engine = self.engine
+        try:
+            return typing.cast(dict[str, Any], await engine._query_executor(
+                engine._schema, prepared.document, None, operation_name, context, variables, None,
+                context_coercer=context))
+        except Exception as exc:
+            if not isinstance(exc, TartifletteError):
+                exc = TartifletteError(message=str(exc), path=[engine._schema.query_operation_name],
+                                       original_error=exc)
+            return typing.cast(dict[str, Any], await engine._build_response(errors=[exc]))
 
 
 def error_dict(exc: BusError, path: Any = None, locations: Any = None) -> dict[str, Any]:

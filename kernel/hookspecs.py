@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from .events import Subscription
     from .graphql import GraphQLPart
     from .plugin import PluginContext, PluginInfo
+    from .probes import ReadinessCheck
     from .rest import Route
     from .runtime import Runtime
     from .service import Service
@@ -93,3 +94,8 @@ def shop_cli(ctx: PluginContext) -> list[Command]:
 @hookspec
 def shop_seed_demo(ctx: PluginContext) -> Callable[[Runtime, dict[str, Any]], Awaitable[str]]:
     """An async callable ``(runtime, options) -> str`` that creates demo data, returning a summary."""
+
+
+@hookspec
+def shop_readiness_checks(ctx: PluginContext) -> list[ReadinessCheck]:
+    """``kernel.probes.ReadinessCheck``s: named async probes that ``/readyz`` runs (None: ready)."""

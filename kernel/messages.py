@@ -16,7 +16,7 @@ import types
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
@@ -121,6 +121,19 @@ def _type_name(tp: Any) -> str:
     return str(tp)
 
 
+# Never valid in text from outside: NUL (C strings would cut the value there), the other
+# C0 controls but tab, LF and CR, and UTF-16 surrogates (a lone half is not a character).
+BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
+
+
+def bad_char_message(ch: str) -> str:
+    if ch == "\x00":
+        return "must not contain NUL characters"
+    if "\ud800" <= ch <= "\udfff":
+        return "must not contain lone UTF-16 surrogates"
+    return f"must not contain control character U+{ord(ch):04X}"
+
+
 def _make_decoder(tp: Any) -> Decoder:
     optional, inner = _is_optional(tp)
     if optional:
@@ -155,8 +168,9 @@ def _make_decoder(tp: Any) -> Decoder:
         def dec_str(value: Any, path: str) -> Any:
             if not isinstance(value, str):
                 raise FieldError(path, "must be a string")
-            if "\x00" in value:
-                raise FieldError(path, "must not contain NUL characters")
+            bad = BAD_CHARS.search(value)
+            if bad is not None:
+                raise FieldError(path, bad_char_message(bad.group()))
             return value
 
         return dec_str
@@ -236,6 +250,9 @@ def _check_constraints(value: Any, meta: Mapping[str, Any], path: str) -> Any:
     return value
 
 
+_MAX_UNKNOWN_REPORTED = 20
+
+
 def _make_dataclass_decoder(cls: type) -> Decoder:
     hints = type_hints(cls)
     specs = []
@@ -252,9 +269,13 @@ def _make_dataclass_decoder(cls: type) -> Decoder:
         errors: list[FieldError] = []
         kwargs: dict[str, Any] = {}
         prefix = f"{path}." if path else ""
-        for key in value:
-            if key not in known:
-                errors.append(FieldError(f"{prefix}{key}", "is not a known field"))
+        unknown = [key for key in value if key not in known]
+        for key in unknown[:_MAX_UNKNOWN_REPORTED]:
+            errors.append(FieldError(f"{prefix}{key}", "is not a known field"))
+        if len(unknown) > _MAX_UNKNOWN_REPORTED:
+            # A body of a million keys must not become a million-line answer.
+            errors.append(FieldError(prefix.rstrip(".") or "body",
+                                     f"has {len(unknown) - _MAX_UNKNOWN_REPORTED} more unknown fields"))
         for name, public, dec, meta, required in specs:
             fpath = prefix + public
             if public not in value:
@@ -351,64 +372,137 @@ def encode(obj: Any) -> Any:
 # ---------------------------------------------------------------------- JSON schema
 
 
-def json_schema(tp: Any, components: dict[str, Any]) -> dict[str, Any]:
-    """JSON Schema (OpenAPI 3.1 dialect) for a type; dataclasses become components."""
-    optional, inner = _is_optional(tp)
-    if optional:
-        return {"anyOf": [json_schema(inner, components), {"type": "null"}]}
-    if tp is Any:
-        return {}
-    if tp is bool:
-        return {"type": "boolean"}
-    if tp is int:
-        return {"type": "integer", "format": "int64", "minimum": INT64_MIN, "maximum": INT64_MAX}
-    if tp is str:
-        return {"type": "string"}
-    if tp is bytes:
-        return {"type": "string", "format": "binary", "contentMediaType": "application/octet-stream"}
-    origin = typing.get_origin(tp)
-    if origin is typing.Literal:
-        return {"enum": list(typing.get_args(tp))}
-    if isinstance(tp, type) and issubclass(tp, enum.Enum):
-        return {"enum": [m.value for m in tp]}
-    if origin in (list, tuple):
-        args = typing.get_args(tp)
-        return {"type": "array", "items": json_schema(args[0] if args else Any, components)}
-    if dataclasses.is_dataclass(tp):
-        cls = typing.cast(type, tp)
-        name = cls.__name__
-        if name not in components:
-            components[name] = {}  # placeholder against recursion
-            hints = type_hints(cls)
-            props: dict[str, Any] = {}
-            required: list[str] = []
-            for f in dataclasses.fields(cls):
-                s = json_schema(hints[f.name], components)
-                meta = f.metadata
-                target = s
-                if "anyOf" in s:
-                    target = s["anyOf"][0]
-                if meta.get("min") is not None:
-                    target["minimum"] = meta["min"]
-                if meta.get("max") is not None:
-                    target["maximum"] = meta["max"]
-                key_min, key_max = ("minItems", "maxItems") if target.get("type") == "array" else ("minLength", "maxLength")
-                if meta.get("min_len") is not None:
-                    target[key_min] = meta["min_len"]
-                if meta.get("max_len") is not None:
-                    target[key_max] = meta["max_len"]
-                if meta.get("pattern") is not None:
-                    target["pattern"] = meta["pattern"].pattern
-                if meta.get("doc"):
-                    s["description"] = meta["doc"]
-                props[camel(f.name)] = s
-                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-                    required.append(camel(f.name))
-            schema: dict[str, Any] = {"type": "object", "properties": props, "additionalProperties": False}
-            if required:
-                schema["required"] = required
-            if cls.__doc__ and not cls.__doc__.startswith(cls.__name__ + "("):
-                schema["description"] = cls.__doc__.strip()
-            components[name] = schema
-        return {"$ref": f"#/components/schemas/{name}"}
-    raise TypeError(f"no schema for {tp!r}")
+@dataclass(frozen=True, slots=True)
+class Format:
+    """The JSON Schema ``format`` of a string field, for documents and generated clients.
+
+    Used through :data:`Uuid` and :data:`Timestamp`: ``Annotated`` metadata that
+    :func:`type_hints` strips, so decoding, encoding and the values stay plain strings.
+    """
+
+    name: str
+
+
+Uuid = Annotated[str, Format("uuid")]
+Timestamp = Annotated[str, Format("date-time")]  # RFC 3339, UTC ("...Z")
+
+
+def apply_constraints(schema: dict[str, Any], meta: Mapping[str, Any]) -> None:
+    """Copy a field's :func:`constraint` metadata onto its schema (the non-null branch when optional)."""
+    target = schema["anyOf"][0] if "anyOf" in schema else schema
+    if target.get("format") == "binary":  # a file's lengths are bytes, not characters: say so in words
+        if meta.get("max_len") is not None:
+            schema["description"] = f"A file of at most {meta['max_len']} bytes."
+        return
+    if meta.get("min") is not None:
+        target["minimum"] = meta["min"]
+    if meta.get("max") is not None:
+        target["maximum"] = meta["max"]
+    key_min, key_max = ("minItems", "maxItems") if target.get("type") == "array" else ("minLength", "maxLength")
+    if meta.get("min_len") is not None:
+        target[key_min] = meta["min_len"]
+    if meta.get("max_len") is not None:
+        target[key_max] = meta["max_len"]
+    if meta.get("pattern") is not None:
+        # Anchored: JSON Schema patterns search, decode() matches the whole value.
+        target["pattern"] = f"^(?:{meta['pattern'].pattern})$"
+    if meta.get("doc"):
+        schema["description"] = meta["doc"]
+
+
+def _enum_schema(values: list[Any]) -> dict[str, Any]:
+    # A typed enum: generators make an enum class of it (a bare ``enum`` becomes "any").
+    kinds = {type(v) for v in values}
+    if kinds == {str}:
+        return {"type": "string", "enum": values}
+    if kinds == {int}:
+        return {"type": "integer", "enum": values}
+    return {"enum": values}
+
+
+class SchemaSet:
+    """JSON Schemas (OpenAPI 3.1 dialect) for message types; dataclasses become named components.
+
+    ``closed=True`` is for input: unknown fields are refused (``additionalProperties:
+    false``), as :func:`decode` does. ``closed=False`` is for output, which may gain
+    fields. A message used both ways gets two components (``Name`` and ``NameInput``);
+    two different classes with one name are told apart by their module.
+    """
+
+    def __init__(self, components: dict[str, Any] | None = None) -> None:
+        self.components: dict[str, Any] = components if components is not None else {}
+        self._names: dict[tuple[type, bool], str] = {}
+
+    def schema(self, tp: Any, *, closed: bool = True) -> dict[str, Any]:
+        optional, inner = _is_optional(tp)
+        if optional:
+            return {"anyOf": [self.schema(inner, closed=closed), {"type": "null"}]}
+        origin = typing.get_origin(tp)
+        if origin is typing.Annotated:
+            base, *extras = typing.get_args(tp)
+            out = self.schema(base, closed=closed)
+            for extra in extras:
+                if isinstance(extra, Format):
+                    out["format"] = extra.name
+            return out
+        if tp is Any:
+            return {}
+        if tp is bool:
+            return {"type": "boolean"}
+        if tp is int:
+            return {"type": "integer", "format": "int64", "minimum": INT64_MIN, "maximum": INT64_MAX}
+        if tp is str:
+            return {"type": "string"}
+        if tp is bytes:  # a file part of a multipart/form-data body (kernel.rest)
+            return {"type": "string", "format": "binary", "contentMediaType": "application/octet-stream"}
+        if origin is typing.Literal:
+            return _enum_schema(list(typing.get_args(tp)))
+        if isinstance(tp, type) and issubclass(tp, enum.Enum):
+            return _enum_schema([m.value for m in tp])
+        if origin in (list, tuple):
+            args = typing.get_args(tp)
+            return {"type": "array", "items": self.schema(args[0] if args else Any, closed=closed)}
+        if origin in (dict, Mapping):  # string keys (JSON objects), typed values
+            args = typing.get_args(tp)
+            return {"type": "object", "additionalProperties": self.schema(args[1] if args else Any, closed=closed)}
+        if dataclasses.is_dataclass(tp):
+            return {"$ref": f"#/components/schemas/{self._component(typing.cast(type, tp), closed)}"}
+        raise TypeError(f"no schema for {tp!r}")
+
+    def _component(self, cls: type, closed: bool) -> str:
+        name = self._names.get((cls, closed))
+        if name is not None:
+            return name
+        name = self._free_name(cls, closed)
+        self._names[(cls, closed)] = name
+        self.components[name] = {}  # placeholder against recursion
+        hints = typing.get_type_hints(cls, include_extras=True)
+        props: dict[str, Any] = {}
+        required: list[str] = []
+        for f in dataclasses.fields(cls):
+            s = self.schema(hints[f.name], closed=closed)
+            apply_constraints(s, f.metadata)
+            props[camel(f.name)] = s
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                required.append(camel(f.name))
+        schema: dict[str, Any] = {"type": "object", "properties": props}
+        if closed:
+            schema["additionalProperties"] = False
+        if required:
+            schema["required"] = required
+        if cls.__doc__ and not cls.__doc__.startswith(cls.__name__ + "("):
+            schema["description"] = cls.__doc__.strip()
+        self.components[name] = schema
+        return name
+
+    def _free_name(self, cls: type, closed: bool) -> str:
+        if cls.__name__ not in self.components:
+            return cls.__name__
+        candidates = []
+        if (cls, not closed) in self._names:  # the same message, used the other way
+            candidates.append(cls.__name__ + ("Input" if closed else "Output"))
+        module = cls.__module__.split(".")
+        prefix = "".join(p[:1].upper() + p[1:] for p in module[-2:-1] or module[-1:])
+        candidates += [prefix + c for c in [*candidates, cls.__name__]]
+        candidates += [f"{prefix}{cls.__name__}{n}" for n in range(2, 100)]
+        return next(c for c in candidates if c not in self.components)

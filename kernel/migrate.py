@@ -96,3 +96,31 @@ async def migrate(db: Database, apps: list[tuple[str, Path]]) -> list[str]:
         finally:
             await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK_ID)
     return applied
+
+
+_ids: dict[tuple[str, Path, float], str] = {}
+
+
+def _migration_id(path: Path, app: str) -> str:
+    """A module's ID, loading each file once (its mtime invalidates the memo)."""
+    key = (app, path, path.stat().st_mtime)
+    mid = _ids.get(key)
+    if mid is None:
+        mid = str(_load(path, app).ID)
+        _ids[key] = mid
+    return mid
+
+
+async def migration_status(db: Database, apps: list[tuple[str, Path]]) -> tuple[list[str], list[str]]:
+    """(applied, pending) as ``app:ID`` names, in the order ``migrate`` would run them."""
+    exists = await db.fetchval("SELECT to_regclass('migration') IS NOT NULL")
+    done: set[tuple[str, str]] = set()
+    if exists:
+        done = {(r["app_name"], r["name"]) for r in await db.fetch("SELECT app_name, name FROM migration")}
+    applied: list[str] = []
+    pending: list[str] = []
+    for app, folder in apps:
+        for path in migration_files(folder):
+            mid = _migration_id(path, app)
+            (applied if (app, mid) in done else pending).append(f"{app}:{mid}")
+    return applied, pending

@@ -2,13 +2,31 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
+import os
 import sys
 import time
 from typing import Any
 
 import orjson
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+# The request being served by this task (set by the kernel's outer middleware):
+# every log line written while serving it carries its id.
+request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("shop_request_id", default=None)
+
+
+class RequestIdFilter(logging.Filter):
+    """Adds ``request_id`` to records logged inside a request (unless they carry one)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "request_id", None) is None:
+            rid = request_id_var.get()
+            if rid is not None:
+                record.request_id = rid
+        return True
+
 
 _STD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime", "taskName"}
 
@@ -38,12 +56,23 @@ def setup_logging(level: str = "INFO", json: bool = True) -> None:
             root.removeHandler(h)
     handler = logging.StreamHandler(sys.stderr)
     handler._shop = True  # type: ignore[attr-defined]
-    handler.setFormatter(JsonFormatter() if json else logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    handler.addFilter(RequestIdFilter())
+    handler.setFormatter(JsonFormatter() if json else _TextFormatter())
     root.addHandler(handler)
     root.setLevel(level)
     logging.getLogger("shop").setLevel(level)
     for noisy in ("aiohttp.access", "asyncio"):
         logging.getLogger(noisy).setLevel("WARNING")
+
+
+class _TextFormatter(logging.Formatter):
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        rid = getattr(record, "request_id", None)
+        return f"{line} request_id={rid}" if rid else line
 
 
 class Metrics:
@@ -56,8 +85,11 @@ class Metrics:
                              ["method", "code"], registry=self.registry,
                              buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5))
         self.cache = Counter("shop_cache_lookups_total", "Cache lookups by result", ["result"], registry=self.registry)
-        self.redis_up = Gauge("shop_redis_up", "1 when Redis answered the last call", registry=self.registry)
-        self.plugins = Gauge("shop_plugin_loaded", "Loaded plugins", ["plugin", "version"], registry=self.registry)
+        # multiprocess_mode: how /metrics merges the workers' values under `shop serve --workers N`.
+        self.redis_up = Gauge("shop_redis_up", "1 when Redis answered the last call", registry=self.registry,
+                              multiprocess_mode="livemin")
+        self.plugins = Gauge("shop_plugin_loaded", "Loaded plugins", ["plugin", "version"], registry=self.registry,
+                             multiprocess_mode="livemax")
         self._bus_children: dict[tuple[str, str], Any] = {}
 
     def observe_bus(self, method: str, code: str, seconds: float) -> None:
@@ -66,3 +98,37 @@ class Metrics:
             child = self.bus.labels(method, code)
             self._bus_children[(method, code)] = child
         child.observe(seconds)
+
+
+# ----------------------------------------------------- several worker processes
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+_multiprocess = False
+
+
+def enable_multiprocess_metrics() -> None:
+    """In a ``shop serve --workers N`` worker, before its app is made: metrics created
+    from now on write their samples under ``$PROMETHEUS_MULTIPROC_DIR`` (one file set
+    per process), and :func:`exposition` reads every worker's.
+
+    prometheus_client picks its value class from the environment at import time,
+    which in the master was before the directory existed; so it is set here.
+    """
+    global _multiprocess
+    from prometheus_client import values
+
+    if not os.environ.get(MULTIPROC_ENV):
+        raise RuntimeError(f"{MULTIPROC_ENV} is not set")
+    values.ValueClass = values.MultiProcessValue()  # type: ignore[no-untyped-call]
+    _multiprocess = True
+
+
+def exposition(registry: CollectorRegistry) -> bytes:
+    """The text for ``/metrics``: this app's registry, or across all workers."""
+    if not _multiprocess:
+        return bytes(generate_latest(registry))
+    from prometheus_client import multiprocess
+
+    merged = CollectorRegistry()
+    multiprocess.MultiProcessCollector(merged)  # type: ignore[no-untyped-call]
+    return bytes(generate_latest(merged))

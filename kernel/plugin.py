@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
+import tomllib
 import types
 import typing
 from collections.abc import Callable, Iterable
@@ -23,8 +24,9 @@ from typing import Any
 import pluggy
 
 from . import hookspecs
-from .config import ConfigError, Settings
+from .config import ConfigError, EnvText, Settings
 from .messages import DecodeError, decode
+from .scopes import Scope
 
 log = logging.getLogger("shop.kernel.plugins")
 
@@ -45,6 +47,7 @@ class PluginInfo:
     config: type | None = None  # a message dataclass validating the plugin's config section
     migrations: str | None = None  # folder name under migrations/ (default: the plugin name)
     events: tuple[type, ...] = ()  # event types the plugin publishes
+    scopes: tuple[Scope, ...] = ()  # OAuth scopes the plugin's methods need (kernel.scopes.Scope)
 
 
 @dataclass
@@ -104,8 +107,13 @@ def discover(
             raise PluginError(f"plugins.enabled names unknown plugin(s): {', '.join(sorted(unknown))}; "
                               f"installed: {', '.join(sorted(names)) or 'none'}")
     unknown_disabled = set(settings.plugins_disabled) - names
-    if unknown_disabled:
-        log.warning("disabled_plugins_not_installed", extra={"plugins": sorted(unknown_disabled)})
+    if unknown_disabled and explicit is None:
+        raise ConfigError(f"plugins.disabled names unknown plugin(s): {', '.join(sorted(unknown_disabled))}; "
+                          f"installed: {', '.join(sorted(names)) or 'none'}")
+    unknown_sections = set(settings.plugin_config) - names
+    if unknown_sections and explicit is None:
+        raise ConfigError(f"settings for unknown plugin(s) {', '.join(f'plugins.{n}' for n in sorted(unknown_sections))};"
+                          f" installed: {', '.join(sorted(names)) or 'none'}")
 
     def enabled(name: str) -> bool:
         if name in settings.plugins_disabled:
@@ -167,14 +175,41 @@ def _validate_config(info: PluginInfo, settings: Settings) -> Any:
         if section:
             raise ConfigError(f"plugins.{info.name} has settings but plugin {info.name!r} takes none")
         return None
-    try:
-        # TOML keys are snake_case; the decoder speaks camelCase.
-        from .messages import camel
+    # TOML keys are snake_case; the decoder speaks camelCase.
+    from .messages import camel
 
-        return decode(info.config, {camel(k): v for k, v in section.items()})
+    try:
+        return decode(info.config, {camel(k): _from_env(info.config, k, v) for k, v in section.items()})
     except DecodeError as exc:
-        details = "; ".join(f"plugins.{info.name}.{e.field}: {e.message}" for e in exc.errors)
+        known = config_fields(info)
+        snake = {camel(k): k for k in [*known, *section]}
+        details = "; ".join(f"plugins.{info.name}.{snake.get(e.field.split('[')[0], e.field)}"
+                            f"{e.field[len(e.field.split('[')[0]):]}: {e.message}" for e in exc.errors)
+        if any(e.message == "is not a known field" for e in exc.errors):
+            details += f" (known: {', '.join(known)})"
         raise ConfigError(f"invalid config for plugin {info.name!r}: {details}") from None
+
+
+def _from_env(model: type, key: str, value: Any) -> Any:
+    """A setting from ``SHOP_PLUGINS__<PLUGIN>__<KEY>`` is text: read it as the field's type.
+
+    Strings stay as they are; anything else is read as a TOML value (``true``,
+    ``5``, ``["EUR", "USD"]``, ``{ "EUR/USD" = "1.1" }``); a list may also be
+    given comma-separated. What cannot be read is passed on as text, so that the
+    model's decoder names the field and the type it wanted.
+    """
+    if not isinstance(value, EnvText):
+        return value
+    tp = typing.get_type_hints(model).get(key, Any)
+    if tp is str or (typing.get_origin(tp) in (typing.Union, types.UnionType) and str in typing.get_args(tp)
+                     and len([a for a in typing.get_args(tp) if a is not type(None)]) == 1):
+        return str(value)
+    try:
+        return tomllib.loads(f"v = {value}")["v"]
+    except tomllib.TOMLDecodeError:
+        if typing.get_origin(tp) in (list, tuple):
+            return [p.strip() for p in value.split(",") if p.strip()]
+        return str(value)
 
 
 def _order(loaded: dict[str, LoadedPlugin], settings: Settings) -> list[str]:

@@ -38,9 +38,19 @@ class RedisLink:
         self._listener: asyncio.Task[None] | None = None
         self._handlers: dict[str, Callable[[bytes], Awaitable[None]]] = {}
         self.up = True
+        # Called with True/False whenever the link's view of Redis changes (the shop_redis_up gauge).
+        self.on_state: Callable[[bool], None] = lambda up: None
+        # Keys live in one logical database, but pub/sub channels are server-wide:
+        # the database number goes into the channel name so that two shops sharing a
+        # server (same prefix, different databases) never hear each other.
+        self.db_index = int(self.client.connection_pool.connection_kwargs.get("db", 0) or 0)
 
     def key(self, name: str) -> str:
         return self.prefix + name
+
+    def channel(self, name: str) -> str:
+        """A pub/sub channel's server-wide name: prefix, database, name."""
+        return f"{self.prefix}db{self.db_index}:{name}"
 
     @property
     def available(self) -> bool:
@@ -50,12 +60,14 @@ class RedisLink:
         if self.up:
             log.warning("redis_down", extra={"error": str(exc)})
         self.up = False
+        self.on_state(False)
         self._down_until = time.monotonic() + 1.0
 
     def mark_up(self) -> None:
         if not self.up:
             log.info("redis_recovered")
         self.up = True
+        self.on_state(True)
 
     async def run(self, fn: Callable[[aioredis.Redis], Awaitable[Any]]) -> Any:
         """Run ``fn(client)``; raise RedisDown (fast) while Redis is known down."""
@@ -81,10 +93,10 @@ class RedisLink:
     # ------------------------------------------------------------------ pub/sub
 
     def subscribe(self, channel: str, handler: Callable[[bytes], Awaitable[None]]) -> None:
-        self._handlers[self.key(channel)] = handler
+        self._handlers[self.channel(channel)] = handler
 
     async def publish(self, channel: str, payload: bytes) -> None:
-        await self.run(lambda r: r.publish(self.key(channel), payload))
+        await self.run(lambda r: r.publish(self.channel(channel), payload))
 
     async def start_listener(self) -> None:
         if self._handlers and self._listener is None:

@@ -20,8 +20,10 @@ from .config import Settings
 from .db import Database
 from .events import EventBus
 from .observability import Metrics
+from .outbox import Outbox, OutboxPolicy
 from .ratelimit import RateLimiter
 from .redis_link import RedisLink
+from .scopes import ScopeRegistry
 
 
 @dataclass
@@ -39,6 +41,8 @@ class Runtime:
     graphql: Any = None
     pm: Any = None  # the pluggy PluginManager
     openapi: dict[str, Any] | None = None
+    scopes: ScopeRegistry = field(default_factory=ScopeRegistry)  # declared by the plugins (and the kernel)
+    outbox: Outbox | None = None
 
 
 def build_runtime(settings: Settings) -> Runtime:
@@ -51,6 +55,12 @@ def build_runtime(settings: Settings) -> Runtime:
     limiter = RateLimiter(redis, settings.rate_classes(), settings.rate_limit_outage)
     events = EventBus(instance_id)
     metrics = Metrics()
+    for result in ("local_hit", "redis_hit", "miss", "fills"):
+        metrics.cache.labels(result)  # exported from the start, at 0
+    cache.observe = lambda result: metrics.cache.labels(result).inc()
+    if redis is not None:
+        metrics.redis_up.set(1)  # until a call says otherwise
+        redis.on_state = lambda up: metrics.redis_up.set(1 if up else 0)
     bus = Bus(
         db=db,
         events=events,
@@ -65,5 +75,11 @@ def build_runtime(settings: Settings) -> Runtime:
             DeadlineInterceptor(settings.deadline_seconds),
         ],
     )
+    outbox = Outbox(db, events, metrics.registry, instance_id=instance_id,
+                    policy=OutboxPolicy(max_attempts=settings.outbox_max_attempts,
+                                        lease=float(settings.outbox_lease_seconds),
+                                        handler_timeout=settings.outbox_lease_seconds / 2))
+    bus.outbox = outbox
+    events.outbox_enabled = True
     return Runtime(settings=settings, db=db, redis=redis, cache=cache, limiter=limiter, events=events,
-                   bus=bus, metrics=metrics, instance_id=instance_id)
+                   bus=bus, metrics=metrics, instance_id=instance_id, outbox=outbox)

@@ -76,8 +76,9 @@ async def _migrate_all(url: str) -> None:
 def base_settings(db_url: str, redis_url: str, **overrides: Any) -> Settings:
     env = {"SHOP_HOME": str(ROOT)}
     s = load_settings(env=env)
+    # demo on: the suite tops up wallets and pays with test cards (tests of the gating switch it off).
     return s.with_(database_url=db_url, redis_url=redis_url, redis_prefix=f"t{uuid.uuid4().hex[:8]}:",
-                   log_json=False, db_pool_max=10, **overrides)
+                   log_json=False, db_pool_max=10, demo=True, **overrides)
 
 
 @pytest.fixture

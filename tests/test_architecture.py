@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import ast
+import re
+import types
 from pathlib import Path
 
-from kernel.app import create_app, runtime_of
+from aiohttp.test_utils import make_mocked_request
+
+from kernel.app import runtime_of
+from kernel.graphql import GraphQLPart, bus_field
+from kernel.hookspecs import hookimpl
+from kernel.messages import message
+from kernel.plugin import PluginInfo
+from kernel.rest import Route
+from kernel.service import Service, rpc
 
 ROOT = Path(__file__).resolve().parent.parent
 PLUGINS = ROOT / "plugins"
@@ -47,36 +57,85 @@ def test_only_the_graphql_module_imports_tartiflette():
     assert users == ["kernel/graphql.py"]
 
 
-def test_every_public_bus_method_is_reachable_from_rest_and_graphql(settings):
-    """Parity: REST and GraphQL are both adapters over the same bus methods."""
-    app = create_app(settings)
-    rt = runtime_of(app)
-    rest = {op["x-bus-method"] for ops in (rt.openapi or {})["paths"].values() for op in ops.values()}
-    graphql = {m.full_name for m in rt.graphql.field_methods.values()} if rt.graphql.field_methods else set()
-    # GraphQL field methods are known once the engine is built; collect from the parts instead.
-    from kernel import system
-    from kernel.plugin import call_each
+# ------------------------------------------------ every public bus method has both adapters
 
-    parts = [*call_each(rt.pm, rt.plugins, "shop_graphql", lambda lp: _ctx(rt, lp)), (None, system.GRAPHQL)]
-    for _lp, part in parts:
-        for fn in part.resolvers.values():
-            method = getattr(fn, "bus_method", None)
-            if method is not None:
-                graphql.add(method.full_name)
-        graphql.update(m.full_name for m in part.fields.values())
+SCHEMA_FIELDS = "{ __schema { types { name fields { name } } } }"
+
+
+async def adapter_gaps(client) -> tuple[set[str], set[str]]:
+    """Public bus methods of a running app without a REST route, and without a GraphQL field.
+
+    REST: the methods the router serves (each route is in the OpenAPI document, built from the
+    same list). GraphQL: the methods behind fields (root or nested) that the built schema really has.
+    """
+    rt = runtime_of(client.server.app)
     public = {m.full_name for m in rt.bus.methods() if not m.options.internal}
-    assert public - rest == set(), f"bus methods without a REST route: {sorted(public - rest)}"
+    documented = [(path, verb, op["x-bus-method"]) for path, ops in (rt.openapi or {})["paths"].items()
+                  for verb, op in ops.items()]
+    rest = set()
+    for path, verb, method in documented:
+        sample = re.sub(r"{[^}]+}", "x", path)
+        match = await client.server.app.router.resolve(make_mocked_request(verb.upper(), sample))
+        if match.http_exception is None:
+            rest.add(method)
+    result = await rt.graphql.engine.execute(SCHEMA_FIELDS)
+    fields = {f"{t['name']}.{f['name']}" for t in result["data"]["__schema"]["types"] for f in t["fields"] or ()}
+    graphql = {m.full_name for name, m in rt.graphql.field_methods.items() if name in fields}
+    return public - rest, public - graphql
+
+
+async def test_every_public_bus_method_is_reachable_from_rest_and_graphql(make_client):
+    """Parity: REST and GraphQL are both adapters over the same bus methods (every installed plugin)."""
+    client = await make_client()
+    no_rest, no_graphql = await adapter_gaps(client)
+    assert no_rest == set(), f"bus methods without a REST route: {sorted(no_rest)}"
     # File uploads (request types with bytes fields) are multipart REST only: GraphQL has no file type here.
     from kernel.rest import multipart_fields
 
-    uploads = {m.full_name for m in rt.bus.methods() if multipart_fields(m.request_type)}
-    assert public - uploads - graphql == set(), f"bus methods without a GraphQL field: {sorted(public - graphql)}"
+    uploads = {m.full_name for m in runtime_of(client.server.app).bus.methods() if multipart_fields(m.request_type)}
+    assert uploads, "the catalog's image upload is a multipart method"
+    assert no_graphql - uploads == set(), f"bus methods without a GraphQL field: {sorted(no_graphql - uploads)}"
 
 
-def _ctx(rt, lp):
-    import logging
+@message
+class _Ping:
+    pass
 
-    from kernel.plugin import PluginContext
 
-    return PluginContext(name=lp.info.name, settings=rt.settings, config=lp.config, runtime=rt,
-                         log=logging.getLogger("test"))
+@message
+class _Pong:
+    text: str
+
+
+class _Lopsided(Service, package="test.lopsided.v1"):
+    rest_only = rpc(_Ping, _Pong)
+    graphql_only = rpc(_Ping, _Pong)
+    hidden = rpc(_Ping, _Pong, internal=True)  # internal methods need neither
+
+
+class _LopsidedServicer:
+    async def rest_only(self, req: _Ping, ctx: object) -> _Pong:
+        return _Pong(text="rest")
+
+    async def graphql_only(self, req: _Ping, ctx: object) -> _Pong:
+        return _Pong(text="graphql")
+
+    async def hidden(self, req: _Ping, ctx: object) -> _Pong:
+        return _Pong(text="hidden")
+
+
+LOPSIDED = types.SimpleNamespace(
+    shop_plugin=hookimpl(lambda: PluginInfo(name="lopsided", version="0.0.1")),
+    shop_services=hookimpl(lambda ctx: [(_Lopsided, _LopsidedServicer())]),
+    shop_routes=hookimpl(lambda ctx: [Route("GET", "/api/lopsided", _Lopsided.rest_only)]),
+    shop_graphql=hookimpl(lambda ctx: GraphQLPart(
+        sdl="type LopsidedPong { text: String! }\nextend type Query { lopsided: LopsidedPong }",
+        resolvers={"Query.lopsided": bus_field(_Lopsided.graphql_only)})),
+)
+
+
+async def test_the_parity_check_names_a_method_missing_either_adapter(make_client):
+    client = await make_client([LOPSIDED])
+    no_rest, no_graphql = await adapter_gaps(client)
+    assert no_rest == {_Lopsided.graphql_only.full_name}
+    assert no_graphql == {_Lopsided.rest_only.full_name}

@@ -66,11 +66,20 @@ export function signIn({ clientId, redirectUri, email, password, scope = SHOPPER
   const { action, fields } = readForm(page);
   must(check(fields, { 'authorize: form carries a csrf token': (f) => Object.keys(f).length > 0 }),
     'the sign-in form has no hidden inputs');
-  const posted = post(action, null, {
+  let posted = post(action, null, {
     form: Object.assign({}, fields, { email, password }),
     headers: { Accept: 'text/html' },
     redirects: 0,
   });
+  if (posted.status === 200 && String(posted.body).includes('name="decision"')) {
+    // A third-party client: the consent screen, asked once per user and client; say yes.
+    const consent = readForm(posted);
+    posted = post(consent.action, null, {
+      form: Object.assign({}, consent.fields, { decision: 'allow' }),
+      headers: { Accept: 'text/html' },
+      redirects: 0,
+    });
+  }
   const location = header(posted, 'Location') || '';
   const code = queryParam(location, 'code');
   must(check(posted, {

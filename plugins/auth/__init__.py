@@ -10,20 +10,24 @@ from typing import Any
 import asyncpg
 from aiohttp import web
 
+from kernel.app import LENIENT_START
 from kernel.cli import Command
+from kernel.config import ConfigError
 from kernel.graphql import GraphQLPart
 from kernel.hookspecs import hookimpl
 from kernel.plugin import PluginContext, PluginInfo
+from kernel.probes import ReadinessCheck
 from kernel.rest import Route
 
 from . import cli, graphql, rest, tables
 from .authority import Authority
 from .config import AuthConfig
-from .contract import Users
+from .contract import SCOPES, Users
 from .external import ExternalIssuers
 from .oauth import OAuthEndpoints
 from .service import UsersServicer
 from .session import Sessions
+from .throttle import FailureThrottle, Limits
 
 log = logging.getLogger("shop.plugins.auth")
 
@@ -34,9 +38,16 @@ class AuthState:
     def __init__(self, ctx: PluginContext) -> None:
         rt = ctx.runtime
         config: AuthConfig = ctx.config or AuthConfig()
-        self.authority = Authority(ctx.db, rt.redis, ctx.settings, config)
-        self.external = ExternalIssuers(ctx.db, config.external_issuers)
-        self.oauth = OAuthEndpoints(self.authority, rt.limiter)
+        self.authority = Authority(ctx.db, rt.redis, ctx.settings, config, rt.scopes)
+        self.external = ExternalIssuers(ctx.db, config.external_issuers, rt.scopes)
+        signin = Limits(config.signin_failures_per_pair, config.signin_failures_per_address,
+                        config.signin_failures_per_account, config.signin_window)
+        token = Limits(config.token_failures_per_pair, config.token_failures_per_address,
+                       config.token_failures_per_account, config.token_window)
+        policy = ctx.settings.rate_limit_outage
+        self.oauth = OAuthEndpoints(self.authority, rt.limiter, FailureThrottle(rt.redis, "signin", signin, policy),
+                                    FailureThrottle(rt.redis, "signup", signin, policy),
+                                    FailureThrottle(rt.redis, "token", token, policy))
         self.sessions = Sessions(self.authority, rt.redis, self.external, ctx.settings.secure_cookies,
                                  config.session_max_age)
 
@@ -53,7 +64,7 @@ def state(ctx: PluginContext) -> AuthState:
 @hookimpl
 def shop_plugin() -> PluginInfo:
     return PluginInfo(name="auth", version="0.1.0", description="OAuth 2.0 / OIDC server, users, sessions",
-                      config=AuthConfig)
+                      config=AuthConfig, scopes=SCOPES)
 
 
 @hookimpl
@@ -63,7 +74,7 @@ def shop_tables(ctx: PluginContext) -> list[Any]:
 
 @hookimpl
 def shop_services(ctx: PluginContext) -> list[tuple[Any, object]]:
-    return [(Users, UsersServicer(ctx.db))]
+    return [(Users, UsersServicer(ctx.db, state(ctx).authority))]
 
 
 @hookimpl
@@ -93,6 +104,22 @@ def shop_middlewares(ctx: PluginContext) -> list[Any]:
 
 
 PURGE_EVERY = 600.0  # seconds
+UNREADABLE_KEY = ("auth: the token signing key cannot be decrypted with this SHOP_SECRET_KEY (it was made with "
+                  "another one); set the secret it was made with, or run `shop keys rotate` to make a new key "
+                  "(everyone signs in again)")
+
+
+@hookimpl
+def shop_readiness_checks(ctx: PluginContext) -> list[ReadinessCheck]:
+    st = state(ctx)
+
+    async def signing_key() -> str | None:
+        keys = st.authority.keys
+        if keys.active is None:
+            await keys.load()  # fixed meanwhile (another process rotated)?
+        return None if keys.active is not None else "no usable signing key (wrong SHOP_SECRET_KEY, or not migrated)"
+
+    return [ReadinessCheck("signingKey", signing_key)]
 
 
 async def _purge_every(authority: Any, seconds: float) -> None:
@@ -116,6 +143,11 @@ def shop_lifespan(ctx: PluginContext) -> Any:
         except asyncpg.UndefinedTableError:
             # Not migrated yet (e.g. a CLI command on a fresh database); commands migrate, then start.
             log.warning("auth_tables_missing", extra={"hint": "run `shop migrate`"})
+        else:
+            # start() creates a key when there is none, so no active key means it cannot be decrypted.
+            # A server must not start only to fail every token request; CLI commands may (keys rotate).
+            if st.authority.keys.active is None and not app.get(LENIENT_START, False):
+                raise ConfigError(UNREADABLE_KEY)
         cleaner = asyncio.create_task(_purge_every(st.authority, PURGE_EVERY), name="auth-purge")
         yield
         cleaner.cancel()

@@ -22,6 +22,7 @@ import jwt
 from kernel.config import Settings
 from kernel.db import Database
 from kernel.redis_link import RedisDown, RedisLink
+from kernel.scopes import ScopeRegistry
 
 from . import scopes as sc
 from .config import AuthConfig
@@ -68,14 +69,28 @@ class Client:
     redirect_uris: tuple[str, ...]
     scopes: tuple[str, ...]
     secret_hash: str | None
+    introspection: bool = False  # may introspect any token, not only its own
+
+    @property
+    def first_party(self) -> bool:
+        """The storefront's own client: no consent screen (the shop asks for itself)."""
+        return self.client_id == WEB_CLIENT
 
 
 REVOCATION_RESYNC = 30.0  # seconds
+# How long a process trusts its last look at a user's state (active, disabled, deleted).
+# A change is also announced over Redis pub/sub so every instance forgets it at once;
+# this bound only matters when that message is lost (Redis away).
+USER_STATE_TTL = 5.0  # seconds
+USER_STATE_MAX = 10_000
+USER_CHANNEL = "auth-users"
 
 
 class Authority:
-    def __init__(self, db: Database, redis: RedisLink | None, settings: Settings, config: AuthConfig) -> None:
+    def __init__(self, db: Database, redis: RedisLink | None, settings: Settings, config: AuthConfig,
+                 scopes: ScopeRegistry) -> None:
         self.db = db
+        self.scopes = scopes
         self.redis = redis
         self.settings = settings
         self.config = config
@@ -89,6 +104,9 @@ class Authority:
         # Other processes may have revoked tokens while Redis was away without this one
         # noticing the outage, so the copy is also refreshed every REVOCATION_RESYNC seconds.
         self._last_resync = 0.0
+        self._user_state: dict[str, tuple[bool, float]] = {}  # user id -> (active, checked at)
+        if redis is not None:
+            redis.subscribe(USER_CHANNEL, self._on_user_changed)
 
     # ------------------------------------------------------------------ startup
 
@@ -112,7 +130,7 @@ class Authority:
             "VALUES ($1, 'Storefront', false, ARRAY[$2], $3) ON CONFLICT (client_id) DO UPDATE SET "
             "redirect_uris = CASE WHEN $2 = ANY(auth_client.redirect_uris) THEN auth_client.redirect_uris "
             "ELSE auth_client.redirect_uris || $2 END",
-            WEB_CLIENT, uri, list(sc.SUPPORTED))
+            WEB_CLIENT, uri, list(self.scopes.names()))
 
     # ------------------------------------------------------------------ clients
 
@@ -122,18 +140,43 @@ class Authority:
         r = await self.db.fetchrow("SELECT * FROM auth_client WHERE client_id = $1", client_id)
         if r is None:
             return None
-        return Client(r["client_id"], r["name"], r["confidential"], tuple(r["redirect_uris"]), tuple(r["scopes"]),
-                      r["secret_hash"])
+        # The storefront may ask for whatever the enabled plugins declare (admin only for admins).
+        allowed = self.scopes.names() if r["client_id"] == WEB_CLIENT else tuple(r["scopes"])
+        return Client(r["client_id"], r["name"], r["confidential"], tuple(r["redirect_uris"]), allowed,
+                      r["secret_hash"], r["introspection"])
 
     async def create_client(self, name: str, redirect_uris: list[str], scopes: list[str],
-                            confidential: bool) -> tuple[str, str | None]:
+                            confidential: bool, introspection: bool = False) -> tuple[str, str | None]:
         client_id = f"c_{secrets.token_urlsafe(12)}"
         secret = secrets.token_urlsafe(32) if confidential else None
         await self.db.execute(
-            "INSERT INTO auth_client (client_id, name, secret_hash, confidential, redirect_uris, scopes) "
-            "VALUES ($1, $2, $3, $4, $5, $6)",
-            client_id, name, sha256(secret) if secret else None, confidential, redirect_uris, scopes)
+            "INSERT INTO auth_client (client_id, name, secret_hash, confidential, redirect_uris, scopes, "
+            "introspection) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            client_id, name, sha256(secret) if secret else None, confidential, redirect_uris, scopes, introspection)
         return client_id, secret
+
+    async def list_clients(self) -> list[dict[str, Any]]:
+        rows = await self.db.fetch(
+            "SELECT client_id, name, confidential, redirect_uris, scopes, introspection, created_at "
+            "FROM auth_client ORDER BY created_at, client_id")
+        return [{"client_id": r["client_id"], "name": r["name"], "confidential": r["confidential"],
+                 "redirect_uris": list(r["redirect_uris"]), "scopes": list(r["scopes"]),
+                 "introspection": r["introspection"], "created_at": r["created_at"].isoformat()} for r in rows]
+
+    async def delete_client(self, client_id: str) -> bool:
+        """Remove a client and everything it holds; its access tokens stop working now."""
+        if client_id == WEB_CLIENT:
+            raise OAuthError("invalid_request", "web-client is the storefront's own client and cannot be deleted.")
+        await self._revoke_access("client_id = $1", client_id)
+        status = await self.db.execute("DELETE FROM auth_client WHERE client_id = $1", client_id)
+        return status.endswith(" 1")
+
+    async def rotate_secret(self, client_id: str) -> str | None:
+        """A new secret for a confidential client (the old one stops working); None if no such client."""
+        secret = secrets.token_urlsafe(32)
+        row = await self.db.fetchrow("UPDATE auth_client SET secret_hash = $2 WHERE client_id = $1 AND confidential "
+                                     "RETURNING 1", client_id, sha256(secret))
+        return secret if row is not None else None
 
     async def authenticate_client(self, client_id: str | None, secret: str | None) -> Client:
         """A client from its credentials; public clients send only their id."""
@@ -187,7 +230,7 @@ class Authority:
                 if failure is None and user is None:
                     failure = OAuthError("invalid_grant", "The user no longer exists.")
                 if failure is None:
-                    granted = sc.for_user(row["scope"].split(), user["roles"])
+                    granted = sc.for_user(row["scope"].split(), user["roles"], self.scopes)
                     result = await self._issue(client, user, granted, family_id=str(uuid.uuid4()),
                                                code_hash=code_hash, nonce=row["nonce"],
                                                auth_time=row["auth_time"].timestamp(), refresh=True)
@@ -214,8 +257,10 @@ class Authority:
         return None
 
     async def _user(self, user_id: str) -> Any:
+        """An active (not disabled) user; None otherwise."""
         return await self.db.fetchrow(
-            "SELECT id::text AS id, email, name, roles FROM auth_user WHERE id = $1::uuid", user_id)
+            "SELECT id::text AS id, email, name, roles FROM auth_user WHERE id = $1::uuid AND disabled_at IS NULL",
+            user_id)
 
     # ------------------------------------------------------------------ refresh
 
@@ -248,7 +293,7 @@ class Authority:
                 raise OAuthError("invalid_grant", "The refresh token has expired.")
             granted = row["scope"].split()
             if scope is not None:
-                wanted = sc.parse(scope)
+                wanted = sc.parse(scope, self.scopes)
                 if wanted is None or not set(wanted) <= set(granted):
                     raise OAuthError("invalid_scope", "A refresh can only narrow the original scope.")
                 granted = wanted
@@ -256,7 +301,7 @@ class Authority:
             user = await self._user(row["uid"])
             if user is None:
                 raise OAuthError("invalid_grant", "The user no longer exists.")
-            granted = sc.for_user(granted, user["roles"])  # a lost admin role takes effect now
+            granted = sc.for_user(granted, user["roles"], self.scopes)  # a lost admin role takes effect now
             return await self._issue(client, user, granted, family_id=row["fid"], code_hash=row["code_hash"],
                                      nonce=None, auth_time=None, refresh=True, id_token=False)
 
@@ -268,7 +313,7 @@ class Authority:
         if scope is None:
             granted = [s for s in client.scopes if s != "openid"]
         else:
-            wanted = sc.parse(scope)
+            wanted = sc.parse(scope, self.scopes, client.scopes)
             if wanted is None or not set(wanted) <= set(client.scopes):
                 raise OAuthError("invalid_scope", "The client may not ask for that scope.")
             granted = wanted
@@ -345,7 +390,103 @@ class Authority:
             raise InvalidToken(str(exc)) from None
         if await self.is_revoked(claims["jti"]):
             raise InvalidToken("revoked")
+        if claims["sub"] != claims.get("client_id") and not await self.user_active(str(claims["sub"])):
+            raise InvalidToken("user disabled or deleted")
         return claims
+
+    # ------------------------------------------------------------ user state
+
+    async def user_active(self, user_id: str) -> bool:
+        """Whether the user exists and is not disabled; cached for USER_STATE_TTL seconds."""
+        now = time.monotonic()
+        hit = self._user_state.get(user_id)
+        if hit is not None and now - hit[1] < USER_STATE_TTL:
+            return hit[0]
+        try:
+            active = bool(await self.db.fetchval(
+                "SELECT disabled_at IS NULL FROM auth_user WHERE id = $1::uuid", user_id))
+        except asyncpg.DataError:
+            active = False  # not a UUID
+        if len(self._user_state) >= USER_STATE_MAX:
+            self._user_state.clear()
+        self._user_state[user_id] = (active, now)
+        return active
+
+    async def _on_user_changed(self, payload: bytes) -> None:
+        self._user_state.pop(payload.decode(errors="replace"), None)
+
+    async def _user_changed(self, user_id: str) -> None:
+        """Forget the user's state here and, through Redis, in every other instance."""
+        self._user_state.pop(user_id, None)
+        if self.redis is not None:
+            try:
+                await self.redis.publish(USER_CHANNEL, user_id.encode())
+            except RedisDown:
+                log.warning("user_change_not_announced", extra={"user_id": user_id})
+
+    async def revoke_user(self, user_id: str, client_id: str | None = None) -> None:
+        """Revoke every token of the user (of one client only when given)."""
+        if client_id is None:
+            fams = await self.db.fetch("SELECT DISTINCT family_id::text AS fid FROM auth_refresh_token "
+                                       "WHERE user_id = $1::uuid AND revoked_at IS NULL", user_id)
+            await self._revoke_access("subject = $1", user_id)
+        else:
+            fams = await self.db.fetch("SELECT DISTINCT family_id::text AS fid FROM auth_refresh_token "
+                                       "WHERE user_id = $1::uuid AND client_id = $2 AND revoked_at IS NULL",
+                                       user_id, client_id)
+            await self._revoke_access("subject = $1 AND client_id = $2", user_id, client_id)
+        for f in fams:
+            await self.revoke_family(f["fid"])
+
+    async def disable_user(self, user_id: str) -> bool:
+        row = await self.db.fetchrow("UPDATE auth_user SET disabled_at = coalesce(disabled_at, now()) "
+                                     "WHERE id = $1::uuid RETURNING 1", user_id)
+        if row is None:
+            return False
+        await self.revoke_user(user_id)
+        await self._user_changed(user_id)
+        return True
+
+    async def enable_user(self, user_id: str) -> bool:
+        row = await self.db.fetchrow("UPDATE auth_user SET disabled_at = NULL WHERE id = $1::uuid RETURNING 1",
+                                     user_id)
+        await self._user_changed(user_id)
+        return row is not None
+
+    async def delete_user(self, user_id: str) -> bool:
+        await self.revoke_user(user_id)  # access tokens name the user only by subject: revoke them first
+        status = await self.db.execute("DELETE FROM auth_user WHERE id = $1::uuid", user_id)
+        await self._user_changed(user_id)
+        return status.endswith(" 1")
+
+    # ------------------------------------------------------------ grants
+
+    async def granted_to(self, user_id: str, client_id: str) -> set[str]:
+        row = await self.db.fetchval("SELECT scopes FROM auth_grant WHERE user_id = $1::uuid AND client_id = $2",
+                                     user_id, client_id)
+        return set(row or ())
+
+    async def remember_grant(self, user_id: str, client_id: str, scopes: list[str]) -> None:
+        await self.db.execute(
+            "INSERT INTO auth_grant (user_id, client_id, scopes) VALUES ($1::uuid, $2, $3) "
+            "ON CONFLICT (user_id, client_id) DO UPDATE SET updated_at = now(), scopes = ARRAY("
+            "SELECT DISTINCT unnest(auth_grant.scopes || EXCLUDED.scopes) ORDER BY 1)",
+            user_id, client_id, scopes)
+
+    async def list_grants(self, user_id: str) -> list[Any]:
+        return list(await self.db.fetch(
+            "SELECT g.client_id, c.name, g.scopes, g.created_at, g.updated_at FROM auth_grant g "
+            "JOIN auth_client c USING (client_id) WHERE g.user_id = $1::uuid ORDER BY g.created_at, g.client_id",
+            user_id))
+
+    async def revoke_grant(self, user_id: str, client_id: str) -> bool:
+        """Forget the consent and revoke the client's tokens for this user."""
+        status = await self.db.execute("DELETE FROM auth_grant WHERE user_id = $1::uuid AND client_id = $2",
+                                       user_id, client_id)
+        if not status.endswith(" 1"):
+            return False
+        await self.revoke_user(user_id, client_id)
+        return True
 
     # ------------------------------------------------------------ housekeeping
 
@@ -458,7 +599,18 @@ class Authority:
         except jwt.PyJWTError:
             return None
 
-    async def introspect(self, token: str, hint: str | None) -> dict[str, Any]:
+    async def introspect(self, caller: Client, token: str, hint: str | None) -> dict[str, Any]:
+        """RFC 7662, answering only for tokens the caller may see: its own, or any with the introspection right.
+
+        Another client's token is "inactive" to the caller (§2.2 lets the server say so), so the
+        endpoint cannot be used to probe tokens a client does not hold.
+        """
+        out = await self._introspect(token, hint)
+        if out.get("active") and not caller.introspection and out.get("client_id") != caller.client_id:
+            return {"active": False}
+        return out
+
+    async def _introspect(self, token: str, hint: str | None) -> dict[str, Any]:
         if hint != "refresh_token":
             try:
                 c = await self.verify_access_token(token)
@@ -470,8 +622,9 @@ class Authority:
         try:
             row = await self.db.fetchrow(
                 "SELECT client_id, user_id::text AS uid, scope, extract(epoch FROM expires_at)::bigint AS exp, "
-                "extract(epoch FROM created_at)::bigint AS iat FROM auth_refresh_token WHERE token_hash = $1 "
-                "AND used_at IS NULL AND revoked_at IS NULL AND expires_at > now()", sha256(token))
+                "extract(epoch FROM created_at)::bigint AS iat FROM auth_refresh_token r WHERE token_hash = $1 "
+                "AND used_at IS NULL AND revoked_at IS NULL AND expires_at > now() AND EXISTS (SELECT 1 FROM "
+                "auth_user u WHERE u.id = r.user_id AND u.disabled_at IS NULL)", sha256(token))
         except asyncpg.PostgresError:
             row = None
         if row is None:

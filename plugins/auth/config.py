@@ -25,3 +25,13 @@ class AuthConfig:
     audience: str = constraint(default="", max_len=500)
     algorithm: str = constraint(default="ES256", pattern=r"^(ES256|RS256)$")
     external_issuers: tuple[ExternalIssuer, ...] = ()
+    # Failure throttling (throttle.py): per (account, address), per address, and a much higher
+    # per-account ceiling that only refuses addresses never successful for that account.
+    signin_window: int = constraint(default=900, min=10, max=86400)
+    signin_failures_per_pair: int = constraint(default=5, min=1, max=10_000)
+    signin_failures_per_address: int = constraint(default=20, min=1, max=100_000)
+    signin_failures_per_account: int = constraint(default=100, min=1, max=1_000_000)
+    token_window: int = constraint(default=300, min=10, max=86400)
+    token_failures_per_pair: int = constraint(default=20, min=1, max=10_000)
+    token_failures_per_address: int = constraint(default=60, min=1, max=100_000)
+    token_failures_per_account: int = constraint(default=600, min=1, max=1_000_000)

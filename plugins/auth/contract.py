@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
-from kernel.messages import constraint, message
+from kernel.messages import Timestamp, Uuid, constraint, message
+from kernel.scopes import Scope
 from kernel.service import Service, rpc
+
+# The scopes this plugin owns (``admin`` is the kernel's); other plugins declare theirs.
+SCOPES = (
+    Scope("openid", "Sign you in to this application with your shop account"),
+    Scope("profile", "See your name"),
+    Scope("email", "See your email address"),
+)
 
 
 @message
 class User:
-    id: str
+    id: Uuid
     email: str
     name: str
     roles: tuple[str, ...]
-    created_at: str  # ISO 8601, UTC
+    created_at: Timestamp
 
 
 @message
@@ -30,9 +38,46 @@ class FindUserByEmail:
     email: str = constraint(min_len=3, max_len=254, strip=True)
 
 
+@message
+class ScopeView:
+    name: str
+    description: str  # in words, as on the consent screen
+
+
+@message
+class Grant:
+    """What the user allowed a third-party application to do (remembered consent)."""
+
+    client_id: str
+    client_name: str
+    scopes: tuple[ScopeView, ...]
+    created_at: str  # ISO 8601, UTC
+    updated_at: str
+
+
+@message
+class ListMyGrants:
+    pass
+
+
+@message
+class RevokeGrant:
+    client_id: str = constraint(min_len=1, max_len=100)
+
+
+@message
+class GrantRevoked:
+    client_id: str
+    revoked: bool
+
+
 class Users(Service, package="shop.auth.v1"):
     # GET /api/me, GraphQL me
     get_me = rpc(GetMe, User, user=True)
+    # GET /api/me/grants, DELETE /api/me/grants/{clientId}; GraphQL myGrants, revokeGrant.
+    # Only from the shop itself (web-client): a third-party app cannot read or undo consents.
+    list_my_grants = rpc(ListMyGrants, tuple[Grant, ...], user=True)
+    revoke_grant = rpc(RevokeGrant, GrantRevoked, user=True, rate_limit="write", write=True)
     # For other plugins (e.g. wallet transfers by email); never exposed over HTTP.
     get_user = rpc(GetUser, User, internal=True)
     find_user_by_email = rpc(FindUserByEmail, User, internal=True)

@@ -11,6 +11,7 @@ import aiohttp
 import jwt
 
 from kernel.db import Database
+from kernel.scopes import ScopeRegistry
 
 from . import scopes as sc
 from .config import ExternalIssuer
@@ -21,7 +22,8 @@ ALGORITHMS = ["RS256", "ES256", "PS256", "EdDSA"]
 
 
 class ExternalIssuers:
-    def __init__(self, db: Database, issuers: tuple[ExternalIssuer, ...]) -> None:
+    def __init__(self, db: Database, issuers: tuple[ExternalIssuer, ...], registry: ScopeRegistry) -> None:
+        self.registry = registry
         self.db = db
         self.by_issuer = {i.issuer.rstrip("/"): i for i in issuers}
         self._jwks: dict[str, tuple[float, dict[str, Any]]] = {}
@@ -104,11 +106,11 @@ class ExternalIssuers:
         log.info("external_user_created", extra={"issuer": cfg.issuer, "user_id": user["id"]})
         return user
 
-    @staticmethod
-    def scopes(claims: dict[str, Any]) -> list[str]:
+    def scopes(self, claims: dict[str, Any]) -> list[str]:
+        default = sc.user_default(self.registry)  # never admin (or what it implies) from outside
         raw = claims.get("scope") or claims.get("scp")
         if isinstance(raw, list):
             raw = " ".join(str(s) for s in raw)
         if not isinstance(raw, str):
-            return list(sc.USER_DEFAULT)
-        return [s for s in raw.split() if s in sc.USER_DEFAULT]  # never admin from outside
+            return default
+        return [s for s in raw.split() if s in default]

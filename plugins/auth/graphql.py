@@ -24,4 +24,6 @@ def part() -> GraphQLPart:
                 return None  # `me` is nullable: anonymous callers get null, not an error
             raise
 
-    return GraphQLPart(sdl=SDL, resolvers={"Query.me": me}, fields={"Query.me": Users.get_me})
+    return GraphQLPart(sdl=SDL, resolvers={"Query.me": me, "Query.myGrants": bus_field(Users.list_my_grants),
+                                           "Mutation.revokeGrant": bus_field(Users.revoke_grant)},
+                       fields={"Query.me": Users.get_me})

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,11 +18,14 @@ from aiohttp import web
 from multidict import MultiDictProxy
 
 from kernel.ratelimit import RateLimiter, RateLimitUnavailable
+from kernel.rest import CTX_KEY
 from kernel.status import BusError
 
 from . import pages, users
 from . import scopes as sc
 from .authority import Authority, Client, InvalidToken, OAuthError
+from .hygiene import first_invalid
+from .throttle import FailureThrottle
 
 log = logging.getLogger("shop.plugins.auth")
 
@@ -29,6 +33,7 @@ TEMPLATES = Path(__file__).parent / "templates"
 AUTHZ_PARAMS = ("response_type", "client_id", "redirect_uri", "scope", "state", "code_challenge",
                 "code_challenge_method", "nonce", "prompt")
 FORM_TOKEN_TTL = 1800
+CONSENT_TTL = 600  # seconds between signing in and answering the consent screen
 _MAX_PARAM = 2000
 
 
@@ -48,6 +53,34 @@ class Redirect(Exception):
         self.response = response
 
 
+def client_address(request: web.Request) -> str:
+    """The address the kernel resolved for this request (trusted proxies honoured), else the peer."""
+    ctx = request.get(CTX_KEY)
+    return (getattr(ctx, "client_ip", None) or request.remote or "unknown")[:100]
+
+
+async def read_form(request: web.Request) -> MultiDictProxy[Any]:
+    """The posted form; raw bytes that are not UTF-8 are a bad request, not a 500."""
+    try:
+        return await request.post()
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise BadInput("The form is not valid UTF-8 form data.") from exc
+
+
+class BadInput(Exception):
+    """A parameter or field that is not clean text (NUL, controls, invalid UTF-8)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def check_text(values: Any) -> None:
+    message = first_invalid((k, v) for k, v in values.items() if isinstance(v, str))
+    if message is not None:
+        raise BadInput(message)
+
+
 def _json(body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     h = {"Cache-Control": "no-store", "Pragma": "no-cache", **(headers or {})}
     return web.Response(body=orjson.dumps(body), status=status, content_type="application/json", headers=h)
@@ -58,7 +91,7 @@ def oauth_error(exc: OAuthError, *, basic: bool = False) -> web.Response:
     return _json({"error": exc.error, "error_description": exc.description}, exc.status, headers)
 
 
-def with_query(uri: str, params: dict[str, str]) -> str:
+def with_query(uri: str, params: dict[str, str | None]) -> str:
     parts = urlsplit(uri)
     query = parse_qsl(parts.query, keep_blank_values=True) + [(k, v) for k, v in params.items() if v is not None]
     return urlunsplit(parts._replace(query=urlencode(query)))
@@ -80,9 +113,13 @@ def _single(values: MultiDictProxy[Any], names: tuple[str, ...] | None = None) -
 
 
 class OAuthEndpoints:
-    def __init__(self, authority: Authority, limiter: RateLimiter) -> None:
+    def __init__(self, authority: Authority, limiter: RateLimiter, signin: FailureThrottle,
+                 signup: FailureThrottle, token: FailureThrottle) -> None:
         self.a = authority
         self.limiter = limiter
+        self.signin_failures = signin
+        self.signup_failures = signup
+        self.token_failures = token
 
     # ------------------------------------------------------------------ discovery
 
@@ -96,7 +133,7 @@ class OAuthEndpoints:
             "userinfo_endpoint": f"{iss}/oauth/userinfo",
             "revocation_endpoint": f"{iss}/oauth/revoke",
             "introspection_endpoint": f"{iss}/oauth/introspect",
-            "scopes_supported": list(sc.SUPPORTED),
+            "scopes_supported": list(self.a.scopes.names()),
             "response_types_supported": ["code"],
             "response_modes_supported": ["query"],
             "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
@@ -137,7 +174,7 @@ class OAuthEndpoints:
             return False
         return hmac.compare_digest(token.encode(), self.form_token(params, int(ts_s)).encode())
 
-    async def _validate(self, values: MultiDictProxy[Any]) -> AuthzRequest:
+    async def _validate(self, values: Any) -> AuthzRequest:
         params, dup = _single(values, AUTHZ_PARAMS)
         if any(len(v) > _MAX_PARAM for v in params.values()):
             raise Redirect(pages.error_page("A parameter of this request is too long."))
@@ -167,11 +204,12 @@ class OAuthEndpoints:
             raise fail("invalid_request", "response_type is required")
         if rt != "code":
             raise fail("unsupported_response_type", "only response_type=code is supported")
-        requested = sc.parse(params.get("scope"))
+        requested = sc.parse(params.get("scope"), self.a.scopes, client.scopes)
         if requested is None:
             raise fail("invalid_scope", "unknown scope")
         if not requested:
-            requested = [s for s in client.scopes if s in sc.USER_DEFAULT]
+            default = sc.user_default(self.a.scopes)
+            requested = [s for s in client.scopes if s in default]
         if not set(requested) <= set(client.scopes):
             raise fail("invalid_scope", "this application may not ask for that scope")
         challenge = params.get("code_challenge")
@@ -194,7 +232,10 @@ class OAuthEndpoints:
 
     async def authorize_get(self, request: web.Request) -> web.StreamResponse:
         try:
+            check_text(request.query)
             req = await self._validate(request.query)
+        except BadInput as exc:
+            return pages.invalid_input(exc.message)
         except Redirect as r:
             return r.response
         carried = {k: v for k, v in req.params.items() if k != "prompt"}
@@ -213,13 +254,19 @@ class OAuthEndpoints:
     async def authorize_post(self, request: web.Request) -> web.StreamResponse:
         if request.content_type not in ("application/x-www-form-urlencoded", "multipart/form-data"):
             return pages.error_page("Send the sign-in form as a form post.", 415)
-        form = await request.post()
         try:
+            form = await read_form(request)
+            check_text({k: v for k, v in form.items() if k in AUTHZ_PARAMS})
             req = await self._validate(form)
+        except BadInput as exc:
+            return pages.invalid_input(exc.message)
         except Redirect as r:
             return r.response
-        fields, _ = _single(form, ("email", "password", "name", "csrf", "action"))
+        fields, _ = _single(form, ("email", "password", "name", "csrf", "action", "user", "ticket", "decision"))
         action = fields.get("action", "signin")
+        bad_field = first_invalid(fields.items())
+        if bad_field is not None:
+            fields = {k: v for k, v in fields.items() if k in ("action", "csrf") and first_invalid([(k, v)]) is None}
         email = fields.get("email", "").strip()[:254]
         password = fields.get("password", "")
         name = fields.get("name", "").strip()
@@ -235,41 +282,93 @@ class OAuthEndpoints:
             resp.headers.update(headers or {})
             return resp
 
+        if bad_field is not None:
+            return again(bad_field, 400)
         if not self._same_origin(request) or not self.form_token_ok(fields.get("csrf", ""), carried):
             return again("This form has expired or did not come from the shop. Please try again.", 403)
-        if action not in ("signin", "signup"):
+        if action not in ("signin", "signup", "consent"):
             return again("Unknown action.", 400)
-        ip = request.remote or "unknown"
-        account = hashlib.sha256(email.lower().encode()).hexdigest()[:32]
-        checks = [("login", f"ip:{ip}"), ("login", f"acct:{account}")] if action == "signin" \
-            else [("signup", f"ip:{ip}")]
-        for cls, identity in checks:
-            wait = await self._throttle(cls, identity)
-            if wait:
-                return again(f"Too many attempts. Try again in {wait} seconds.", 429, {"Retry-After": str(wait)})
+        if action == "consent":
+            return await self._consent_answer(req, fields, carried, again)
+        ip = client_address(request)
+        # Every attempt counts against the address; failures also count per (account, address)
+        # and, with a much higher ceiling, per account (see throttle.py: no lockout).
+        throttle = self.signin_failures if action == "signin" else self.signup_failures
+        wait = await self._throttle("login" if action == "signin" else "signup", f"ip:{ip}")
+        wait = wait or await throttle.wait(email, ip)
+        if wait:
+            return again(f"Too many attempts. Try again in {wait} seconds.", 429, {"Retry-After": str(wait)})
         if action == "signup":
             errors = users.validate_signup(email, password, name)
             if errors:
+                await throttle.failed(email, ip)
                 return again("; ".join(f"{f.capitalize()} {m}." for f, m in errors), 400)
             try:
                 user = await users.create_user(self.a.db, email, password, name)
             except BusError as exc:
+                await throttle.failed(email, ip)
                 return again(exc.public_message, 409 if exc.reason == "EMAIL_TAKEN" else 400)
             log.info("user_signed_up", extra={"user_id": user["id"]})
         else:
             user = await users.authenticate(self.a.db, email, password)
             if user is None:
+                await throttle.failed(email, ip)
                 # One answer for unknown email and wrong password.
                 return again("The email or password is not right.", 401)
+            if user["disabled_at"] is not None:
+                return again("This account is disabled. Contact the shop.", 403)
             log.info("user_signed_in", extra={"user_id": user["id"]})
-        granted = sc.for_user(req.scope, user["roles"])
-        code = await self.a.issue_code(req.client, user["id"], req.redirect_uri, granted, req.code_challenge,
+        await throttle.succeeded(email, ip)
+        granted = sc.for_user(req.scope, user["roles"], self.a.scopes)
+        if not req.client.first_party and not set(granted) <= await self.a.granted_to(user["id"],
+                                                                                    req.client.client_id):
+            # A third-party application: the user says yes to these scopes, in words, once.
+            ticket = self.consent_ticket(carried, user["id"])
+            described = [(s, (d.description if (d := self.a.scopes.get(s)) else s)) for s in granted]
+            return pages.consent(carried, req.client.name, token, ticket, user["id"], described,
+                                 user_email=user["email"])
+        return await self._code_redirect(req, user["id"], granted)
+
+    async def _code_redirect(self, req: AuthzRequest, user_id: str, granted: list[str]) -> web.StreamResponse:
+        code = await self.a.issue_code(req.client, user_id, req.redirect_uri, granted, req.code_challenge,
                                        req.nonce)
         target = with_query(req.redirect_uri, {"code": code, "state": req.state, "iss": self.a.issuer})
         resp = web.HTTPSeeOther(target)
         resp.headers["Cache-Control"] = "no-store"
         resp.headers["Content-Security-Policy"] = pages.csp(req.redirect_uri)
         return resp
+
+    def consent_ticket(self, params: dict[str, str], user_id: str, ts: int | None = None) -> str:
+        """Proof that ``user_id`` signed in for this very authorization request, a short while ago."""
+        ts = int(time.time()) if ts is None else ts
+        msg = "\x1f".join(["consent", str(ts), user_id] + [params.get(k, "") for k in AUTHZ_PARAMS
+                                                            if k != "prompt"]).encode()
+        sig = base64.urlsafe_b64encode(hmac.new(self.a.form_key, msg, hashlib.sha256).digest()).rstrip(b"=")
+        return f"{ts}.{sig.decode()}"
+
+    async def _consent_answer(self, req: AuthzRequest, fields: dict[str, str], carried: dict[str, str],
+                              again: Callable[..., web.Response]) -> web.StreamResponse:
+        user_id, ticket = fields.get("user", ""), fields.get("ticket", "")
+        ts_s, _, _ = ticket.partition(".")
+        fresh = ts_s.isdigit() and 0 <= time.time() - int(ts_s) <= CONSENT_TTL
+        if not fresh or not hmac.compare_digest(ticket.encode(),
+                                                self.consent_ticket(carried, user_id, int(ts_s)).encode()):
+            return again("This permission request has expired. Please sign in again.", 403)
+        decision = fields.get("decision")
+        if decision == "deny":
+            uri = with_query(req.redirect_uri, {"error": "access_denied", "error_description":
+                                                 "the user did not allow access", "state": req.state,
+                                                 "iss": self.a.issuer})
+            return web.HTTPSeeOther(uri, headers={"Cache-Control": "no-store"})
+        if decision != "allow":
+            return again("Answer with Allow or Deny.", 400)
+        user = await self.a._user(user_id)
+        if user is None:
+            return again("This account is not available.", 403)
+        granted = sc.for_user(req.scope, user["roles"], self.a.scopes)
+        await self.a.remember_grant(user_id, req.client.client_id, granted)
+        log.info("consent_granted", extra={"user_id": user_id, "client_id": req.client.client_id})
+        return await self._code_redirect(req, user_id, granted)
 
     async def _throttle(self, cls: str, identity: str) -> int:
         try:
@@ -295,6 +394,9 @@ class OAuthEndpoints:
             except (ValueError, UnicodeDecodeError):
                 raise OAuthError("invalid_client", "Malformed Basic credentials.", 401) from None
             basic_id, secret = unquote_plus(basic_id), unquote_plus(basic_secret)  # RFC 6749 §2.3.1
+            bad = first_invalid([("client_id", basic_id), ("client_secret", secret)])
+            if bad is not None:
+                raise OAuthError("invalid_request", bad)
             if client_id is not None and client_id != basic_id:
                 raise OAuthError("invalid_client", "client_id does not match the credentials.", 401)
             client_id = basic_id
@@ -308,7 +410,12 @@ class OAuthEndpoints:
     async def _form(self, request: web.Request) -> dict[str, str]:
         if request.content_type != "application/x-www-form-urlencoded":
             raise OAuthError("invalid_request", "Send application/x-www-form-urlencoded parameters.")
-        form, dup = _single(await request.post())
+        try:
+            posted = await read_form(request)
+            check_text(posted)
+        except BadInput as exc:
+            raise OAuthError("invalid_request", exc.message) from None
+        form, dup = _single(posted)
         if dup is not None:
             raise OAuthError("invalid_request", f"{dup} was sent more than once.")
         if any(len(v) > 4096 for v in form.values()):
@@ -317,12 +424,20 @@ class OAuthEndpoints:
 
     async def token(self, request: web.Request) -> web.Response:
         basic = request.headers.get("Authorization", "").lower().startswith("basic ")
+        ip = client_address(request)
+        account = ""
         try:
-            wait = await self._throttle("token", f"ip:{request.remote or 'unknown'}")
+            wait = await self._throttle("token", f"ip:{ip}")
             if wait:
                 return _json({"error": "temporarily_unavailable", "error_description": "Too many requests."},
                              429, {"Retry-After": str(wait)})
             form = await self._form(request)
+            account = self._claimed_client(request, form)
+            wait = await self.token_failures.wait(account, ip)
+            if wait:
+                return _json({"error": "temporarily_unavailable",
+                              "error_description": f"Too many failed attempts; try again in {wait} seconds."},
+                             429, {"Retry-After": str(wait)})
             client = await self._client_from(request, form)
             grant = form.get("grant_type")
             if grant == "authorization_code":
@@ -341,8 +456,22 @@ class OAuthEndpoints:
             else:
                 raise OAuthError("unsupported_grant_type", f"grant_type {grant[:40]!r} is not supported.")
         except OAuthError as exc:
+            if exc.error in ("invalid_client", "invalid_grant"):  # guessing credentials, codes or tokens
+                await self.token_failures.failed(account, ip)
             return oauth_error(exc, basic=basic)
+        await self.token_failures.succeeded(account, ip)
         return _json(body)
+
+    @staticmethod
+    def _claimed_client(request: web.Request, form: dict[str, str]) -> str:
+        """The client the request says it is (before checking): the "account" the token endpoint throttles."""
+        auth = request.headers.get("Authorization", "")
+        if auth.lower().startswith("basic "):
+            try:
+                return unquote_plus(base64.b64decode(auth[6:].strip(), validate=True).decode().partition(":")[0])
+            except (ValueError, UnicodeDecodeError):
+                return ""
+        return form.get("client_id", "")
 
     async def revoke(self, request: web.Request) -> web.Response:
         basic = request.headers.get("Authorization", "").lower().startswith("basic ")
@@ -360,10 +489,10 @@ class OAuthEndpoints:
         basic = request.headers.get("Authorization", "").lower().startswith("basic ")
         try:
             form = await self._form(request)
-            await self._client_from(request, form, confidential_only=True)
+            caller = await self._client_from(request, form, confidential_only=True)
             if not form.get("token"):
                 raise OAuthError("invalid_request", "token is required.")
-            return _json(await self.a.introspect(form["token"], form.get("token_type_hint")))
+            return _json(await self.a.introspect(caller, form["token"], form.get("token_type_hint")))
         except OAuthError as exc:
             return oauth_error(exc, basic=basic)
 

@@ -91,3 +91,27 @@ def sign_out(csrf: str) -> web.Response:
             f'<form method="post" action="/auth/logout"><input type="hidden" name="csrf" value="{escape(csrf)}">'
             '<button type="submit">Sign out</button></form><p class="alt"><a href="/">Back to the shop</a></p>')
     return _page("Sign out", body)
+
+
+def consent(params: dict[str, str], client_name: str, csrf: str, ticket: str, user_id: str,
+            scopes: list[tuple[str, str]], *, user_email: str = "") -> web.Response:
+    """Ask the signed-in user whether ``client_name`` may act for them, scope by scope, in words."""
+    items = "".join(f'<li><span class="scope-text">{escape(text)}</span> <code>{escape(name)}</code></li>'
+                    for name, text in scopes)
+    who = f" as {escape(user_email)}" if user_email else ""
+    body = (f"<h1>Allow access?</h1><p class=\"client\"><strong>{escape(client_name)}</strong> asks to use your "
+            f"shop account{who}. It will be able to:</p><ul class=\"scopes\">{items}</ul>"
+            f'<form method="post" action="/oauth/authorize">{_hidden(params)}'
+            f'<input type="hidden" name="csrf" value="{escape(csrf)}">'
+            f'<input type="hidden" name="action" value="consent">'
+            f'<input type="hidden" name="user" value="{escape(user_id)}">'
+            f'<input type="hidden" name="ticket" value="{escape(ticket)}">'
+            f'<button type="submit" name="decision" value="allow">Allow</button> '
+            f'<button type="submit" name="decision" value="deny" class="secondary">Deny</button></form>'
+            f'<p class="alt">You can withdraw this permission at any time from your account.</p>')
+    return _page("Allow access", body, redirect_uri=params.get("redirect_uri"))
+
+
+def invalid_input(message: str) -> web.Response:
+    body = f"<h1>This request is not valid</h1>{_error(message)}<p>Go back and try again.</p>"
+    return _page("Invalid request", body, status=400)

@@ -8,4 +8,9 @@ from .contract import Users
 
 ROUTES = [
     Route("GET", "/api/me", Users.get_me, summary="The signed-in user", tags=("auth",)),
+    Route("GET", "/api/me/grants", Users.list_my_grants,
+          summary="Applications the user allowed, with the scopes in words (from the shop itself only)",
+          tags=("auth",)),
+    Route("DELETE", "/api/me/grants/{clientId}", Users.revoke_grant,
+          summary="Withdraw an application's permission and revoke its tokens", tags=("auth",)),
 ]

@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from kernel.context import CallContext
 from kernel.db import Database
 from kernel.status import BusError, Status, not_found
 
 from . import users
-from .contract import FindUserByEmail, GetMe, GetUser, User
+from .contract import FindUserByEmail, GetMe, GetUser, Grant, GrantRevoked, ListMyGrants, RevokeGrant, ScopeView, User
+
+if TYPE_CHECKING:
+    from .authority import Authority
+
+
+def _iso(ts: object) -> str:
+    return str(ts.isoformat()).replace("+00:00", "Z")  # type: ignore[attr-defined]
 
 
 class UsersServicer:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, authority: Authority) -> None:
         self.db = db
+        self.authority = authority
 
     async def get_me(self, req: GetMe, ctx: CallContext) -> User:
         user_id = ctx.principal.user_id
@@ -33,3 +43,30 @@ class UsersServicer:
         if row is None:
             raise not_found("user")
         return users.to_message(row)
+
+    @staticmethod
+    def _first_party(ctx: CallContext) -> str:
+        from .authority import WEB_CLIENT
+
+        p = ctx.principal
+        if p.client_id != WEB_CLIENT or p.user_id is None:
+            raise BusError(Status.PERMISSION_DENIED, "Manage application permissions from the shop itself.",
+                           reason="FIRST_PARTY_ONLY")
+        return p.user_id
+
+    async def list_my_grants(self, req: ListMyGrants, ctx: CallContext) -> tuple[Grant, ...]:
+        user_id = self._first_party(ctx)
+        registry = self.authority.scopes
+        out = []
+        for r in await self.authority.list_grants(user_id):
+            views = tuple(ScopeView(name=s, description=(d.description if (d := registry.get(s)) else s))
+                          for s in r["scopes"])
+            out.append(Grant(client_id=r["client_id"], client_name=r["name"], scopes=views,
+                             created_at=_iso(r["created_at"]), updated_at=_iso(r["updated_at"])))
+        return tuple(out)
+
+    async def revoke_grant(self, req: RevokeGrant, ctx: CallContext) -> GrantRevoked:
+        user_id = self._first_party(ctx)
+        if not await self.authority.revoke_grant(user_id, req.client_id):
+            raise not_found("grant")
+        return GrantRevoked(client_id=req.client_id, revoked=True)

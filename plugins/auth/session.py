@@ -27,6 +27,7 @@ from redis.exceptions import RedisError
 from kernel.context import Principal
 from kernel.redis_link import RedisLink
 from kernel.rest import problem_from
+from kernel.scopes import ScopeRegistry
 from kernel.status import BusError, Status
 
 from . import pages
@@ -60,8 +61,9 @@ def safe_next(value: str | None) -> str:
     return value
 
 
-def principal_from_claims(claims: dict[str, Any], via: str) -> Principal:
-    scopes = frozenset(str(claims.get("scope", "")).split())
+def principal_from_claims(claims: dict[str, Any], via: str, registry: ScopeRegistry) -> Principal:
+    # A broader scope grants what it implies (admin: orders:manage, catalog:write) wherever scopes are checked.
+    scopes = registry.expand(str(claims.get("scope", "")).split())
     roles = frozenset(r for r in claims.get("roles", []) if isinstance(r, str))
     sub = str(claims["sub"])
     client_id = claims.get("client_id")
@@ -157,7 +159,7 @@ class Sessions:
                 raise BusError(Status.PERMISSION_DENIED, f"Send the {CSRF_HEADER} header from GET /auth/session "
                                "with cookie-authenticated writes.", reason="CSRF")
         claims = await self._session_claims(session)
-        return None if claims is None else principal_from_claims(claims, "session")
+        return None if claims is None else principal_from_claims(claims, "session", self.a.scopes)
 
     async def _bearer(self, token: str) -> Principal:
         # A JWT is ASCII (base64url and dots); aiohttp hands other header bytes over as
@@ -165,7 +167,7 @@ class Sessions:
         if not token or len(token) > 8192 or not token.isascii():
             raise _invalid_token()
         try:
-            return principal_from_claims(await self.a.verify_access_token(token), "bearer")
+            return principal_from_claims(await self.a.verify_access_token(token), "bearer", self.a.scopes)
         except InvalidToken:
             pass
         try:
@@ -179,10 +181,10 @@ class Sessions:
         if claims is None:
             raise _invalid_token()
         user = await self.external.local_user(cfg, claims)
-        if user is None:
+        if user is None or not await self.a.user_active(user["id"]):
             raise _invalid_token()
         return Principal(kind="user", subject=user["id"], user_id=user["id"], email=user["email"], name=user["name"],
-                         roles=frozenset(user["roles"]), scopes=frozenset(self.external.scopes(claims)),
+                         roles=frozenset(user["roles"]), scopes=self.a.scopes.expand(self.external.scopes(claims)),
                          client_id=str(claims.get("azp") or claims.get("client_id") or "") or None, via="bearer")
 
     async def _session_claims(self, session: Session) -> dict[str, Any] | None:
@@ -243,7 +245,7 @@ class Sessions:
         session["pending"] = {"state": state, "verifier": verifier, "nonce": nonce,
                               "next": safe_next(request.query.get("next"))}
         params = {"response_type": "code", "client_id": WEB_CLIENT, "redirect_uri": f"{self.a.issuer}/auth/callback",
-                  "scope": sc.join(sc.SUPPORTED), "state": state, "nonce": nonce,
+                  "scope": sc.join(self.a.scopes.names()), "state": state, "nonce": nonce,
                   "code_challenge": s256(verifier), "code_challenge_method": "S256"}
         if request.query.get("signup"):
             params["prompt"] = "create"

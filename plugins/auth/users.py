@@ -22,7 +22,7 @@ EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD = 8
 MAX_PASSWORD = 1024
 
-USER_COLUMNS = "id::text AS id, email, name, roles, created_at, password_hash"
+USER_COLUMNS = "id::text AS id, email, name, roles, created_at, password_hash, disabled_at"
 
 
 def validate_signup(email: str, password: str, name: str) -> list[tuple[str, str]]:

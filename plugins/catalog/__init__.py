@@ -12,7 +12,7 @@ from kernel.hookspecs import hookimpl
 from kernel.plugin import PluginContext, PluginInfo
 from kernel.rest import Route
 
-from .contract import Catalog, CatalogMedia, ProductChanged
+from .contract import SCOPES, Catalog, CatalogMedia, ProductChanged
 
 # The media servicer of each runtime (by id: shop_services runs first for every new app and sets it),
 # for its web route and lifespan; several apps may share a process (tests, two instances).
@@ -22,7 +22,7 @@ _MEDIA: dict[int, Any] = {}
 @hookimpl
 def shop_plugin() -> PluginInfo:
     return PluginInfo(name="catalog", version="0.1.0", description="categories, products, search, stock",
-                      events=(ProductChanged,))
+                      events=(ProductChanged,), scopes=SCOPES)
 
 
 @hookimpl

@@ -282,8 +282,11 @@ class MediaServicer:
         return row
 
     async def _invalidate(self, product: Any) -> None:
-        await self.catalog.changed(rows.product_tags([product["slug"]], [product["category_slug"]]),
-                                   [(str(product["id"]), product["slug"], product["category_slug"])])
+        """In the write's transaction: stale cache entries go after commit, and ProductChanged
+        (``updated``, with the product as GET shows it, images included) goes into the outbox."""
+        records = await self.db.fetch(f"SELECT {rows.PRODUCT_COLS} FROM {rows.PRODUCT_FROM} WHERE p.id = $1",
+                                      product["id"])
+        await self.catalog.changed_products(await rows.products_with_variants(self.db, records))
 
     async def upload_image(self, req: UploadImage, ctx: CallContext) -> ProductImage:
         require_admin(ctx)

@@ -38,20 +38,23 @@ async def table_pages(db: Any) -> int:
     return pages
 
 
-def bounded_sql(cols: str, where: str, rank: str, n_args: int) -> str:
+def bounded_sql(cols: str, where: str, rank: str, n_args: int, display_join: str = "", display_col: str = "") -> str:
     """The candidate query: ``where`` must be the match predicate (search OR prefix, and any filter).
 
-    Parameters after the caller's ``n_args``: candidate cap, page size, offset.
+    ``display_join``/``display_col`` come from filters.py (a display currency: the join that
+    price filters use, and the converted price column). Parameters after the caller's
+    ``n_args``: candidate cap, page size, offset.
     """
     k, limit, offset = n_args + 1, n_args + 2, n_args + 3
     return (
         f"WITH cand AS MATERIALIZED (SELECT p.id, p.created_at, {rank} AS r, (p.ctid::text::point)[0] AS blk "
-        f"FROM catalog_product p {where} LIMIT ${k}), "
+        f"FROM catalog_product p{display_join} {where} LIMIT ${k}), "
         f"top AS (SELECT id, r, created_at FROM cand ORDER BY r DESC, created_at DESC, id DESC "
         f"LIMIT ${limit} OFFSET ${offset}) "
-        f"SELECT {cols}, (SELECT count(*) FROM cand) AS cand_count, (SELECT max(blk) FROM cand) AS last_block "
-        f"FROM top JOIN catalog_product p ON p.id = top.id JOIN catalog_category c ON c.id = p.category_id "
-        f"ORDER BY top.r DESC, top.created_at DESC, top.id DESC"
+        f"SELECT {cols}{display_col}, (SELECT count(*) FROM cand) AS cand_count, "
+        f"(SELECT max(blk) FROM cand) AS last_block "
+        f"FROM top JOIN catalog_product p ON p.id = top.id JOIN catalog_category c ON c.id = p.category_id"
+        f"{display_join} ORDER BY top.r DESC, top.created_at DESC, top.id DESC"
     )
 
 

@@ -35,20 +35,30 @@ WITH cats AS (
            w.colour[1 + g.h4 % cardinality(w.colour)] AS col,
            1 + g.i % 3 AS pi, 1 + g.h6 % 6 AS d1, w.*
     FROM g JOIN cats c ON c.idx = g.i % 20 CROSS JOIN w
+),
+-- Product i's id is derived from i, so the variant below can find its product's row in named.
+ins AS (
+    INSERT INTO catalog_product (id, category_id, slug, name, description, price_minor, currency, created_at)
+    SELECT md5('shop-demo-product-' || i)::uuid, category_id,
+           trim(BOTH '-' FROM regexp_replace(lower(lead || ' ' || noun), '[^a-z0-9]+', '-', 'g')) || '-' || (i + 1),
+           lead || ' ' || noun || ', ' || col,
+           praise[1 + h5 % cardinality(praise)] || ': this ' || lower(col) || ' ' || lower(noun) || ' from '
+               || category_name || ' ' || detail[d1] || ' and ' || detail[1 + (d1 + h7 % 5) % 6] || '.',
+           CASE WHEN cur[pi] = 'JPY' THEN (low[pi] + h5 % (high[pi] - low[pi] + 1)) / 10 * 10
+                ELSE (low[pi] + h5 % (high[pi] - low[pi] + 1)) / 100 * 100 + (ARRAY[99, 95, 49, 0])[1 + h7 % 4] END,
+           cur[pi],
+           timestamptz '2026-11-01 00:00:00+00' - make_interval(mins => i)
+    FROM named
+    ON CONFLICT DO NOTHING
+    RETURNING id, slug, price_minor, currency, created_at
 )
-INSERT INTO catalog_product (category_id, slug, name, description, price_minor, currency, stock_qty, created_at)
-SELECT category_id,
-       trim(BOTH '-' FROM regexp_replace(lower(lead || ' ' || noun), '[^a-z0-9]+', '-', 'g')) || '-' || (i + 1),
-       lead || ' ' || noun || ', ' || col,
-       praise[1 + h5 % cardinality(praise)] || ': this ' || lower(col) || ' ' || lower(noun) || ' from '
-           || category_name || ' ' || detail[d1] || ' and ' || detail[1 + (d1 + h7 % 5) % 6] || '.',
-       CASE WHEN cur[pi] = 'JPY' THEN (low[pi] + h5 % (high[pi] - low[pi] + 1)) / 10 * 10
-            ELSE (low[pi] + h5 % (high[pi] - low[pi] + 1)) / 100 * 100 + (ARRAY[99, 95, 49, 0])[1 + h7 % 4] END,
-       cur[pi],
-       (ARRAY[0, 3, 5, 10, 25, 50, 100, 250])[1 + h6 % 8],
-       timestamptz '2026-11-01 00:00:00+00' - make_interval(mins => i)
-FROM named
-ON CONFLICT (slug) DO NOTHING
+-- Every product has one default variant, as the variants migration gives existing products:
+-- the product's id, its slug as SKU, no options, its price; the stock lives on the variant.
+INSERT INTO catalog_variant (id, product_id, sku, options, price_minor, currency, stock_qty, position, created_at)
+SELECT ins.id, ins.id, ins.slug, '{}'::jsonb, ins.price_minor, ins.currency,
+       (ARRAY[0, 3, 5, 10, 25, 50, 100, 250])[1 + named.h6 % 8], 0, ins.created_at
+FROM ins JOIN named ON md5('shop-demo-product-' || named.i)::uuid = ins.id
+ON CONFLICT DO NOTHING
 """
 
 
@@ -58,11 +68,12 @@ REBUILD_FROM = 100_000  # adding at least this many rows (and more than exist): 
 
 async def bulk_products(db: Any, start: int, stop: int, categories: list[tuple[Any, str, tuple[str, ...]]],
                         words: dict[str, Any]) -> int:
-    """Insert products number ``start`` .. ``stop - 1``; returns how many rows were added.
+    """Insert products number ``start`` .. ``stop - 1``, each with its default variant; returns how many.
 
     Run inside the seed's transaction. For a big load into a smaller table, the secondary
-    indexes (search, sorts) are dropped and built again afterwards, which is several times
-    faster than maintaining them row by row; the table is locked meanwhile (a demo seed).
+    indexes (search, sorts; the variants' product and option indexes) are dropped and built
+    again afterwards, which is several times faster than maintaining them row by row; the
+    tables are locked meanwhile (a demo seed).
     """
     existing = await db.fetchval("SELECT count(*) FROM catalog_product")
     rebuild = stop - start >= REBUILD_FROM and stop - start > existing
@@ -70,7 +81,8 @@ async def bulk_products(db: Any, start: int, stop: int, categories: list[tuple[A
     if rebuild:
         rows = await db.fetch(
             "SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS def FROM pg_index i "
-            "WHERE i.indrelid = 'catalog_product'::regclass AND NOT i.indisprimary AND NOT i.indisunique")
+            "WHERE i.indrelid IN ('catalog_product'::regclass, 'catalog_variant'::regclass) "
+            "AND NOT i.indisprimary AND NOT i.indisunique")
         defs = [r["def"] for r in rows]
         for r in rows:
             await db.execute(f"DROP INDEX {r['name']}")
@@ -83,6 +95,8 @@ async def bulk_products(db: Any, start: int, stop: int, categories: list[tuple[A
             list(words["colours"]), list(words["praise"]), list(words["details"]),
             [p[0] for p in words["prices"]], [p[1] for p in words["prices"]], [p[2] for p in words["prices"]],
             command_timeout=LONG)
+        # The default variants inserted: one per product inserted (a SKU someone gave a variant by
+        # hand that equals a new slug would leave that product without one, as in seed.py).
         added += int(status.split()[-1])
     if defs:
         await db.execute("SET LOCAL maintenance_work_mem = '256MB'")

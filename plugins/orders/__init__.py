@@ -9,13 +9,14 @@ from kernel.hookspecs import hookimpl
 from kernel.plugin import PluginContext, PluginInfo
 from kernel.rest import Route
 
-from .contract import OrderCancelled, OrderPlaced, Orders
+from .contract import SCOPES, OrderCancelled, OrderPlaced, Orders
 
 
 @hookimpl
 def shop_plugin() -> PluginInfo:
     return PluginInfo(name="orders", version="0.1.0", description="cart, checkout, orders",
-                      requires=("catalog", "wallet"), events=(OrderPlaced, OrderCancelled))
+                      requires=("catalog", "wallet"), events=(OrderPlaced, OrderCancelled),
+                      scopes=SCOPES)
 
 
 @hookimpl

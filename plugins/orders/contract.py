@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
+import typing
+from typing import Any, Literal
+
 from kernel.events import Event
-from kernel.messages import constraint, message
+from kernel.messages import Timestamp, Uuid, constraint, message
+from kernel.scopes import Scope
 from kernel.service import Service, rpc
 from plugins.wallet.contract import Card
+
+# The scopes this plugin enforces (docs/plugins.md, "Scopes"); the consent screen shows the descriptions.
+SCOPES = (
+    Scope("cart:write", "See and change your cart"),
+    Scope("orders:read", "See your orders"),
+    Scope("orders:write", "Place orders paid from your wallet, and cancel them"),
+    Scope("orders:manage", "See and manage every customer's orders", implied_by=("admin",)),
+)
 
 CURRENCY = r"[A-Z]{3}"
 ID_MAX = 64  # ids are opaque strings (UUIDs here); longer input is refused before any lookup
 MAX_QTY = 999
 
-ORDER_STATUSES = ("pending", "paid", "cancelled", "refunded")
-PAYMENT_METHODS = ("wallet", "card")
+OrderStatus = Literal["pending", "paid", "cancelled", "refunded"]
+PaymentMethod = Literal["wallet", "card"]
+ORDER_STATUSES: tuple[str, ...] = typing.get_args(OrderStatus)
+PAYMENT_METHODS: tuple[str, ...] = typing.get_args(PaymentMethod)
 
 
 # ---- cart
@@ -20,13 +34,16 @@ PAYMENT_METHODS = ("wallet", "card")
 
 @message
 class CartLine:
-    product_id: str
+    product_id: Uuid
     slug: str
     name: str
     qty: int
     unit_price_minor: int  # the catalog's current price, in the product's currency
     currency: str
     line_total_minor: int
+    variant_id: str = ""
+    sku: str = ""
+    options: Any = None  # the variant's {name: value}
 
 
 @message
@@ -37,7 +54,7 @@ class CartTotal:
 
 @message
 class Cart:
-    id: str
+    id: Uuid
     items: tuple[CartLine, ...]
     totals: tuple[CartTotal, ...]  # one per currency present in the cart, sorted by currency
 
@@ -51,6 +68,8 @@ class GetCart:
 class AddToCart:
     product_id: str = constraint(min_len=1, max_len=ID_MAX)
     qty: int = constraint(min=1, max=MAX_QTY, doc="added to the quantity already in the cart (sum at most 999)")
+    variant_id: str | None = constraint(default=None, min_len=1, max_len=ID_MAX,
+                                        doc="required when the product has more than one variant")
 
 
 @message
@@ -64,12 +83,23 @@ class RemoveCartItem:
     product_id: str = constraint(min_len=1, max_len=ID_MAX)
 
 
+@message
+class SetCartVariant:
+    variant_id: str = constraint(min_len=1, max_len=ID_MAX)
+    qty: int = constraint(min=0, max=MAX_QTY, doc="0 removes the line")
+
+
+@message
+class RemoveCartVariant:
+    variant_id: str = constraint(min_len=1, max_len=ID_MAX)
+
+
 # ---- orders
 
 
 @message
 class OrderItem:
-    product_id: str
+    product_id: Uuid
     slug: str
     name: str
     qty: int
@@ -78,21 +108,24 @@ class OrderItem:
     line_total_minor: int
     original_unit_price_minor: int | None = None  # the catalog price when it was in another currency
     original_currency: str | None = None
+    variant_id: str = ""
+    sku: str = ""
+    options: Any = None  # the variant's {name: value} when bought
 
 
 @message
 class Order:
-    id: str
-    status: str  # pending | paid | cancelled | refunded
+    id: Uuid
+    status: OrderStatus
     total_minor: int
     currency: str
-    payment_method: str  # wallet | card
+    payment_method: PaymentMethod
     items: tuple[OrderItem, ...]
-    created_at: str  # ISO 8601, UTC
+    created_at: Timestamp
     user_id: str
     card_brand: str | None = None
     card_last4: str | None = None
-    cancelled_at: str | None = None
+    cancelled_at: Timestamp | None = None
 
 
 @message
@@ -122,7 +155,7 @@ class ListOrders:
 class ListAllOrders:
     page: int = constraint(default=1, min=1, max=100_000)
     page_size: int = constraint(default=20, min=1, max=100)
-    status: str | None = constraint(default=None, pattern="pending|paid|cancelled|refunded")
+    status: OrderStatus | None = None
     user_id: str | None = constraint(default=None, min_len=1, max_len=ID_MAX)
 
 
@@ -136,35 +169,57 @@ class CancelOrder:
     id: str = constraint(min_len=1, max_len=ID_MAX)
 
 
+@message
+class HasPurchased:
+    user_id: str = constraint(min_len=1, max_len=200)
+    product_id: str = constraint(min_len=1, max_len=ID_MAX)
+
+
+@message
+class Purchased:
+    purchased: bool  # the user holds a paid (not cancelled, not refunded) order with the product
+
+
 class Orders(Service, package="shop.orders.v1"):
     get_cart = rpc(GetCart, Cart, scope="cart:write", user=True)
     add_to_cart = rpc(AddToCart, Cart, scope="cart:write", user=True, rate_limit="write", write=True)
     set_cart_item = rpc(SetCartItem, Cart, scope="cart:write", user=True, rate_limit="write", write=True)
     remove_cart_item = rpc(RemoveCartItem, Cart, scope="cart:write", user=True, rate_limit="write", write=True)
+    set_cart_variant = rpc(SetCartVariant, Cart, scope="cart:write", user=True, rate_limit="write", write=True)
+    remove_cart_variant = rpc(RemoveCartVariant, Cart, scope="cart:write", user=True, rate_limit="write",
+                              write=True)
     checkout = rpc(Checkout, Order, scope="orders:write", user=True, rate_limit="write", idempotent=True)
     list_orders = rpc(ListOrders, OrderPage, scope="orders:read", user=True)
     get_order = rpc(GetOrder, Order, scope="orders:read", user=True)
     cancel_order = rpc(CancelOrder, Order, scope="orders:write", user=True, rate_limit="write", idempotent=True)
     list_all_orders = rpc(ListAllOrders, OrderPage, scope="admin")
+    # For other plugins (e.g. reviews by buyers only); never exposed over HTTP.
+    has_purchased = rpc(HasPurchased, Purchased, internal=True)
 
 
-# ---- events (published inside the transaction, delivered after commit)
+# ---- events (written to the outbox inside the transaction, delivered after commit, in order per order)
 
 
 @message
-class OrderPlaced(Event, topic="orders.order_placed"):
+class OrderPlaced(Event, topic="orders.order_placed", aggregate="order_id"):
+    """A paid order: webhooks order.created + order.paid, the confirmation mail."""
+
     order_id: str
     user_id: str
     total_minor: int
     currency: str
     payment_method: str
     product_ids: tuple[str, ...]
+    order: Order | None = None  # the order as GET /api/orders/{id} shows it, when the event was published
 
 
 @message
-class OrderCancelled(Event, topic="orders.order_cancelled"):
+class OrderCancelled(Event, topic="orders.order_cancelled", aggregate="order_id"):
+    """A cancelled order, its money sent back: webhooks order.cancelled + order.refunded."""
+
     order_id: str
     user_id: str
     total_minor: int
     currency: str
     product_ids: tuple[str, ...]
+    order: Order | None = None

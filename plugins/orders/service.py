@@ -15,12 +15,16 @@ from .contract import (
     Checkout,
     GetCart,
     GetOrder,
+    HasPurchased,
     ListAllOrders,
     ListOrders,
     Order,
     OrderPage,
+    Purchased,
     RemoveCartItem,
+    RemoveCartVariant,
     SetCartItem,
+    SetCartVariant,
 )
 from .store import load_order, order_page
 
@@ -50,6 +54,12 @@ class OrdersServicer:
     async def remove_cart_item(self, req: RemoveCartItem, ctx: CallContext) -> Cart:
         return await self.carts.remove(_user(ctx), req, ctx)
 
+    async def set_cart_variant(self, req: SetCartVariant, ctx: CallContext) -> Cart:
+        return await self.carts.set_variant(_user(ctx), req, ctx)
+
+    async def remove_cart_variant(self, req: RemoveCartVariant, ctx: CallContext) -> Cart:
+        return await self.carts.remove_variant(_user(ctx), req, ctx)
+
     async def checkout(self, req: Checkout, ctx: CallContext) -> Order:
         return await self.flow.checkout(_user(ctx), req, ctx)
 
@@ -61,6 +71,12 @@ class OrdersServicer:
 
     async def get_order(self, req: GetOrder, ctx: CallContext) -> Order:
         return await load_order(self.pctx.db, req.id, _user(ctx))
+
+    async def has_purchased(self, req: HasPurchased, ctx: CallContext) -> Purchased:
+        found = await self.pctx.db.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM orders_order o JOIN orders_order_item i ON i.order_id = o.id "
+            "WHERE o.user_id = $1 AND i.product_id = $2 AND o.status = 'paid')", req.user_id, req.product_id)
+        return Purchased(purchased=bool(found))
 
     async def list_all_orders(self, req: ListAllOrders, ctx: CallContext) -> OrderPage:
         return await order_page(self.pctx.db, page=req.page, page_size=req.page_size, user_id=req.user_id,

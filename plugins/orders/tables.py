@@ -1,9 +1,12 @@
-"""Piccolo tables mirroring migrations/orders (the migrations are the source of truth)."""
+"""Piccolo tables mirroring migrations/orders exactly (the migrations are the source of truth;
+tests/test_tables.py compares the two)."""
 
 from __future__ import annotations
 
-from piccolo.columns import UUID, BigInt, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import JSONB, UUID, BigInt, ForeignKey, Integer, Text, Timestamptz
 from piccolo.table import Table
+
+from kernel.columns import Char
 
 
 class CartRow(Table, tablename="orders_cart"):
@@ -14,9 +17,10 @@ class CartRow(Table, tablename="orders_cart"):
 
 
 class CartItemRow(Table, tablename="orders_cart_item"):
-    # The real primary key is (cart_id, product_id); Piccolo wants one column.
-    cart_id = ForeignKey(CartRow, primary_key=True)
+    # The real primary key is (cart_id, variant_id); Piccolo wants one column.
+    cart_id = ForeignKey(CartRow, primary_key=True, null=False)
     product_id = Text()
+    variant_id = Text()
     qty = Integer()
     added_at = Timestamptz()
 
@@ -26,31 +30,34 @@ class OrderRow(Table, tablename="orders_order"):
     user_id = Text()
     status = Text()
     total_minor = BigInt()
-    currency = Varchar(length=3)
+    currency = Char(3)
     payment_method = Text()
-    wallet_transaction_id = Text(null=True)
-    card_brand = Text(null=True)
-    card_last4 = Text(null=True)
-    charge_id = Text(null=True)
-    refund_id = Text(null=True)
+    wallet_transaction_id = Text(null=True, default=None)
+    card_brand = Text(null=True, default=None)
+    card_last4 = Text(null=True, default=None)
+    charge_id = Text(null=True, default=None)
+    refund_id = Text(null=True, default=None)
     created_at = Timestamptz()
-    paid_at = Timestamptz(null=True)
-    cancelled_at = Timestamptz(null=True)
+    paid_at = Timestamptz(null=True, default=None)
+    cancelled_at = Timestamptz(null=True, default=None)
 
 
 class OrderItemRow(Table, tablename="orders_order_item"):
     id = UUID(primary_key=True)
-    order_id = ForeignKey(OrderRow)
+    order_id = ForeignKey(OrderRow, null=False)
     position = Integer()
     product_id = Text()
     slug = Text()
     name = Text()
     qty = Integer()
     unit_price_minor = BigInt()
-    currency = Varchar(length=3)
+    currency = Char(3)
     line_total_minor = BigInt()
-    original_unit_price_minor = BigInt(null=True)
-    original_currency = Varchar(length=3, null=True)
+    original_unit_price_minor = BigInt(null=True, default=None)
+    original_currency = Char(3, null=True, default=None)
+    variant_id = Text()
+    sku = Text()
+    options = JSONB(default="{}")
 
 
 TABLES = [CartRow, CartItemRow, OrderRow, OrderItemRow]

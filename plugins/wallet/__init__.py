@@ -17,7 +17,7 @@ from kernel.hookspecs import hookimpl
 from kernel.plugin import PluginContext, PluginInfo
 from kernel.rest import Route
 
-from .contract import Payments, Wallets
+from .contract import SCOPES, Payments, Wallets
 from .gateway import make_provider
 from .money import Money, WalletConfig
 
@@ -25,7 +25,8 @@ from .money import Money, WalletConfig
 @hookimpl
 def shop_plugin() -> PluginInfo:
     return PluginInfo(name="wallet", version="0.2.0", description="multi-currency wallets on a double-entry ledger",
-                      requires=("auth",), config=WalletConfig)
+                      requires=("auth",), config=WalletConfig,
+                      scopes=SCOPES)
 
 
 @hookimpl
@@ -43,7 +44,7 @@ def shop_services(ctx: PluginContext) -> list[tuple[Any, object]]:
     money = Money(config)
     return [
         (Wallets, WalletServicer(ctx, money, config)),
-        (Payments, PaymentsServicer(ctx, money, make_provider(config.payment_provider))),
+        (Payments, PaymentsServicer(ctx, money, make_provider(config.payment_provider, demo=ctx.settings.demo))),
     ]
 
 

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
-from kernel.messages import constraint, message
+from typing import Literal
+
+from kernel.messages import Timestamp, Uuid, constraint, message
+from kernel.scopes import Scope
 from kernel.service import Service, rpc
 
+# The scopes this plugin enforces (docs/plugins.md, "Scopes"); the consent screen shows the descriptions.
+SCOPES = (
+    Scope("wallet:read", "See your wallet balances and transactions"),
+    Scope("wallet:write", "Top up your wallet and send money from it"),
+)
+
 CURRENCY = r"[A-Z]{3}"
+EntryKind = Literal["topup", "transfer_in", "transfer_out", "payment", "refund"]
 
 
 @message
 class Wallet:
-    id: str
+    id: Uuid
     currency: str
     balance_minor: int
 
@@ -48,12 +58,12 @@ class Transfer:
 
 @message
 class TransferResult:
-    id: str  # ledger transaction id
+    id: Uuid  # ledger transaction id
     currency: str
     amount_minor: int
     to_email: str
     balance_minor: int  # sender's balance after the transfer
-    created_at: str
+    created_at: Timestamp
 
 
 @message
@@ -65,13 +75,13 @@ class ListTransactions:
 
 @message
 class LedgerEntry:
-    id: str
-    transaction_id: str
-    kind: str  # topup, transfer_in, transfer_out, payment, refund
+    id: Uuid
+    transaction_id: Uuid
+    kind: EntryKind
     amount_minor: int  # signed: + credit, - debit
     currency: str
     memo: str
-    created_at: str
+    created_at: Timestamp
 
 
 @message
@@ -156,6 +166,26 @@ class Converted:
 
 
 @message
+class GetRates:
+    """The configured rates into one currency, exact: for display prices converted as checkout converts."""
+
+    to_currency: str = constraint(pattern=CURRENCY)
+
+
+@message
+class Rate:
+    from_currency: str
+    numerator: int  # the rate (major units of to per major unit of from) = numerator / denominator
+    denominator: int
+
+
+@message
+class Rates:
+    to_currency: str
+    rates: tuple[Rate, ...]
+
+
+@message
 class ListCurrencies:
     pass
 
@@ -175,6 +205,8 @@ class Wallets(Service, package="shop.wallet.v1"):
     debit = rpc(Debit, LedgerReceipt, internal=True)
     credit = rpc(Credit, LedgerReceipt, internal=True)
     convert = rpc(ConvertAmount, Converted, internal=True)
+    # Added: the exact rates into a currency, for catalogs that show and sort display prices (catalog v2).
+    rates_into = rpc(GetRates, Rates, internal=True)
     # Added: the currencies the shop accepts, for top-up forms (GET /api/wallets/currencies).
     list_currencies = rpc(ListCurrencies, tuple[CurrencyInfo, ...])
 

@@ -98,7 +98,15 @@ class TestGateway:
     name = "test"
     __test__ = False  # not a pytest test class
 
+    def __init__(self, demo: bool = True) -> None:
+        # Test cards are a demo convenience: outside demo mode they would be free goods.
+        self.demo = demo
+
     async def charge(self, card: Card, currency: str, amount_minor: int, reference: str) -> Authorization:
+        if not self.demo:
+            raise BusError(Status.FAILED_PRECONDITION,
+                           "Card payments are not available: this shop has no payment provider configured "
+                           "(test cards work only in demo mode, SHOP_DEMO=1).", reason="PAYMENT_PROVIDER_UNAVAILABLE")
         digits = card_digits(card)
         if digits == DECLINED:
             raise BusError(Status.FAILED_PRECONDITION, "The card was declined.", reason="CARD_DECLINED")
@@ -117,6 +125,6 @@ class TestGateway:
 PROVIDERS: dict[str, type] = {"test": TestGateway}
 
 
-def make_provider(name: str) -> PaymentProvider:
-    provider: PaymentProvider = PROVIDERS[name]()
+def make_provider(name: str, demo: bool = True) -> PaymentProvider:
+    provider: PaymentProvider = PROVIDERS[name](demo=demo) if name == "test" else PROVIDERS[name]()
     return provider

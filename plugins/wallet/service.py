@@ -11,7 +11,7 @@ from kernel.plugin import PluginContext
 from kernel.status import BusError, Status, invalid, not_found, precondition
 from plugins.auth.contract import FindUserByEmail, Users
 
-from . import ledger
+from . import ledger, queries
 from .contract import (
     CardCharge,
     CardRefund,
@@ -21,6 +21,7 @@ from .contract import (
     Credit,
     CurrencyInfo,
     Debit,
+    GetRates,
     LedgerEntry,
     LedgerPage,
     LedgerReceipt,
@@ -28,6 +29,8 @@ from .contract import (
     ListTransactions,
     ListWallets,
     Payments,
+    Rate,
+    Rates,
     RefundCharge,
     TopUp,
     Transfer,
@@ -58,7 +61,9 @@ class WalletServicer:
     def __init__(self, ctx: PluginContext, money: Money, config: WalletConfig) -> None:
         self.ctx = ctx
         self.money = money
-        self.allow_demo_topup = config.allow_demo_topup
+        # Free top-ups (funded by system:funding) are a demo convenience only.
+        self.allow_demo_topup = config.allow_demo_topup and ctx.settings.demo
+        self.demo = ctx.settings.demo
 
     @property
     def db(self) -> Any:
@@ -67,12 +72,8 @@ class WalletServicer:
     # ------------------------------------------------------------------ public
 
     async def list_wallets(self, req: ListWallets, ctx: CallContext) -> tuple[Wallet, ...]:
-        rows = await self.db.fetch(
-            "SELECT id::text AS id, currency, balance_minor FROM wallet_accounts "
-            "WHERE kind = 'user' AND owner = $1 ORDER BY currency",
-            _user(ctx),
-        )
-        return tuple(Wallet(id=r["id"], currency=r["currency"], balance_minor=r["balance_minor"]) for r in rows)
+        rows = await self.db.run(queries.USER_WALLETS, owner=_user(ctx))
+        return tuple(Wallet(id=str(r["id"]), currency=r["currency"], balance_minor=r["balance_minor"]) for r in rows)
 
     async def list_currencies(self, req: ListCurrencies, ctx: CallContext) -> tuple[CurrencyInfo, ...]:
         return tuple(CurrencyInfo(code=c, exponent=EXPONENTS[c]) for c in self.money.ordered)
@@ -81,6 +82,10 @@ class WalletServicer:
         user = _user(ctx)
         currency = self.money.check_accepted(req.currency)
         amount = self.money.check_amount(req.amount_minor, maximum=self.money.max_topup_minor)
+        if req.card is None and not self.demo:
+            raise BusError(Status.FAILED_PRECONDITION,
+                           "A top-up needs a payment: free top-ups exist only in demo mode (SHOP_DEMO=1).",
+                           reason="PAYMENT_REQUIRED", field_errors=[("card", "is required outside demo mode")])
         if req.card is None and not self.allow_demo_topup:
             raise invalid("card", "is required: this shop tops up wallets only by card")
 
@@ -135,12 +140,13 @@ class WalletServicer:
 
     async def list_transactions(self, req: ListTransactions, ctx: CallContext) -> LedgerPage:
         user = _user(ctx)
-        account_id = await self.db.fetchval(
-            "SELECT id FROM wallet_accounts WHERE kind = 'user' AND owner = $1 AND currency = $2", user, req.currency)
-        if account_id is None:
+        accounts = await self.db.run(queries.USER_ACCOUNT, owner=user, currency=req.currency)
+        if not accounts:
             self.money.check_accepted(req.currency)  # a currency the shop never had is a bad request
             return LedgerPage(items=(), page=req.page, page_size=req.page_size, total=0)
-        total = await self.db.fetchval("SELECT count(*) FROM wallet_entries WHERE account_id = $1", account_id)
+        account_id = accounts[0]["id"]
+        total = (await self.db.run(queries.ENTRY_COUNT, account=account_id))[0]["count"]
+        # SQL: LIMIT/OFFSET as parameters (the query builder writes them into the SQL text).
         rows = await self.db.fetch(
             "SELECT id::text AS id, transaction_id::text AS transaction_id, kind, amount_minor, currency, memo, "
             "created_at FROM wallet_entries WHERE account_id = $1 ORDER BY seq DESC LIMIT $2 OFFSET $3",
@@ -185,6 +191,7 @@ class WalletServicer:
 
         async def bound(accounts: dict[tuple[str, str], Any]) -> None:
             # Runs with the wallet locked, so two refunds of one payment are serialised.
+            # SQL: a sum over a join, filtered on both sides.
             refundable = await self.db.fetchval(
                 "SELECT COALESCE(sum(-e.amount_minor), 0) FROM wallet_entries e "
                 "JOIN wallet_transactions t ON t.id = e.transaction_id "
@@ -215,6 +222,13 @@ class WalletServicer:
         return Converted(amount_minor=self.money.convert(req.amount_minor, req.from_currency, req.to_currency),
                          currency=req.to_currency)
 
+    async def rates_into(self, req: GetRates, ctx: CallContext) -> Rates:
+        """Only currencies the shop accepts (checkout accepts no other); rates in a stable order."""
+        self.money.check_accepted(req.to_currency, "toCurrency")
+        found = sorted((src, rate) for (src, dst), rate in self.money.rates.items() if dst == req.to_currency)
+        return Rates(to_currency=req.to_currency, rates=tuple(
+            Rate(from_currency=src, numerator=rate.numerator, denominator=rate.denominator) for src, rate in found))
+
 
 class PaymentsServicer:
     """Records card charges and refunds; the provider talks to the card network."""
@@ -230,6 +244,7 @@ class PaymentsServicer:
         db = self.ctx.db
         auth = await self.provider.charge(req.card, currency, amount, req.reference)
         async with db.transaction():  # joins the caller's (checkout, top-up)
+            # SQL: Piccolo's insert would write its own defaults for every column, not the database's.
             charge_id = await db.fetchval(
                 "INSERT INTO card_charges (provider, provider_ref, brand, last4, amount_minor, currency, reference) "
                 "VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id::text",
@@ -250,24 +265,25 @@ class PaymentsServicer:
         db = self.ctx.db
 
         async def run() -> CardRefund:
+            # SQL: a row lock (FOR UPDATE).
             charge = await db.fetchrow(
                 "SELECT id::text AS id, provider_ref, amount_minor, refunded_minor, currency FROM card_charges "
                 "WHERE id = $1 FOR UPDATE", req.charge_id)
             if charge is None:
                 raise not_found("card charge")
-            done = await db.fetchrow(
-                "SELECT id::text AS id, amount_minor FROM card_refunds WHERE charge_id = $1 AND reference = $2",
-                req.charge_id, req.reference)
-            if done is not None:
+            refunds = await db.run(queries.REFUND_BY_REFERENCE, charge=req.charge_id, reference=req.reference)
+            if refunds:
+                done = refunds[0]
                 if done["amount_minor"] != amount:
                     raise precondition("REFUND_ALREADY_MADE",
                                        f"This charge was already refunded under reference {req.reference!r}.")
-                return CardRefund(refund_id=done["id"], charge_id=charge["id"], amount_minor=amount)
+                return CardRefund(refund_id=str(done["id"]), charge_id=charge["id"], amount_minor=amount)
             left = charge["amount_minor"] - charge["refunded_minor"]
             if amount > left:
                 raise precondition("REFUND_EXCEEDS_CHARGE",
                                    f"Only {left} of this charge can still be refunded.")
             await self.provider.refund(charge["provider_ref"], charge["currency"], amount, req.reference)
+            # SQL: as for charges, the database's defaults; then an arithmetic update in one statement.
             refund_id = await db.fetchval(
                 "INSERT INTO card_refunds (charge_id, amount_minor, reference) VALUES ($1, $2, $3) RETURNING id::text",
                 req.charge_id, amount, req.reference)

@@ -48,6 +48,10 @@ async def test_private_keys_are_encrypted_when_a_secret_key_is_set(make_client):
     token = await user_token(client, "enc@example.test")
     assert jwt.get_unverified_header(token)["kid"] == kid
     assert (await client.get("/api/me", headers=bearer(token))).status == 200
+    # Leave the shared database with a key the other tests' apps (no secret) can read:
+    # a server refuses to start on a signing key it cannot decrypt.
+    authority.keys.password = None
+    await authority.keys.rotate()
 
 
 @pytest.fixture

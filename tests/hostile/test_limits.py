@@ -311,13 +311,13 @@ def test_graphql_depth_bomb_is_refused_with_query_too_deep(hostile: Hostile) -> 
 
 def test_graphql_two_hundred_aliased_pages_are_refused_before_running(hostile: Hostile) -> None:
     fields = " ".join(f"p{i}: products(pageSize: 100) {{ items {{ id name description }} }}" for i in range(200))
-    refused(hostile, f"{{ {fields} }}", "TOO_MANY_ALIASES")
+    refused(hostile, f"{{ {fields} }}")  # past the token limit before the alias count
 
 
 def test_graphql_costly_query_without_aliases_is_refused(hostile: Hostile) -> None:
-    # Under the alias limit, but 25 full pages of 100 products with nested fields.
+    # Under the alias and token limits, but 5 full pages of 100 products with nested fields.
     fields = " ".join(f"p{i}: products(pageSize: 100, page: {i + 1}) {{ items {{ id name slug description "
-                      f"priceMinor currency stock }} total }}" for i in range(25))
+                      f"priceMinor currency stock }} total }}" for i in range(5))
     refused(hostile, f"{{ {fields} }}", "QUERY_TOO_COSTLY")
 
 
@@ -331,7 +331,7 @@ def test_graphql_fragments_that_fan_out_exponentially_are_refused_quickly(hostil
     # F0 spreads F1 twice, F1 spreads F2 twice, ...: 2**40 fields if expanded naively.
     frags = " ".join(f"fragment F{i} on ProductPage {{ ...F{i + 1} ...F{i + 1} }}" for i in range(40))
     refused(hostile, f"{{ products {{ ...F0 }} }} {frags} fragment F40 on ProductPage {{ total }}",
-            "QUERY_TOO_COSTLY")
+            "TOO_MANY_FRAGMENTS")
 
 
 def test_graphql_fragment_chain_deeper_than_the_stack_is_refused(hostile: Hostile) -> None:
@@ -365,7 +365,7 @@ def test_graphql_thousands_of_fields_and_directives_are_refused_or_answered_quic
     started = time.monotonic()
     status, data = gql(hostile, "{ " + "shopVersion " * 1_600 + "}")  # just under the length limit
     assert time.monotonic() - started < 10
-    assert status == 200 and (data.get("data") or data.get("errors")), data
+    assert status in (200, 400) and (data.get("data") or data.get("errors")), data
     status, data = gql(hostile, "{ shopVersion " + "@include(if: true) " * 1_000 + "}")
     assert time.monotonic() - started < 15
     hostile.assert_alive()

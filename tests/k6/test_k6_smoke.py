@@ -36,6 +36,7 @@ PASSWORD = "k6-Correct-Horse-9"
 # The suites test the first-party plugins; pinning them keeps other plugins installed in the same
 # environment (examples, plugins other tests install) out of the run.
 FIRST_PARTY = "auth,catalog,wallet,orders"
+USER_SCOPES = "openid profile email catalog:read cart:write orders:read orders:write wallet:read wallet:write"
 
 
 def _free_port() -> int:
@@ -102,7 +103,7 @@ def _server_env(db_url: str, redis_url: str, **extra: str) -> dict[str, str]:
            if not k.startswith("SHOP_") and k not in ("DATABASE_URL", "REDIS_URL")}
     env.update(RATE_LIMITS)
     env.update(DATABASE_URL=db_url, REDIS_URL=redis_url, SHOP_HOME=str(ROOT), SHOP_LOG_LEVEL="WARNING",
-               SHOP_REDIS_PREFIX=f"k6t{uuid.uuid4().hex[:8]}:", SHOP_DEMO="false",
+               SHOP_REDIS_PREFIX=f"k6t{uuid.uuid4().hex[:8]}:", SHOP_DEMO="1",
                SHOP_PLUGINS_ENABLED=FIRST_PARTY)
     env.update(extra)
     return env
@@ -145,7 +146,8 @@ def shop(servers: dict[str, str], k6_database: str, ports: tuple[int, int],
                  *(["--admin"] if n == "admin" else []))
         confidential = _cli(env, "oauth-clients", "create", "--name", "k6", "--confidential",
                             "--scope", "catalog:read")
-        public = _cli(env, "oauth-clients", "create", "--name", "k6-public",
+        # admin only when named (the admin signs in through this client too)
+        public = _cli(env, "oauth-clients", "create", "--name", "k6-public", "--scope", f"{USER_SCOPES} admin",
                       *(a for p in ports for a in ("--redirect-uri", f"http://127.0.0.1:{p}/k6/callback")))
         s.k6_env = {
             "CLIENT_ID": str(confidential["client_id"]), "CLIENT_SECRET": str(confidential["client_secret"]),

@@ -219,7 +219,8 @@ async def test_ops_endpoints(make_client):
     r = await client.get("/healthz")
     assert r.status == 200 and (await r.json())["version"]
     r = await client.get("/readyz")
-    assert r.status == 200 and (await r.json()) == {"ready": True, "postgres": True, "redis": True,
+    assert r.status == 200 and (await r.json()) == {"ready": True, "status": "ready", "postgres": True,
+                                                     "migrations": True, "redis": True,
                                                      "version": (await r.json())["version"]}
     await client.get("/api/hello/nobody")
     r = await client.get("/metrics")

@@ -26,7 +26,7 @@ from kernel.migrate import migrate
 from kernel.plugin import PluginError, call_each, discover
 from kernel.status import BusError, Status
 from plugins.catalog.contract import Catalog, CreateCategory, CreateProduct, Product
-from plugins.orders.contract import AddToCart, Checkout, OrderCancelled, OrderPlaced, Orders
+from plugins.orders.contract import AddToCart, CancelOrder, Checkout, HasPurchased, Orders
 from plugins.wallet.contract import Card
 from tests.conftest import rt_of
 from tests.support import fake_identity
@@ -55,12 +55,23 @@ def new_user() -> str:
     return f"u-{uuid.uuid4().hex[:10]}"
 
 
-async def bought(rt: Any, user: str, product: Product, order_id: str | None = None) -> str:
-    """What the orders plugin publishes after a checkout commits."""
-    order_id = order_id or str(uuid.uuid4())
-    await rt.bus.publish(OrderPlaced(order_id=order_id, user_id=user, total_minor=1250, currency="EUR",
-                                     payment_method="card", product_ids=(product.id,)))
-    return order_id
+CARD = Card(number="4242424242424242", exp_month=12, exp_year=2099, cvc="123", holder="Test Shopper")
+
+
+async def bought(rt: Any, user: str, *products: Product) -> str:
+    """A real, paid card order of ``products`` by ``user``, through the orders plugin; its id."""
+    ctx = CallContext(principal=user_principal(user))
+    for product in products:
+        await rt.bus.call(Orders.add_to_cart, AddToCart(product_id=product.id, qty=1), ctx)
+    order = await rt.bus.call(Orders.checkout, Checkout(card=CARD, currency="EUR"),
+                              CallContext(principal=user_principal(user), idempotency_key=uuid.uuid4().hex))
+    assert order.status == "paid"
+    return str(order.id)
+
+
+async def cancel(rt: Any, user: str, order_id: str) -> None:
+    await rt.bus.call(Orders.cancel_order, CancelOrder(id=order_id),
+                      CallContext(principal=user_principal(user), idempotency_key=uuid.uuid4().hex))
 
 
 async def gql(client: Any, query: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
@@ -129,10 +140,7 @@ async def test_a_real_checkout_makes_the_buyer_eligible_and_a_second_review_conf
         await rt.bus.call(Reviews.add_review, AddReview(product_slug=product.slug, rating=5), ctx)
     assert refused.value.reason == "NOT_A_BUYER"
 
-    await rt.bus.call(Orders.add_to_cart, AddToCart(product_id=product.id, qty=1), ctx)
-    card = Card(number="4242424242424242", exp_month=12, exp_year=2099, cvc="123", holder="Test Shopper")
-    checkout_ctx = CallContext(principal=user_principal(user), idempotency_key=uuid.uuid4().hex)
-    await rt.bus.call(Orders.checkout, Checkout(card=card, currency="EUR"), checkout_ctx)
+    await bought(rt, user, product)
 
     review = await rt.bus.call(Reviews.add_review, AddReview(product_slug=product.slug, rating=5, body="Great"), ctx)
     assert review.rating == 5
@@ -142,15 +150,83 @@ async def test_a_real_checkout_makes_the_buyer_eligible_and_a_second_review_conf
 
 
 async def test_a_cancelled_order_no_longer_makes_its_buyer_eligible(make_client):
-    _client, rt = await start(make_client)
+    client, rt = await start(make_client)
     product, user = await new_product(rt), new_user()
     order_id = await bought(rt, user, product)
-    await rt.bus.publish(OrderCancelled(order_id=order_id, user_id=user, total_minor=1250, currency="EUR",
-                                        product_ids=(product.id,)))
-    with pytest.raises(BusError) as refused:
-        await rt.bus.call(Reviews.add_review, AddReview(product_slug=product.slug, rating=3),
-                          CallContext(principal=user_principal(user)))
-    assert refused.value.status is Status.PERMISSION_DENIED
+    await cancel(rt, user, order_id)  # refunded to the card
+    resp = await client.post(f"/api/products/{product.slug}/reviews", json={"rating": 3},
+                             headers=principal_header(user))
+    assert resp.status == 403 and (await resp.json())["reason"] == "NOT_A_BUYER"
+
+
+async def visible(client: Any, product: Product) -> tuple[int, dict[str, Any], Any]:
+    page = await (await client.get(f"/api/products/{product.slug}/reviews")).json()
+    rating = await (await client.get(f"/api/products/{product.slug}/rating")).json()
+    data = await gql(client, f'{{ product(slug: "{product.slug}") {{ rating reviews {{ total }} }} }}')
+    return page["total"], rating, data["data"]["product"]
+
+
+async def test_a_refund_after_reviewing_hides_the_review_and_its_rating(make_client):
+    client, rt = await start(make_client)
+    product = await new_product(rt)
+    keeper, refunded = new_user(), new_user()
+    await bought(rt, keeper, product)
+    order_id = await bought(rt, refunded, product)
+    for user, stars in ((keeper, 4), (refunded, 1)):
+        resp = await client.post(f"/api/products/{product.slug}/reviews", json={"rating": stars},
+                                 headers=principal_header(user))
+        assert resp.status == 201
+    assert await visible(client, product) == (2, {"productId": product.id, "count": 2, "averageHundredths": 250},
+                                              {"rating": 2.5, "reviews": {"total": 2}})  # now cached
+    await cancel(rt, refunded, order_id)
+    # Hidden from the list, the count and the average, over REST and GraphQL (the caches were invalidated).
+    assert await visible(client, product) == (1, {"productId": product.id, "count": 1, "averageHundredths": 400},
+                                              {"rating": 4.0, "reviews": {"total": 1}})
+    # Hidden, not deleted: the buyer cannot post a second one either.
+    again = await client.post(f"/api/products/{product.slug}/reviews", json={"rating": 5},
+                              headers=principal_header(refunded))
+    assert again.status == 403 and (await again.json())["reason"] == "NOT_A_BUYER"
+
+
+async def test_cancelling_one_of_two_paid_orders_of_the_product_keeps_the_review(make_client):
+    client, rt = await start(make_client)
+    product, other = await new_product(rt), await new_product(rt)
+    user = new_user()
+    first = await bought(rt, user, product)
+    await bought(rt, user, product, other)
+    assert (await client.post(f"/api/products/{product.slug}/reviews", json={"rating": 5},
+                              headers=principal_header(user))).status == 201
+    await cancel(rt, user, first)
+    assert (await visible(client, product))[0] == 1
+
+
+async def test_has_purchased_is_internal_to_the_shop_and_answers_for_paid_orders_only(make_client):
+    _client, rt = await start(make_client)
+    product, user = await new_product(rt), new_user()
+    ask = HasPurchased(user_id=user, product_id=product.id)
+    with pytest.raises(BusError) as internal:
+        await rt.bus.call(Orders.has_purchased, ask, CallContext(principal=user_principal(user)))
+    assert internal.value.status is Status.PERMISSION_DENIED
+    nested = CallContext().nested()
+    assert (await rt.bus.call(Orders.has_purchased, ask, nested)).purchased is False
+    order_id = await bought(rt, user, product)
+    assert (await rt.bus.call(Orders.has_purchased, ask, nested)).purchased is True
+    await cancel(rt, user, order_id)
+    assert (await rt.bus.call(Orders.has_purchased, ask, nested)).purchased is False
+
+
+async def test_reviewing_needs_the_plugins_own_scope_not_orders_write(make_client):
+    client, rt = await start(make_client)
+    product, user = await new_product(rt), new_user()
+    await bought(rt, user, product)
+    url = f"/api/products/{product.slug}/reviews"
+    no_reviews = tuple(s for s in ALL_USER_SCOPES if s != "reviews:write")
+    resp = await client.post(url, json={"rating": 5}, headers=principal_header(user, scopes=no_reviews))
+    assert resp.status == 403 and "reviews:write" in (await resp.json())["detail"]
+    resp = await client.post(url, json={"rating": 5}, headers=principal_header(user, scopes=("reviews:write",)))
+    assert resp.status == 201
+    assert rt.scopes.owner("reviews:write") == "reviews"
+    assert "Review products you bought" in rt.scopes.get("reviews:write").description
 
 
 async def test_bad_review_input_is_a_4xx_naming_the_fields(make_client):

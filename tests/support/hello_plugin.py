@@ -28,7 +28,7 @@ MIGRATIONS = Path(__file__).parent / "hello_migrations"
 
 
 class Greeting(Table, tablename="hello_greeting"):
-    name = Varchar(length=100)
+    name = Varchar(length=100, unique=True)
     count = Integer(default=0)
 
 

@@ -104,6 +104,7 @@ class LiveShop:
             "DATABASE_URL": self.db_url, "REDIS_URL": self.redis_url, "SHOP_HOME": str(ROOT),
             "SHOP_REDIS_PREFIX": f"live{self.db_name[-8:]}:", "SHOP_LOG_LEVEL": "WARNING",
             "SHOP_PUBLIC_URL": self.base, "SHOP_SECRET_KEY": "live-test-secret",
+            "SHOP_DEMO": "1",  # the flows under test top up wallets and pay with test cards
         })
         for cls in ("READ", "WRITE", "MONEY", "LOGIN", "SIGNUP", "TOKEN"):
             env.setdefault(f"SHOP_RATE_LIMIT_{cls}", "1000000/60")

@@ -1,9 +1,9 @@
 """Reviews: an example third-party plugin for shopkernel.
 
 Buyers rate and review products. It adds a table, a bus service, REST routes,
-fields on the catalog's GraphQL ``Product`` type, handlers for the orders
-plugin's events and a CLI command, and depends on catalog and orders only
-through their ``contract.py``.
+fields on the catalog's GraphQL ``Product`` type, its own OAuth scope
+(``reviews:write``), a handler for the orders plugin's cancel event and a CLI
+command, and depends on catalog and orders only through their ``contract.py``.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from kernel.graphql import GraphQLPart
 from kernel.hookspecs import hookimpl
 from kernel.plugin import PluginContext, PluginInfo
 from kernel.rest import Route
-from plugins.orders.contract import OrderCancelled, OrderPlaced
+from plugins.orders.contract import OrderCancelled
 
-from .contract import Reviews
+from .contract import SCOPES, Reviews
 
 __version__ = "1.0.0"
 
@@ -30,7 +30,7 @@ MIGRATIONS = str(Path(__file__).parent / "migrations")
 @hookimpl
 def shop_plugin() -> PluginInfo:
     return PluginInfo(name="reviews", version=__version__, description="product reviews by buyers",
-                      requires=("catalog", "orders"), migrations=MIGRATIONS)
+                      requires=("catalog", "orders"), migrations=MIGRATIONS, scopes=SCOPES)
 
 
 @hookimpl
@@ -66,9 +66,8 @@ def shop_event_handlers(ctx: PluginContext) -> list[Subscription]:
     from .service import ReviewsServicer
 
     servicer = ReviewsServicer(ctx)  # stateless: everything lives in the database
-    # Not broadcast: a purchase is recorded once, on the instance where the order was placed.
-    return [Subscription(OrderPlaced, servicer.on_order_placed),
-            Subscription(OrderCancelled, servicer.on_order_cancelled)]
+    # Not broadcast: a cancellation is handled once, on the instance where the order was cancelled.
+    return [Subscription(OrderCancelled, servicer.on_order_cancelled)]
 
 
 @hookimpl

@@ -16,7 +16,7 @@ from plugins.catalog.contract import Catalog, GetProductsByIds
 async def stats(runtime: Any, limit: int) -> list[dict[str, Any]]:
     rows = await runtime.db.fetch(
         "SELECT product_id, count(*) AS reviews, round(avg(rating), 2)::text AS average "
-        "FROM product_reviews GROUP BY product_id ORDER BY count(*) DESC, product_id LIMIT $1", limit)
+        "FROM product_reviews WHERE hidden_at IS NULL GROUP BY product_id ORDER BY count(*) DESC, product_id LIMIT $1", limit)
     ids = tuple(r["product_id"] for r in rows)
     slugs: dict[str, str] = {}
     if ids:

@@ -7,7 +7,11 @@ reply decodes exactly): the average is given in hundredths, 425 meaning 4.25.
 from __future__ import annotations
 
 from kernel.messages import constraint, message
+from kernel.scopes import Scope
 from kernel.service import CachePolicy, Service, rpc
+
+# This plugin's own scope (declared in its manifest; the consent screen shows the description).
+SCOPES = (Scope("reviews:write", "Review products you bought, under your account"),)
 
 SLUG = r"[a-z0-9]+(?:-[a-z0-9]+)*"
 ID = dict(min_len=1, max_len=64)
@@ -96,5 +100,5 @@ class Reviews(Service, package="shop.reviews.v1"):
                        rate_limit="read")
     rating_summary = rpc(GetRatingSummary, RatingSummary, cache=CachePolicy(key=_summary_key, ttl=120, tags=_tags),
                          rate_limit="read")
-    # Only a signed-in user who bought the product (see review_eligibility) may review it, once.
-    add_review = rpc(AddReview, Review, scope="orders:write", user=True, rate_limit="write", write=True)
+    # Only a signed-in user holding a paid order of the product (asked of orders) may review it, once.
+    add_review = rpc(AddReview, Review, scope="reviews:write", user=True, rate_limit="write", write=True)

@@ -14,13 +14,8 @@ class ProductReview(Table, tablename="product_reviews"):
     rating = SmallInt()
     body = Text(default="")
     created_at = Timestamptz(default=TimestamptzNow())
+    # Set when the buyer no longer holds a paid order of the product (cancelled or refunded).
+    hidden_at = Timestamptz(null=True, default=None)
 
 
-class ReviewEligibility(Table, tablename="review_eligibility"):
-    user_id = Text()
-    product_id = Text()
-    order_id = Text()
-    created_at = Timestamptz(default=TimestamptzNow())
-
-
-TABLES = [ProductReview, ReviewEligibility]
+TABLES = [ProductReview]

@@ -25,7 +25,8 @@ from kernel.hookspecs import hookimpl
 from kernel.migrate import migrate
 from kernel.plugin import ENTRY_POINT_GROUP, PluginContext, PluginInfo
 
-USER_SCOPES = ("openid", "catalog:read", "cart:write", "orders:read", "orders:write", "wallet:read", "wallet:write")
+USER_SCOPES = ("openid", "catalog:read", "cart:write", "orders:read", "orders:write", "wallet:read", "wallet:write",
+               "reviews:write")
 
 
 class HeaderIdentity:
@@ -63,7 +64,7 @@ async def make_shop() -> AsyncIterator[Callable[..., Any]]:
     clients: list[TestClient] = []
 
     async def make(**overrides: Any) -> TestClient:
-        settings = load_settings().with_(redis_prefix=f"t{uuid.uuid4().hex[:8]}:", log_json=False, **overrides)
+        settings = load_settings().with_(redis_prefix=f"t{uuid.uuid4().hex[:8]}:", log_json=False, demo=True, **overrides)
         plugins = [ep.load() for ep in entry_points(group=ENTRY_POINT_GROUP)
                    if ep.name not in settings.plugins_disabled]
         app = create_app(settings, [*plugins, HeaderIdentity()])

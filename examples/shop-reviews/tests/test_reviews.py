@@ -8,7 +8,6 @@ from typing import Any
 from conftest import as_user
 
 from kernel.app import runtime_of
-from plugins.orders.contract import OrderPlaced
 
 
 async def new_product(client: Any) -> dict[str, Any]:
@@ -23,11 +22,17 @@ async def new_product(client: Any) -> dict[str, Any]:
     return dict(await resp.json())
 
 
-async def bought(client: Any, user: str, product: dict[str, Any]) -> None:
-    # What the orders plugin publishes after a checkout commits.
-    await runtime_of(client.server.app).bus.publish(OrderPlaced(
-        order_id=str(uuid.uuid4()), user_id=user, total_minor=500, currency="EUR", payment_method="card",
-        product_ids=(product["id"],)))
+CARD = {"number": "4242424242424242", "expMonth": 12, "expYear": 2099, "cvc": "123", "holder": "Test Shopper"}
+
+
+async def bought(client: Any, user: str, product: dict[str, Any]) -> str:
+    """A real card order, over REST; its id."""
+    added = await client.post("/api/cart/items", json={"productId": product["id"], "qty": 1}, headers=as_user(user))
+    assert added.status == 200, await added.text()
+    paid = await client.post("/api/orders/checkout", json={"card": CARD, "currency": "EUR"},
+                             headers={**as_user(user), "Idempotency-Key": uuid.uuid4().hex})
+    assert paid.status == 201, await paid.text()
+    return str((await paid.json())["id"])
 
 
 async def test_only_a_buyer_may_review_and_the_review_shows_in_rest_and_graphql(make_shop):
@@ -44,6 +49,20 @@ async def test_only_a_buyer_may_review_and_the_review_shows_in_rest_and_graphql(
     query = f'{{ product(slug: "{product["slug"]}") {{ rating reviews {{ items {{ rating body }} }} }} }}'
     data = await (await client.post("/graphql", json={"query": query})).json()
     assert data["data"]["product"] == {"rating": 5.0, "reviews": {"items": [{"rating": 5, "body": "Lovely"}]}}
+
+
+async def test_a_cancelled_order_hides_its_buyers_review(make_shop):
+    client = await make_shop()
+    product, buyer = await new_product(client), f"u-{uuid.uuid4().hex[:8]}"
+    order_id = await bought(client, buyer, product)
+    url = f"/api/products/{product['slug']}/reviews"
+    assert (await client.post(url, json={"rating": 2}, headers=as_user(buyer))).status == 201
+    cancelled = await client.post(f"/api/orders/{order_id}/cancel", json={},
+                                  headers={**as_user(buyer), "Idempotency-Key": uuid.uuid4().hex})
+    assert cancelled.status == 200, await cancelled.text()
+    assert (await (await client.get(url)).json())["total"] == 0
+    rating = await (await client.get(f"/api/products/{product['slug']}/rating")).json()
+    assert rating["count"] == 0 and rating["averageHundredths"] is None
 
 
 async def test_disabled_reviews_leave_no_route_field_or_service(make_shop):

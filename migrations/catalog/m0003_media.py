@@ -2,7 +2,7 @@
 
 from kernel.migrate import manager, sql
 
-ID = "2026-12-01T04:20:00:000001"
+ID = "2026-12-01T04:40:00:000001"
 VERSION = "1.38.0"
 DESCRIPTION = "catalog product images and media blobs"
 
