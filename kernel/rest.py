@@ -273,6 +273,29 @@ def etag_matches(if_none_match: str | None, tag: str) -> bool:
     return any(t.strip().removeprefix("W/") == tag for t in if_none_match.split(","))
 
 
+def _check_path_params(request_type: type, match_info: Any, kinds: dict[str, type | None],
+                       aliases: dict[str, str]) -> None:
+    """Validate only the path parameters of ``request_type`` (other fields' errors are ignored here)."""
+    data: dict[str, Any] = {}
+    errors: list[FieldError] = []
+    for key, raw in match_info.items():
+        target = aliases.get(key, key)
+        try:
+            data[target] = _coerce(key, raw, kinds.get(target))
+        except FieldError as exc:
+            errors.append(exc)
+    if not errors:
+        try:
+            decode(request_type, data)
+        except DecodeError as exc:
+            reverse = {v: k for k, v in aliases.items()}
+            errors = [e for e in exc.errors if e.field in data]
+            for e in errors:
+                e.field = reverse.get(e.field, e.field)
+    if errors:
+        raise bus_error_from_decode(DecodeError(errors))
+
+
 def make_handler(route: Route, bus_getter: Callable[[web.Request], Any], max_json_depth: int,
                  read_timeout: float = 30.0, max_body_bytes: int = 1_048_576) -> Callable[[web.Request], Any]:
     kinds = _coercions(route.rpc.request_type)
@@ -289,6 +312,9 @@ def make_handler(route: Route, bus_getter: Callable[[web.Request], Any], max_jso
         data: dict[str, Any] = {}
         errors: list[FieldError] = []
         if files:
+            # Before the body streams in: bad path parameters are 400 (as on JSON routes, where they are
+            # decoded before the bus checks scopes), then the caller must be allowed to upload at all.
+            _check_path_params(rpc.request_type, request.match_info, kinds, aliases)
             authorize_early(rpc, request[CTX_KEY])
             try:
                 data.update(await read_multipart(request, files, kinds, aliases, max_body_bytes, read_timeout))

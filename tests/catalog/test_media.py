@@ -234,3 +234,35 @@ async def test_demo_seed_draws_images_for_the_newest_products_only_once(catalog_
                                "GROUP BY product_id", [p["id"] for p in newest])
     assert [r["n"] for r in counts] == [1, 1, 1]
     assert SEEDED_IMAGES <= 50
+
+
+async def test_adding_and_deleting_an_image_publish_product_updated_with_the_images_through_the_outbox(
+        catalog_client):
+    import asyncio
+
+    from kernel.events import Subscription
+    from plugins.catalog.contract import ProductChanged
+    from tests.conftest import rt_of
+
+    c = await catalog_client()
+    p = await _product(c)
+    rt = rt_of(c)
+    seen: list[ProductChanged] = []
+
+    async def on_changed(event: ProductChanged) -> None:
+        if event.product_id == p["id"]:
+            seen.append(event)
+
+    rt.events.subscribe(Subscription(ProductChanged, on_changed))
+    img = await _created(await upload(c, p["id"], encode(picture(400, 300), "PNG"), content_type="image/png"))
+    assert (await c.delete(f"/api/admin/images/{img['id']}", headers=ADMIN)).status == 200
+    for _ in range(500):  # durable subscribers run on the outbox worker, shortly after commit
+        if len(seen) >= 2:
+            break
+        await asyncio.sleep(0.02)
+    assert [(e.change, e.slug) for e in seen] == [("updated", p["slug"])] * 2
+    assert [[i.id for i in e.product.images] for e in seen] == [[img["id"]], []]
+    # The whole product as GET shows it, variants included (webhooks send it as product.updated's data).
+    assert [v.id for v in seen[0].product.variants] == [v["id"] for v in p["variants"]]
+    assert await rt.db.fetchval("SELECT count(*) FROM shop_outbox WHERE topic = 'catalog.product_changed' "
+                                "AND aggregate = $1", f"catalog:{p['id']}") >= 2
