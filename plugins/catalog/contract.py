@@ -94,6 +94,7 @@ class Product:
     variants: tuple[Variant, ...] = ()
     images: tuple[ProductImage, ...] = ()  # first = main (media.py)
     # Only when the request asked for displayCurrency: the price converted exactly as checkout converts.
+    # displayCurrency set and displayPriceMinor null: no exchange rate from this product's currency.
     display_price_minor: int | None = None
     display_currency: str | None = None
 
@@ -141,6 +142,9 @@ class ProductPage:
     # False when total is an estimate (a relevance search with many matches; see search.py).
     total_exact: bool = True
     facets: Facets | None = None
+    # With displayCurrency: the catalog currencies that have no rate into it (their products show no
+    # display price, sort last by price and match no price filter).
+    unconverted_currencies: tuple[str, ...] = ()
 
 
 @message

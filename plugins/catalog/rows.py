@@ -55,7 +55,8 @@ def product(row: Any, variants: Sequence[Variant] = (), display: int | None = No
         category_id=row["category_id"], category_slug=row["category_slug"], price_minor=row["price_minor"],
         currency=row["currency"], stock_qty=sum(v.stock_qty for v in variants),
         options=product_options(variants), variants=tuple(variants), images=images(row["images"]),
-        display_price_minor=display, display_currency=display_currency if display is not None else None,
+        # Asked for a currency but no rate from the product's: the currency is echoed, the price is null.
+        display_price_minor=display, display_currency=display_currency,
     )
 
 

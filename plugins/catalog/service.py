@@ -122,6 +122,7 @@ class CatalogServicer(AdminMixin, VariantsMixin):
         conv = None if req.display_currency is None else await conversion(self.db, self.bus, req.display_currency, ctx)
         flt = filters.build(req, conv, args)
         where.extend(flt.product_where)
+        unconverted = tuple(conv.missing) if conv is not None else ()
         sort = req.sort or ("relevance" if term else "newest")
         if sort == "relevance":
             order = f"{rank} DESC, p.created_at DESC, p.id DESC" if rank else _ORDER["newest"]
@@ -147,7 +148,7 @@ class CatalogServicer(AdminMixin, VariantsMixin):
                 if req.facets:
                     page_facets = await facets.compute(self.db, where_sql, args, flt, conv)
                 return ProductPage(items=items, page=req.page, page_size=req.page_size, total=total,
-                                   total_exact=exact, facets=page_facets)
+                                   total_exact=exact, facets=page_facets, unconverted_currencies=unconverted)
         # One scan: the page and the total together (a window count over the filtered rows).
         records = await self.db.fetch(
             f"SELECT {PRODUCT_COLS}{flt.display_col}, count(*) OVER () AS total_count "
@@ -165,7 +166,8 @@ class CatalogServicer(AdminMixin, VariantsMixin):
         items = tuple(await rows.products_with_variants(self.db, records, req.display_currency))
         if req.facets:
             page_facets = await facets.compute(self.db, where_sql, args, flt, conv)
-        return ProductPage(items=items, page=req.page, page_size=req.page_size, total=total, facets=page_facets)
+        return ProductPage(items=items, page=req.page, page_size=req.page_size, total=total, facets=page_facets,
+                           unconverted_currencies=unconverted)
 
     async def get_product(self, req: GetProduct, ctx: CallContext) -> Product:
         self._count("get_product")
