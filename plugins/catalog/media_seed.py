@@ -29,10 +29,15 @@ def _initials(name: str) -> str:
     return "".join(w[0] for w in words[:2]).upper() or "?"
 
 
-def draw(name: str, slug: str) -> bytes:
-    """A JPEG for a product: background hue from its slug, a shape in its colour, its initials."""
+def draw(name: str, slug: str, colour_name: str | None = None) -> bytes:
+    """A JPEG for a product: background hue from its slug, a shape in its colour, its initials.
+
+    The colour is the first variant's ``colour`` option (clothing), else the one its name
+    ends with ("..., Navy"), else one drawn from the slug.
+    """
     digest = hashlib.sha256(slug.encode()).digest()
-    colour = SHADES.get(name.rsplit(",", 1)[-1].strip().lower(), (digest[0], digest[1], digest[2]))
+    wanted = (colour_name or name.rsplit(",", 1)[-1]).strip().lower()
+    colour = SHADES.get(wanted, (digest[0], digest[1], digest[2]))
     back = tuple(160 + b % 90 for b in digest[3:6])
     im = Image.new("RGB", SIZE, back)
     d = ImageDraw.Draw(im)
@@ -55,21 +60,28 @@ def draw(name: str, slug: str) -> bytes:
     return out.getvalue()
 
 
-async def seed_images(db: Any, limit: int = SEEDED_IMAGES) -> int:
-    """Give the newest ``limit`` products that have no image one demo picture; returns how many."""
+async def seed_images(db: Any, limit: int = SEEDED_IMAGES) -> list[tuple[str, str]]:
+    """Give the newest ``limit`` products that have no image one demo picture.
+
+    Returns their (slug, category slug): the caller invalidates their cache entries (a product
+    that existed before this seed may have been read, and cached, without an image).
+    """
     products = await db.fetch(
-        "SELECT p.id, p.slug, p.name FROM catalog_product p WHERE NOT EXISTS "
+        "SELECT p.id, p.slug, p.name, c.slug AS category_slug, "
+        "(SELECT v.options ->> 'colour' FROM catalog_variant v WHERE v.product_id = p.id "
+        " ORDER BY v.position, v.created_at, v.id LIMIT 1) AS colour "
+        "FROM catalog_product p JOIN catalog_category c ON c.id = p.category_id WHERE NOT EXISTS "
         "(SELECT 1 FROM catalog_image i WHERE i.product_id = p.id) ORDER BY p.created_at DESC, p.id DESC LIMIT $1",
         limit)
     store = PostgresMediaStore(db)
     loop = asyncio.get_running_loop()
     # Drawing and encoding release the GIL: use every core, then write everything in one transaction.
-    made = await asyncio.gather(*(loop.run_in_executor(None, lambda p=p: process(draw(p["name"], p["slug"])))
+    made = await asyncio.gather(*(loop.run_in_executor(None, lambda p=p: process(draw(p["name"], p["slug"], p["colour"])))
                                   for p in products))
     async with db.transaction():
         for p, done in zip(products, made, strict=True):
             await _insert(db, store, p, done)
-    return len(products)
+    return [(p["slug"], p["category_slug"]) for p in products]
 
 
 async def _insert(db: Any, store: PostgresMediaStore, p: Any, done: Any) -> None:

@@ -182,12 +182,14 @@ async def seed_demo(rt: Any, options: dict[str, Any]) -> str:
             added += await bulk_products(db, max(n_products, BULK_FROM), target, cats, {
                 "adjectives": ADJECTIVES, "brands": BRANDS, "colours": COLOURS, "praise": PRAISE,
                 "details": DETAILS, "prices": PRICES})
-    images = await seed_images(db) if added else 0  # media_seed.py: pictures for the newest products
+    pictured = await seed_images(db) if added else []  # media_seed.py: pictures for the newest products
     # A bulk load leaves the search index's pending list long and the statistics stale;
     # without this the planner picks sequential scans until autovacuum comes by.
     await db.execute("SELECT gin_clean_pending_list('catalog_product_search'::regclass)", command_timeout=600)
     await db.execute("ANALYZE catalog_category; ANALYZE catalog_product; ANALYZE catalog_variant", command_timeout=600)
     # New rows only show up in lists and categories; unknown slugs were never cached.
-    await rt.cache.invalidate([rows.CATEGORIES_TAG, "products:v1"])
+    # Pictured products may be older ones (already read, so cached) when --products N adds more.
+    await rt.cache.invalidate([rows.CATEGORIES_TAG, "products:v1",
+                               *rows.product_tags((s for s, _c in pictured), (c for _s, c in pictured))])
     total = await db.fetchval("SELECT count(*) FROM catalog_product")
-    return f"{len(CATEGORIES)} categories, {added} products added ({total} in the catalog), {images} images"
+    return f"{len(CATEGORIES)} categories, {added} products added ({total} in the catalog), {len(pictured)} images"

@@ -8,6 +8,7 @@ from PIL import Image
 
 from tests.catalog.conftest import ADMIN, SHOPPER, Shop
 from tests.catalog.media_helpers import encode, form, jpeg_with_gps, picture, upload
+from tests.catalog.test_seed import empty_db_url  # noqa: F401 (fixture)
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 
@@ -220,8 +221,7 @@ async def test_demo_seed_draws_images_for_the_newest_products_only_once(catalog_
     cat = await shop.category()
     newest = [await shop.product(cat, name=f"Alder Classic Lamp {i}, Navy") for i in range(3)]
     added = await seed_images(rt.db, limit=2)
-    assert added == 2
-    await rt.cache.invalidate(["products:v1"] + [f"product:v1:{p['slug']}" for p in newest])
+    assert added == [(p["slug"], cat["slug"]) for p in reversed(newest[1:])]
     shown = [(await (await c.get(f"/api/products/{p['slug']}")).json())["images"] for p in newest]
     assert [len(i) for i in shown] == [0, 1, 1]  # the two newest got a picture
     pic = shown[2][0]
@@ -229,7 +229,7 @@ async def test_demo_seed_draws_images_for_the_newest_products_only_once(catalog_
     r = await c.get(pic["url"])
     assert r.status == 200 and Image.open(io.BytesIO(await r.read())).size == (640, 480)
     assert {x["width"] for x in pic["renditions"]} == {320, 640}
-    assert await seed_images(rt.db, limit=2) == 2  # the next ones; never a second picture for the same product
+    assert len(await seed_images(rt.db, limit=2)) == 2  # the next ones; never a second picture for the same product
     counts = await rt.db.fetch("SELECT count(*) AS n FROM catalog_image WHERE product_id = ANY($1::uuid[]) "
                                "GROUP BY product_id", [p["id"] for p in newest])
     assert [r["n"] for r in counts] == [1, 1, 1]
@@ -266,3 +266,38 @@ async def test_adding_and_deleting_an_image_publish_product_updated_with_the_ima
     assert [v.id for v in seen[0].product.variants] == [v["id"] for v in p["variants"]]
     assert await rt.db.fetchval("SELECT count(*) FROM shop_outbox WHERE topic = 'catalog.product_changed' "
                                 "AND aggregate = $1", f"catalog:{p['id']}") >= 2
+
+
+async def test_the_demo_seed_pictures_clothing_in_its_colour_and_a_cached_product_shows_its_new_picture(
+        make_client, empty_db_url):  # noqa: F811
+    from plugins.catalog import seed
+    from plugins.catalog.media_seed import SEEDED_IMAGES
+    from tests.catalog.conftest import PLUGINS
+    from tests.catalog.test_seed import OPTS
+    from tests.conftest import rt_of
+
+    c = await make_client(PLUGINS, database_url=empty_db_url)
+    rt = rt_of(c)
+    summary = await seed.seed_demo(rt, {**OPTS, "products": 30})
+    assert summary.endswith(f"{SEEDED_IMAGES} images")
+    # Product number 25 is older than the 24 pictured: no image yet, and now cached that way.
+    later = await rt.db.fetchval("SELECT slug FROM catalog_product ORDER BY created_at DESC, id DESC OFFSET $1 LIMIT 1",
+                                 SEEDED_IMAGES)
+    assert (await (await c.get(f"/api/products/{later}")).json())["images"] == []
+    assert (await c.get(f"/api/products/{later}")).headers["X-Cache"] != "miss"
+    await seed.seed_demo(rt, {**OPTS, "products": 60})  # adds older products; pictures the next newest
+    body = await (await c.get(f"/api/products/{later}")).json()
+    assert len(body["images"]) == 1 and body["images"][0]["alt"] == body["name"]
+    # Variants and pictures together: a product with a colour option is drawn in its first variant's colour.
+    tee = await rt.db.fetchrow(
+        "SELECT p.slug, v.options ->> 'colour' AS colour FROM catalog_product p JOIN catalog_variant v "
+        "ON v.product_id = p.id AND v.position = 0 JOIN catalog_image i ON i.product_id = p.id "
+        "WHERE v.options ? 'colour' LIMIT 1")
+    assert tee is not None, "some pictured product comes in colours"
+    shown = await (await c.get(f"/api/products/{tee['slug']}")).json()
+    assert len(shown["variants"]) > 1 and len(shown["images"]) == 1
+    from plugins.catalog.media_seed import SHADES
+
+    pixels = Image.open(io.BytesIO(await (await c.get(shown["images"][0]["url"])).read())).convert("RGB")
+    centre = pixels.getpixel((pixels.width // 2, int(pixels.height * 0.3)))  # inside the shape, above the initials
+    assert max(abs(a - b) for a, b in zip(centre, SHADES[tee["colour"].lower()], strict=True)) < 24
