@@ -39,7 +39,8 @@ BIN = Path(sys.executable).parent
 K6 = str(BIN / "k6")
 SHOP = str(BIN / "shop")
 BENCH = ROOT / "scripts" / "bench"
-DB_NAME = "shop_bench"
+# Dropped and created by each run: on a PostgreSQL shared with other runs, give each its own name.
+DB_NAME = os.environ.get("SHOP_BENCH_DB", "shop_bench")
 
 
 def free_port() -> int:
