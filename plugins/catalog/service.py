@@ -145,8 +145,10 @@ class CatalogServicer(AdminMixin, VariantsMixin):
                 total = found if exact else search.estimate(found, records[0]["last_block"],
                                                             await search.table_pages(self.db))
                 items = tuple(await rows.products_with_variants(self.db, records, req.display_currency))
-                if req.facets:
-                    page_facets = await facets.compute(self.db, where_sql, args, flt, conv)
+                if req.facets:  # over the candidates, scaled, when the total is an estimate (facets.py)
+                    page_facets = await facets.compute(self.db, where_sql, args, flt, conv,
+                                                       None if exact else search.CANDIDATES + 1,
+                                                       1.0 if exact else total / found)
                 return ProductPage(items=items, page=req.page, page_size=req.page_size, total=total,
                                    total_exact=exact, facets=page_facets, unconverted_currencies=unconverted)
         # One scan: the page and the total together (a window count over the filtered rows).
