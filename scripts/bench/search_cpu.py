@@ -4,8 +4,10 @@
 Usage: search_cpu.py DATABASE_URL [N]   (a catalog seeded with `shop seed --demo --products ...`)
 
 Runs N varied two-word queries (the vocabulary of k6/load/search.js) through one connection,
-once with the exhaustive query (rank every match, window count) and once with the bounded one
-(plugins/catalog/search.py), and prints the CPU time the PostgreSQL backend used per query (read
+once with the exhaustive query (rank every match, window count), once with the bounded one
+(plugins/catalog/search.py), and twice with what a search page costs since catalog v2: the
+bounded page, its variants and the facets block, exact or sampled (plugins/catalog/facets.py),
+and prints the CPU time the PostgreSQL backend used per query (read
 from /proc, so the figure hardly depends on other load on the machine) and wall-clock percentiles.
 Must run on the database's host.
 """
@@ -22,7 +24,8 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from plugins.catalog import rows, search
+from plugins.catalog import facets, rows, search
+from plugins.catalog.filters import Filters
 from plugins.catalog.rows import PRODUCT_COLS, PRODUCT_FROM
 
 WORDS = ("novel cookbook atlas puzzle headphones speaker charger monitor mouse tripod knife teapot blanket lamp "
@@ -34,10 +37,15 @@ Q = "websearch_to_tsquery('english', $1)"
 LIKE = "lower(p.name) LIKE $2"
 RANK = f"(ts_rank(p.search, {Q}) + CASE WHEN {LIKE} THEN 1.0 ELSE 0.0 END)"
 WHERE = f"WHERE (p.search @@ {Q} OR {LIKE})"
+EXHAUSTIVE = (f"SELECT {PRODUCT_COLS}, count(*) OVER () AS total_count FROM {PRODUCT_FROM} {WHERE} "
+              f"ORDER BY {RANK} DESC, p.created_at DESC, p.id DESC LIMIT $3 OFFSET $4")
+BOUNDED = search.bounded_sql(PRODUCT_COLS, WHERE, RANK, 2)
+# (page SQL, bounded?, facets: None | "exact" | "sampled" (exact up to the cap, else over the candidates))
 QUERIES = {
-    "exhaustive": (f"SELECT {PRODUCT_COLS}, count(*) OVER () AS total_count FROM {PRODUCT_FROM} {WHERE} "
-                   f"ORDER BY {RANK} DESC, p.created_at DESC, p.id DESC LIMIT $3 OFFSET $4", False),
-    "bounded": (search.bounded_sql(PRODUCT_COLS, WHERE, RANK, 2), True),
+    "exhaustive": (EXHAUSTIVE, False, None),
+    "bounded": (BOUNDED, True, None),
+    "bounded + variants + exact facets": (BOUNDED, True, "exact"),
+    "bounded + variants + sampled facets": (BOUNDED, True, "sampled"),
 }
 
 
@@ -47,7 +55,7 @@ def cpu_ms(pid: int) -> float:
 
 
 async def run(url: str, n: int) -> None:
-    for name, (sql, bounded) in QUERIES.items():
+    for name, (sql, bounded, facet_mode) in QUERIES.items():
         conn = await asyncpg.connect(url)
         pid = await conn.fetchval("SELECT pg_backend_pid()")
         walls = []
@@ -57,7 +65,13 @@ async def run(url: str, n: int) -> None:
             term = f"{WORDS[i % len(WORDS)]} {WORDS[i // len(WORDS)]}"
             args = [term, rows.like_prefix(term.lower()), *([search.CANDIDATES + 1] if bounded else []), 20, 0]
             t = time.perf_counter()
-            await conn.fetch(sql, *args)
+            records = await conn.fetch(sql, *args)
+            if facet_mode is not None:  # what list_products adds since catalog v2 (facets on by default)
+                await rows.variants_of(conn, (r["id"] for r in records))
+                found = int(records[0]["cand_count"]) if records else 0
+                sampled = facet_mode == "sampled" and found > search.CANDIDATES
+                await facets.compute(conn, WHERE, args[:2], Filters(), None,
+                                     search.CANDIDATES + 1 if sampled else None)
             walls.append((time.perf_counter() - t) * 1000)
         cpu = (cpu_ms(pid) - c0) / n
         await conn.close()
