@@ -408,6 +408,21 @@ async def _backend_pids(db_url: str) -> list[int]:
         await conn.close()
 
 
+def _k6_with_cpu(script: str, base: str, args: argparse.Namespace, db_url: str, server_pid: int) -> dict[str, Any]:
+    """A k6/load script's figures, plus the CPU per request of the database backends and of the server:
+    unlike latency, CPU time does not depend on what else the (shared, noisy) machine is doing."""
+    before = {pid: _cpu_ms([pid]) for pid in asyncio.run(_backend_pids(db_url))}
+    srv0 = _cpu_ms([server_pid, *_children(server_pid)])
+    r = k6_script(ROOT / "k6" / "load" / script, {
+        "BASE_URL": base, "VUS": str(args.vus), "DURATION": args.duration, "P99_MS": "50"})
+    n = max(1, r.get("count", 0))
+    # Backends opened during the run (the pool grows under load) count from zero.
+    after = asyncio.run(_backend_pids(db_url))
+    r["db_cpu_ms"] = sum(_cpu_ms([pid]) - before.get(pid, 0.0) for pid in after) / n
+    r["server_cpu_ms"] = (_cpu_ms([server_pid, *_children(server_pid)]) - srv0) / n
+    return r
+
+
 def bench_search_scale(args: argparse.Namespace, env: dict[str, str], db_url: str, cat: str,
                        first_seed_s: float) -> list[dict[str, Any]]:
     """Varied cold searches, and lists, as the catalog grows (10k -> 200k -> 1M by default)."""
@@ -426,28 +441,20 @@ def bench_search_scale(args: argparse.Namespace, env: dict[str, str], db_url: st
                 seed_s = first_seed_s  # seeded at the start of the run
             count = asyncio.run(vacuum_analyze(db_url))
             row: dict[str, Any] = {"size": size, "count": count, "seed_s": seed_s, "search": [], "list": [],
-                                   "sorted": []}
+                                   "sorted": [], "facets": []}
             for _rep in range(args.scale_reps):
-                # CPU time per search of the database backends and of the server: unlike latency, it does
-                # not depend on what else the (shared, noisy) machine is doing.
-                before = {pid: _cpu_ms([pid]) for pid in asyncio.run(_backend_pids(db_url))}
-                srv0 = _cpu_ms([server.pid, *_children(server.pid)])
-                r = k6_script(ROOT / "k6" / "load" / "search.js", {
-                    "BASE_URL": base, "VUS": str(args.vus), "DURATION": args.duration, "P99_MS": "50"})
-                n = max(1, r.get("count", 0))
-                # Backends opened during the run (the pool grows under load) count from zero.
-                after = asyncio.run(_backend_pids(db_url))
-                r["db_cpu_ms"] = sum(_cpu_ms([pid]) - before.get(pid, 0.0) for pid in after) / n
-                r["server_cpu_ms"] = (_cpu_ms([server.pid, *_children(server.pid)]) - srv0) / n
-                row["search"].append(r)
+                row["search"].append(_k6_with_cpu("search.js", base, args, db_url, server.pid))
+                # Cold filtered lists: each request counts its facets (a different filter combination each).
+                row["facets"].append(_k6_with_cpu("facets.js", base, args, db_url, server.pid))
                 row["list"].append(measure(f"{base}/api/products?category={cat}&page=1&pageSize=20", None, None,
                                            args.vus, args.warmup, args.duration))
                 # Not cached (only newest-first lists are): an index walk per request.
                 row["sorted"].append(measure(f"{base}/api/products?category={cat}&sort=price_asc&page=3&pageSize=20",
                                              None, None, args.vus, args.warmup, args.duration))
-            s = row["search"][-1]
+            s, f = row["search"][-1], row["facets"][-1]
             print(f"search_scale {size}: seed {seed_s:.1f}s search p50 {s['p50']:.1f} p99 {s['p99']:.1f} ms "
-                  f"{s['rps']:.0f} req/s, db cpu {s['db_cpu_ms']:.2f} ms/search", flush=True)
+                  f"{s['rps']:.0f} req/s, db cpu {s['db_cpu_ms']:.2f} ms/search; facets p50 {f['p50']:.1f} "
+                  f"p99 {f['p99']:.1f} ms, db cpu {f['db_cpu_ms']:.2f} ms/request", flush=True)
             rows.append(row)
     return rows
 
@@ -521,7 +528,9 @@ def write_report(args: argparse.Namespace, results: dict[str, list[tuple[dict[st
             "The same server (one process, core 0) while the catalog grows: `shop seed --demo --products N`",
             "(products past 20,000 are generated in SQL; seed time is the time to grow to N), then",
             "`VACUUM (ANALYZE)`. search: k6/load/search.js, a different two-word query per request (cold);",
-            "list: a category's first page (cached); sorted: a category by price, page 3 (not cached).",
+            "list: a category's first page (cached); sorted: a category by price, page 3; facets:",
+            "k6/load/facets.js, a category filtered by maxPrice, inStock and an option with its facets block,",
+            "a different combination per request (cold).",
             f"{args.vus} VUs, {args.warmup} warm-up (lists), {args.duration} each.",
             "",
             "db CPU and server CPU: CPU time used per search request by the PostgreSQL backends and by the shop",
@@ -529,15 +538,18 @@ def write_report(args: argparse.Namespace, results: dict[str, list[tuple[dict[st
             "",
             "| products | seed s | search req/s | search p50 ms | search p99 ms | errors | db CPU ms/search"
             " | server CPU ms/search | list req/s | list p50 ms | list p99 ms | sorted req/s | sorted p50 ms"
-            " | sorted p99 ms |",
-            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+            " | sorted p99 ms | facets req/s | facets p50 ms | facets p99 ms | facets errors | db CPU ms/facets |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- "
+            "| --- | --- |",
         ]
         for r in search_scale:
-            for s, lst, srt in zip(r["search"], r["list"], r["sorted"], strict=True):
+            for s, lst, srt, fc in zip(r["search"], r["list"], r["sorted"], r["facets"], strict=True):
                 lines.append(f"| {r['count']} | {r['seed_s']:.1f} | {s['rps']:.0f} | {s['p50']:.2f} | {s['p99']:.2f} | "
                              f"{s['errors'] * 100:.2f}% | {s['db_cpu_ms']:.2f} | {s['server_cpu_ms']:.2f} | "
                              f"{lst['rps']:.0f} | {lst['p50']:.2f} | {lst['p99']:.2f} | "
-                             f"{srt['rps']:.0f} | {srt['p50']:.2f} | {srt['p99']:.2f} |")
+                             f"{srt['rps']:.0f} | {srt['p50']:.2f} | {srt['p99']:.2f} | "
+                             f"{fc['rps']:.0f} | {fc['p50']:.2f} | {fc['p99']:.2f} | {fc['errors'] * 100:.2f}% | "
+                             f"{fc['db_cpu_ms']:.2f} |")
         lines.append("")
     Path(args.out).write_text("\n".join(lines) + "\n")
     print(f"wrote {args.out}")
