@@ -48,6 +48,29 @@ OPTIONS_GRAPHQL = tuple[OptionValue, ...]
 
 
 @message
+class ImageRendition:
+    """One pre-made size of an image (for ``srcset``): WebP and the original format at fixed widths."""
+
+    url: str
+    width: int
+    height: int
+    content_type: str
+
+
+@message
+class ProductImage:
+    """A product image; its URL is content-addressed and cacheable forever."""
+
+    id: str
+    url: str
+    alt: str
+    width: int
+    height: int
+    content_type: str
+    renditions: tuple[ImageRendition, ...] = ()
+
+
+@message
 class ProductOption:
     """One option of a product and every value its variants use (in first-seen order)."""
 
@@ -87,9 +110,14 @@ class Product:
     stock_qty: int = constraint(doc="The sum of the variants' stock.")
     options: tuple[ProductOption, ...] = ()
     variants: tuple[Variant, ...] = ()
+    images: tuple[ProductImage, ...] = constraint(
+        default=(), doc="Images in order; the first is the main image. "
+                        "Upload: POST /api/admin/products/{id}/images (multipart).")  # media.py
     # Only when the request asked for displayCurrency: the price converted exactly as checkout converts.
+    # displayCurrency set and displayPriceMinor null: no exchange rate from this product's currency.
     display_price_minor: int | None = constraint(
-        default=None, doc="With displayCurrency: the price converted exactly as checkout converts it.")
+        default=None, doc="With displayCurrency: the price converted exactly as checkout converts it "
+                          "(null when no exchange rate is configured).")
     display_currency: str | None = None
 
 
@@ -135,7 +163,15 @@ class ProductPage:
     page: int
     page_size: int
     total: int
+    # See search.py.
+    total_exact: bool = constraint(
+        default=True, doc="False when total is an estimate (a relevance search with more matches than are ranked).")
     facets: Facets | None = None
+    # With displayCurrency: the catalog currencies that have no rate into it (their products show no
+    # display price, sort last by price and match no price filter).
+    unconverted_currencies: tuple[str, ...] = constraint(
+        default=(), doc="With displayCurrency: catalog currencies without a rate into it "
+                        "(their products have displayPriceMinor null).")
 
 
 @message
@@ -372,3 +408,22 @@ class ProductChanged(Event, topic="catalog.product_changed", aggregate="product_
     change: str = "updated"
     product: Product | None = None  # the product as GET /api/products/{slug} shows it (None once deleted)
     previous_stock_qty: int | None = None  # when the stock moved: what it was before
+
+
+# ---- media (plugins/catalog/media.py): product images
+
+IMAGE_MAX_BYTES = 10 * 1024 * 1024
+
+
+@message
+class UploadImage:
+    """``POST /api/admin/products/{id}/images`` as multipart/form-data: ``file`` and optional ``alt``."""
+
+    id: str = constraint(**ID)
+    file: bytes = constraint(max_len=IMAGE_MAX_BYTES, doc="A JPEG, PNG or WebP image of at most 10 MB.")
+    alt: str = constraint(default="", max_len=500, strip=True)
+
+
+class CatalogMedia(Service, package="shop.catalog.v1"):
+    upload_image = rpc(UploadImage, ProductImage, scope="admin", write=True, rate_limit="write")
+    delete_image = rpc(DeleteById, Deleted, scope="admin", write=True)
