@@ -5,8 +5,8 @@
 import { group } from 'k6';
 import { intEnv } from './lib/env.js';
 import { allTokens } from './lib/auth.js';
-import { expect, gqlError, gqlOk, isPage, status } from './lib/checks.js';
-import { createFixturesGraphql, idemKey, unknownId } from './lib/fixtures.js';
+import { expect, facetOptionsText, gqlError, gqlOk, isPage, optionsText, status } from './lib/checks.js';
+import { createFixturesGraphql, idemKey, optionList, unknownId } from './lib/fixtures.js';
 import { gql, json, request, THRESHOLDS } from './lib/http.js';
 
 export const options = {
@@ -49,6 +49,26 @@ const Q = {
   checkoutCard: `mutation($card: CardPaymentInput!, $c: String!, $k: String) {
     checkoutWithCard(card: $card, currency: $c, idempotencyKey: $k) { ${ORDER} } }`,
   cancel: `mutation($id: ID!, $k: String) { cancelOrder(id: $id, idempotencyKey: $k) { ${ORDER} } }`,
+  // Catalog v2
+  variantProduct: `query($slug: String!) { product(slug: $slug) { id priceMinor currency stockQty
+    options { name values } variants { id productId sku options { name value } priceMinor currency stockQty } } }`,
+  filtered: `query($c: String, $min: Int, $max: Int, $in: Boolean, $o: [OptionFilterInput!], $d: String, $s: String) {
+    products(categorySlug: $c, minPrice: $min, maxPrice: $max, inStock: $in, options: $o, displayCurrency: $d,
+             sort: $s) {
+      total items { id priceMinor displayPriceMinor displayCurrency }
+      facets { categories { slug count } options { name values { value count } } price { min max currency } } } }`,
+  addVariant: `mutation($id: ID!, $v: ID, $q: Int!) { addToCart(productId: $id, variantId: $v, qty: $q) {
+    items { productId variantId sku qty unitPriceMinor options { name value } } } }`,
+  setVariant: 'mutation($v: ID!, $q: Int!) { setCartVariant(variantId: $v, qty: $q) { items { variantId qty } } }',
+  removeVariant: 'mutation($v: ID!) { removeCartVariant(variantId: $v) { items { variantId } } }',
+  createVariant: `mutation($p: ID!, $sku: String!, $o: [OptionValueInput!], $price: Int!, $stock: Int) {
+    createVariant(productId: $p, sku: $sku, options: $o, priceMinor: $price, currency: "EUR", stockQty: $stock) {
+      id sku options { name value } priceMinor stockQty } }`,
+  setVariantPrice: `mutation($id: ID!, $price: Int!) { setVariantPrice(id: $id, priceMinor: $price, currency: "EUR") {
+    priceMinor } }`,
+  setVariantStock: 'mutation($id: ID!, $n: Int!) { setVariantStock(id: $id, stockQty: $n) { stockQty } }',
+  updateVariant: 'mutation($id: ID!, $o: [OptionValueInput!]) { updateVariant(id: $id, options: $o) { id } }',
+  deleteVariant: 'mutation($id: ID!) { deleteVariant(id: $id) { deleted } }',
 };
 
 export function setup() {
@@ -101,6 +121,35 @@ export function catalog({ tokens, fx }) {
     const missing = gql(Q.product, { slug: `${slug}-no-such-thing` }, t);
     expect(missing, 'unknown product: null, no error', (x) => x.r.status === 200 && !x.errors
       && x.data.product === null);
+  });
+
+  group('variants, filters and facets', () => {
+    const res = gql(Q.variantProduct, { slug: fx.tee.slug }, t);
+    gqlOk(res, 'product with variants');
+    expect(res.data, 'variants: lowest price, summed stock, options union as lists', (d) => d.product.priceMinor === 1800
+      && d.product.variants.length === 3
+      && d.product.stockQty === d.product.variants.reduce((n, v) => n + v.stockQty, 0)
+      && optionsText(d.product.options) === 'size:S|M;colour:Navy|Sand'
+      && d.product.variants[1].options.some((o) => o.name === 'size' && o.value === 'M'));
+    const all = gql(Q.filtered, { c: fx.shelf.slug }, t);
+    gqlOk(all, 'products with facets');
+    expect(all.data, 'facets: the whole shelf', (d) => d.products.total === 2
+      && d.products.facets.categories[0].count === 2 && d.products.facets.price.min === 900
+      && facetOptionsText(d.products.facets) === 'colour:Navy=1|Sand=1;size:M=1|S=1');
+    const m = gql(Q.filtered, { c: fx.shelf.slug, in: true, o: [{ name: 'size', value: 'M' }] }, t);
+    gqlOk(m, 'products(inStock, options)');
+    expect(m.data, 'filters: an M in stock is only the tee', (d) => d.products.total === 1
+      && d.products.items[0].id === fx.tee.id && d.products.facets.price.max === 2200);
+    const cheap = gql(Q.filtered, { c: fx.shelf.slug, max: 1000 }, t);
+    expect(cheap.data, 'filters: maxPrice', (d) => d.products.total === 1 && d.products.items[0].id === fx.mug.id);
+    const usd = gql(Q.filtered, { c: fx.shelf.slug, d: 'USD', s: 'price_asc' }, t);
+    gqlOk(usd, 'products(displayCurrency)');
+    expect(usd.data, 'display currency: converted and sorted', (d) => d.products.items[0].id === fx.mug.id
+      && d.products.items[0].displayPriceMinor === 978 && d.products.items[1].displayPriceMinor === 1957
+      && d.products.items.every((i) => i.displayCurrency === 'USD'));
+    gqlError(gql(Q.filtered, { min: -1 }, t), 'negative minPrice', { code: 'INVALID_ARGUMENT', field: 'minPrice' });
+    gqlError(gql(Q.filtered, { d: 'XYZ' }, t), 'unknown display currency',
+      { code: 'INVALID_ARGUMENT', field: 'displayCurrency' });
   });
 
   group('validation errors', () => {
@@ -313,6 +362,33 @@ export function shopper({ tokens, fx }) {
     const theirTx = call(u2, Q.transactions, { c: 'EUR', n: 1 }, 'walletTransactions (recipient)');
     expect(theirTx, 'walletTransactions: the recipient sees transfer_in', (x) =>
       x.walletTransactions.items[0].kind === 'transfer_in' && x.walletTransactions.items[0].amountMinor === 1000);
+  });
+
+  group('cart and admin by variant', () => {
+    const [mNavy] = fx.teeVariants;
+    gqlError(gql(Q.addVariant, { id: fx.tee.id, q: 1 }, { token: u1 }), 'addToCart without variantId',
+      { code: 'INVALID_ARGUMENT', field: 'variantId' });
+    const added = call(u1, Q.addVariant, { id: fx.tee.id, v: mNavy.id, q: 1 }, 'addToCart(variantId)');
+    expect(added, 'cart: the variant line', (d) => d.addToCart.items.length === 1
+      && d.addToCart.items[0].variantId === mNavy.id && d.addToCart.items[0].sku === mNavy.sku
+      && d.addToCart.items[0].options.some((o) => o.name === 'colour' && o.value === 'Navy'));
+    const set = call(u1, Q.setVariant, { v: mNavy.id, q: 3 }, 'setCartVariant');
+    expect(set, 'setCartVariant: the quantity', (d) => d.setCartVariant.items[0].qty === 3);
+    const removed = call(u1, Q.removeVariant, { v: mNavy.id }, 'removeCartVariant');
+    expect(removed, 'removeCartVariant: gone', (d) => d.removeCartVariant.items.length === 0);
+
+    const a = tokens.admin;
+    const sku = `${fx.tee.slug}-xl-${__ITER}`;
+    const v = call(a, Q.createVariant, { p: fx.tee.id, sku, o: optionList({ size: 'XL', colour: `K6${__ITER}` }),
+      price: 2600, stock: 0 }, 'createVariant').createVariant || {};
+    expect(v, 'createVariant: as sent', (x) => x.sku === sku && x.priceMinor === 2600 && x.stockQty === 0);
+    call(a, Q.setVariantPrice, { id: v.id, price: 2700 }, 'setVariantPrice');
+    call(a, Q.setVariantStock, { id: v.id, n: 0 }, 'setVariantStock');
+    call(a, Q.updateVariant, { id: v.id, o: optionList({ size: 'XXL', colour: `K6${__ITER}` }) }, 'updateVariant');
+    gqlError(gql(Q.setVariantStock, { id: v.id, n: 1 }, { token: u2 }), 'setVariantStock by a shopper',
+      { code: 'PERMISSION_DENIED' });
+    const gone = call(a, Q.deleteVariant, { id: v.id }, 'deleteVariant');
+    expect(gone, 'deleteVariant: deleted', (d) => d.deleteVariant.deleted === true);
   });
 
   // GET /graphql serves the explorer page, not a 5xx.

@@ -9,7 +9,7 @@
 import { group } from 'k6';
 import { intEnv } from './lib/env.js';
 import { allTokens } from './lib/auth.js';
-import { expect, isPage, problem, status } from './lib/checks.js';
+import { expect, facetOptionsText, isPage, optionsText, problem, status } from './lib/checks.js';
 import { createFixturesRest, idemKey, unknownId } from './lib/fixtures.js';
 import { del, get, json, post, put, request, THRESHOLDS, withQuery } from './lib/http.js';
 
@@ -84,6 +84,51 @@ export function catalog({ tokens, fx }) {
       && p.categorySlug === fx.category.slug && p.priceMinor === 1250 && p.currency === 'EUR'
       && Number.isInteger(p.stockQty));
     problem(get(`/api/products/${fx.category.slug}-no-such-thing`, t), 404, 'unknown product', { code: 'NOT_FOUND' });
+  });
+
+  group('variants, filters and facets', () => {
+    const shelf = fx.shelf.slug;
+    const tee = json(get(`/api/products/${fx.tee.slug}`, t)) || {};
+    expect(tee, 'variant product: lowest price, summed stock, options union, every variant', (p) =>
+      // (the shopper scenario buys and returns M/Navy meanwhile: compare stock with the variants' sum)
+      p.priceMinor === 1800 && p.currency === 'EUR' && p.variants.length === 3
+      && p.stockQty === p.variants.reduce((n, v) => n + v.stockQty, 0)
+      && optionsText(p.options) === 'size:S|M;colour:Navy|Sand'
+      && p.variants.every((v) => typeof v.id === 'string' && typeof v.sku === 'string' && v.currency === 'EUR'));
+    const mug = json(get(`/api/products/${fx.mug.slug}`, t)) || {};
+    expect(mug, 'single-variant product: one default variant with its id and slug', (p) => p.variants.length === 1
+      && p.variants[0].id === p.id && p.variants[0].sku === p.slug && Object.keys(p.variants[0].options).length === 0);
+    let r = get(withQuery('/api/products', { category: shelf }), t);
+    status(r, 200, 'GET /api/products (facets)');
+    expect(json(r), 'facets: categories, options and price of the whole shelf', (x) => x.total === 2
+      && x.facets.categories.length === 1 && x.facets.categories[0].count === 2
+      && facetOptionsText(x.facets) === 'colour:Navy=1|Sand=1;size:M=1|S=1'
+      && x.facets.price.min === 900 && x.facets.price.max === 2200 && x.facets.price.currency === 'EUR');
+    r = get(`/api/products?category=${shelf}&option.size=M&inStock=true`, t);
+    status(r, 200, 'GET /api/products?option.size&inStock');
+    expect(json(r), 'filters: an M in stock is only the tee, and only M/Navy counts', (x) => x.total === 1
+      && x.items[0].id === fx.tee.id
+      && facetOptionsText(x.facets) === 'colour:Navy=1;size:M=1'
+      && x.facets.price.min === 2200 && x.facets.price.max === 2200);
+    r = get(`/api/products?category=${shelf}&option.colour=Sand&option.colour=Navy&maxPrice=1999`, t);
+    expect(json(r), 'filters: values of one option OR, price range on any variant', (x) => r.status === 200
+      && x.total === 1 && x.items[0].id === fx.tee.id);
+    r = get(withQuery('/api/products', { category: shelf, inStock: 'true', minPrice: 2100 }), t);
+    expect(json(r), 'filters: in stock at 21.00 or more', (x) => r.status === 200 && x.total === 1);
+    r = get(withQuery('/api/products', { category: shelf, displayCurrency: 'USD', sort: 'price_desc' }), t);
+    status(r, 200, 'GET /api/products?displayCurrency');
+    expect(json(r), 'display currency: converted prices, sorted by them', (x) => x.items.length === 2
+      && x.items.every((i) => i.displayCurrency === 'USD' && Number.isInteger(i.displayPriceMinor))
+      && x.items[0].id === fx.tee.id && x.items[0].displayPriceMinor === 1957 // 18.00 EUR * 1.087, half-even
+      && x.facets.price.currency === 'USD');
+    problem(get(withQuery('/api/products', { minPrice: -1 }), t), [400, 422], 'negative minPrice',
+      { code: 'INVALID_ARGUMENT', field: 'minPrice' });
+    problem(get(withQuery('/api/products', { inStock: 'maybe' }), t), [400, 422], 'inStock not a boolean',
+      { code: 'INVALID_ARGUMENT', field: 'inStock' });
+    problem(get('/api/products?option.size=', t), [400, 422], 'empty option value',
+      { code: 'INVALID_ARGUMENT', field: 'options[0].value' });
+    problem(get(withQuery('/api/products', { displayCurrency: 'XYZ' }), t), [400, 422], 'unknown display currency',
+      { code: 'INVALID_ARGUMENT', field: 'displayCurrency' });
   });
 
   group('catalog validation', () => {
@@ -343,6 +388,73 @@ export function shopper({ tokens, fx }) {
       && p.items[0].amountMinor === 1000);
     problem(get('/api/wallets/euro/transactions', u1), [400, 422], 'transactions of a malformed currency',
       { code: 'INVALID_ARGUMENT', field: 'currency' });
+  });
+
+  group('cart and checkout by variant', () => {
+    const [mNavy] = fx.teeVariants;
+    const tee = fx.tee;
+    problem(post('/api/cart/items', { productId: tee.id, qty: 1 }, u1), [400, 422], 'add a product with variants',
+      { code: 'INVALID_ARGUMENT', field: 'variantId' });
+    let r = post('/api/cart/items', { productId: tee.id, variantId: mNavy.id, qty: 1 }, u1);
+    status(r, 200, 'POST /api/cart/items with variantId');
+    expect(json(r), 'cart: the line names variant, SKU and options', (c) => c.items.length === 1
+      && c.items[0].variantId === mNavy.id && c.items[0].sku === mNavy.sku && c.items[0].options.size === 'M'
+      && c.items[0].unitPriceMinor === 2200);
+    r = put(`/api/cart/variants/${mNavy.id}`, { qty: 2 }, { token: tokens.user1, tags: { name: '/api/cart/variants/{id}' } });
+    status(r, 200, 'PUT /api/cart/variants/{id}');
+    expect(json(r), 'cart: PUT by variant sets the quantity', (c) => c.items[0].qty === 2);
+    problem(put(`/api/cart/items/${tee.id}`, { qty: 1 }, u1), [400, 422], 'PUT by product with several variants',
+      { code: 'INVALID_ARGUMENT', field: 'variantId' });
+    r = del(`/api/cart/variants/${tee.id}`, { token: tokens.user1, tags: { name: '/api/cart/variants/{id}' } });
+    status(r, 200, 'DELETE /api/cart/variants/{id}');
+    const before = (json(get(`/api/products/${tee.slug}`, u1)) || { variants: [] }).variants;
+    const card = { number: '4242424242424242', expMonth: 12, expYear: 2035, cvc: '123' };
+    r = post('/api/orders/checkout', { card, currency: 'EUR' },
+      { token: tokens.user1, headers: { 'Idempotency-Key': idemKey('variant') } });
+    status(r, 201, 'checkout of a variant line');
+    expect(json(r), 'order: the item names the variant', (o) => o.items.length === 1 && o.items[0].variantId === mNavy.id
+      && o.items[0].sku === mNavy.sku && o.items[0].options.colour === 'Navy' && o.totalMinor === 4400);
+    const after = (json(get(`/api/products/${tee.slug}`, u1)) || { variants: [] }).variants;
+    expect(after, 'checkout: only that variant\'s stock moved', (vs) => vs.every((v) => {
+      const old = before.find((b) => b.id === v.id);
+      return old && v.stockQty === old.stockQty - (v.id === mNavy.id ? 2 : 0);
+    }));
+    const order = json(r) || {};
+    post(`/api/orders/${order.id}/cancel`, null, { token: tokens.user1, tags: { name: '/api/orders/{id}/cancel' } });
+  });
+
+  group('admin: variants', () => {
+    const a = { token: tokens.admin };
+    const cat = json(post('/api/admin/categories', { slug: `${fx.shelf.slug}-admin-${__ITER}`, name: 'k6 admin' }, a));
+    const p = json(post('/api/admin/products', { slug: `${fx.shelf.slug}-hoodie-${__ITER}`, name: 'Hoodie',
+      categoryId: cat.id, priceMinor: 4000, currency: 'EUR', stockQty: 2 }, a));
+    let r = post(`/api/admin/products/${p.id}/variants`, { sku: `${p.slug}-xl`, options: { size: 'XL' },
+      priceMinor: 4500, currency: 'EUR', stockQty: 1 }, { token: tokens.admin, tags: { name: '/api/admin/products/{id}/variants' } });
+    status(r, 201, 'POST /api/admin/products/{id}/variants');
+    const v = json(r) || {};
+    expect(v, 'variant: created as sent', (x) => x.sku === `${p.slug}-xl` && x.options.size === 'XL'
+      && x.priceMinor === 4500 && x.stockQty === 1);
+    const vt = { token: tokens.admin, tags: { name: '/api/admin/variants/{id}' } };
+    r = put(`/api/admin/variants/${v.id}/price`, { priceMinor: 3500, currency: 'EUR' }, vt);
+    status(r, 200, 'PUT /api/admin/variants/{id}/price');
+    r = put(`/api/admin/variants/${v.id}/stock`, { stockQty: 7 }, vt);
+    status(r, 200, 'PUT /api/admin/variants/{id}/stock');
+    r = request('PATCH', `/api/admin/variants/${v.id}`, { options: { size: 'XXL' } }, vt);
+    status(r, 200, 'PATCH /api/admin/variants/{id}');
+    expect(json(get(`/api/products/${p.slug}`, a)), 'product: lowest price and summed stock follow', (x) =>
+      x.priceMinor === 3500 && x.stockQty === 9 && x.options[0].values.join() === 'XXL');
+    problem(put(`/api/admin/products/${p.id}/price`, { priceMinor: 1, currency: 'EUR' }, a), 409,
+      'product price with several variants', { code: 'FAILED_PRECONDITION', reason: 'HAS_VARIANTS' });
+    problem(post(`/api/admin/products/${p.id}/variants`, { sku: 'bad sku', priceMinor: 1, currency: 'EUR' }, a),
+      [400, 422], 'variant with a bad SKU', { code: 'INVALID_ARGUMENT', field: 'sku' });
+    problem(put(`/api/admin/variants/${v.id}/stock`, { stockQty: 1 }, { token: tokens.user2, tags: vt.tags }), 403,
+      'variant stock by a shopper');
+    r = del(`/api/admin/variants/${v.id}`, vt);
+    status(r, 200, 'DELETE /api/admin/variants/{id}');
+    problem(del(`/api/admin/variants/${p.id}`, vt), 409, 'delete the last variant',
+      { code: 'FAILED_PRECONDITION', reason: 'LAST_VARIANT' });
+    del(`/api/admin/products/${p.id}`, { token: tokens.admin, tags: { name: '/api/admin/products/{id}' } });
+    del(`/api/admin/categories/${cat.id}`, { token: tokens.admin, tags: { name: '/api/admin/categories/{id}' } });
   });
 
   // A route nobody serves is a plain 404, not a 5xx.

@@ -141,12 +141,18 @@ def _operation(plugin: str, route: Route, schemas: SchemaSet, used_ids: set[str]
     params: list[dict[str, Any]] = []
     body_props: dict[str, Any] = {}
     body_required: list[str] = []
+    extra_docs: list[str] = []
     for f in dataclasses.fields(rpc.request_type):
         public = camel(f.name)
         name = reverse.get(public, public)
         schema = schemas.schema(hints[f.name], closed=True)
         apply_constraints(schema, f.metadata)
         required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        grouped = [g for g, target in route.query_groups.items() if target == public]
+        if grouped and not route.takes_body:
+            # Prefix-keyed query keys (option.size=M) have no OpenAPI parameter form: documented in words.
+            extra_docs.append(f"`{grouped[0]}<name>=<value>` (repeatable) fills `{public}`.")
+            continue
         if name in path_params:
             params.append({"name": name, "in": "path", "required": True, "schema": _non_null(schema)})
         elif route.takes_body:
@@ -167,6 +173,8 @@ def _operation(plugin: str, route: Route, schemas: SchemaSet, used_ids: set[str]
         "tags": list(route.tags) or [plugin],
         "x-bus-method": rpc.full_name,
     }
+    if extra_docs:
+        op["description"] = " ".join(extra_docs)
     if o.idempotent:
         params.append({
             "name": "Idempotency-Key", "in": "header", "required": False,

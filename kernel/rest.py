@@ -42,6 +42,9 @@ class Route:
     aliases: dict[str, str] = field(default_factory=dict)  # public name -> request field (camelCase)
     # Build extra request fields from the HTTP request (e.g. a header); rarely needed.
     extra: Callable[[web.Request], dict[str, Any]] | None = None
+    # Query keys "<prefix><name>=<value>" (repeatable) collected into a list field of {name, value}
+    # objects, e.g. {"option.": "options"} turns option.size=M into options=[{name: size, value: M}].
+    query_groups: dict[str, str] = field(default_factory=dict)
 
     @property
     def takes_body(self) -> bool:
@@ -189,6 +192,10 @@ def make_handler(route: Route, bus_getter: Callable[[web.Request], Any], max_jso
             data.update(await read_json_object(request, max_json_depth, read_timeout))
         else:
             for key, raw in request.query.items():
+                group = next((g for g in route.query_groups if key.startswith(g)), None)
+                if group is not None:
+                    data.setdefault(route.query_groups[group], []).append({"name": key[len(group):], "value": raw})
+                    continue
                 target = aliases.get(key, key)
                 try:
                     data[target] = _coerce(key, raw, kinds.get(target))

@@ -70,3 +70,13 @@ export function gqlOk(res, what) {
 export function isPage(p, page, pageSize) {
   return p && Array.isArray(p.items) && p.page === page && p.pageSize === pageSize && Number.isInteger(p.total);
 }
+
+// Catalog v2 shapes as plain strings (parsed JSON objects do not keep their key order here).
+export function optionsText(options) {
+  return (options || []).map((o) => `${o.name}:${o.values.join('|')}`).join(';');
+}
+
+export function facetOptionsText(facets) {
+  return ((facets && facets.options) || []).map((o) => `${o.name}:${o.values.map((v) => `${v.value}=${v.count}`)
+    .join('|')}`).join(';');
+}

@@ -2,7 +2,7 @@
 // whatever else is in the shop: a category with five products of known price and stock, plus a
 // second category whose product must never show up under the first.
 import { letters, runId } from './env.js';
-import { gql, json, post } from './http.js';
+import { gql, json, post, request } from './http.js';
 
 export function fixtureSpec(prefix) {
   const rid = runId();
@@ -21,7 +21,20 @@ export function fixtureSpec(prefix) {
     },
     otherProduct: { slug: `${cat}-elsewhere`, name: `Elsewhere ${marker}`, priceMinor: 500, currency: 'EUR',
       stockQty: 10 },
+    // Catalog v2: a category of its own (so the counts above stay) with a tee in sizes and colours
+    // and a single-variant mug. Variants: S/Navy (the default, 20.00 x5), M/Navy (22.00 x3), M/Sand (18.00 x0).
+    shelf: { slug: `${cat}-shelf`, name: `k6 ${prefix} ${rid} shelf` },
+    tee: { slug: `${cat}-tee`, name: 'Tee', priceMinor: 2000, currency: 'EUR', stockQty: 5 },
+    mug: { slug: `${cat}-mug`, name: 'Mug', priceMinor: 900, currency: 'EUR', stockQty: 0 },
+    teeVariants: [
+      { sku: `${cat}-tee-m-navy`, options: { size: 'M', colour: 'Navy' }, priceMinor: 2200, currency: 'EUR', stockQty: 3 },
+      { sku: `${cat}-tee-m-sand`, options: { size: 'M', colour: 'Sand' }, priceMinor: 1800, currency: 'EUR', stockQty: 0 },
+    ],
   };
+}
+
+function patch(path, body, opts) {
+  return request('PATCH', path, body, opts);
 }
 
 function mustCreate(r, what) {
@@ -45,6 +58,15 @@ export function createFixturesRest(adminToken, prefix = 'k6rest') {
   }
   const op = spec.otherProduct;
   op.id = mustCreate(post('/api/admin/products', Object.assign({ categoryId: other.id }, op), opts), op.slug).id;
+  spec.shelf.id = mustCreate(post('/api/admin/categories', spec.shelf, opts), 'category').id;
+  for (const p of [spec.tee, spec.mug]) {
+    p.id = mustCreate(post('/api/admin/products', Object.assign({ categoryId: spec.shelf.id }, p), opts), p.slug).id;
+  }
+  mustCreate(patch(`/api/admin/variants/${spec.tee.id}`, { options: { size: 'S', colour: 'Navy' } }, opts),
+    'default variant options');
+  for (const v of spec.teeVariants) {
+    v.id = mustCreate(post(`/api/admin/products/${spec.tee.id}/variants`, v, opts), v.sku).id;
+  }
   return spec;
 }
 
@@ -60,6 +82,16 @@ function mustGql(res, field, what) {
   return res.data[field];
 }
 
+const UPDATE_VARIANT = `mutation($id: ID!, $options: [OptionValueInput!]) { updateVariant(id: $id, options: $options) {
+  id } }`;
+const CREATE_VARIANT = `mutation($productId: ID!, $sku: String!, $options: [OptionValueInput!], $priceMinor: Int!,
+  $currency: String!, $stockQty: Int) { createVariant(productId: $productId, sku: $sku, options: $options,
+  priceMinor: $priceMinor, currency: $currency, stockQty: $stockQty) { id } }`;
+
+export function optionList(options) {
+  return Object.keys(options).map((name) => ({ name, value: options[name] }));
+}
+
 /** The same fixtures through the GraphQL admin mutations. */
 export function createFixturesGraphql(adminToken, prefix = 'k6gql') {
   const spec = fixtureSpec(prefix);
@@ -71,6 +103,17 @@ export function createFixturesGraphql(adminToken, prefix = 'k6gql') {
     const p = all[key];
     const categoryId = key === 'otherProduct' ? spec.other.id : spec.category.id;
     p.id = mustGql(gql(CREATE_PRODUCT, Object.assign({ categoryId }, p), opts), 'createProduct', p.slug).id;
+  }
+  spec.shelf.id = mustGql(gql(CREATE_CATEGORY, spec.shelf, opts), 'createCategory', 'category').id;
+  for (const p of [spec.tee, spec.mug]) {
+    p.id = mustGql(gql(CREATE_PRODUCT, Object.assign({ categoryId: spec.shelf.id }, p), opts), 'createProduct',
+      p.slug).id;
+  }
+  mustGql(gql(UPDATE_VARIANT, { id: spec.tee.id, options: optionList({ size: 'S', colour: 'Navy' }) }, opts),
+    'updateVariant', 'default variant options');
+  for (const v of spec.teeVariants) {
+    const vars = Object.assign({ productId: spec.tee.id }, v, { options: optionList(v.options) });
+    v.id = mustGql(gql(CREATE_VARIANT, vars, opts), 'createVariant', v.sku).id;
   }
   return spec;
 }

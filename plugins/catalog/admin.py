@@ -99,7 +99,7 @@ class AdminMixin:
                     # Every product of the category carries categorySlug: all their entries are stale.
                     members = await self.db.fetch(
                         f"SELECT {PRODUCT_COLS} FROM {PRODUCT_FROM} WHERE p.category_id = $1", cid)
-                    products = [rows.product(r) for r in members]
+                    products = [rows.product(r) for r in members]  # ids and slugs only: no variants needed
                     tags |= rows.product_tags((p.slug for p in products), (old["slug"], slug))
                     await self.changed(tags, [(p.id, p.slug, p.category_slug) for p in products])
                 else:
@@ -137,22 +137,32 @@ class AdminMixin:
         return cid, slug
 
     async def create_product(self: CatalogServicer, req: CreateProduct, ctx: CallContext) -> Product:
+        """The product and its default variant (same id, no options, SKU = ``sku`` or the slug)."""
         require_admin(ctx)
         _currency(req.currency)
         try:
             async with self.db.transaction():
                 cid, _cat_slug = await self._category_slug(req.category_id)
-                row = await self.db.fetchrow(
-                    "WITH p AS (INSERT INTO catalog_product (category_id, slug, name, description, price_minor, "
-                    "currency, stock_qty) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (slug) DO NOTHING "
-                    f"RETURNING *) SELECT {PRODUCT_COLS} FROM p JOIN catalog_category c ON c.id = p.category_id",
-                    cid, req.slug, req.name, req.description, req.price_minor, req.currency, req.stock_qty)
-                if row is None:
+                pid = await self.db.fetchval(
+                    "INSERT INTO catalog_product (category_id, slug, name, description, price_minor, currency) "
+                    "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (slug) DO NOTHING RETURNING id",
+                    cid, req.slug, req.name, req.description, req.price_minor, req.currency)
+                if pid is None:
                     raise _slug_taken("product")
-                product = rows.product(row)
+                await self.db.execute(
+                    "INSERT INTO catalog_variant (id, product_id, sku, price_minor, currency, stock_qty) "
+                    "VALUES ($1, $1, $2, $3, $4, $5)", pid, req.sku or req.slug, req.price_minor, req.currency,
+                    req.stock_qty)
+                product = await self.product_now(pid)
                 await self.changed_products([product])
         except asyncpg.ForeignKeyViolationError:
             raise _unknown_category() from None
+        except asyncpg.UniqueViolationError as exc:
+            from .variants import sku_taken  # variants imports this module
+
+            if exc.constraint_name == "catalog_variant_sku_key":
+                raise sku_taken("sku" if req.sku else "slug") from None
+            raise _slug_taken("product") from None
         return product
 
     async def update_product(self: CatalogServicer, req: UpdateProduct, ctx: CallContext) -> Product:
@@ -183,7 +193,7 @@ class AdminMixin:
                     args.append(cid)
                     sets.append(f"category_id = ${len(args)}")
                 if not sets:
-                    return old  # nothing changes, nothing to invalidate
+                    return await self.product_now(pid)  # nothing changes, nothing to invalidate
                 new = await self._update_returning(", ".join(sets), args)
                 assert new is not None  # the row is locked FOR UPDATE above
                 await self.changed_products([old, new])
@@ -193,12 +203,11 @@ class AdminMixin:
             raise _unknown_category() from None
         return new
 
-    async def _update_returning(self: CatalogServicer, sets: str, args: list[Any],
-                                guard: str = "") -> Product | None:
+    async def _update_returning(self: CatalogServicer, sets: str, args: list[Any]) -> Product | None:
         row = await self.db.fetchrow(
-            f"UPDATE catalog_product p SET {sets}, updated_at = now() "
-            f"WHERE p.id = $1 {guard} RETURNING {PRODUCT_RETURNING}", *args)
-        return None if row is None else rows.product(row)
+            f"UPDATE catalog_product p SET {sets}, updated_at = now() WHERE p.id = $1 RETURNING {PRODUCT_RETURNING}",
+            *args)
+        return None if row is None else (await rows.products_with_variants(self.db, [row]))[0]
 
     async def delete_product(self: CatalogServicer, req: DeleteById, ctx: CallContext) -> Deleted:
         require_admin(ctx)
@@ -213,40 +222,54 @@ class AdminMixin:
                                [(row["id"], row["slug"], row["category_slug"])])
         return Deleted(id=req.id, deleted=True)
 
-    async def _write_product(self: CatalogServicer, raw_id: str, sets: str, args: list[Any]) -> Product:
+    async def _only_variant(self: CatalogServicer, raw_id: str) -> tuple[uuid.UUID, uuid.UUID]:
+        """(product id, its single variant id), the product locked; products with variants are refused."""
         pid = _id(raw_id, "product")
+        if await self.db.fetchval("SELECT 1 FROM catalog_product WHERE id = $1 FOR UPDATE", pid) is None:
+            raise not_found(f"product {raw_id!r}")
+        variants = await self.db.fetch("SELECT id FROM catalog_variant WHERE product_id = $1", pid)
+        if len(variants) != 1:
+            raise BusError(Status.FAILED_PRECONDITION,
+                           f"This product has {len(variants)} variants: set price and stock per variant "
+                           "(/api/admin/variants/{id}/price and /stock).", reason="HAS_VARIANTS")
+        return pid, variants[0]["id"]
+
+    async def set_price(self: CatalogServicer, req: SetPrice, ctx: CallContext) -> Product:
+        """The price of a single-variant product (its variant's price)."""
+        require_admin(ctx)
+        _currency(req.currency)
         async with self.db.transaction():
-            product = await self._update_returning(sets, [pid, *args])
-            if product is None:
-                raise not_found(f"product {raw_id!r}")
+            pid, vid = await self._only_variant(req.id)
+            await self.db.execute("UPDATE catalog_variant SET price_minor = $2, currency = $3, updated_at = now() "
+                                  "WHERE id = $1", vid, req.price_minor, req.currency)
+            product = await self.refresh_price(pid)
             await self.changed_products([product])
         return product
 
-    async def set_price(self: CatalogServicer, req: SetPrice, ctx: CallContext) -> Product:
-        require_admin(ctx)
-        _currency(req.currency)
-        return await self._write_product(req.id, "price_minor = $2, currency = $3", [req.price_minor, req.currency])
-
     async def set_stock(self: CatalogServicer, req: SetStock, ctx: CallContext) -> Product:
         require_admin(ctx)
-        return await self._write_product(req.id, "stock_qty = $2", [req.stock_qty])
+        async with self.db.transaction():
+            pid, vid = await self._only_variant(req.id)
+            await self.db.execute("UPDATE catalog_variant SET stock_qty = $2, updated_at = now() WHERE id = $1",
+                                  vid, req.stock_qty)
+            product = await self.product_now(pid)
+            await self.changed_products([product])
+        return product
 
     async def adjust_stock(self: CatalogServicer, req: AdjustStock, ctx: CallContext) -> Product:
         """Add ``delta`` (may be negative) atomically; a result below 0 or above 10^9 is INVALID_ARGUMENT on delta."""
         require_admin(ctx)
         if req.delta == 0:
             raise invalid("delta", "must not be 0")
-        pid = _id(req.id, "product")
         async with self.db.transaction():
-            product = await self._update_returning(
-                "stock_qty = p.stock_qty + $2", [pid, req.delta],
-                guard=f"AND p.stock_qty + $2 BETWEEN 0 AND {STOCK_MAX}")
-            if product is None:
-                current = await self.db.fetchval("SELECT stock_qty FROM catalog_product WHERE id = $1", pid)
-                if current is None:
-                    raise not_found(f"product {req.id!r}")
-                if current + req.delta < 0:
-                    raise invalid("delta", f"would take stock below zero (stock is {current})")
+            pid, vid = await self._only_variant(req.id)
+            current = await self.db.fetchval("SELECT stock_qty FROM catalog_variant WHERE id = $1 FOR UPDATE", vid)
+            if current + req.delta < 0:
+                raise invalid("delta", f"would take stock below zero (stock is {current})")
+            if current + req.delta > STOCK_MAX:
                 raise invalid("delta", f"would take stock above {STOCK_MAX} (stock is {current})")
+            await self.db.execute("UPDATE catalog_variant SET stock_qty = stock_qty + $2, updated_at = now() "
+                                  "WHERE id = $1", vid, req.delta)
+            product = await self.product_now(pid)
             await self.changed_products([product])
         return product

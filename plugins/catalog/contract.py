@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from kernel.events import Event
 from kernel.messages import Uuid, constraint, message
@@ -20,6 +20,10 @@ CURRENCY = r"[A-Z]{3}"
 ID = dict(min_len=1, max_len=64)
 # GraphQL Int is 32-bit: prices stay below 2**31 so REST and GraphQL can carry every price.
 PRICE_MAX = 2**31 - 1
+SKU = r"[A-Za-z0-9][A-Za-z0-9._/-]{0,99}"
+MAX_OPTIONS = 10  # option names per variant
+MAX_VARIANTS = 250  # variants per product
+MAX_OPTION_FILTERS = 20
 
 
 @message
@@ -30,6 +34,31 @@ class Category:
 
 
 @message
+class ProductOption:
+    """One option of a product and every value its variants use (in first-seen order)."""
+
+    name: str
+    values: tuple[str, ...]
+
+
+@message
+class Variant:
+    """What is actually bought: its own SKU, option values, price and stock.
+
+    A product created without options has one default variant; for products that
+    existed before variants, that variant's id is the product's id.
+    """
+
+    id: str
+    sku: str
+    options: Any  # {name: value}; JSON object of strings (GraphQL: [{name, value}])
+    price_minor: int
+    currency: str
+    stock_qty: int
+    product_id: str = ""
+
+
+@message
 class Product:
     id: Uuid
     slug: str
@@ -37,9 +66,48 @@ class Product:
     description: str
     category_id: Uuid
     category_slug: str
-    price_minor: int
+    price_minor: int  # the lowest variant price
+    currency: str  # every variant of a product is priced in this currency
+    stock_qty: int  # the sum of the variants' stock
+    options: tuple[ProductOption, ...] = ()
+    variants: tuple[Variant, ...] = ()
+    # Only when the request asked for displayCurrency: the price converted exactly as checkout converts.
+    display_price_minor: int | None = None
+    display_currency: str | None = None
+
+
+@message
+class CategoryFacet:
+    slug: str
+    count: int
+
+
+@message
+class OptionValueFacet:
+    value: str
+    count: int
+
+
+@message
+class OptionFacet:
+    name: str
+    values: tuple[OptionValueFacet, ...]
+
+
+@message
+class PriceFacet:
+    min: int
+    max: int
     currency: str
-    stock_qty: int
+
+
+@message
+class Facets:
+    """Counts over the products matching every filter of the request (see docs/catalog.md)."""
+
+    categories: tuple[CategoryFacet, ...]
+    options: tuple[OptionFacet, ...]
+    price: PriceFacet | None  # null when nothing matches or prices are in several currencies
 
 
 @message
@@ -48,11 +116,18 @@ class ProductPage:
     page: int
     page_size: int
     total: int
+    facets: Facets | None = None
 
 
 @message
 class ListCategories:
     pass
+
+
+@message
+class OptionFilter:
+    name: str = constraint(min_len=1, max_len=50)
+    value: str = constraint(min_len=1, max_len=100)
 
 
 @message
@@ -62,6 +137,16 @@ class ListProducts:
     page: int = constraint(default=1, min=1, max=100_000)
     page_size: int = constraint(default=20, min=1, max=100)
     sort: Literal["relevance", "name", "price_asc", "price_desc", "newest"] | None = None
+    min_price: int | None = constraint(default=None, min=0, max=2**62,
+                                       doc="minor units, in displayCurrency when given, else the product's")
+    max_price: int | None = constraint(default=None, min=0, max=2**62)
+    in_stock: bool | None = constraint(default=None, doc="true: only products with a variant in stock")
+    options: tuple[OptionFilter, ...] = constraint(
+        default=(), max_len=MAX_OPTION_FILTERS,
+        doc="REST: option.<name>=<value>, repeatable; values of one name OR, names AND")
+    display_currency: str | None = constraint(default=None, pattern=CURRENCY,
+                                              doc="adds displayPriceMinor; price sorts and filters use it")
+    facets: bool = constraint(default=True, doc="false leaves the facets block out (null)")
 
 
 @message
@@ -72,6 +157,7 @@ class GetProduct:
 @message
 class GetProductsByIds:
     ids: tuple[str, ...] = constraint(max_len=1000)
+    variant_ids: tuple[str, ...] = constraint(default=(), max_len=1000, doc="also the products of these variants")
 
 
 @message
@@ -83,6 +169,8 @@ class ProductList:
 class StockLine:
     product_id: str = constraint(**ID)
     qty: int = constraint(min=1, max=1_000_000)
+    # Which variant; None means the product's only variant (refused when it has several).
+    variant_id: str | None = constraint(default=None, **ID)
 
 
 @message
@@ -133,6 +221,7 @@ class CreateProduct:
     price_minor: int = constraint(min=0, max=PRICE_MAX)
     currency: str = constraint(pattern=CURRENCY)
     stock_qty: int = constraint(default=0, min=0, max=10**9)
+    sku: str | None = constraint(default=None, pattern=SKU, doc="the default variant's SKU (default: the slug)")
 
 
 @message
@@ -163,10 +252,52 @@ class AdjustStock:
     delta: int = constraint(min=-(10**9), max=10**9)
 
 
-def _list_key(r: ListProducts) -> str | None:
-    if r.search or (r.sort not in (None, "newest")):
-        return None  # searches and custom sorts are not cached
-    return f"products:v1:{r.category_slug or ''}:{r.page}:{r.page_size}"
+# ---- variants (admin)
+
+
+@message
+class CreateVariant:
+    product_id: str = constraint(**ID)
+    sku: str = constraint(pattern=SKU)
+    options: Any = constraint(default={}, doc='{"size": "M", "colour": "Navy"}: name -> value')
+    price_minor: int = constraint(min=0, max=PRICE_MAX)
+    currency: str = constraint(pattern=CURRENCY)
+    stock_qty: int = constraint(default=0, min=0, max=10**9)
+
+
+@message
+class UpdateVariant:
+    id: str = constraint(**ID)
+    sku: str | None = constraint(default=None, pattern=SKU)
+    options: Any = constraint(default=None, doc="replaces the variant's option values")
+
+
+@message
+class SetVariantPrice:
+    id: str = constraint(**ID)
+    price_minor: int = constraint(min=0, max=PRICE_MAX)
+    currency: str = constraint(pattern=CURRENCY)
+
+
+@message
+class SetVariantStock:
+    id: str = constraint(**ID)
+    stock_qty: int = constraint(min=0, max=10**9)
+
+
+def list_key(r: ListProducts) -> str | None:
+    """Every filter is part of the key, in one canonical order, so equal queries share one entry."""
+    if r.search:
+        return None  # searches are not cached
+    opts = sorted({(o.name, o.value) for o in r.options})
+    parts = [
+        r.category_slug or "", str(r.page), str(r.page_size), r.sort or "newest",
+        "" if r.min_price is None else str(r.min_price), "" if r.max_price is None else str(r.max_price),
+        "1" if r.in_stock else "", r.display_currency or "", "f" if r.facets else "",
+        # Names and values are length-limited; repr keeps separators inside them unambiguous.
+        repr(opts) if opts else "",
+    ]
+    return "products:v2:" + ":".join(parts)
 
 
 def _list_tags(r: ListProducts) -> tuple[str, ...]:
@@ -177,9 +308,9 @@ class Catalog(Service, package="shop.catalog.v1"):
     list_categories = rpc(ListCategories, tuple[Category, ...],
                           cache=CachePolicy(key=lambda r: "categories:v1", ttl=300), rate_limit="read")
     list_products = rpc(ListProducts, ProductPage,
-                        cache=CachePolicy(key=_list_key, ttl=120, tags=_list_tags), rate_limit="read")
+                        cache=CachePolicy(key=list_key, ttl=120, tags=_list_tags), rate_limit="read")
     get_product = rpc(GetProduct, Product,
-                      cache=CachePolicy(key=lambda r: f"product:v1:{r.slug}", ttl=300), rate_limit="read")
+                      cache=CachePolicy(key=lambda r: f"product:v2:{r.slug}", ttl=300), rate_limit="read")
     # For other plugins (carts, checkout): never exposed over HTTP.
     get_products_by_ids = rpc(GetProductsByIds, ProductList, internal=True)
     reserve_stock = rpc(ReserveStock, ProductList, internal=True)
@@ -194,6 +325,11 @@ class Catalog(Service, package="shop.catalog.v1"):
     set_price = rpc(SetPrice, Product, scope="admin", write=True)
     set_stock = rpc(SetStock, Product, scope="admin", write=True)
     adjust_stock = rpc(AdjustStock, Product, scope="admin", write=True)
+    create_variant = rpc(CreateVariant, Variant, scope="admin", write=True)
+    update_variant = rpc(UpdateVariant, Variant, scope="admin", write=True)
+    delete_variant = rpc(DeleteById, Deleted, scope="admin", write=True)
+    set_variant_price = rpc(SetVariantPrice, Variant, scope="admin", write=True)
+    set_variant_stock = rpc(SetVariantStock, Variant, scope="admin", write=True)
 
 
 @message

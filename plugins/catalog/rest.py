@@ -14,8 +14,9 @@ def routes() -> list[Route]:
     return [
         Route("GET", "/api/categories", Catalog.list_categories, summary="All categories", tags=TAGS),
         Route("GET", "/api/products", Catalog.list_products, tags=TAGS,
-              summary="A page of products (filter by category, full-text search, sort)",
-              aliases={"category": "categorySlug"}),
+              summary="A page of products (filter by category, search, price, stock and option.<name>=<value>; "
+                      "facets; display currency; sort)",
+              aliases={"category": "categorySlug"}, query_groups={"option.": "options"}),
         Route("GET", "/api/products/{slug}", Catalog.get_product, summary="One product by slug", tags=TAGS),
         Route("POST", "/api/admin/categories", Catalog.create_category, status=201, summary="Create a category",
               tags=ADMIN),
@@ -34,4 +35,15 @@ def routes() -> list[Route]:
               tags=ADMIN),
         Route("POST", "/api/admin/products/{id}/stock-adjustments", Catalog.adjust_stock,
               summary="Add to or take from a product's stock", tags=ADMIN),
+        Route("POST", "/api/admin/products/{id}/variants", Catalog.create_variant, status=201,
+              summary="Add a variant (SKU, option values, price, stock) to a product", tags=ADMIN,
+              aliases={"id": "productId"}),
+        Route("PATCH", "/api/admin/variants/{id}", Catalog.update_variant,
+              summary="Change a variant's SKU or option values", tags=ADMIN),
+        Route("DELETE", "/api/admin/variants/{id}", Catalog.delete_variant,
+              summary="Delete a variant (not a product's last)", tags=ADMIN),
+        Route("PUT", "/api/admin/variants/{id}/price", Catalog.set_variant_price, summary="Set a variant's price",
+              tags=ADMIN),
+        Route("PUT", "/api/admin/variants/{id}/stock", Catalog.set_variant_stock, summary="Set a variant's stock",
+              tags=ADMIN),
     ]

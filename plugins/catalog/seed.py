@@ -1,17 +1,22 @@
 """``shop seed --demo``: a deterministic demo catalog generated from word lists (no network).
 
-20 categories and, by default, 300 products priced in EUR, USD and JPY. Running it
-again adds nothing unless ``--products N`` asks for more than exist. Products are
-written with one ``INSERT ... SELECT FROM unnest(...)`` per 5,000 rows, so 10,000+
-products take a few seconds.
+20 categories and, by default, 300 products priced in EUR, USD and JPY. Clothing and
+shoes come in sizes and colours (several variants, each with its SKU, price and
+stock); everything else has one default variant (same id as the product, SKU = slug).
+Running it again adds nothing unless ``--products N`` asks for more than exist.
+Products and variants are written with one ``INSERT ... SELECT FROM unnest(...)``
+each per 5,000 products, so 10,000+ products take a few seconds.
 """
 
 from __future__ import annotations
 
 import random
 import re
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import orjson
 
 from kernel.cli import CliError
 
@@ -54,6 +59,11 @@ PRAISE = ("Built to last", "A customer favourite", "Thoughtfully designed", "Gre
           "Made from responsibly sourced materials", "Loved by reviewers", "Small enough to take anywhere")
 DETAILS = ("comes with a two-year warranty", "is easy to clean", "ships in plastic-free packaging",
            "fits neatly on any shelf", "makes a great gift", "is available while stocks last")
+# Categories whose products come in options: (option name, values) pairs, sizes price up.
+OPTION_SETS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
+    "clothing": (("size", ("S", "M", "L", "XL")), ("colour", ("Black", "Navy", "Sand"))),
+    "shoes": (("size", ("39", "40", "41", "42", "43", "44")),),
+}
 # (currency, cheapest, dearest) in minor units: EUR/USD cents, JPY whole yen.
 PRICES = (("EUR", 199, 49_999), ("USD", 199, 59_999), ("JPY", 300, 80_000))
 
@@ -63,13 +73,19 @@ def _slugify(text: str) -> str:
 
 
 def generate(start: int, count: int, categories: list[tuple[Any, str, tuple[str, ...]]]) -> dict[str, list[Any]]:
-    """Products number ``start`` .. ``start + count - 1``; the same numbers always give the same products."""
-    cols: dict[str, list[Any]] = {k: [] for k in ("category_id", "slug", "name", "description", "price",
-                                                   "currency", "stock", "created_at")}
+    """Products number ``start`` .. ``start + count - 1``; the same numbers always give the same products.
+
+    Also their variants (``v_*`` columns): products of OPTION_SETS categories get one per
+    combination of a seeded subset of the values; others one default variant.
+    """
+    cols: dict[str, list[Any]] = {k: [] for k in ("id", "category_id", "slug", "name", "description", "price",
+                                                   "currency", "created_at", "v_id", "v_product", "v_sku",
+                                                   "v_options", "v_price", "v_currency", "v_stock", "v_position")}
     base = datetime(2026, 11, 1, tzinfo=UTC)
     for i in range(start, start + count):
         rnd = random.Random(i * 7919 + 17)
         cat_id, cat_name, nouns = categories[i % len(categories)]
+        cat_slug = CATEGORIES[i % len(CATEGORIES)][0]
         noun = rnd.choice(nouns)
         name = f"{rnd.choice(BRANDS)} {rnd.choice(ADJECTIVES)} {noun}"
         colour = rnd.choice(COLOURS)
@@ -79,16 +95,45 @@ def generate(start: int, count: int, categories: list[tuple[Any, str, tuple[str,
             price = price // 100 * 100 + rnd.choice((99, 95, 49, 0))  # shop-like prices: 12.99, 45.00
         else:
             price = price // 10 * 10
+        stock = rnd.choice((0, 3, 5, 10, 25, 50, 100, 250))
+        pid = uuid.UUID(int=random.Random(i * 104729 + 3).getrandbits(128), version=4)
+        slug = f"{_slugify(name)}-{i + 1}"
+        option_set = OPTION_SETS.get(cat_slug)
+        variants: list[tuple[uuid.UUID, str, dict[str, str], int, int]] = []
+        if option_set is None:
+            variants.append((pid, slug, {}, price, stock))
+        else:
+            combos: list[dict[str, str]] = [{}]
+            for opt_name, values in option_set:
+                picked = [v for v in values if rnd.random() < 0.75] or [values[0]]
+                combos = [{**c, opt_name: v} for c in combos for v in picked]
+            for n, opts in enumerate(combos):
+                sizes = dict(option_set).get("size", ())
+                # Larger sizes cost a little more: +1.00 (or +100 yen) per step above the second smallest.
+                bump = max(0, sizes.index(opts["size"]) - 1) * 100 if "size" in opts else 0
+                vid = pid if n == 0 else uuid.UUID(int=random.Random(i * 104729 + 7 + n).getrandbits(128), version=4)
+                sku = f"{slug}-" + "-".join(_slugify(v) for v in opts.values())
+                variants.append((vid, sku, opts, price + bump, rnd.choice((0, 2, 5, 10, 20))))
+        cols["id"].append(pid)
         cols["category_id"].append(cat_id)
-        cols["slug"].append(f"{_slugify(name)}-{i + 1}")
-        cols["name"].append(f"{name}, {colour}")
+        cols["slug"].append(slug)
+        # Where colour is an option it is not part of the name.
+        cols["name"].append(name if option_set else f"{name}, {colour}")
         cols["description"].append(
             f"{rnd.choice(PRAISE)}: this {colour.lower()} {noun.lower()} from {cat_name} "
             f"{' and '.join(rnd.sample(DETAILS, 2))}.")  # two different details, never one twice
-        cols["price"].append(price)
+        cols["price"].append(min(v[3] for v in variants))
         cols["currency"].append(currency)
-        cols["stock"].append(rnd.choice((0, 3, 5, 10, 25, 50, 100, 250)))
         cols["created_at"].append(base - timedelta(minutes=i))
+        for pos, (vid, sku, opts, vprice, vstock) in enumerate(variants):
+            cols["v_id"].append(vid)
+            cols["v_product"].append(pid)
+            cols["v_sku"].append(sku)
+            cols["v_options"].append(orjson.dumps(opts).decode())
+            cols["v_price"].append(vprice)
+            cols["v_currency"].append(currency)
+            cols["v_stock"].append(vstock)
+            cols["v_position"].append(pos)
     return cols
 
 
@@ -115,17 +160,25 @@ async def seed_demo(rt: Any, options: dict[str, Any]) -> str:
         added = 0
         for start in range(n_products, target, CHUNK):
             cols = generate(start, min(CHUNK, target - start), cats)
-            status = await db.execute(
-                "INSERT INTO catalog_product (category_id, slug, name, description, price_minor, currency, "
-                "stock_qty, created_at) SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], "
-                "$5::bigint[], $6::text[], $7::bigint[], $8::timestamptz[]) ON CONFLICT (slug) DO NOTHING",
-                cols["category_id"], cols["slug"], cols["name"], cols["description"], cols["price"],
-                cols["currency"], cols["stock"], cols["created_at"])
-            added += int(status.split()[-1])
+            inserted = await db.fetch(
+                "INSERT INTO catalog_product (id, category_id, slug, name, description, price_minor, currency, "
+                "created_at) SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], "
+                "$6::bigint[], $7::text[], $8::timestamptz[]) ON CONFLICT DO NOTHING RETURNING id",
+                cols["id"], cols["category_id"], cols["slug"], cols["name"], cols["description"], cols["price"],
+                cols["currency"], cols["created_at"])
+            # Variants only for products this run inserted (a slug taken by hand is skipped whole).
+            await db.execute(
+                "INSERT INTO catalog_variant (id, product_id, sku, options, price_minor, currency, stock_qty, "
+                "position) SELECT v.* FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::jsonb[], $5::bigint[], "
+                "$6::text[], $7::bigint[], $8::int[]) AS v(id, product_id, sku, options, price_minor, currency, "
+                "stock_qty, position) WHERE v.product_id = ANY($9::uuid[]) ON CONFLICT DO NOTHING",
+                cols["v_id"], cols["v_product"], cols["v_sku"], cols["v_options"], cols["v_price"],
+                cols["v_currency"], cols["v_stock"], cols["v_position"], [r["id"] for r in inserted])
+            added += len(inserted)
     # A bulk load leaves the search index's pending list long and the statistics stale;
     # without this the planner picks sequential scans until autovacuum comes by.
     await db.execute("SELECT gin_clean_pending_list('catalog_product_search'::regclass)")
-    await db.execute("ANALYZE catalog_category; ANALYZE catalog_product")
+    await db.execute("ANALYZE catalog_category; ANALYZE catalog_product; ANALYZE catalog_variant")
     # New rows only show up in lists and categories; unknown slugs were never cached.
     await rt.cache.invalidate([rows.CATEGORIES_TAG, "products:v1"])
     total = await db.fetchval("SELECT count(*) FROM catalog_product")

@@ -11,7 +11,7 @@ from kernel.context import CallContext
 from kernel.plugin import PluginContext
 from kernel.status import BusError, Status, not_found
 
-from . import rows
+from . import facets, filters, rows
 from .admin import AdminMixin
 from .contract import (
     Category,
@@ -27,7 +27,9 @@ from .contract import (
     Restock,
     StockLine,
 )
-from .rows import PRODUCT_COLS, PRODUCT_FROM, PRODUCT_RETURNING
+from .display import conversion
+from .rows import PRODUCT_COLS, PRODUCT_FROM
+from .variants import VariantsMixin
 
 log = logging.getLogger("shop.plugins.catalog")
 
@@ -41,7 +43,7 @@ _ORDER = {
 }
 
 
-class CatalogServicer(AdminMixin):
+class CatalogServicer(AdminMixin, VariantsMixin):
     def __init__(self, ctx: PluginContext) -> None:
         self.plugin = ctx
         self.db = ctx.db
@@ -81,6 +83,7 @@ class CatalogServicer(AdminMixin):
         return tuple(rows.category(r) for r in records)
 
     async def list_products(self, req: ListProducts, ctx: CallContext) -> ProductPage:
+        """A page of products; every filter narrows one WHERE, which the page, total and facets share."""
         self._count("list_products")
         where: list[str] = []
         args: list[Any] = []
@@ -104,9 +107,15 @@ class CatalogServicer(AdminMixin):
             where.append(f"(p.search @@ {q} OR {like})")
             # A name that starts with the query outranks any text match; short queries rely on it.
             rank = f"(ts_rank(p.search, {q}) + CASE WHEN {like} THEN 1.0 ELSE 0.0 END)"
+        # Display currency, price, stock and option filters (plugins/catalog/filters.py).
+        conv = None if req.display_currency is None else await conversion(self.db, self.bus, req.display_currency, ctx)
+        flt = filters.build(req, conv, args)
+        where.extend(flt.product_where)
         sort = req.sort or ("relevance" if term else "newest")
         if sort == "relevance":
             order = f"{rank} DESC, p.created_at DESC, p.id DESC" if rank else _ORDER["newest"]
+        elif sort in ("price_asc", "price_desc") and conv is not None:
+            order = filters.display_order(sort)
         else:
             order = _ORDER[sort]
         where_sql = ("WHERE " + " AND ".join(where)) if where else ""
@@ -114,7 +123,8 @@ class CatalogServicer(AdminMixin):
         n = len(args)
         # One scan: the page and the total together (a window count over the filtered rows).
         records = await self.db.fetch(
-            f"SELECT {PRODUCT_COLS}, count(*) OVER () AS total_count FROM {PRODUCT_FROM} {where_sql} "
+            f"SELECT {PRODUCT_COLS}{flt.display_col}, count(*) OVER () AS total_count "
+            f"FROM {PRODUCT_FROM}{flt.display_join} {where_sql} "
             f"ORDER BY {order} LIMIT ${n + 1} OFFSET ${n + 2}",
             *args, req.page_size, offset,
         )
@@ -123,99 +133,138 @@ class CatalogServicer(AdminMixin):
         elif offset == 0:
             total = 0  # nothing matches at all
         else:  # past the end: the total still has to be told
-            total = await self.db.fetchval(f"SELECT count(*) FROM catalog_product p {where_sql}", *args)
-        items = tuple(rows.product(r) for r in records)
-        return ProductPage(items=items, page=req.page, page_size=req.page_size, total=total)
+            total = await self.db.fetchval(
+                f"SELECT count(*) FROM catalog_product p{flt.display_join} {where_sql}", *args)
+        items = tuple(await rows.products_with_variants(self.db, records, req.display_currency))
+        page_facets = None
+        if req.facets:
+            page_facets = await facets.compute(self.db, where_sql, args, flt, conv)
+        return ProductPage(items=items, page=req.page, page_size=req.page_size, total=total, facets=page_facets)
 
     async def get_product(self, req: GetProduct, ctx: CallContext) -> Product:
         self._count("get_product")
         row = await self.db.fetchrow(f"SELECT {PRODUCT_COLS} FROM {PRODUCT_FROM} WHERE p.slug = $1", req.slug)
         if row is None:
             raise not_found(f"product {req.slug!r}")
-        return rows.product(row)
+        return (await rows.products_with_variants(self.db, [row]))[0]
 
     async def get_products_by_ids(self, req: GetProductsByIds, ctx: CallContext) -> ProductList:
-        """Products in the order asked for; unknown ids are left out (the caller compares)."""
+        """Products in the order asked for (then those of ``variantIds``); unknown ids are left out."""
         wanted: list[uuid.UUID] = []
         for raw in req.ids:
             u = rows.parse_uuid(raw)
             if u is not None and u not in wanted:
                 wanted.append(u)
+        variant_ids = [u for u in (rows.parse_uuid(v) for v in req.variant_ids) if u is not None]
+        if variant_ids:
+            for r in await self.db.fetch(
+                    "SELECT DISTINCT product_id FROM catalog_variant WHERE id = ANY($1::uuid[])", variant_ids):
+                if r["product_id"] not in wanted:
+                    wanted.append(r["product_id"])
         if not wanted:
             return ProductList(items=())
         records = await self.db.fetch(f"SELECT {PRODUCT_COLS} FROM {PRODUCT_FROM} WHERE p.id = ANY($1::uuid[])",
                                       wanted)
-        by_id = {r["id"]: rows.product(r) for r in records}
+        by_id = {p.id: p for p in await rows.products_with_variants(self.db, records)}
         return ProductList(items=tuple(by_id[str(u)] for u in wanted if str(u) in by_id))
 
     # ------------------------------------------------------------------ stock
 
-    @staticmethod
-    def _aggregate(lines: tuple[StockLine, ...], *, strict: bool) -> tuple[dict[uuid.UUID, int], dict[uuid.UUID, int]]:
-        """(qty per product, first line index per product); repeated lines add up."""
+    async def _resolve_lines(self, lines: tuple[StockLine, ...], *, strict: bool,
+                             ) -> tuple[dict[uuid.UUID, int], dict[uuid.UUID, int]]:
+        """(qty per variant, first line index per variant); repeated lines add up.
+
+        A line without variantId means the product's only variant; strict (reservations)
+        refuses unknown products/variants and products with several variants, lenient
+        (restock) skips what no longer exists.
+        """
         qty: dict[uuid.UUID, int] = {}
         first: dict[uuid.UUID, int] = {}
-        for i, line in enumerate(lines):
-            u = rows.parse_uuid(line.product_id)
-            if u is None:
-                if strict:
-                    raise BusError(Status.NOT_FOUND, f"product {line.product_id!r} not found",
-                                   field_errors=[(f"lines[{i}].productId", "no such product")])
+        parsed = [(rows.parse_uuid(line.product_id),
+                   None if line.variant_id is None else rows.parse_uuid(line.variant_id)) for line in lines]
+        pids = sorted({p for p, _v in parsed if p is not None})
+        known: dict[uuid.UUID, list[uuid.UUID]] = {p: [] for p in pids}
+        for r in await self.db.fetch("SELECT product_id, id FROM catalog_variant WHERE product_id = ANY($1::uuid[]) "
+                                     "ORDER BY product_id, position, created_at, id", pids):
+            known[r["product_id"]].append(r["id"])
+        for i, (line, (pid, vid)) in enumerate(zip(lines, parsed, strict=True)):
+            variants = known.get(pid, []) if pid is not None else []
+            if line.variant_id is None:
+                target = variants[0] if len(variants) == 1 or (variants and not strict) else None
+                if target is None and strict:
+                    if not variants:
+                        raise BusError(Status.NOT_FOUND, f"product {line.product_id!r} not found",
+                                       field_errors=[(f"lines[{i}].productId", "no such product")])
+                    raise BusError(Status.INVALID_ARGUMENT, "this product has several variants; name one",
+                                   field_errors=[(f"lines[{i}].variantId", "is required: the product has variants")])
+            else:
+                target = vid if vid is not None and vid in variants else None
+                if target is None and strict:
+                    raise BusError(Status.NOT_FOUND, f"variant {line.variant_id!r} of product {line.product_id!r} "
+                                   "not found", field_errors=[(f"lines[{i}].variantId", "no such variant")])
+            if target is None:
                 continue
-            qty[u] = qty.get(u, 0) + line.qty
-            first.setdefault(u, i)
+            qty[target] = qty.get(target, 0) + line.qty
+            first.setdefault(target, i)
         return qty, first
 
     async def reserve_stock(self, req: ReserveStock, ctx: CallContext) -> ProductList:
         """Take stock for every line or for none; never below zero.
 
-        Rows are locked in id order, so concurrent reservations of overlapping
-        products queue instead of deadlocking. Run inside the caller's transaction
-        (checkout) when there is one.
+        Variant rows are locked in id order (and nothing else is locked), so concurrent
+        reservations of overlapping variants queue instead of deadlocking. Run inside
+        the caller's transaction (checkout) when there is one.
         """
-        need, first = self._aggregate(req.lines, strict=True)
-        ids = sorted(need)
         async with self.db.transaction():
+            need, first = await self._resolve_lines(req.lines, strict=True)
+            ids = sorted(need)
             locked = await self.db.fetch(
-                "SELECT id, slug, name, stock_qty FROM catalog_product WHERE id = ANY($1::uuid[]) "
-                "ORDER BY id FOR UPDATE", ids)
+                "SELECT v.id, v.sku, v.stock_qty, p.slug, p.name FROM catalog_variant v "
+                "JOIN catalog_product p ON p.id = v.product_id WHERE v.id = ANY($1::uuid[]) "
+                "ORDER BY v.id FOR UPDATE OF v", ids)
             found = {r["id"]: r for r in locked}
             for u in ids:
-                if u not in found:
-                    raise BusError(Status.NOT_FOUND, f"product {str(u)!r} not found",
-                                   field_errors=[(f"lines[{first[u]}].productId", "no such product")])
+                if u not in found:  # deleted between the lookup and the lock
+                    raise BusError(Status.NOT_FOUND, f"variant {str(u)!r} not found",
+                                   field_errors=[(f"lines[{first[u]}].variantId", "no such variant")])
             for u in ids:
                 r = found[u]
                 if r["stock_qty"] < need[u]:
+                    what = r["slug"] if r["sku"] == r["slug"] else f"{r['slug']}, SKU {r['sku']}"
                     raise BusError(
                         Status.FAILED_PRECONDITION,
-                        f"Only {r['stock_qty']} of {r['name']} ({r['slug']}) left; {need[u]} asked for.",
+                        f"Only {r['stock_qty']} of {r['name']} ({what}) left; {need[u]} asked for.",
                         reason="OUT_OF_STOCK",
-                        field_errors=[(f"lines[{first[u]}].qty", f"only {r['stock_qty']} of {r['slug']} in stock")],
+                        field_errors=[(f"lines[{first[u]}].qty", f"only {r['stock_qty']} of {what} in stock")],
                     )
             updated = await self._move_stock(ids, [-need[u] for u in ids])
             await self.changed_products(updated)
         return ProductList(items=tuple(updated))
 
     async def restock(self, req: Restock, ctx: CallContext) -> ProductList:
-        """Put stock back (cancelled orders). Products deleted since are skipped, not an error."""
-        back, _first = self._aggregate(req.lines, strict=False)
-        ids = sorted(back)
-        if not ids:
-            return ProductList(items=())
+        """Put stock back (cancelled orders). Products or variants deleted since are skipped, not an error."""
         async with self.db.transaction():
+            back, _first = await self._resolve_lines(req.lines, strict=False)
+            ids = sorted(back)
+            if not ids:
+                return ProductList(items=())
             locked = await self.db.fetch(
-                "SELECT id FROM catalog_product WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE", ids)
+                "SELECT id FROM catalog_variant WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE", ids)
             present = [r["id"] for r in locked]
             updated = await self._move_stock(present, [back[u] for u in present]) if present else []
             await self.changed_products(updated)
         return ProductList(items=tuple(updated))
 
     async def _move_stock(self, ids: list[uuid.UUID], deltas: list[int]) -> list[Product]:
-        """One statement for all lines; the CHECK (stock_qty >= 0) backs the code's check."""
-        records = await self.db.fetch(
-            f"UPDATE catalog_product p SET stock_qty = p.stock_qty + v.delta, updated_at = now() "
-            f"FROM unnest($1::uuid[], $2::bigint[]) AS v(id, delta) WHERE p.id = v.id RETURNING {PRODUCT_RETURNING}",
+        """One statement for all variants; the CHECK (stock_qty >= 0) backs the code's check.
+
+        Returns the products concerned, with their variants as they are now.
+        """
+        moved = await self.db.fetch(
+            "UPDATE catalog_variant v SET stock_qty = v.stock_qty + d.delta, updated_at = now() "
+            "FROM unnest($1::uuid[], $2::bigint[]) AS d(id, delta) WHERE v.id = d.id RETURNING v.product_id",
             ids, deltas,
         )
-        return sorted((rows.product(r) for r in records), key=lambda p: p.id)
+        records = await self.db.fetch(f"SELECT {PRODUCT_COLS} FROM {PRODUCT_FROM} WHERE p.id = ANY($1::uuid[])",
+                                      list({r["product_id"] for r in moved}))
+        return sorted(await rows.products_with_variants(self.db, records), key=lambda p: p.id)

@@ -7,7 +7,7 @@ exactly (tests/test_tables.py compares them with the migrated database).
 
 from __future__ import annotations
 
-from piccolo.columns import UUID, BigInt, ForeignKey, Text, Timestamptz
+from piccolo.columns import JSONB, UUID, BigInt, ForeignKey, Integer, Text, Timestamptz
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
@@ -29,12 +29,24 @@ class Product(Table, tablename="catalog_product"):
     slug = Text(unique=True)
     name = Text()
     description = Text(default="")
-    price_minor = BigInt()
+    price_minor = BigInt()  # the lowest variant price
     currency = Text()
-    stock_qty = BigInt(default=0)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
     search = TSVector(generated=True, null=True)  # weighted name + description, computed by PostgreSQL
 
 
-TABLES = [Category, Product]
+class Variant(Table, tablename="catalog_variant"):
+    id = UUID(primary_key=True)
+    product = ForeignKey(Product, db_column_name="product_id", null=False, on_delete=OnDelete.cascade)
+    sku = Text(unique=True)
+    options = JSONB(default="{}")
+    price_minor = BigInt()
+    currency = Text()
+    stock_qty = BigInt(default=0)
+    position = Integer(default=0)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+TABLES = [Category, Product, Variant]

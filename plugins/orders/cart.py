@@ -9,15 +9,30 @@ from kernel.context import CallContext
 from kernel.status import BusError, Status
 from plugins.catalog.contract import Catalog, GetProductsByIds, Product
 
-from .contract import MAX_QTY, AddToCart, Cart, CartLine, CartTotal, RemoveCartItem, SetCartItem
+from .contract import (
+    MAX_QTY,
+    AddToCart,
+    Cart,
+    CartLine,
+    CartTotal,
+    RemoveCartItem,
+    RemoveCartVariant,
+    SetCartItem,
+    SetCartVariant,
+)
 from .store import parse_uuid
 
-MAX_LINES = 100  # distinct products in one cart; checkout reserves them in one call
+MAX_LINES = 100  # distinct variants in one cart; checkout reserves them in one call
 
 
 def unknown_product() -> BusError:
     return BusError(Status.NOT_FOUND, "There is no such product.", reason="PRODUCT_NOT_FOUND",
                     field_errors=[("productId", "no such product")])
+
+
+def unknown_variant() -> BusError:
+    return BusError(Status.NOT_FOUND, "There is no such variant.", reason="VARIANT_NOT_FOUND",
+                    field_errors=[("variantId", "no such variant")])
 
 
 class CartStore:
@@ -32,18 +47,41 @@ class CartStore:
     def bus(self) -> Any:
         return self.pctx.bus
 
-    async def products(self, ids: list[str], ctx: CallContext) -> dict[str, Product]:
-        """The catalog's current view of ``ids``; products it no longer has are absent."""
-        if not ids:
+    async def products(self, ids: list[str], ctx: CallContext, variant_ids: tuple[str, ...] = ()
+                       ) -> dict[str, Product]:
+        """The catalog's current view of ``ids`` (and of the products of ``variant_ids``); gone ones are absent."""
+        if not ids and not variant_ids:
             return {}
-        found = await self.bus.call(Catalog.get_products_by_ids, GetProductsByIds(ids=tuple(ids)), ctx)
+        found = await self.bus.call(Catalog.get_products_by_ids,
+                                    GetProductsByIds(ids=tuple(ids), variant_ids=variant_ids), ctx)
         return {p.id: p for p in found.items}
 
-    async def _existing_product(self, product_id: str, ctx: CallContext) -> str:
+    async def _line_target(self, product_id: str, variant_id: str | None, ctx: CallContext) -> tuple[str, str]:
+        """(product id, variant id) for a line addressed by product (and maybe variant)."""
         pid = parse_uuid(product_id)
-        if pid is None or pid not in await self.products([pid], ctx):
+        product = None if pid is None else (await self.products([pid], ctx)).get(pid)
+        if product is None:
             raise unknown_product()
-        return pid
+        if variant_id is None:
+            if len(product.variants) != 1:
+                raise BusError(Status.INVALID_ARGUMENT,
+                               f"This product comes in {len(product.variants)} variants; say which (variantId).",
+                               reason="VARIANT_REQUIRED",
+                               field_errors=[("variantId", f"is required: the product has {len(product.variants)} "
+                                                           "variants")])
+            return pid, product.variants[0].id
+        vid = parse_uuid(variant_id)
+        if vid is None or all(v.id != vid for v in product.variants):
+            raise unknown_variant()
+        return pid, vid
+
+    async def _variant_target(self, variant_id: str, ctx: CallContext) -> tuple[str, str]:
+        vid = parse_uuid(variant_id)
+        if vid is not None:
+            for p in (await self.products([], ctx, (vid,))).values():
+                if any(v.id == vid for v in p.variants):
+                    return p.id, vid
+        raise unknown_variant()
 
     async def _lock_cart(self, user_id: str) -> str:
         """Create the user's cart if needed, taking its row lock (writes to one cart serialize on it)."""
@@ -63,18 +101,21 @@ class CartStore:
 
     async def view(self, cart_id: str, ctx: CallContext) -> Cart:
         rows = await self.db.fetch(
-            "SELECT product_id, qty FROM orders_cart_item WHERE cart_id = $1 ORDER BY added_at, product_id", cart_id)
-        products = await self.products([r["product_id"] for r in rows], ctx)
+            "SELECT product_id, variant_id, qty FROM orders_cart_item WHERE cart_id = $1 "
+            "ORDER BY added_at, product_id, variant_id", cart_id)
+        products = await self.products(list(dict.fromkeys(r["product_id"] for r in rows)), ctx)
         lines: list[CartLine] = []
         totals: dict[str, int] = defaultdict(int)
         for r in rows:
             p = products.get(r["product_id"])
-            if p is None:
+            v = None if p is None else next((x for x in p.variants if x.id == r["variant_id"]), None)
+            if p is None or v is None:
                 continue  # deleted from the catalog: not shown, not bought
-            line_total = p.price_minor * r["qty"]
+            line_total = v.price_minor * r["qty"]
             lines.append(CartLine(product_id=p.id, slug=p.slug, name=p.name, qty=r["qty"],
-                                  unit_price_minor=p.price_minor, currency=p.currency, line_total_minor=line_total))
-            totals[p.currency] += line_total
+                                  unit_price_minor=v.price_minor, currency=v.currency, line_total_minor=line_total,
+                                  variant_id=v.id, sku=v.sku, options=v.options))
+            totals[v.currency] += line_total
         return Cart(id=cart_id, items=tuple(lines),
                     totals=tuple(CartTotal(currency=c, amount_minor=a) for c, a in sorted(totals.items())))
 
@@ -84,16 +125,16 @@ class CartStore:
         return await self.view(await self._cart_id(user_id), ctx)
 
     async def add(self, user_id: str, req: AddToCart, ctx: CallContext) -> Cart:
-        pid = await self._existing_product(req.product_id, ctx)
+        pid, vid = await self._line_target(req.product_id, req.variant_id, ctx)
         async with self.db.transaction():
             cart_id = await self._lock_cart(user_id)
-            await self._check_room(cart_id, pid)
+            await self._check_room(cart_id, vid)
             # Add to what is there, but only while the sum stays within the cap.
             qty = await self.db.fetchval(
-                "INSERT INTO orders_cart_item (cart_id, product_id, qty) VALUES ($1, $2, $3) "
-                "ON CONFLICT (cart_id, product_id) DO UPDATE SET qty = orders_cart_item.qty + EXCLUDED.qty "
-                "WHERE orders_cart_item.qty + EXCLUDED.qty <= $4 RETURNING qty",
-                cart_id, pid, req.qty, MAX_QTY)
+                "INSERT INTO orders_cart_item (cart_id, product_id, variant_id, qty) VALUES ($1, $2, $3, $4) "
+                "ON CONFLICT (cart_id, variant_id) DO UPDATE SET qty = orders_cart_item.qty + EXCLUDED.qty "
+                "WHERE orders_cart_item.qty + EXCLUDED.qty <= $5 RETURNING qty",
+                cart_id, pid, vid, req.qty, MAX_QTY)
             if qty is None:
                 raise BusError(Status.INVALID_ARGUMENT, f"A cart holds at most {MAX_QTY} of one product.",
                                reason="QTY_LIMIT", field_errors=[("qty", f"would make the quantity exceed {MAX_QTY}")])
@@ -102,17 +143,26 @@ class CartStore:
     async def set(self, user_id: str, req: SetCartItem, ctx: CallContext) -> Cart:
         if req.qty == 0:
             return await self.remove(user_id, RemoveCartItem(product_id=req.product_id), ctx)
-        pid = await self._existing_product(req.product_id, ctx)
+        pid, vid = await self._line_target(req.product_id, None, ctx)
+        return await self._set_line(user_id, pid, vid, req.qty, ctx)
+
+    async def set_variant(self, user_id: str, req: SetCartVariant, ctx: CallContext) -> Cart:
+        if req.qty == 0:
+            return await self.remove_variant(user_id, RemoveCartVariant(variant_id=req.variant_id), ctx)
+        pid, vid = await self._variant_target(req.variant_id, ctx)
+        return await self._set_line(user_id, pid, vid, req.qty, ctx)
+
+    async def _set_line(self, user_id: str, pid: str, vid: str, qty: int, ctx: CallContext) -> Cart:
         async with self.db.transaction():
             cart_id = await self._lock_cart(user_id)
-            await self._check_room(cart_id, pid)
+            await self._check_room(cart_id, vid)
             await self.db.execute(
-                "INSERT INTO orders_cart_item (cart_id, product_id, qty) VALUES ($1, $2, $3) "
-                "ON CONFLICT (cart_id, product_id) DO UPDATE SET qty = EXCLUDED.qty", cart_id, pid, req.qty)
+                "INSERT INTO orders_cart_item (cart_id, product_id, variant_id, qty) VALUES ($1, $2, $3, $4) "
+                "ON CONFLICT (cart_id, variant_id) DO UPDATE SET qty = EXCLUDED.qty", cart_id, pid, vid, qty)
         return await self.view(cart_id, ctx)
 
     async def remove(self, user_id: str, req: RemoveCartItem, ctx: CallContext) -> Cart:
-        """Removing a line that is not there is not an error: the cart ends up as asked."""
+        """Every line of the product goes. Removing what is not there is not an error: the cart ends up as asked."""
         pid = parse_uuid(req.product_id)
         async with self.db.transaction():
             cart_id = await self._lock_cart(user_id)
@@ -121,10 +171,18 @@ class CartStore:
                                       cart_id, pid)
         return await self.view(cart_id, ctx)
 
-    async def _check_room(self, cart_id: str, pid: str) -> None:
+    async def remove_variant(self, user_id: str, req: RemoveCartVariant, ctx: CallContext) -> Cart:
+        vid = parse_uuid(req.variant_id)
+        async with self.db.transaction():
+            cart_id = await self._lock_cart(user_id)
+            if vid is not None:
+                await self.db.execute("DELETE FROM orders_cart_item WHERE cart_id = $1 AND variant_id = $2",
+                                      cart_id, vid)
+        return await self.view(cart_id, ctx)
+
+    async def _check_room(self, cart_id: str, vid: str) -> None:
         count = await self.db.fetchval(
-            "SELECT count(*) FILTER (WHERE product_id <> $2) FROM orders_cart_item WHERE cart_id = $1", cart_id, pid)
+            "SELECT count(*) FILTER (WHERE variant_id <> $2) FROM orders_cart_item WHERE cart_id = $1", cart_id, vid)
         if count >= MAX_LINES:
             raise BusError(Status.FAILED_PRECONDITION, f"A cart holds at most {MAX_LINES} different products.",
                            reason="CART_FULL")
-

@@ -13,10 +13,12 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from kernel.context import CallContext
 from kernel.messages import INT64_MAX
 from kernel.status import BusError, Status, precondition
-from plugins.catalog.contract import Catalog, Product, ReserveStock, Restock, StockLine
+from plugins.catalog.contract import Catalog, Product, ReserveStock, Restock, StockLine, Variant
 from plugins.wallet.contract import (
     CardCharge,
     ChargeCard,
@@ -41,6 +43,7 @@ _NO_RATE = (Status.FAILED_PRECONDITION, Status.NOT_FOUND, Status.INVALID_ARGUMEN
 @dataclass(frozen=True, slots=True)
 class PricedLine:
     product: Product
+    variant: Variant
     qty: int
     unit_minor: int  # in the order currency
     original_minor: int | None  # the catalog price when it was in another currency
@@ -96,20 +99,23 @@ class CheckoutFlow:
             #    the second then finds the cart empty.
             cart_id = await db.fetchval("SELECT id FROM orders_cart WHERE user_id = $1 FOR UPDATE", user_id)
             rows = [] if cart_id is None else await db.fetch(
-                "SELECT product_id, qty FROM orders_cart_item WHERE cart_id = $1 ORDER BY added_at, product_id",
-                cart_id)
-            # Lines whose product left the catalog are not bought (the cart view hides them too).
-            known = await self.carts.products([r["product_id"] for r in rows], ctx)
-            wanted = [(r["product_id"], r["qty"]) for r in rows if r["product_id"] in known]
+                "SELECT product_id, variant_id, qty FROM orders_cart_item WHERE cart_id = $1 "
+                "ORDER BY added_at, product_id, variant_id", cart_id)
+            # Lines whose product or variant left the catalog are not bought (the cart view hides them too).
+            known = await self.carts.products(list(dict.fromkeys(r["product_id"] for r in rows)), ctx)
+            wanted = [(r["product_id"], r["variant_id"], r["qty"]) for r in rows
+                      if r["product_id"] in known and any(v.id == r["variant_id"] for v in known[r["product_id"]].variants)]
             if not wanted:
                 raise cart_empty()
-            # 2. Reserve stock: all or nothing, rows locked in id order by the catalog (OUT_OF_STOCK).
+            # 2. Reserve stock: all or nothing, variant rows locked in id order by the catalog (OUT_OF_STOCK).
             reserved = await self.bus.call(
                 Catalog.reserve_stock,
-                ReserveStock(lines=tuple(StockLine(product_id=pid, qty=qty) for pid, qty in wanted)), ctx)
+                ReserveStock(lines=tuple(StockLine(product_id=pid, variant_id=vid, qty=qty)
+                                         for pid, vid, qty in wanted)), ctx)
             by_id = {p.id: p for p in reserved.items}
             # 3. Price each line at the price returned with the reservation, converted if needed.
-            lines = [await self._price(by_id.get(pid) or known[pid], qty, currency, ctx) for pid, qty in wanted]
+            lines = [await self._price(by_id.get(pid) or known[pid], vid, qty, currency, ctx)
+                     for pid, vid, qty in wanted]
             total = sum(line.total_minor for line in lines)
             if total > INT64_MAX:
                 raise precondition("ORDER_TOO_LARGE", "The order total is too large.")
@@ -139,36 +145,41 @@ class CheckoutFlow:
                     await self._finish_after_charge(charge, order_id, cart_id, user_id, total, currency, lines, ctx)
             return await load_order(db, order_id, user_id)
 
-    async def _price(self, product: Product, qty: int, currency: str, ctx: CallContext) -> PricedLine:
-        if product.currency == currency:
-            return PricedLine(product, qty, product.price_minor, None, None)
+    async def _price(self, product: Product, variant_id: str, qty: int, currency: str, ctx: CallContext
+                     ) -> PricedLine:
+        variant = next(v for v in product.variants if v.id == variant_id)
+        if variant.currency == currency:
+            return PricedLine(product, variant, qty, variant.price_minor, None, None)
         # The wallet converts with exact rational arithmetic and rounds half-even, once per unit price,
         # so that every item's unitPriceMinor x qty adds up to the order total exactly.
         try:
             converted = await self.bus.call(
-                Wallets.convert, ConvertAmount(amount_minor=product.price_minor, from_currency=product.currency,
+                Wallets.convert, ConvertAmount(amount_minor=variant.price_minor, from_currency=variant.currency,
                                                to_currency=currency), ctx)
         except BusError as exc:
             if exc.reason == "CURRENCY_MISMATCH":
                 raise
             if exc.status in _NO_RATE:
                 raise BusError(Status.FAILED_PRECONDITION,
-                               f"No exchange rate from {product.currency} to {currency} is configured.",
+                               f"No exchange rate from {variant.currency} to {currency} is configured.",
                                reason="CURRENCY_MISMATCH") from exc
             raise
-        return PricedLine(product, qty, converted.amount_minor, product.price_minor, product.currency)
+        return PricedLine(product, variant, qty, converted.amount_minor, variant.price_minor, variant.currency)
 
     async def _insert_items(self, order_id: str, currency: str, lines: list[PricedLine]) -> None:
         await self.db.execute(
             "INSERT INTO orders_order_item (order_id, position, product_id, slug, name, qty, unit_price_minor, "
-            "currency, line_total_minor, original_unit_price_minor, original_currency) "
-            "SELECT $1, t.pos, t.pid, t.slug, t.name, t.qty, t.unit, $2, t.line, t.orig, t.ocur "
+            "currency, line_total_minor, original_unit_price_minor, original_currency, variant_id, sku, options) "
+            "SELECT $1, t.pos, t.pid, t.slug, t.name, t.qty, t.unit, $2, t.line, t.orig, t.ocur, t.vid, t.sku, t.opts "
             "FROM unnest($3::int[], $4::text[], $5::text[], $6::text[], $7::int[], $8::bigint[], $9::bigint[], "
-            "$10::bigint[], $11::text[]) AS t(pos, pid, slug, name, qty, unit, line, orig, ocur)",
+            "$10::bigint[], $11::text[], $12::text[], $13::text[], $14::jsonb[]) "
+            "AS t(pos, pid, slug, name, qty, unit, line, orig, ocur, vid, sku, opts)",
             order_id, currency,
             list(range(len(lines))), [x.product.id for x in lines], [x.product.slug for x in lines],
             [x.product.name for x in lines], [x.qty for x in lines], [x.unit_minor for x in lines],
             [x.total_minor for x in lines], [x.original_minor for x in lines], [x.original_currency for x in lines],
+            [x.variant.id for x in lines], [x.variant.sku for x in lines],
+            [orjson.dumps(x.variant.options).decode() for x in lines],
         )
 
     async def _finish(self, order_id: str, cart_id: Any, user_id: str, total: int, currency: str, method: str,
@@ -178,7 +189,8 @@ class CheckoutFlow:
                               "WHERE id = $1", order_id, wallet_tx_id)
         await self.db.execute("DELETE FROM orders_cart_item WHERE cart_id = $1", cart_id)
         await self.bus.publish(OrderPlaced(order_id=order_id, user_id=user_id, total_minor=total, currency=currency,
-                                           payment_method=method, product_ids=tuple(x.product.id for x in lines)))
+                                           payment_method=method,
+                                           product_ids=tuple(dict.fromkeys(x.product.id for x in lines))))
 
     async def _finish_after_charge(self, charge: CardCharge, order_id: str, cart_id: Any, user_id: str, total: int,
                                    currency: str, lines: list[PricedLine], ctx: CallContext) -> None:
@@ -226,12 +238,13 @@ class CheckoutFlow:
                 raise order_not_found()
             if row["status"] != "paid":
                 raise precondition("ORDER_NOT_CANCELLABLE", f"An order that is {row['status']} cannot be cancelled.")
-            items = await db.fetch("SELECT product_id, qty FROM orders_order_item WHERE order_id = $1 "
+            items = await db.fetch("SELECT product_id, variant_id, qty FROM orders_order_item WHERE order_id = $1 "
                                    "ORDER BY position", oid)
-            product_ids = [r["product_id"] for r in items]
-            # The catalog skips products deleted since the order; the rest get their stock back.
+            product_ids = list(dict.fromkeys(r["product_id"] for r in items))
+            # The catalog skips variants deleted since the order; the rest get their stock back.
             await self.bus.call(Catalog.restock, Restock(
-                lines=tuple(StockLine(product_id=r["product_id"], qty=r["qty"]) for r in items)), ctx)
+                lines=tuple(StockLine(product_id=r["product_id"], variant_id=r["variant_id"], qty=r["qty"])
+                            for r in items)), ctx)
             await db.execute("UPDATE orders_order SET status = 'refunded', cancelled_at = now() WHERE id = $1", oid)
             # The money goes back last: it is the step other systems see.
             total, currency = row["total_minor"], row["currency"]

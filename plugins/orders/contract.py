@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import typing
-from typing import Literal
+from typing import Any, Literal
 
 from kernel.events import Event
 from kernel.messages import Timestamp, Uuid, constraint, message
@@ -41,6 +41,9 @@ class CartLine:
     unit_price_minor: int  # the catalog's current price, in the product's currency
     currency: str
     line_total_minor: int
+    variant_id: str = ""
+    sku: str = ""
+    options: Any = None  # the variant's {name: value}
 
 
 @message
@@ -65,6 +68,8 @@ class GetCart:
 class AddToCart:
     product_id: str = constraint(min_len=1, max_len=ID_MAX)
     qty: int = constraint(min=1, max=MAX_QTY, doc="added to the quantity already in the cart (sum at most 999)")
+    variant_id: str | None = constraint(default=None, min_len=1, max_len=ID_MAX,
+                                        doc="required when the product has more than one variant")
 
 
 @message
@@ -76,6 +81,17 @@ class SetCartItem:
 @message
 class RemoveCartItem:
     product_id: str = constraint(min_len=1, max_len=ID_MAX)
+
+
+@message
+class SetCartVariant:
+    variant_id: str = constraint(min_len=1, max_len=ID_MAX)
+    qty: int = constraint(min=0, max=MAX_QTY, doc="0 removes the line")
+
+
+@message
+class RemoveCartVariant:
+    variant_id: str = constraint(min_len=1, max_len=ID_MAX)
 
 
 # ---- orders
@@ -92,6 +108,9 @@ class OrderItem:
     line_total_minor: int
     original_unit_price_minor: int | None = None  # the catalog price when it was in another currency
     original_currency: str | None = None
+    variant_id: str = ""
+    sku: str = ""
+    options: Any = None  # the variant's {name: value} when bought
 
 
 @message
@@ -166,6 +185,9 @@ class Orders(Service, package="shop.orders.v1"):
     add_to_cart = rpc(AddToCart, Cart, scope="cart:write", user=True, rate_limit="write", write=True)
     set_cart_item = rpc(SetCartItem, Cart, scope="cart:write", user=True, rate_limit="write", write=True)
     remove_cart_item = rpc(RemoveCartItem, Cart, scope="cart:write", user=True, rate_limit="write", write=True)
+    set_cart_variant = rpc(SetCartVariant, Cart, scope="cart:write", user=True, rate_limit="write", write=True)
+    remove_cart_variant = rpc(RemoveCartVariant, Cart, scope="cart:write", user=True, rate_limit="write",
+                              write=True)
     checkout = rpc(Checkout, Order, scope="orders:write", user=True, rate_limit="write", idempotent=True)
     list_orders = rpc(ListOrders, OrderPage, scope="orders:read", user=True)
     get_order = rpc(GetOrder, Order, scope="orders:read", user=True)

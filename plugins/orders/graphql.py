@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from kernel.graphql import GraphQLPart, bus_field
+from kernel.graphql import GraphQLPart, bus_field, pure
 
 from .contract import Orders
 
 SDL = (Path(__file__).parent / "schema.graphql").read_text(encoding="utf-8")
+
+
+@pure
+async def variant_options(parent: Any, args: dict[str, Any], ctx: Any, info: Any) -> list[dict[str, str]]:
+    """A line's {name: value} options as GraphQL's list of OptionValue pairs (the type is catalog's)."""
+    return [{"name": k, "value": v} for k, v in (parent.get("options") or {}).items()]
 
 
 def part() -> GraphQLPart:
@@ -23,6 +30,10 @@ def part() -> GraphQLPart:
             "Mutation.addToCart": bus_field(o.add_to_cart),
             "Mutation.setCartItem": bus_field(o.set_cart_item),
             "Mutation.removeCartItem": bus_field(o.remove_cart_item),
+            "Mutation.setCartVariant": bus_field(o.set_cart_variant),
+            "Mutation.removeCartVariant": bus_field(o.remove_cart_variant),
+            "CartLine.options": variant_options,
+            "OrderItem.options": variant_options,
             "Mutation.checkout": bus_field(o.checkout),
             "Mutation.checkoutWithCard": bus_field(o.checkout),
             "Mutation.cancelOrder": bus_field(o.cancel_order),

@@ -22,7 +22,9 @@ from .contract import (
     OrderPage,
     Purchased,
     RemoveCartItem,
+    RemoveCartVariant,
     SetCartItem,
+    SetCartVariant,
 )
 from .store import load_order, order_page
 
@@ -51,6 +53,12 @@ class OrdersServicer:
 
     async def remove_cart_item(self, req: RemoveCartItem, ctx: CallContext) -> Cart:
         return await self.carts.remove(_user(ctx), req, ctx)
+
+    async def set_cart_variant(self, req: SetCartVariant, ctx: CallContext) -> Cart:
+        return await self.carts.set_variant(_user(ctx), req, ctx)
+
+    async def remove_cart_variant(self, req: RemoveCartVariant, ctx: CallContext) -> Cart:
+        return await self.carts.remove_variant(_user(ctx), req, ctx)
 
     async def checkout(self, req: Checkout, ctx: CallContext) -> Order:
         return await self.flow.checkout(_user(ctx), req, ctx)

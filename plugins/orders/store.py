@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 from kernel.db import Database
 from kernel.status import BusError, Status
 
@@ -39,6 +41,8 @@ def _item(r: Any) -> OrderItem:
         product_id=r["product_id"], slug=r["slug"], name=r["name"], qty=r["qty"],
         unit_price_minor=r["unit_price_minor"], currency=r["currency"], line_total_minor=r["line_total_minor"],
         original_unit_price_minor=r["original_unit_price_minor"], original_currency=r["original_currency"],
+        variant_id=r["variant_id"], sku=r["sku"], options=orjson.loads(r["options"]) if isinstance(
+            r["options"], (str, bytes)) else dict(r["options"]),
     )
 
 
@@ -50,7 +54,7 @@ async def orders_from_rows(db: Database, rows: Sequence[Any]) -> list[Order]:
     items: dict[Any, list[OrderItem]] = {i: [] for i in ids}
     for r in await db.fetch(
         "SELECT order_id, product_id, slug, name, qty, unit_price_minor, currency, line_total_minor, "
-        "original_unit_price_minor, original_currency FROM orders_order_item "
+        "original_unit_price_minor, original_currency, variant_id, sku, options FROM orders_order_item "
         "WHERE order_id = ANY($1::uuid[]) ORDER BY order_id, position", ids,
     ):
         items[r["order_id"]].append(_item(r))

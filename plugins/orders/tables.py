@@ -3,7 +3,7 @@ tests/test_tables.py compares the two)."""
 
 from __future__ import annotations
 
-from piccolo.columns import UUID, BigInt, ForeignKey, Integer, Text, Timestamptz
+from piccolo.columns import JSONB, UUID, BigInt, ForeignKey, Integer, Text, Timestamptz
 from piccolo.table import Table
 
 from kernel.columns import Char
@@ -17,9 +17,10 @@ class CartRow(Table, tablename="orders_cart"):
 
 
 class CartItemRow(Table, tablename="orders_cart_item"):
-    # The real primary key is (cart_id, product_id); Piccolo wants one column.
+    # The real primary key is (cart_id, variant_id); Piccolo wants one column.
     cart_id = ForeignKey(CartRow, primary_key=True, null=False)
     product_id = Text()
+    variant_id = Text()
     qty = Integer()
     added_at = Timestamptz()
 
@@ -54,6 +55,9 @@ class OrderItemRow(Table, tablename="orders_order_item"):
     line_total_minor = BigInt()
     original_unit_price_minor = BigInt(null=True, default=None)
     original_currency = Char(3, null=True, default=None)
+    variant_id = Text()
+    sku = Text()
+    options = JSONB(default="{}")
 
 
 TABLES = [CartRow, CartItemRow, OrderRow, OrderItemRow]

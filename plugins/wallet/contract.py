@@ -166,6 +166,26 @@ class Converted:
 
 
 @message
+class GetRates:
+    """The configured rates into one currency, exact: for display prices converted as checkout converts."""
+
+    to_currency: str = constraint(pattern=CURRENCY)
+
+
+@message
+class Rate:
+    from_currency: str
+    numerator: int  # the rate (major units of to per major unit of from) = numerator / denominator
+    denominator: int
+
+
+@message
+class Rates:
+    to_currency: str
+    rates: tuple[Rate, ...]
+
+
+@message
 class ListCurrencies:
     pass
 
@@ -185,6 +205,8 @@ class Wallets(Service, package="shop.wallet.v1"):
     debit = rpc(Debit, LedgerReceipt, internal=True)
     credit = rpc(Credit, LedgerReceipt, internal=True)
     convert = rpc(ConvertAmount, Converted, internal=True)
+    # Added: the exact rates into a currency, for catalogs that show and sort display prices (catalog v2).
+    rates_into = rpc(GetRates, Rates, internal=True)
     # Added: the currencies the shop accepts, for top-up forms (GET /api/wallets/currencies).
     list_currencies = rpc(ListCurrencies, tuple[CurrencyInfo, ...])
 

@@ -21,6 +21,7 @@ from .contract import (
     Credit,
     CurrencyInfo,
     Debit,
+    GetRates,
     LedgerEntry,
     LedgerPage,
     LedgerReceipt,
@@ -28,6 +29,8 @@ from .contract import (
     ListTransactions,
     ListWallets,
     Payments,
+    Rate,
+    Rates,
     RefundCharge,
     TopUp,
     Transfer,
@@ -218,6 +221,13 @@ class WalletServicer:
             raise invalid("amountMinor", "must not be negative")
         return Converted(amount_minor=self.money.convert(req.amount_minor, req.from_currency, req.to_currency),
                          currency=req.to_currency)
+
+    async def rates_into(self, req: GetRates, ctx: CallContext) -> Rates:
+        """Only currencies the shop accepts (checkout accepts no other); rates in a stable order."""
+        self.money.check_accepted(req.to_currency, "toCurrency")
+        found = sorted((src, rate) for (src, dst), rate in self.money.rates.items() if dst == req.to_currency)
+        return Rates(to_currency=req.to_currency, rates=tuple(
+            Rate(from_currency=src, numerator=rate.numerator, denominator=rate.denominator) for src, rate in found))
 
 
 class PaymentsServicer:

@@ -50,14 +50,18 @@ async def test_redis_hit_is_byte_identical_to_the_uncached_response(catalog_clie
     assert cached == again
 
 
-async def test_searches_and_custom_sorts_are_not_cached(catalog_client):
+async def test_searches_are_not_cached_but_sorts_and_filters_are_each_under_their_own_key(catalog_client):
     c = await catalog_client()
     r = await c.get("/api/products", params={"search": "mug"})
     assert r.headers.get("X-Cache") is None
-    r = await c.get("/api/products", params={"sort": "price_asc"})
-    assert r.headers.get("X-Cache") is None
-    r = await c.get("/api/products", params={"sort": "newest"})
-    assert r.headers.get("X-Cache") in ("miss", "local", "redis")
+    bodies = {}
+    for params in ({"sort": "price_asc"}, {"sort": "price_desc"}, {"sort": "newest"}, {"inStock": "true"}):
+        r = await c.get("/api/products", params=params)
+        assert r.headers.get("X-Cache") == "miss", params
+        bodies[tuple(params.items())] = await r.read()
+        r = await c.get("/api/products", params=params)
+        assert r.headers.get("X-Cache") in ("local", "redis"), params
+        assert await r.read() == bodies[tuple(params.items())]
 
 
 async def test_fifty_concurrent_cold_reads_run_the_servicer_once(catalog_client):

@@ -61,6 +61,7 @@ async def test_seed_creates_a_demo_catalog_once_and_scales_on_request(make_clien
     jpy = await rt.db.fetchval("SELECT min(price_minor) FROM catalog_product WHERE currency = 'JPY'")
     assert jpy >= 300  # whole yen, not cents
     assert (await (await c.get("/api/products", params={"search": "lamp"})).json())["total"] > 0
+    await _assert_variants_are_realistic(c, rt)
 
     again = await seed.seed_demo(rt, dict(OPTS))
     assert again.startswith("skipped")
@@ -74,6 +75,34 @@ async def test_seed_creates_a_demo_catalog_once_and_scales_on_request(make_clien
     assert (await (await c.get("/api/products")).json())["total"] == 10_000
     await seed.seed_demo(rt, {**OPTS, "products": 10_000})
     assert await rt.db.fetchval("SELECT count(*) FROM catalog_product") == 10_000
+
+
+async def _assert_variants_are_realistic(c, rt) -> None:
+    """Clothing and shoes come in sizes (and colours); the rest has one default variant with the product's id."""
+    shapes = await rt.db.fetch(
+        "SELECT c.slug AS category, count(*) FILTER (WHERE n > 1) AS multi, count(*) FILTER (WHERE n = 1) AS single, "
+        "count(*) FILTER (WHERE n = 1 AND default_id) AS default_ids, count(*) FILTER (WHERE price_ok) AS priced "
+        "FROM (SELECT p.id, p.category_id, count(v.id) AS n, bool_and(p.id = v.id OR v.position > 0) AS default_id, "
+        "      p.price_minor = min(v.price_minor) AS price_ok "
+        "      FROM catalog_product p JOIN catalog_variant v ON v.product_id = p.id GROUP BY p.id) x "
+        "JOIN catalog_category c ON c.id = x.category_id GROUP BY c.slug")
+    by_cat = {r["category"]: r for r in shapes}
+    assert sum(r["multi"] + r["single"] for r in shapes) == 300  # every product has a variant
+    assert by_cat["clothing"]["multi"] > by_cat["clothing"]["single"]
+    assert by_cat["shoes"]["multi"] > 0 and by_cat["books"]["multi"] == 0
+    assert all(r["single"] == r["default_ids"] and r["priced"] == r["multi"] + r["single"] for r in shapes)
+    page = await (await c.get("/api/products", params={"category": "clothing", "option.size": "M",
+                                                       "option.colour": "Navy", "inStock": "true"})).json()
+    assert page["total"] > 0
+    assert all(any(v["options"] == {"size": "M", "colour": "Navy"} and v["stockQty"] > 0 for v in i["variants"])
+               for i in page["items"])
+    sizes = next(o for o in page["facets"]["options"] if o["name"] == "size")
+    assert [v["value"] for v in sizes["values"]] == ["M"]
+    # The seed Product fields are still there, the single-variant product's variant is the product.
+    book = (await (await c.get("/api/products", params={"category": "books", "pageSize": "1"})).json())["items"][0]
+    assert book["variants"] == [{"id": book["id"], "productId": book["id"], "sku": book["slug"], "options": {},
+                                 "priceMinor": book["priceMinor"], "currency": book["currency"],
+                                 "stockQty": book["stockQty"]}]
 
 
 def test_generator_is_deterministic():

@@ -32,7 +32,8 @@ def _lines(*pairs: tuple[str, int]) -> tuple[StockLine, ...]:
 
 
 async def _stock(rt, slug: str) -> int:
-    return int(await rt.db.fetchval("SELECT stock_qty FROM catalog_product WHERE slug = $1", slug))
+    return int(await rt.db.fetchval("SELECT sum(v.stock_qty) FROM catalog_variant v JOIN catalog_product p "
+                                    "ON p.id = v.product_id WHERE p.slug = $1", slug))
 
 
 async def test_reserve_takes_stock_for_every_line(catalog_client):
@@ -116,7 +117,7 @@ async def test_reservation_in_a_rolled_back_transaction_keeps_stock_and_cache(ca
             await rt.bus.call(Catalog.reserve_stock, ReserveStock(lines=_lines((p["id"], 3))), _ctx())
             raise RuntimeError("checkout failed after the reservation")
     assert await _stock(rt, p["slug"]) == 4
-    assert rt.cache.local.get(f"product:v1:{p['slug']}") is not None
+    assert rt.cache.local.get(f"product:v2:{p['slug']}") is not None
 
 
 async def test_reservation_invalidates_the_product_after_commit_only(catalog_client):
@@ -127,7 +128,7 @@ async def test_reservation_invalidates_the_product_after_commit_only(catalog_cli
     rt = rt_of(c)
     await c.get(f"/api/products/{p['slug']}")
     await c.get("/api/products", params={"category": cat["slug"]})
-    key = f"product:v1:{p['slug']}"
+    key = f"product:v2:{p['slug']}"
     async with rt.db.transaction():
         await rt.bus.call(Catalog.reserve_stock, ReserveStock(lines=_lines((p["id"], 3))), _ctx())
         assert rt.cache.local.get(key) is not None  # not yet committed: nobody else may see 1 yet
@@ -201,4 +202,4 @@ async def test_the_database_refuses_negative_stock_whatever_the_code_does(catalo
     import asyncpg
 
     with pytest.raises(asyncpg.CheckViolationError):
-        await rt_of(c).db.execute("UPDATE catalog_product SET stock_qty = -1 WHERE slug = $1", p["slug"])
+        await rt_of(c).db.execute("UPDATE catalog_variant SET stock_qty = -1 WHERE product_id = $1", p["id"])

@@ -23,7 +23,8 @@ TIMEOUT_MS = 15_000
 
 ADMIN = "admin@shop.test"
 # One shopper per flow, so a flow never sees another's cart, wallet or orders.
-SHOPPERS = ("buyer", "decliner", "sender", "recipient", "watcher", "plain", "expiring", "photographer", "searcher")
+SHOPPERS = ("buyer", "decliner", "sender", "recipient", "watcher", "plain", "expiring", "photographer", "searcher",
+            "sizer")
 
 
 @dataclass

@@ -257,3 +257,31 @@ def test_admin_price_change_shows_on_the_product_page_at_once(pages: Pages, shop
     go(shopper, f"#/products?q={quote(product['name'].split(',')[0])}")
     card = shopper.locator(f"[data-testid=product-card][data-slug='{product['slug']}']")
     expect(card.get_by_test_id("product-price")).to_contain_text(major(new_price))
+
+
+def test_a_shopper_picks_a_size_and_colour_and_the_cart_line_names_them(page: Page, shop: Shop) -> None:
+    """Catalog v2 in the storefront: the product page offers the variants; the cart keeps one line per variant."""
+    listing = httpx.get(f"{shop.base}/api/products", params={"category": "clothing", "inStock": "true",
+                                                             "pageSize": 50}).json()
+    product = next(p for p in listing["items"]
+                   if sum(1 for v in p["variants"] if v["stockQty"] >= 2 and v["currency"] == "EUR") >= 2)
+    a, b = [v for v in product["variants"] if v["stockQty"] >= 2][:2]
+    sign_in(page, shop.email("sizer"))
+    go(page, f"#/p/{product['slug']}")
+    detail = page.locator(f"[data-testid=product-detail][data-slug='{product['slug']}']")
+    select = detail.get_by_test_id("variant-select")
+    expect(select.locator("option")).to_have_count(len(product["variants"]))
+    for variant, qty in ((a, 2), (b, 1)):
+        select.select_option(variant["id"])
+        expect(detail.get_by_test_id("product-price")).to_contain_text(major(variant["priceMinor"]))
+        detail.get_by_test_id("qty-input").fill(str(qty))
+        detail.get_by_test_id("add-to-cart").click()
+        expect(page.get_by_test_id("add-to-cart-message")).to_contain_text(" / ".join(variant["options"].values()))
+    go(page, "#/cart")
+    lines = page.get_by_test_id("cart-line")
+    expect(lines).to_have_count(2)
+    line_a = page.locator(f"[data-testid=cart-line][data-variant-id='{a['id']}']")
+    expect(line_a.get_by_test_id("line-options")).to_contain_text(", ".join(f"{k}: {v}" for k, v in a["options"].items()))
+    line_a.get_by_test_id("remove-line").click()
+    expect(lines).to_have_count(1)
+    expect(page.locator(f"[data-testid=cart-line][data-variant-id='{b['id']}']")).to_have_count(1)

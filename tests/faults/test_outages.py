@@ -160,7 +160,8 @@ async def audit(db_url: str, load: Load) -> None:
         assert len(told) == len(load.orders), "two idempotency keys were answered with the same order"
         assert ids == told, f"orders nobody was told about (double charge or lost reply): {ids - told}"
         sold = await conn.fetchval("SELECT COALESCE(sum(qty), 0) FROM orders_order_item")
-        stock = await conn.fetchval("SELECT stock_qty FROM catalog_product WHERE slug = $1", load.slug)
+        stock = await conn.fetchval("SELECT sum(v.stock_qty) FROM catalog_variant v JOIN catalog_product p "
+                                    "ON p.id = v.product_id WHERE p.slug = $1", load.slug)
         assert stock + sold == STOCK
         paid = sum(r["total_minor"] for r in orders)
         balances = await conn.fetchval(

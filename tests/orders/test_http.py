@@ -26,8 +26,10 @@ async def test_rest_cart_checkout_history_and_cancel(shop: Shop) -> None:
     r = await c.post("/api/cart/items", json={"productId": p.id, "qty": 2}, headers=h)
     assert r.status == 200
     cart = await r.json()
+    # The seed line shape, plus the variant (a product without options: its default variant, SKU = slug).
     assert cart["items"] == [{"productId": p.id, "slug": p.slug, "name": p.name, "qty": 2, "unitPriceMinor": 250,
-                              "currency": "EUR", "lineTotalMinor": 500}]
+                              "currency": "EUR", "lineTotalMinor": 500, "variantId": p.variants[0].id,
+                              "sku": p.slug, "options": {}}]
     assert cart["totals"] == [{"currency": "EUR", "amountMinor": 500}]
     r = await c.put(f"/api/cart/items/{p.id}", json={"qty": 4}, headers=h)
     assert (await r.json())["items"][0]["qty"] == 4

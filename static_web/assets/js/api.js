@@ -78,9 +78,11 @@ export async function gql(query, variables = {}) {
 
 // ---------------------------------------------------------------- fragments
 
-const PRODUCT = 'id slug name description categoryId categorySlug priceMinor currency stockQty';
+const PRODUCT = `id slug name description categoryId categorySlug priceMinor currency stockQty
+  variants { id sku options { name value } priceMinor currency stockQty }`;
 const CATEGORY = 'id slug name';
-const CART = 'id items { productId slug name qty unitPriceMinor currency lineTotalMinor } totals { currency amountMinor }';
+const CART = `id items { productId variantId sku options { name value } slug name qty unitPriceMinor currency
+  lineTotalMinor } totals { currency amountMinor }`;
 const ORDER = `id status totalMinor currency paymentMethod cardBrand cardLast4 createdAt cancelledAt
   items { productId slug name qty unitPriceMinor currency lineTotalMinor }`;
 const WALLET = 'id currency balanceMinor';
@@ -120,9 +122,20 @@ export async function getCart() {
   return (await gql(`query { cart { ${CART} } }`)).cart;
 }
 
-export async function addToCart(productId, qty) {
-  return (await gql(`mutation Add($productId: ID!, $qty: Int!) { addToCart(productId: $productId, qty: $qty) { ${CART} } }`,
-    { productId, qty })).addToCart;
+export async function addToCart(productId, qty, variantId = null) {
+  return (await gql(`mutation Add($productId: ID!, $qty: Int!, $variantId: ID) {
+    addToCart(productId: $productId, qty: $qty, variantId: $variantId) { ${CART} } }`,
+  { productId, qty, variantId })).addToCart;
+}
+
+export async function setCartVariant(variantId, qty) {
+  return (await gql(`mutation SetV($variantId: ID!, $qty: Int!) { setCartVariant(variantId: $variantId, qty: $qty) {
+    ${CART} } }`, { variantId, qty })).setCartVariant;
+}
+
+export async function removeCartVariant(variantId) {
+  return (await gql(`mutation RemoveV($variantId: ID!) { removeCartVariant(variantId: $variantId) { ${CART} } }`,
+    { variantId })).removeCartVariant;
 }
 
 export async function setCartItem(productId, qty) {

@@ -1,6 +1,6 @@
 // Cart: edit quantities, remove lines, totals per currency, go to checkout.
 
-import { getCart, removeCartItem, setCartItem } from '../api.js';
+import { getCart, removeCartVariant, setCartVariant } from '../api.js';
 import { setCart } from '../cart-store.js';
 import { alertRegion, busy, clearAlert, h, nextId, replace, showError, skeletonLines } from '../dom.js';
 import { formatMoney } from '../money.js';
@@ -88,15 +88,19 @@ export async function render(main, ctx) {
         return;
       }
       if (qty === item.qty) return;
-      apply(() => (qty === 0 ? removeCartItem(item.productId) : setCartItem(item.productId, qty)), update);
+      // Lines are per variant (a product may be in the cart in several sizes).
+      apply(() => (qty === 0 ? removeCartVariant(item.variantId) : setCartVariant(item.variantId, qty)), update);
     });
     input.addEventListener('change', () => form.requestSubmit());
-    remove.addEventListener('click', () => apply(() => removeCartItem(item.productId), remove));
+    remove.addEventListener('click', () => apply(() => removeCartVariant(item.variantId), remove));
+    const optionText = (item.options || []).map((o) => `${o.name}: ${o.value}`).join(', ');
     const href = `#/p/${encodeURIComponent(item.slug)}`;
-    return h('li', { class: 'cart-line', testid: 'cart-line', dataset: { productId: item.productId, slug: item.slug } },
+    return h('li', { class: 'cart-line', testid: 'cart-line',
+      dataset: { productId: item.productId, variantId: item.variantId, slug: item.slug } },
       h('img', { src: placeholderImage(item.slug, item.name), alt: '', width: 72, height: 72 }),
       h('div', { class: 'line-info' },
         h('a', { href }, item.name),
+        optionText ? h('div', { class: 'muted', testid: 'line-options' }, optionText) : null,
         h('div', { class: 'muted' }, `${formatMoney(item.unitPriceMinor, item.currency)} each`)),
       h('div', { class: 'line-controls' }, form, remove,
         h('span', { class: 'line-total', testid: 'line-total' }, formatMoney(item.lineTotalMinor, item.currency))));

@@ -24,7 +24,7 @@ export function stockLabel(qty) {
  * Add to cart with the result reported in `region`. Anonymous shoppers are
  * told to sign in (with a link) instead of a failing request.
  */
-export async function addWithFeedback(button, region, product, qty) {
+export async function addWithFeedback(button, region, product, qty, variant = null) {
   clearAlert(region);
   if (!session.authenticated) {
     region.className = 'alert alert-info';
@@ -32,9 +32,10 @@ export async function addWithFeedback(button, region, product, qty) {
     return false;
   }
   try {
-    const cart = await busy(button, () => addToCart(product.id, qty));
+    const cart = await busy(button, () => addToCart(product.id, qty, variant ? variant.id : null));
     setCart(cart);
-    showOk(region, h('span', null, `Added ${qty} × ${product.name} to your cart. `, h('a', { href: '#/cart' }, 'View cart')));
+    const what = variant && variant.options.length ? `${product.name} (${variantLabel(variant)})` : product.name;
+    showOk(region, h('span', null, `Added ${qty} × ${what} to your cart. `, h('a', { href: '#/cart' }, 'View cart')));
     return true;
   } catch (err) {
     showError(region, err, { session });
@@ -42,15 +43,24 @@ export async function addWithFeedback(button, region, product, qty) {
   }
 }
 
+/** "M / Navy": a variant's option values. */
+export function variantLabel(v) {
+  return (v.options || []).map((o) => o.value).join(' / ');
+}
+
 export function productCard(p) {
   const href = `#/p/${encodeURIComponent(p.slug)}`;
   const out = !p.stockQty || p.stockQty <= 0;
   const region = alertRegion('card-message');
-  const button = h('button', {
-    type: 'button', class: 'btn btn-small btn-block', testid: 'add-to-cart', disabled: out,
-    'aria-label': out ? `${p.name} is out of stock` : `Add ${p.name} to cart`,
-  }, out ? 'Out of stock' : 'Add to cart');
-  button.addEventListener('click', () => addWithFeedback(button, region, p, 1));
+  // A product in sizes or colours is chosen on its own page.
+  const choose = (p.variants || []).length > 1;
+  const button = choose && !out
+    ? h('a', { class: 'btn btn-small btn-block', href, testid: 'choose-options' }, 'Choose options')
+    : h('button', {
+      type: 'button', class: 'btn btn-small btn-block', testid: 'add-to-cart', disabled: out,
+      'aria-label': out ? `${p.name} is out of stock` : `Add ${p.name} to cart`,
+    }, out ? 'Out of stock' : 'Add to cart');
+  if (!choose) button.addEventListener('click', () => addWithFeedback(button, region, p, 1));
   return h('li', null,
     h('article', { class: 'product-card', testid: 'product-card', dataset: { slug: p.slug, productId: p.id } },
       h('a', { href, tabindex: '-1', 'aria-hidden': 'true' },

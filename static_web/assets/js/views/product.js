@@ -5,7 +5,7 @@ import { alertRegion, field, h, replace, showError, skeletonLines } from '../dom
 import { formatMoney } from '../money.js';
 import { placeholderImage } from '../placeholder.js';
 import { session } from '../session.js';
-import { addWithFeedback, stockLabel } from './components.js';
+import { addWithFeedback, stockLabel, variantLabel } from './components.js';
 
 export async function render(main, ctx) {
   const slug = ctx.params.slug;
@@ -30,13 +30,34 @@ export async function render(main, ctx) {
     return;
   }
   ctx.setTitle(p.name);
-  const out = !p.stockQty || p.stockQty <= 0;
-  const max = Math.max(1, Math.min(p.stockQty || 1, 999));
+  const variants = p.variants || [];
+  // Several variants: the shopper picks one (the first in stock by default); price and stock follow it.
+  let variant = variants.length > 1 ? (variants.find((v) => v.stockQty > 0) || variants[0]) : null;
+  const out = variant ? variant.stockQty <= 0 : (!p.stockQty || p.stockQty <= 0);
+  const max = Math.max(1, Math.min((variant ? variant.stockQty : p.stockQty) || 1, 999));
   const qtyField = field({ label: 'Quantity', name: 'qty', type: 'number', value: '1', testid: 'qty-input',
     attrs: { min: 1, max, step: 1, inputmode: 'numeric', required: true, disabled: out } });
   const button = h('button', { type: 'submit', class: 'btn', testid: 'add-to-cart', disabled: out }, out ? 'Out of stock' : 'Add to cart');
   const result = alertRegion('add-to-cart-message');
-  const form = h('form', { class: 'buy-row', testid: 'add-to-cart-form', novalidate: true }, qtyField, button);
+  const price = h('div', { class: 'price', testid: 'product-price' },
+    formatMoney(variant ? variant.priceMinor : p.priceMinor, variant ? variant.currency : p.currency));
+  const stock = h('div', null, stockLabel(variant ? variant.stockQty : p.stockQty));
+  let picker = null;
+  if (variant) {
+    const select = h('select', { id: 'variant', name: 'variant', testid: 'variant-select' },
+      ...variants.map((v) => h('option', { value: v.id, selected: v.id === variant.id },
+        `${variantLabel(v)}${v.stockQty > 0 ? '' : ' (out of stock)'}`)));
+    select.addEventListener('change', () => {
+      variant = variants.find((v) => v.id === select.value) || variant;
+      replace(price, formatMoney(variant.priceMinor, variant.currency));
+      replace(stock, stockLabel(variant.stockQty));
+      const none = variant.stockQty <= 0;
+      button.disabled = none;
+      replace(button, none ? 'Out of stock' : 'Add to cart');
+    });
+    picker = h('div', { class: 'field' }, h('label', { for: 'variant' }, 'Option'), select);
+  }
+  const form = h('form', { class: 'buy-row', testid: 'add-to-cart-form', novalidate: true }, picker, qtyField, button);
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     const qty = Number.parseInt(form.elements.qty.value, 10);
@@ -44,7 +65,7 @@ export async function render(main, ctx) {
       showError(result, { code: 'INVALID_ARGUMENT', message: 'quantity must be at least 1', fieldErrors: [{ field: 'qty', message: 'Enter a quantity of 1 or more.' }] }, { form });
       return;
     }
-    await addWithFeedback(button, result, p, qty);
+    await addWithFeedback(button, result, p, qty, variant);
   });
   replace(main,
     h('nav', { class: 'breadcrumbs', 'aria-label': 'Breadcrumb' }, h('a', { href: '#/' }, 'Home'), ' / ',
@@ -53,8 +74,8 @@ export async function render(main, ctx) {
       h('img', { class: 'hero', src: placeholderImage(p.categorySlug, p.name), alt: '', width: 800, height: 600 }),
       h('div', null,
         h('h1', { testid: 'product-name' }, p.name),
-        h('div', { class: 'price', testid: 'product-price' }, formatMoney(p.priceMinor, p.currency)),
-        stockLabel(p.stockQty),
+        price,
+        stock,
         form, result,
         p.description ? h('div', { class: 'description', testid: 'product-description' }, p.description) : null)));
 }

@@ -1,0 +1,54 @@
+"""The facets block of a product page: counts over exactly the products the filters match.
+
+- categories: products per category;
+- options: per option name and value, the products with a matching variant that has it;
+- price: lowest and highest price of the matching variants (in the display currency when
+  one is asked; null when nothing matches or the matches are priced in several currencies).
+
+One statement: the matches (m) and their matching variants (mv) feed three groupings.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .contract import MAX_OPTIONS, CategoryFacet, Facets, OptionFacet, OptionValueFacet, PriceFacet
+from .display import Conversion
+from .filters import Filters
+
+
+async def compute(db: Any, where_sql: str, args: list[Any], flt: Filters, conv: Conversion | None) -> Facets:
+    vwhere = ("WHERE " + " AND ".join(flt.variant_where)) if flt.variant_where else ""
+    # conv.currency matched [A-Z]{3} on the way in: safe to inline.
+    currency = "v.currency" if conv is None else f"'{conv.currency}'::text"
+    fx_join = flt.display_join.replace("ON fx.currency = p.currency", "ON fx.currency = v.currency")
+    records = await db.fetch(
+        f"WITH m AS (SELECT p.id, p.category_id FROM catalog_product p{flt.display_join} {where_sql}), "
+        f"mv AS (SELECT v.product_id, v.options, {flt.variant_price} AS price, "
+        f"{currency} AS cur "
+        f"FROM m JOIN catalog_variant v ON v.product_id = m.id{fx_join} {vwhere}) "
+        "SELECT 'c' AS kind, c.slug AS k, NULL::text AS val, count(*) AS n, NULL::bigint AS lo, NULL::bigint AS hi "
+        "FROM m JOIN catalog_category c ON c.id = m.category_id GROUP BY c.slug "
+        # LIMIT: a variant has at most MAX_OPTIONS options; it also keeps the planner's guess
+        # (100 rows per jsonb_each_text) from inflating the cost past the JIT threshold.
+        "UNION ALL SELECT 'o', o.key, o.value, count(DISTINCT mv.product_id), NULL, NULL FROM mv "
+        f"CROSS JOIN LATERAL (SELECT * FROM jsonb_each_text(mv.options) LIMIT {MAX_OPTIONS}) AS o "
+        "GROUP BY o.key, o.value "
+        "UNION ALL SELECT 'p', mv.cur, NULL, count(*), min(mv.price), max(mv.price) FROM mv GROUP BY mv.cur",
+        *args)
+    categories = sorted(((r["k"], int(r["n"])) for r in records if r["kind"] == "c"), key=lambda x: (-x[1], x[0]))
+    options: dict[str, list[tuple[str, int]]] = {}
+    for r in records:
+        if r["kind"] == "o":
+            options.setdefault(r["k"], []).append((r["val"], int(r["n"])))
+    prices = [r for r in records if r["kind"] == "p"]
+    price = None
+    if len(prices) == 1:
+        price = PriceFacet(min=int(prices[0]["lo"]), max=int(prices[0]["hi"]), currency=prices[0]["k"])
+    return Facets(
+        categories=tuple(CategoryFacet(slug=s, count=n) for s, n in categories),
+        options=tuple(OptionFacet(name=name, values=tuple(OptionValueFacet(value=v, count=n)
+                                                         for v, n in sorted(vals)))
+                      for name, vals in sorted(options.items())),
+        price=price,
+    )
