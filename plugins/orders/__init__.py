@@ -1,4 +1,5 @@
-"""Orders plugin: per-user carts, checkout by wallet or card in one transaction, order history, cancellation."""
+"""Orders plugin: per-user carts, checkout by wallet or card in one transaction, order history, cancellation,
+fulfilment and refunds (uses the shipping plugin for addresses, shipping and tax when it is enabled)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from kernel.hookspecs import hookimpl
 from kernel.plugin import PluginContext, PluginInfo
 from kernel.rest import Route
 
+from .config import OrdersConfig
 from .contract import SCOPES, OrderCancelled, OrderPlaced, Orders
 
 
@@ -16,7 +18,7 @@ from .contract import SCOPES, OrderCancelled, OrderPlaced, Orders
 def shop_plugin() -> PluginInfo:
     return PluginInfo(name="orders", version="0.1.0", description="cart, checkout, orders",
                       requires=("catalog", "wallet"), events=(OrderPlaced, OrderCancelled),
-                      scopes=SCOPES)
+                      scopes=SCOPES, config=OrdersConfig)
 
 
 @hookimpl

@@ -32,6 +32,7 @@ from plugins.wallet.contract import (
 
 from .cart import CartStore
 from .contract import CancelOrder, Checkout, Order, OrderCancelled, OrderPlaced
+from .fulfilment import FulfilmentStep
 from .store import ORDER_COLUMNS, load_order, order_not_found, parse_uuid
 
 log = logging.getLogger("shop.plugins.orders")
@@ -80,6 +81,7 @@ class CheckoutFlow:
     def __init__(self, plugin_ctx: Any, carts: CartStore) -> None:
         self.pctx = plugin_ctx
         self.carts = carts
+        self.fulfilment = FulfilmentStep(plugin_ctx)
 
     @property
     def db(self) -> Any:
@@ -116,7 +118,9 @@ class CheckoutFlow:
             # 3. Price each line at the price returned with the reservation, converted if needed.
             lines = [await self._price(by_id.get(pid) or known[pid], vid, qty, currency, ctx)
                      for pid, vid, qty in wanted]
-            total = sum(line.total_minor for line in lines)
+            # Shipping and tax (fulfilment.py): the order's total is subtotal + shipping + tax.
+            parts = await self.fulfilment.quote(user_id, req, [x.total_minor for x in lines], currency, ctx)
+            total = parts.total_minor
             if total > INT64_MAX:
                 raise precondition("ORDER_TOO_LARGE", "The order total is too large.")
             # 4. The order, pending until paid (never visible as such: same transaction).
@@ -124,6 +128,7 @@ class CheckoutFlow:
                 "INSERT INTO orders_order (user_id, status, total_minor, currency, payment_method) "
                 "VALUES ($1, 'pending', $2, $3, $4) RETURNING id", user_id, total, currency, method))
             await self._insert_items(order_id, currency, lines)
+            await self.fulfilment.record(order_id, parts)
             reference = f"order:{order_id}"
             # 5. Pay. A refusal (INSUFFICIENT_FUNDS, CARD_DECLINED) rolls everything back.
             if method == "wallet":

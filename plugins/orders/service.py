@@ -6,17 +6,24 @@ from typing import Any
 
 from kernel.context import CallContext
 
+from .admin import AdminOps
 from .cart import CartStore
 from .checkout import CheckoutFlow
 from .contract import (
     AddToCart,
+    AdminListOrders,
     CancelOrder,
     Cart,
     Checkout,
+    CreateFulfillment,
+    CreateRefund,
+    CustomerPage,
     GetCart,
+    GetGuestOrder,
     GetOrder,
     HasPurchased,
     ListAllOrders,
+    ListCustomers,
     ListOrders,
     Order,
     OrderPage,
@@ -26,6 +33,7 @@ from .contract import (
     SetCartItem,
     SetCartVariant,
 )
+from .guest import GuestLinks, link_invalid
 from .store import load_order, order_page
 
 
@@ -41,6 +49,8 @@ class OrdersServicer:
         self.pctx = plugin_ctx
         self.carts = CartStore(plugin_ctx)
         self.flow = CheckoutFlow(plugin_ctx, self.carts)
+        self.admin = AdminOps(plugin_ctx)
+        self.links = GuestLinks(plugin_ctx)
 
     async def get_cart(self, req: GetCart, ctx: CallContext) -> Cart:
         return await self.carts.get(_user(ctx), ctx)
@@ -81,3 +91,29 @@ class OrdersServicer:
     async def list_all_orders(self, req: ListAllOrders, ctx: CallContext) -> OrderPage:
         return await order_page(self.pctx.db, page=req.page, page_size=req.page_size, user_id=req.user_id,
                                 status=req.status)
+
+    # ---- fulfilment and admin operations (admin.py)
+
+    async def admin_list_orders(self, req: AdminListOrders, ctx: CallContext) -> OrderPage:
+        return await self.admin.list_orders(req)
+
+    async def admin_get_order(self, req: GetOrder, ctx: CallContext) -> Order:
+        return await self.admin.get_order(req, ctx)
+
+    async def fulfil_order(self, req: CreateFulfillment, ctx: CallContext) -> Order:
+        return await self.admin.fulfil(req, ctx)
+
+    async def refund_order(self, req: CreateRefund, ctx: CallContext) -> Order:
+        return await self.admin.refund(req, ctx)
+
+    async def list_customers(self, req: ListCustomers, ctx: CallContext) -> CustomerPage:
+        return await self.admin.customers(req)
+
+    # ---- guests (guest.py)
+
+    async def get_guest_order(self, req: GetGuestOrder, ctx: CallContext) -> Order:
+        order_id = await self.links.verify(req.token)
+        order = await load_order(self.pctx.db, order_id, None)
+        if not order.user_id.startswith("guest:"):
+            raise link_invalid()
+        return order

@@ -44,7 +44,9 @@ def shop_authenticators(ctx: PluginContext) -> list[Any]:
         if not raw:
             return None
         d = orjson.loads(raw)
+        # Like auth: a broader scope grants what it implies (admin: orders:manage, catalog:write).
+        scopes = ctx.runtime.scopes.expand(d.get("scopes", ALL_USER_SCOPES))
         return user_principal(d["userId"], email=d.get("email"), roles=tuple(d.get("roles", ())),
-                              scopes=tuple(d.get("scopes", ALL_USER_SCOPES)))
+                              scopes=tuple(sorted(scopes)))
 
     return [from_header]

@@ -1,0 +1,172 @@
+"""Admin operations over every order: list for sync, detail, fulfil, refund, customers.
+
+Every transition locks the order row, checks the transition against the table in
+``lifecycle.py`` and does its money effects in the same transaction; a refused
+transition is 409 with a reason.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from datetime import datetime
+from typing import Any
+
+from kernel.context import CallContext
+from kernel.status import BusError, Status
+from plugins.auth.contract import GetUser, Users
+from plugins.wallet.contract import Credit, Payments, RefundCharge, Wallets
+
+from .contract import (
+    AdminListOrders,
+    CreateFulfillment,
+    CreateRefund,
+    Customer,
+    CustomerPage,
+    CustomerTotal,
+    GetOrder,
+    ListCustomers,
+    Order,
+    OrderPage,
+)
+from .lifecycle import check_transition, status_after_refund
+from .store import ORDER_COLUMNS, iso, load_order, order_not_found, orders_from_rows, parse_uuid
+
+log = logging.getLogger("shop.plugins.orders")
+
+
+def _since(value: str) -> datetime:
+    try:
+        ts = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        ts = None
+    if ts is None or ts.tzinfo is None:
+        raise BusError(Status.INVALID_ARGUMENT, "updatedSince must be an RFC 3339 timestamp with a time zone.",
+                       field_errors=[("updatedSince", "not an RFC 3339 timestamp with a time zone")])
+    return ts
+
+
+class AdminOps:
+    def __init__(self, plugin_ctx: Any) -> None:
+        self.pctx = plugin_ctx
+
+    @property
+    def db(self) -> Any:
+        return self.pctx.db
+
+    @property
+    def bus(self) -> Any:
+        return self.pctx.bus
+
+    async def list_orders(self, req: AdminListOrders) -> OrderPage:
+        where, args = [], []
+
+        def add(cond: str, value: Any) -> None:
+            args.append(value)
+            where.append(cond.replace("?", f"${len(args)}"))
+
+        if req.status is not None:
+            add("status = ?", req.status)
+        if req.email is not None:
+            add("lower(email) = lower(?)", req.email)
+        if req.updated_since is not None:
+            add("updated_at >= ?", _since(req.updated_since))
+        if req.user_id is not None:
+            add("user_id = ?", req.user_id)
+        clause = ("WHERE " + " AND ".join(where)) if where else ""
+        total = await self.db.fetchval(f"SELECT count(*) FROM orders_order {clause}", *args)
+        rows = await self.db.fetch(
+            f"SELECT {ORDER_COLUMNS} FROM orders_order {clause} ORDER BY updated_at DESC, id DESC "
+            f"LIMIT ${len(args) + 1} OFFSET ${len(args) + 2}", *args, req.page_size, (req.page - 1) * req.page_size)
+        return OrderPage(items=tuple(await orders_from_rows(self.db, rows)), page=req.page, page_size=req.page_size,
+                         total=int(total))
+
+    async def get_order(self, req: GetOrder, ctx: CallContext) -> Order:
+        order = await load_order(self.db, req.id, None)
+        if order.email is None and not order.user_id.startswith("guest:") and self.bus.has(Users.get_user):
+            # Orders placed before emails were recorded: ask auth (when it is enabled).
+            try:
+                user = await self.bus.call(Users.get_user, GetUser(user_id=order.user_id), ctx)
+                order = dataclasses.replace(order, email=user.email)
+            except BusError as exc:
+                if exc.status != Status.NOT_FOUND:
+                    raise
+        return order
+
+    async def _lock(self, order_id: str) -> Any:
+        oid = parse_uuid(order_id)
+        row = None if oid is None else await self.db.fetchrow(
+            "SELECT id, user_id, status, total_minor, refunded_minor, currency, payment_method, charge_id "
+            "FROM orders_order WHERE id = $1 FOR UPDATE", oid)
+        if row is None:
+            raise order_not_found()
+        return row
+
+    async def fulfil(self, req: CreateFulfillment, ctx: CallContext) -> Order:
+        async with self.db.transaction():
+            row = await self._lock(req.id)
+            new_status = check_transition(row["status"], "fulfil")
+            await self.db.execute("INSERT INTO orders_fulfillment (order_id, carrier, tracking_number) "
+                                  "VALUES ($1, $2, $3)", row["id"], req.carrier, req.tracking_number)
+            await self.db.execute("UPDATE orders_order SET status = $2 WHERE id = $1", row["id"], new_status)
+            return await load_order(self.db, str(row["id"]), None)
+
+    async def refund(self, req: CreateRefund, ctx: CallContext) -> Order:
+        async with self.db.transaction():
+            # The row lock serializes refunds of one order: the sum can never pass what was paid.
+            row = await self._lock(req.id)
+            check_transition(row["status"], "refund")
+            left = row["total_minor"] - row["refunded_minor"]
+            if req.amount_minor > left:
+                raise BusError(Status.FAILED_PRECONDITION,
+                               f"At most {left} can still be refunded on this order.", reason="REFUND_EXCEEDS_PAID",
+                               field_errors=[("amountMinor", f"at most {left}")])
+            oid, currency = str(row["id"]), row["currency"].strip()
+            refund_id = str(await self.db.fetchval(
+                "INSERT INTO orders_refund (order_id, amount_minor, currency, reason) VALUES ($1, $2, $3, $4) "
+                "RETURNING id", oid, req.amount_minor, currency, req.reason))
+            refunded = row["refunded_minor"] + req.amount_minor
+            await self.db.execute("UPDATE orders_order SET refunded_minor = $2, status = $3 WHERE id = $1",
+                                  oid, refunded, status_after_refund(row["total_minor"], refunded))
+            # The money last, to the original payment method: the step other systems see.
+            payment_ref = await self._pay_back(row, refund_id, req.amount_minor, ctx)
+            await self.db.execute("UPDATE orders_refund SET payment_refund_id = $2 WHERE id = $1", refund_id,
+                                  payment_ref)
+            log.info("order_refunded", extra={"order_id": oid, "refund_id": refund_id, "amount": req.amount_minor})
+            return await load_order(self.db, oid, None)
+
+    async def _pay_back(self, row: Any, refund_id: str, amount: int, ctx: CallContext) -> str:
+        oid, currency = str(row["id"]), row["currency"].strip()
+        if row["payment_method"] == "wallet":
+            receipt = await self.bus.call(Wallets.credit, Credit(
+                user_id=row["user_id"], currency=currency, amount_minor=amount, reference=f"order:{oid}"), ctx)
+            return str(receipt.transaction_id)
+        if row["charge_id"] is None:
+            raise BusError(Status.FAILED_PRECONDITION, "This card order has no charge to refund.",
+                           reason="NOTHING_TO_REFUND")
+        refund = await self.bus.call(Payments.refund_charge, RefundCharge(
+            charge_id=row["charge_id"], amount_minor=amount, reference=f"order:{oid}:refund:{refund_id}"), ctx)
+        return str(refund.refund_id)
+
+    async def customers(self, req: ListCustomers) -> CustomerPage:
+        # Customers are users (and guests) with at least one order that was paid.
+        total = await self.db.fetchval(
+            "SELECT count(DISTINCT user_id) FROM orders_order WHERE paid_at IS NOT NULL")
+        rows = await self.db.fetch(
+            "SELECT user_id, max(email) AS email, count(*) AS orders, max(created_at) AS last_order_at "
+            "FROM orders_order WHERE paid_at IS NOT NULL GROUP BY user_id "
+            "ORDER BY max(created_at) DESC, user_id LIMIT $1 OFFSET $2", req.page_size, (req.page - 1) * req.page_size)
+        users = [r["user_id"] for r in rows]
+        totals: dict[str, list[CustomerTotal]] = {u: [] for u in users}
+        for r in await self.db.fetch(
+            # Net of refunds; a cancelled (refunded) order counts nothing.
+            "SELECT user_id, currency, sum(CASE WHEN status = 'refunded' THEN 0 "
+            "ELSE total_minor - refunded_minor END) AS amount FROM orders_order "
+            "WHERE paid_at IS NOT NULL AND user_id = ANY($1::text[]) GROUP BY user_id, currency "
+            "ORDER BY user_id, currency", users,
+        ):
+            totals[r["user_id"]].append(CustomerTotal(currency=r["currency"].strip(), amount_minor=int(r["amount"])))
+        return CustomerPage(items=tuple(
+            Customer(user_id=r["user_id"], email=r["email"], order_count=int(r["orders"]),
+                     totals=tuple(totals[r["user_id"]]), last_order_at=iso(r["last_order_at"]) or "")
+            for r in rows), page=req.page, page_size=req.page_size, total=int(total))
