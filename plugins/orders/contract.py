@@ -9,6 +9,7 @@ from kernel.events import Event
 from kernel.messages import Timestamp, Uuid, constraint, message
 from kernel.scopes import Scope
 from kernel.service import Service, rpc
+from plugins.payments.contract import Ack, PaymentOutcome
 from plugins.wallet.contract import Card
 
 # The scopes this plugin enforces (docs/plugins.md, "Scopes"); the consent screen shows the descriptions.
@@ -23,7 +24,7 @@ CURRENCY = r"[A-Z]{3}"
 ID_MAX = 64  # ids are opaque strings (UUIDs here); longer input is refused before any lookup
 MAX_QTY = 999
 
-OrderStatus = Literal["pending", "paid", "cancelled", "refunded"]
+OrderStatus = Literal["pending", "awaiting_payment", "paid", "cancelled", "refunded"]
 PaymentMethod = Literal["wallet", "card"]
 ORDER_STATUSES: tuple[str, ...] = typing.get_args(OrderStatus)
 PAYMENT_METHODS: tuple[str, ...] = typing.get_args(PaymentMethod)
@@ -114,6 +115,16 @@ class OrderItem:
 
 
 @message
+class OrderPayment:
+    """The payment intent of a card order (confirm it with POST /api/payments/{id}/confirm)."""
+
+    id: Uuid
+    provider: str
+    status: str  # the intent's status when the order was read
+    client_secret: str | None = None  # only in the checkout answer
+
+
+@message
 class Order:
     id: Uuid
     status: OrderStatus
@@ -126,6 +137,8 @@ class Order:
     card_brand: str | None = None
     card_last4: str | None = None
     cancelled_at: Timestamp | None = None
+    payment: OrderPayment | None = None
+    cancel_reason: str | None = None  # e.g. PAYMENT_EXPIRED
 
 
 @message
@@ -138,8 +151,13 @@ class OrderPage:
 
 @message
 class Checkout:
-    """Pay by wallet (``walletCurrency``) or by card (``card`` + ``currency``): exactly one of the two."""
+    """Pay by wallet (``walletCurrency``) or by card (``paymentMethod: "card"`` + ``currency``).
 
+    ``card`` (raw card data, with ``currency``) is the demo-mode seed form only.
+    """
+
+    payment_method: PaymentMethod | None = constraint(
+        default=None, doc='"card": the order awaits payment through a payment intent; "wallet": as walletCurrency')
     wallet_currency: str | None = constraint(default=None, pattern=CURRENCY)
     card: Card | None = None
     currency: str | None = constraint(default=None, pattern=CURRENCY, doc="the order currency for card payments")
@@ -195,6 +213,8 @@ class Orders(Service, package="shop.orders.v1"):
     list_all_orders = rpc(ListAllOrders, OrderPage, scope="admin")
     # For other plugins (e.g. reviews by buyers only); never exposed over HTTP.
     has_purchased = rpc(HasPurchased, Purchased, internal=True)
+    # Told by payments when an order's intent is paid, expires or is cancelled.
+    payment_outcome = rpc(PaymentOutcome, Ack, internal=True)
 
 
 # ---- events (published inside the transaction, delivered after commit)
