@@ -291,8 +291,8 @@ async def test_a_plugin_adds_a_provider_through_the_hook_and_names_are_unique(ma
         def shop_payment_providers(ctx: Any) -> list[Any]:
             return [SlowBank()]
 
-    from tests.payments.conftest import LIMITS
     from tests.conftest import rt_of
+    from tests.payments.conftest import LIMITS
 
     client = await make_client(plugins=[*plugin_modules(), BankPlugin], rate_limits=LIMITS,
                                settings_obj=settings.with_(plugin_config={"payments": {"provider": "slowbank"}}))
