@@ -181,6 +181,30 @@ class ReserveStock:
 
 
 @message
+class TakeStock:
+    """Take stock for every (product, variant) line or for none, in one statement (checkout's short lock).
+
+    Each line names its variant; the answer gives each variant's price at the moment
+    its stock was taken, so the caller can check it charged that price.
+    """
+
+    lines: tuple[StockLine, ...] = constraint(min_len=1, max_len=1000)
+
+
+@message
+class TakenLine:
+    variant_id: str
+    product_id: str
+    price_minor: int
+    currency: str
+
+
+@message
+class StockTaken:
+    items: tuple[TakenLine, ...]
+
+
+@message
 class Restock:
     lines: tuple[StockLine, ...] = constraint(min_len=1, max_len=1000)
 
@@ -314,6 +338,7 @@ class Catalog(Service, package="shop.catalog.v1"):
     # For other plugins (carts, checkout): never exposed over HTTP.
     get_products_by_ids = rpc(GetProductsByIds, ProductList, internal=True)
     reserve_stock = rpc(ReserveStock, ProductList, internal=True)
+    take_stock = rpc(TakeStock, StockTaken, internal=True)
     restock = rpc(Restock, ProductList, internal=True)
     # Admin (scope admin; the auth plugin grants it only to users with the admin role).
     create_category = rpc(CreateCategory, Category, scope="admin", write=True)

@@ -17,7 +17,7 @@ from .contract import SCOPES, OrderCancelled, OrderPlaced, Orders
 @hookimpl
 def shop_plugin() -> PluginInfo:
     return PluginInfo(name="orders", version="0.1.0", description="cart, checkout, orders",
-                      requires=("catalog", "wallet"), events=(OrderPlaced, OrderCancelled),
+                      requires=("catalog", "wallet", "payments"), events=(OrderPlaced, OrderCancelled),
                       scopes=SCOPES, config=OrdersConfig)
 
 

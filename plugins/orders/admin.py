@@ -15,7 +15,8 @@ from typing import Any
 from kernel.context import CallContext
 from kernel.status import BusError, Status
 from plugins.auth.contract import GetUser, Users
-from plugins.wallet.contract import Credit, Payments, RefundCharge, Wallets
+from plugins.payments.contract import Payments, RefundPayment
+from plugins.wallet.contract import Credit, Wallets
 
 from .contract import (
     AdminListOrders,
@@ -96,7 +97,7 @@ class AdminOps:
     async def _lock(self, order_id: str) -> Any:
         oid = parse_uuid(order_id)
         row = None if oid is None else await self.db.fetchrow(
-            "SELECT id, user_id, status, total_minor, refunded_minor, currency, payment_method, charge_id "
+            "SELECT id, user_id, status, total_minor, refunded_minor, currency, payment_method, payment_id "
             "FROM orders_order WHERE id = $1 FOR UPDATE", oid)
         if row is None:
             raise order_not_found()
@@ -112,6 +113,10 @@ class AdminOps:
             return await load_order(self.db, str(row["id"]), None)
 
     async def refund(self, req: CreateRefund, ctx: CallContext) -> Order:
+        """To the original payment method. Wallet: one transaction (the ledger is in this database).
+        Card: the amount is reserved on the order in one short transaction, the provider is called with
+        no transaction open (payments' rule: no external call under locks), and a refused refund gives
+        the reservation back."""
         async with self.db.transaction():
             # The row lock serializes refunds of one order: the sum can never pass what was paid.
             row = await self._lock(req.id)
@@ -128,25 +133,46 @@ class AdminOps:
             refunded = row["refunded_minor"] + req.amount_minor
             await self.db.execute("UPDATE orders_order SET refunded_minor = $2, status = $3 WHERE id = $1",
                                   oid, refunded, status_after_refund(row["total_minor"], refunded))
-            # The money last, to the original payment method: the step other systems see.
-            payment_ref = await self._pay_back(row, refund_id, req.amount_minor, ctx)
-            await self.db.execute("UPDATE orders_refund SET payment_refund_id = $2 WHERE id = $1", refund_id,
-                                  payment_ref)
-            log.info("order_refunded", extra={"order_id": oid, "refund_id": refund_id, "amount": req.amount_minor})
-            return await load_order(self.db, oid, None)
+            if row["payment_method"] == "wallet":
+                # The money last, in the same transaction: the step other systems see.
+                receipt = await self.bus.call(Wallets.credit, Credit(
+                    user_id=row["user_id"], currency=currency, amount_minor=req.amount_minor,
+                    reference=f"order:{oid}"), ctx)
+                await self._refunded(refund_id, str(receipt.transaction_id), oid, req.amount_minor)
+                return await load_order(self.db, oid, None)
+        # Card: through the payments plugin, outside any transaction.
+        try:
+            if row["payment_id"] is None:
+                raise BusError(Status.FAILED_PRECONDITION, "This card order has no payment to refund.",
+                               reason="NOTHING_TO_REFUND")
+            done = await self.bus.call(Payments.refund, RefundPayment(
+                id=row["payment_id"], amount_minor=req.amount_minor, reference=f"order-refund:{refund_id}"), ctx)
+        except BaseException:
+            await self._undo(oid, refund_id, req.amount_minor)
+            raise
+        await self._refunded(refund_id, done.id, oid, req.amount_minor)
+        return await load_order(self.db, oid, None)
 
-    async def _pay_back(self, row: Any, refund_id: str, amount: int, ctx: CallContext) -> str:
-        oid, currency = str(row["id"]), row["currency"].strip()
-        if row["payment_method"] == "wallet":
-            receipt = await self.bus.call(Wallets.credit, Credit(
-                user_id=row["user_id"], currency=currency, amount_minor=amount, reference=f"order:{oid}"), ctx)
-            return str(receipt.transaction_id)
-        if row["charge_id"] is None:
-            raise BusError(Status.FAILED_PRECONDITION, "This card order has no charge to refund.",
-                           reason="NOTHING_TO_REFUND")
-        refund = await self.bus.call(Payments.refund_charge, RefundCharge(
-            charge_id=row["charge_id"], amount_minor=amount, reference=f"order:{oid}:refund:{refund_id}"), ctx)
-        return str(refund.refund_id)
+    async def _refunded(self, refund_id: str, payment_ref: str, oid: str, amount: int) -> None:
+        await self.db.execute("UPDATE orders_refund SET payment_refund_id = $2 WHERE id = $1", refund_id, payment_ref)
+        log.info("order_refunded", extra={"order_id": oid, "refund_id": refund_id, "amount": amount})
+
+    async def _undo(self, oid: str, refund_id: str, amount: int) -> None:
+        """The provider refused (or failed): the reserved amount goes back, with the status it had."""
+        async with self.db.transaction():
+            row = await self.db.fetchrow("SELECT total_minor, refunded_minor FROM orders_order WHERE id = $1 "
+                                         "FOR UPDATE", oid)
+            refunded = row["refunded_minor"] - amount
+            await self.db.execute("DELETE FROM orders_refund WHERE id = $1", refund_id)
+            if refunded > 0:
+                status = status_after_refund(row["total_minor"], refunded)
+            else:  # back to what it was; a parcel may have shipped meanwhile
+                shipped = await self.db.fetchval("SELECT exists(SELECT 1 FROM orders_fulfillment WHERE order_id = $1)",
+                                                 oid)
+                status = "fulfilled" if shipped else "paid"
+            await self.db.execute("UPDATE orders_order SET refunded_minor = $2, status = $3 WHERE id = $1",
+                                  oid, refunded, status)
+        log.warning("order_refund_failed", extra={"order_id": oid, "refund_id": refund_id})
 
     async def customers(self, req: ListCustomers) -> CustomerPage:
         # Customers are users (and guests) with at least one order that was paid.

@@ -9,6 +9,7 @@ from kernel.events import Event
 from kernel.messages import Timestamp, Uuid, constraint, message
 from kernel.scopes import Scope
 from kernel.service import Service, rpc
+from plugins.payments.contract import Ack, PaymentOutcome
 from plugins.shipping.contract import Address, AddressInput, ShippingMethod
 from plugins.wallet.contract import Card
 
@@ -26,7 +27,7 @@ MAX_QTY = 999
 INT64_MAX_VALUE = 2**63 - 1
 EMAIL = r"[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{1,60}"
 
-OrderStatus = Literal["pending", "paid", "cancelled", "refunded",
+OrderStatus = Literal["pending", "awaiting_payment", "paid", "cancelled", "refunded",
                       "fulfilled", "partially_refunded"]
 PaymentMethod = Literal["wallet", "card"]
 ORDER_STATUSES: tuple[str, ...] = typing.get_args(OrderStatus)
@@ -135,6 +136,16 @@ class Refund:
 
 
 @message
+class OrderPayment:
+    """The payment intent of a card order (confirm it with POST /api/payments/{id}/confirm)."""
+
+    id: Uuid
+    provider: str
+    status: str  # the intent's status when the order was read
+    client_secret: str | None = None  # only in the checkout answer
+
+
+@message
 class Order:
     id: Uuid
     status: OrderStatus
@@ -147,6 +158,8 @@ class Order:
     card_brand: str | None = None
     card_last4: str | None = None
     cancelled_at: Timestamp | None = None
+    payment: OrderPayment | None = None
+    cancel_reason: str | None = None  # e.g. PAYMENT_EXPIRED
     # Fulfilment (docs/orders.md): totalMinor = subtotalMinor + shippingMinor + taxMinor.
     subtotal_minor: int = 0
     shipping_minor: int = 0
@@ -171,8 +184,13 @@ class OrderPage:
 
 @message
 class Checkout:
-    """Pay by wallet (``walletCurrency``) or by card (``card`` + ``currency``): exactly one of the two."""
+    """Pay by wallet (``walletCurrency``) or by card (``paymentMethod: "card"`` + ``currency``).
 
+    ``card`` (raw card data, with ``currency``) is the demo-mode seed form only.
+    """
+
+    payment_method: PaymentMethod | None = constraint(
+        default=None, doc='"card": the order awaits payment through a payment intent; "wallet": as walletCurrency')
     wallet_currency: str | None = constraint(default=None, pattern=CURRENCY)
     card: Card | None = None
     currency: str | None = constraint(default=None, pattern=CURRENCY, doc="the order currency for card payments")
@@ -305,6 +323,8 @@ class Orders(Service, package="shop.orders.v1"):
     get_guest_order = rpc(GetGuestOrder, Order, rate_limit="read")
     # For other plugins (e.g. reviews by buyers only); never exposed over HTTP.
     has_purchased = rpc(HasPurchased, Purchased, internal=True)
+    # Told by payments when an order's intent is paid, expires or is cancelled.
+    payment_outcome = rpc(PaymentOutcome, Ack, internal=True)
 
 
 # ---- events (published inside the transaction, delivered after commit)

@@ -36,6 +36,7 @@ def part() -> GraphQLPart:
             "OrderItem.options": variant_options,
             "Mutation.checkout": bus_field(o.checkout),
             "Mutation.checkoutWithCard": bus_field(o.checkout),
+            "Mutation.checkoutByCard": bus_field(o.checkout),
             "Mutation.cancelOrder": bus_field(o.cancel_order),
             "Query.adminOrders": bus_field(o.admin_list_orders),
             "Query.adminOrder": bus_field(o.admin_get_order, null_if_not_found=True),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from kernel.context import CallContext
+from plugins.payments.contract import Ack, PaymentOutcome
 
 from .admin import AdminOps
 from .cart import CartStore
@@ -75,6 +76,9 @@ class OrdersServicer:
 
     async def cancel_order(self, req: CancelOrder, ctx: CallContext) -> Order:
         return await self.flow.cancel(_user(ctx), req, ctx)
+
+    async def payment_outcome(self, req: PaymentOutcome, ctx: CallContext) -> Ack:
+        return await self.flow.payment_outcome(req, ctx)
 
     async def list_orders(self, req: ListOrders, ctx: CallContext) -> OrderPage:
         return await order_page(self.pctx.db, page=req.page, page_size=req.page_size, user_id=_user(ctx))

@@ -14,10 +14,15 @@ from kernel.db import Database
 from kernel.status import BusError, Status
 from plugins.shipping.contract import Address, ShippingMethod
 
-from .contract import Fulfillment, Order, OrderItem, OrderPage, Refund
+from .contract import Fulfillment, Order, OrderItem, OrderPage, OrderPayment, Refund
 
 ORDER_COLUMNS = ("id, user_id, status, total_minor, currency, payment_method, card_brand, card_last4, "
-                 "created_at, cancelled_at")
+                 "created_at, cancelled_at, payment_id, payment_provider, cancel_reason")
+# What an order's status says about its payment intent (GET /api/payments/{id} has the intent's own).
+_PAYMENT_STATUS = {"awaiting_payment": "requires_payment_method", "paid": "succeeded", "cancelled": "canceled",
+                   "refunded": "refunded", "pending": "requires_payment_method",
+                   # after payment (fulfilment): the intent succeeded; refunds are the order's own list
+                   "fulfilled": "succeeded", "partially_refunded": "succeeded"}
 
 
 def parse_uuid(value: str) -> str | None:
@@ -70,7 +75,9 @@ async def _base_orders(db: Database, rows: Sequence[Any]) -> list[Order]:
             id=str(r["id"]), status=r["status"], total_minor=r["total_minor"], currency=r["currency"],
             payment_method=r["payment_method"], items=tuple(items[r["id"]]), created_at=iso(r["created_at"]) or "",
             user_id=r["user_id"], card_brand=r["card_brand"], card_last4=r["card_last4"],
-            cancelled_at=iso(r["cancelled_at"]),
+            cancelled_at=iso(r["cancelled_at"]), cancel_reason=r["cancel_reason"],
+            payment=None if r["payment_id"] is None else OrderPayment(
+                id=r["payment_id"], provider=r["payment_provider"], status=_PAYMENT_STATUS[r["status"]]),
         )
         for r in rows
     ]

@@ -42,6 +42,9 @@ class OrderRow(Table, tablename="orders_order"):
     created_at = Timestamptz()
     paid_at = Timestamptz(null=True, default=None)
     cancelled_at = Timestamptz(null=True, default=None)
+    payment_id = Text(null=True, default=None)  # the payment intent (card orders)
+    payment_provider = Text(null=True, default=None)
+    cancel_reason = Text(null=True, default=None)  # e.g. PAYMENT_EXPIRED
     # m0004_fulfilment
     subtotal_minor = BigInt(default=0)
     shipping_minor = BigInt(default=0)

@@ -14,9 +14,11 @@ from .contract import SCOPES, Shipping
 
 @hookimpl
 def shop_plugin() -> PluginInfo:
-    # Requires orders for its admin scope (orders:manage); orders uses shipping only when it is enabled.
+    # Its admin methods need orders' scope orders:manage (shipping and tax are part of running the orders):
+    # with orders disabled, disable shipping too, or the app refuses to start naming the missing scope.
+    # Not a `requires`: orders is the one that uses shipping (optionally), never the reverse.
     return PluginInfo(name="shipping", version="0.1.0", description="addresses, shipping methods, tax",
-                      requires=("orders",), scopes=SCOPES)
+                      scopes=SCOPES)
 
 
 @hookimpl

@@ -19,6 +19,8 @@ from shop_reviews.contract import AddReview, ListReviews, Reviews
 import plugins.auth
 import plugins.catalog
 import plugins.orders
+import plugins.payments
+import plugins.testpay
 import plugins.wallet
 from kernel.cli import build_parser
 from kernel.context import CallContext
@@ -32,7 +34,8 @@ from tests.conftest import rt_of
 from tests.support import fake_identity
 from tests.support.fake_identity import ALL_USER_SCOPES, principal_header, user_principal
 
-PLUGINS: list[object] = [plugins.auth, plugins.catalog, plugins.wallet, plugins.orders, shop_reviews, fake_identity]
+PLUGINS: list[object] = [plugins.auth, plugins.catalog, plugins.wallet, plugins.orders, plugins.payments,
+                         plugins.testpay, shop_reviews, fake_identity]
 ADMIN = CallContext(principal=user_principal("admin-r", roles=("admin",), scopes=(*ALL_USER_SCOPES, "admin")))
 
 

@@ -17,7 +17,7 @@ from kernel.hookspecs import hookimpl
 from kernel.plugin import PluginContext, PluginInfo
 
 ALL_USER_SCOPES = ("openid", "profile", "email", "catalog:read", "cart:write", "orders:read", "orders:write",
-                   "wallet:read", "wallet:write", "reviews:write")
+                   "wallet:read", "wallet:write", "reviews:write", "payments:write")
 
 
 def principal_header(user_id: str, *, email: str | None = None, roles: tuple[str, ...] = (),

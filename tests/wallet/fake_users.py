@@ -38,6 +38,13 @@ class FakeUsers:
             raise not_found("user")
         return user_for(local)
 
+    # The canned users grant no third-party access: these exist so the Users service is complete.
+    async def list_my_grants(self, req: Any, ctx: CallContext) -> Any:
+        raise BusError(Status.UNIMPLEMENTED, "the canned users have no grants")
+
+    async def revoke_grant(self, req: Any, ctx: CallContext) -> Any:
+        raise BusError(Status.UNIMPLEMENTED, "the canned users have no grants")
+
 
 @hookimpl
 def shop_plugin() -> PluginInfo:
