@@ -47,3 +47,10 @@ def shop_graphql(ctx: PluginContext) -> GraphQLPart:
     from .graphql import part
 
     return part()
+
+
+@hookimpl
+def shop_seed_demo(ctx: PluginContext) -> Any:
+    from .seed import seed_demo
+
+    return seed_demo

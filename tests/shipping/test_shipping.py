@@ -154,3 +154,17 @@ async def test_graphql_has_the_same_addresses_methods_and_rates(shop: Shop) -> N
     assert out["data"]["taxRates"] == [{"country": "GB"}]
     out = await gql("{ taxRates { country } }", shopper(user))
     assert out["errors"]
+
+
+async def test_demo_seed_makes_checkout_possible_in_a_few_countries_and_runs_twice(shop: Shop) -> None:
+    from plugins.shipping.seed import seed_demo
+
+    first = await seed_demo(shop.rt, {})
+    assert first == "5 zones, 8 shipping methods, 10 tax rates added"
+    assert await seed_demo(shop.rt, {}) == "0 zones, 0 shipping methods, 0 tax rates added"
+    for country, currency in (("DE", "EUR"), ("FR", "EUR"), ("GB", "GBP"), ("US", "USD"), ("JP", "JPY")):
+        found = await (await shop.client.get(f"/api/shipping-methods?country={country}&currency={currency}")).json()
+        assert found, (country, currency)
+    rates = {t["country"]: (t["rate"], t["inclusive"])
+             for t in await (await shop.client.get("/api/admin/tax-rates", headers=admin())).json()}
+    assert rates["DE"] == ("19", True) and rates["US"] == ("7.25", False)
