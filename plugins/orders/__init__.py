@@ -47,3 +47,27 @@ def shop_graphql(ctx: PluginContext) -> GraphQLPart:
     from .graphql import part
 
     return part()
+
+
+def _guests(ctx: PluginContext) -> Any:
+    from .guest_session import GuestSessions
+
+    return GuestSessions(ctx)
+
+
+@hookimpl
+def shop_authenticators(ctx: PluginContext) -> list[Any]:
+    # After every other plugin's (auth's load first): a guest only when nobody else is signed in.
+    return [_guests(ctx).authenticate]
+
+
+@hookimpl
+def shop_middlewares(ctx: PluginContext) -> list[Any]:
+    return [_guests(ctx).middleware()]
+
+
+@hookimpl
+def shop_web_routes(ctx: PluginContext) -> list[Any]:
+    from aiohttp import web
+
+    return [web.post("/api/guest-session", _guests(ctx).start)]

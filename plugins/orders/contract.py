@@ -172,6 +172,7 @@ class Order:
     paid_at: Timestamp | None = None
     fulfillments: tuple[Fulfillment, ...] = ()
     refunds: tuple[Refund, ...] = ()
+    order_link: str | None = None  # a guest's signed link to the order (checkout answer only)
 
 
 @message

@@ -57,9 +57,9 @@ class FulfilmentStep:
         return bool(self.pctx.bus.has(Shipping.quote))
 
     async def quote(self, user_id: str | None, req: Checkout, line_totals: list[int], currency: str,
-                    ctx: CallContext, *, guest_email: str | None = None) -> PriceParts:
-        """``user_id`` None: a guest (no saved addresses; ``guest_email`` is the order's email)."""
-        email = guest_email if user_id is None else ctx.principal.email
+                    ctx: CallContext) -> PriceParts:
+        # A guest (user id guest:...) gives the order's email at checkout; a user's is their account's.
+        email = req.email if user_id is None or user_id.startswith("guest:") else ctx.principal.email
         subtotal = sum(line_totals)
         given = req.shipping_address is not None or req.address_id is not None
         if not given and req.shipping_method_id is None:

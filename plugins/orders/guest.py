@@ -29,6 +29,20 @@ def link_invalid() -> BusError:
     return BusError(Status.NOT_FOUND, "This order link is not valid.", reason="ORDER_LINK_INVALID")
 
 
+def check_guest_checkout(req: Any) -> None:
+    """A guest pays by card (no wallet), gives an email, and has no saved addresses."""
+    errors = []
+    if req.email is None:
+        errors.append(("email", "is required for guests"))
+    if req.wallet_currency is not None or getattr(req, "payment_method", None) == "wallet":
+        errors.append(("walletCurrency", "guests pay by card"))
+    if req.address_id is not None:
+        errors.append(("addressId", "guests have no saved addresses: give shippingAddress"))
+    if errors:
+        raise BusError(Status.INVALID_ARGUMENT, "A guest checkout pays by card and gives an email.",
+                       reason="GUEST_CHECKOUT", field_errors=errors)
+
+
 class GuestLinks:
     def __init__(self, plugin_ctx: Any) -> None:
         self.pctx = plugin_ctx

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from kernel.context import CallContext
@@ -10,6 +11,7 @@ from plugins.payments.contract import Ack, PaymentOutcome
 from .admin import AdminOps
 from .cart import CartStore
 from .checkout import CheckoutFlow
+from .config import OrdersConfig
 from .contract import (
     AddToCart,
     AdminListOrders,
@@ -34,7 +36,8 @@ from .contract import (
     SetCartItem,
     SetCartVariant,
 )
-from .guest import GuestLinks, link_invalid
+from .guest import GuestLinks, check_guest_checkout, link_invalid
+from .guest_session import is_guest
 from .store import load_order, order_page
 
 
@@ -72,7 +75,13 @@ class OrdersServicer:
         return await self.carts.remove_variant(_user(ctx), req, ctx)
 
     async def checkout(self, req: Checkout, ctx: CallContext) -> Order:
-        return await self.flow.checkout(_user(ctx), req, ctx)
+        user_id = _user(ctx)
+        if not is_guest(user_id):
+            return await self.flow.checkout(user_id, req, ctx)
+        check_guest_checkout(req)
+        order = await self.flow.checkout(user_id, req, ctx)
+        ttl = (self.pctx.config or OrdersConfig()).guest_link_ttl
+        return dataclasses.replace(order, order_link=await self.links.sign(order.id, ttl))
 
     async def cancel_order(self, req: CancelOrder, ctx: CallContext) -> Order:
         return await self.flow.cancel(_user(ctx), req, ctx)
