@@ -19,13 +19,13 @@ from plugins.payments.contract import Payments, RefundPayment
 from plugins.wallet.contract import Credit, Wallets
 
 from .contract import (
-    AdminListOrders,
     CreateFulfillment,
     CreateRefund,
     Customer,
     CustomerPage,
     CustomerTotal,
     GetOrder,
+    ListAllOrders,
     ListCustomers,
     Order,
     OrderPage,
@@ -59,7 +59,7 @@ class AdminOps:
     def bus(self) -> Any:
         return self.pctx.bus
 
-    async def list_orders(self, req: AdminListOrders) -> OrderPage:
+    async def list_orders(self, req: ListAllOrders) -> OrderPage:
         where, args = [], []
 
         def add(cond: str, value: Any) -> None:

@@ -210,14 +210,6 @@ class ListOrders:
 
 
 @message
-class ListAllOrders:
-    page: int = constraint(default=1, min=1, max=100_000)
-    page_size: int = constraint(default=20, min=1, max=100)
-    status: OrderStatus | None = None
-    user_id: str | None = constraint(default=None, min_len=1, max_len=ID_MAX)
-
-
-@message
 class GetOrder:
     id: str = constraint(min_len=1, max_len=ID_MAX)
 
@@ -242,7 +234,7 @@ class Purchased:
 
 
 @message
-class AdminListOrders:
+class ListAllOrders:
     """Newest-updated first (updatedAt desc, id desc): poll with updatedSince for an incremental sync."""
 
     page: int = constraint(default=1, min=1, max=100_000)
@@ -313,9 +305,8 @@ class Orders(Service, package="shop.orders.v1"):
     list_orders = rpc(ListOrders, OrderPage, scope="orders:read", user=True)
     get_order = rpc(GetOrder, Order, scope="orders:read", user=True)
     cancel_order = rpc(CancelOrder, Order, scope="orders:write", user=True, rate_limit="write", idempotent=True)
-    list_all_orders = rpc(ListAllOrders, OrderPage, scope="admin")
-    # Fulfilment and admin operations (plugins/orders/admin.py, lifecycle.py).
-    admin_list_orders = rpc(AdminListOrders, OrderPage, scope="orders:manage")
+    # Fulfilment and admin operations (plugins/orders/admin.py, lifecycle.py); admin implies orders:manage.
+    list_all_orders = rpc(ListAllOrders, OrderPage, scope="orders:manage")
     admin_get_order = rpc(GetOrder, Order, scope="orders:manage")
     fulfil_order = rpc(CreateFulfillment, Order, scope="orders:manage", idempotent=True, write=True)
     refund_order = rpc(CreateRefund, Order, scope="orders:manage", idempotent=True, write=True)

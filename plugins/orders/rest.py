@@ -31,7 +31,7 @@ def routes() -> list[Route]:
         Route("POST", "/api/orders/{id}/cancel", Orders.cancel_order,
               summary="Cancel a paid order: refund and restock (Idempotency-Key honoured)", tags=TAGS),
         # Fulfilment and admin operations (scope orders:manage; admin implies it).
-        Route("GET", "/api/admin/orders", Orders.admin_list_orders,
+        Route("GET", "/api/admin/orders", Orders.list_all_orders,
               summary="Every order, newest-updated first (filter by status, email, updatedSince)", tags=ADMIN),
         Route("GET", "/api/admin/orders/{id}", Orders.admin_get_order, summary="Any order, with the customer's email",
               tags=ADMIN),

@@ -14,7 +14,6 @@ from .checkout import CheckoutFlow
 from .config import OrdersConfig
 from .contract import (
     AddToCart,
-    AdminListOrders,
     CancelOrder,
     Cart,
     Checkout,
@@ -101,13 +100,9 @@ class OrdersServicer:
             "WHERE o.user_id = $1 AND i.product_id = $2 AND o.status = 'paid')", req.user_id, req.product_id)
         return Purchased(purchased=bool(found))
 
-    async def list_all_orders(self, req: ListAllOrders, ctx: CallContext) -> OrderPage:
-        return await order_page(self.pctx.db, page=req.page, page_size=req.page_size, user_id=req.user_id,
-                                status=req.status)
-
     # ---- fulfilment and admin operations (admin.py)
 
-    async def admin_list_orders(self, req: AdminListOrders, ctx: CallContext) -> OrderPage:
+    async def list_all_orders(self, req: ListAllOrders, ctx: CallContext) -> OrderPage:
         return await self.admin.list_orders(req)
 
     async def admin_get_order(self, req: GetOrder, ctx: CallContext) -> Order:

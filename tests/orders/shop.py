@@ -27,7 +27,9 @@ from tests.support.fake_identity import ALL_USER_SCOPES, user_principal
 
 GOOD_CARD = "4242424242424242"
 DECLINED_CARD = "4000000000000002"
-ADMIN = user_principal("admin-1", roles=("admin",), scopes=(*ALL_USER_SCOPES, "admin"))
+# As auth issues it: admin and the scopes it implies.
+ADMIN = user_principal("admin-1", roles=("admin",), scopes=(*ALL_USER_SCOPES, "admin", "orders:manage",
+                                                            "catalog:write"))
 _seq = itertools.count()
 
 
