@@ -360,6 +360,21 @@ export function shopper({ tokens, fx }) {
     expect(balance(tokens.user1, 'EUR'), 'card order: the wallet is untouched', (b) => b === bal);
   });
 
+  group('checkout by card through a payment intent (token, no card data)', () => {
+    post('/api/cart/items', { productId: gadget.id, qty: 1 }, u1);
+    const r = post('/api/orders/checkout', { paymentMethod: 'card', currency: 'EUR' }, u1);
+    status(r, 201, 'POST /api/orders/checkout (payment intent)');
+    const order = json(r);
+    expect(order, 'card order awaits payment with an intent', (o) => o.status === 'awaiting_payment'
+      && o.payment && o.payment.provider === 'test' && !!o.payment.clientSecret);
+    const t = post('/test-provider/tokens', { number: '4242424242424242', expMonth: 12, expYear: 2035, cvc: '123' }, {});
+    status(t, 200, 'POST /test-provider/tokens');
+    const c = post(`/api/payments/${order.payment.id}/confirm`, { paymentToken: json(t).token }, u1);
+    status(c, 200, 'POST /api/payments/{id}/confirm');
+    expect(json(c), 'confirmed payment succeeded', (p) => p.status === 'succeeded' && p.last4 === '4242');
+    expect(json(get(`/api/orders/${order.id}`, u1)), 'the order is paid', (o) => o.status === 'paid');
+  });
+
   group('wallets: transfer and transactions', () => {
     const theirs = balance(tokens.user2, 'EUR');
     const r = post('/api/wallets/transfer', { toEmail: tokens.user2Email, currency: 'EUR', amountMinor: 1000 },

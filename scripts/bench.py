@@ -326,8 +326,9 @@ async def audit_contention(db_url: str, product_ids: list[str], initial: int) ->
 
     conn = await asyncpg.connect(db_url)
     try:
-        stock = await conn.fetch("SELECT id::text, stock_qty FROM catalog_product WHERE id::text = ANY($1)",
-                                 product_ids)
+        # Stock lives on variants (catalog v2); these products have one default variant each.
+        stock = await conn.fetch("SELECT product_id::text AS id, sum(stock_qty) AS stock_qty FROM catalog_variant "
+                                 "WHERE product_id::text = ANY($1) GROUP BY product_id", product_ids)
         sold = await conn.fetch(
             "SELECT i.product_id, sum(i.qty) AS qty FROM orders_order_item i JOIN orders_order o ON o.id = i.order_id "
             "WHERE i.product_id = ANY($1) AND o.status = 'paid' GROUP BY i.product_id", product_ids)

@@ -18,7 +18,7 @@ from kernel.messages import Timestamp, Uuid, constraint, message
 from kernel.scopes import Scope
 from kernel.service import Service, rpc
 
-SCOPES = (Scope("payments:write", "Confirm your card payments", implied_by=("orders:write", "wallet:write")),)
+SCOPES = (Scope("payments:write", "Confirm your card payments"),)
 
 CURRENCY = r"[A-Z]{3}"
 IntentStatus = Literal["requires_payment_method", "processing", "requires_action", "requires_capture",

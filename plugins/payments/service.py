@@ -8,6 +8,7 @@ between leaves a ``processing`` intent that the expiry job resolves after its de
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
 import logging
@@ -148,6 +149,10 @@ class PaymentsServicer:
                                               capture=row["capture_method"] == "automatic")
         except BusError as exc:
             await self._back_to_open(row["id"], exc.reason or "PROVIDER_ERROR")
+            raise
+        except asyncio.CancelledError:
+            # The caller gave up (deadline, disconnect): open again; the provider answers the same token the same way.
+            await asyncio.shield(self._back_to_open(row["id"], "CONFIRMATION_INTERRUPTED"))
             raise
         except Exception as exc:
             await self._back_to_open(row["id"], "CARD_PROCESSING_ERROR")

@@ -317,3 +317,25 @@ async def test_internal_payment_methods_refuse_direct_calls(shop: Shop) -> None:
     with pytest.raises(BusError) as exc:
         await shop.bus.call(Payments.refund, RefundPayment(id="x", amount_minor=1, reference="r"), CallContext())
     assert exc.value.status is Status.PERMISSION_DENIED
+
+
+async def test_a_slow_provider_holds_no_lock_wallet_buyers_of_the_same_product_need(make_shop: Any,
+                                                                                  settings: Any) -> None:
+    shop = await make_shop(settings_obj=settings.with_(plugin_config={"testpay": {"delay_ms": 3000}}))
+    card_buyer, wallet_buyer = new_user(), new_user()
+    p, order = await card_order(shop, card_buyer, qty=1, stock=5)
+    tok = await token(shop, SUCCEED)
+    confirming = asyncio.create_task(confirm(shop, card_buyer, order["payment"]["id"], tok))
+    for _ in range(200):  # until the confirmation is with the provider
+        if await shop.rt.db.fetchval("SELECT status FROM payments_intent WHERE id = $1",
+                                     order["payment"]["id"]) == "processing":
+            break
+        await asyncio.sleep(0.01)
+    await shop.top_up(wallet_buyer, "EUR", 10_000)
+    await shop.add(wallet_buyer, p.id, 2)
+    r = await shop.client.post("/api/orders/checkout", json={"walletCurrency": "EUR"},
+                               headers=principal_header(wallet_buyer))
+    assert r.status == 201 and (await r.json())["status"] == "paid"
+    assert not confirming.done()  # the wallet order went through while the provider was still answering
+    assert (await (await confirming).json())["status"] == "succeeded"
+    assert await shop.stock(p.id) == 2
