@@ -14,9 +14,7 @@ from .contract import SCOPES, Shipping
 
 @hookimpl
 def shop_plugin() -> PluginInfo:
-    # Its admin methods need orders' scope orders:manage (shipping and tax are part of running the orders):
-    # with orders disabled, disable shipping too, or the app refuses to start naming the missing scope.
-    # Not a `requires`: orders is the one that uses shipping (optionally), never the reverse.
+    # No `requires`: orders uses shipping (optionally), never the reverse.
     return PluginInfo(name="shipping", version="0.1.0", description="addresses, shipping methods, tax",
                       scopes=SCOPES)
 

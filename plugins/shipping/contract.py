@@ -6,11 +6,14 @@ from kernel.messages import Timestamp, Uuid, constraint, message
 from kernel.scopes import Scope
 from kernel.service import Service, rpc
 
-# Admin methods use ``orders:manage`` (declared by orders, implied by ``admin``): shipping and tax
-# configuration belong to whoever runs the orders.
-SCOPES = (Scope("addresses", "See and change your saved shipping addresses"),)
+# The admin scope is shipping's own (implied by ``admin``), so shipping runs with orders disabled;
+# give an integration both ``orders:manage`` and ``shipping:manage`` to run orders and shipping.
+SCOPES = (
+    Scope("addresses", "See and change your saved shipping addresses"),
+    Scope("shipping:manage", "Manage shipping zones, methods and tax rates", implied_by=("admin",)),
+)
 
-MANAGE = "orders:manage"
+MANAGE = "shipping:manage"
 COUNTRY = r"[A-Z]{2}"
 CURRENCY = r"[A-Z]{3}"
 ID_MAX = 64

@@ -18,10 +18,14 @@ def manager(user_id: str = "erp-client") -> dict[str, str]:
     return principal_header(user_id, scopes=("orders:manage",))
 
 
+def shipping_manager(user_id: str = "logistics") -> dict[str, str]:
+    return principal_header(user_id, scopes=("shipping:manage",))
+
+
 def admin(user_id: str = "admin-1") -> dict[str, str]:
     # What auth issues to an admin: admin and every scope it implies.
     return principal_header(user_id, roles=("admin",), scopes=(*USER_SCOPES, "admin", "orders:manage",
-                                                               "catalog:write"))
+                                                               "catalog:write", "shipping:manage"))
 
 
 async def zone(client: Any, countries: list[str], methods: list[tuple[str, dict[str, int]]],

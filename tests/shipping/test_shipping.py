@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 
 from tests.orders.shop import Shop, new_user
+from tests.support.fake_identity import principal_header
 
-from .helpers import admin, manager, shopper, tax, zone
+from .helpers import admin, manager, shipping_manager, shopper, tax, zone
 
 HOME = {"name": "Ada Lovelace", "line1": "1 Main St", "city": "Berlin", "postalCode": "10115", "country": "DE"}
 
@@ -108,21 +109,21 @@ async def test_tax_rates_are_exact_decimal_strings(shop: Shop) -> None:
     assert (await c.delete("/api/admin/tax-rates/US", headers=admin())).status == 404
 
 
-async def test_shipping_admin_needs_orders_manage_and_that_scope_cannot_touch_the_catalog(shop: Shop) -> None:
+async def test_shipping_admin_needs_shipping_manage_which_cannot_touch_the_catalog_or_orders(shop: Shop) -> None:
     c = shop.client
     shopper_h = shopper(new_user())
     assert (await c.get("/api/admin/shipping-zones", headers=shopper_h)).status == 403
     assert (await c.put("/api/admin/tax-rates/DE", json={"rate": "19"}, headers=shopper_h)).status == 403
     assert (await c.get("/api/admin/shipping-zones")).status == 401
-    # An ERP integration with orders:manage manages shipping...
-    assert (await c.get("/api/admin/tax-rates", headers=manager())).status == 200
-    # ...but cannot touch the catalog, nor save addresses as a shopper.
-    r = await c.post("/api/admin/categories", json={"slug": "erp", "name": "ERP"}, headers=manager())
+    # orders:manage (an ERP) is not enough for shipping configuration; shipping:manage is, and admin implies it.
+    assert (await c.get("/api/admin/tax-rates", headers=manager())).status == 403
+    assert (await c.get("/api/admin/tax-rates", headers=shipping_manager())).status == 200
+    assert (await c.get("/api/admin/tax-rates", headers=principal_header("boss", scopes=("admin",)))).status == 200
+    # shipping:manage cannot touch the catalog or the orders, nor save addresses as a shopper.
+    r = await c.post("/api/admin/categories", json={"slug": "ship", "name": "Ship"}, headers=shipping_manager())
     assert r.status == 403
-    r = await c.post("/api/admin/products", json={"slug": "x", "name": "x", "categoryId": "x", "priceMinor": 1,
-                                                  "currency": "EUR"}, headers=manager())
-    assert r.status == 403
-    assert (await c.get("/api/me/addresses", headers=manager())).status == 403
+    assert (await c.get("/api/admin/orders", headers=shipping_manager())).status == 403
+    assert (await c.get("/api/me/addresses", headers=shipping_manager())).status == 403
 
 
 async def test_graphql_has_the_same_addresses_methods_and_rates(shop: Shop) -> None:
@@ -150,7 +151,7 @@ async def test_graphql_has_the_same_addresses_methods_and_rates(shop: Shop) -> N
     out = await gql('mutation { setTaxRate(country: "GB", rate: "20", inclusive: true) { rate inclusive } }',
                     admin())
     assert out["data"]["setTaxRate"] == {"rate": "20", "inclusive": True}
-    out = await gql("{ taxRates { country } }", manager())
+    out = await gql("{ taxRates { country } }", shipping_manager())
     assert out["data"]["taxRates"] == [{"country": "GB"}]
     out = await gql("{ taxRates { country } }", shopper(user))
     assert out["errors"]
