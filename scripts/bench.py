@@ -192,7 +192,9 @@ def run(args: argparse.Namespace, db_admin: str, redis_url: str) -> int:
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "DATABASE_URL": db_url, "REDIS_URL": redis_url, "SHOP_LOG_LEVEL": "WARNING",
            "SHOP_REDIS_PREFIX": f"bench{secrets.token_hex(3)}:", "SHOP_HOME": str(ROOT),
-           "SHOP_PUBLIC_URL": base, "SHOP_DEMO": "1"}  # the checkout benchmark tops wallets up
+           "SHOP_PUBLIC_URL": base,
+           # A demo shop: the checkout scenario funds wallets with free demo top-ups.
+           "SHOP_DEMO": "1"}
     for cls in ("READ", "WRITE", "MONEY", "LOGIN", "SIGNUP", "TOKEN"):
         env[f"SHOP_RATE_LIMIT_{cls}"] = "100000000/1"
     t0 = time.monotonic()
