@@ -11,13 +11,14 @@ from kernel.plugin import PluginContext, PluginInfo
 from kernel.rest import Route
 
 from .config import OrdersConfig
-from .contract import SCOPES, OrderCancelled, OrderPlaced, Orders
+from .contract import SCOPES, OrderCancelled, OrderFulfilled, OrderPlaced, OrderRefunded, Orders
 
 
 @hookimpl
 def shop_plugin() -> PluginInfo:
     return PluginInfo(name="orders", version="0.1.0", description="cart, checkout, orders",
-                      requires=("catalog", "wallet", "payments"), events=(OrderPlaced, OrderCancelled),
+                      requires=("catalog", "wallet", "payments"),
+                      events=(OrderPlaced, OrderCancelled, OrderFulfilled, OrderRefunded),
                       scopes=SCOPES, config=OrdersConfig)
 
 

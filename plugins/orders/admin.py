@@ -28,7 +28,9 @@ from .contract import (
     ListAllOrders,
     ListCustomers,
     Order,
+    OrderFulfilled,
     OrderPage,
+    OrderRefunded,
 )
 from .lifecycle import check_transition, status_after_refund
 from .store import ORDER_COLUMNS, iso, load_order, order_not_found, orders_from_rows, parse_uuid
@@ -107,10 +109,16 @@ class AdminOps:
         async with self.db.transaction():
             row = await self._lock(req.id)
             new_status = check_transition(row["status"], "fulfil")
-            await self.db.execute("INSERT INTO orders_fulfillment (order_id, carrier, tracking_number) "
-                                  "VALUES ($1, $2, $3)", row["id"], req.carrier, req.tracking_number)
+            fid = await self.db.fetchval("INSERT INTO orders_fulfillment (order_id, carrier, tracking_number) "
+                                         "VALUES ($1, $2, $3) RETURNING id", row["id"], req.carrier,
+                                         req.tracking_number)
             await self.db.execute("UPDATE orders_order SET status = $2 WHERE id = $1", row["id"], new_status)
-            return await load_order(self.db, str(row["id"]), None)
+            order = await load_order(self.db, str(row["id"]), None)
+            # In the same transaction (the outbox): webhook order.fulfilled and the shipping notice.
+            await self.bus.publish(OrderFulfilled(order_id=order.id, user_id=order.user_id, fulfillment_id=str(fid),
+                                                  carrier=req.carrier, tracking_number=req.tracking_number,
+                                                  order=order))
+            return order
 
     async def refund(self, req: CreateRefund, ctx: CallContext) -> Order:
         """To the original payment method. Wallet: one transaction (the ledger is in this database).
@@ -138,8 +146,7 @@ class AdminOps:
                 receipt = await self.bus.call(Wallets.credit, Credit(
                     user_id=row["user_id"], currency=currency, amount_minor=req.amount_minor,
                     reference=f"order:{oid}"), ctx)
-                await self._refunded(refund_id, str(receipt.transaction_id), oid, req.amount_minor)
-                return await load_order(self.db, oid, None)
+                return await self._refunded(refund_id, str(receipt.transaction_id), oid, req.amount_minor)
         # Card: through the payments plugin, outside any transaction.
         try:
             if row["payment_id"] is None:
@@ -150,12 +157,17 @@ class AdminOps:
         except BaseException:
             await self._undo(oid, refund_id, req.amount_minor)
             raise
-        await self._refunded(refund_id, done.id, oid, req.amount_minor)
-        return await load_order(self.db, oid, None)
+        async with self.db.transaction():
+            return await self._refunded(refund_id, done.id, oid, req.amount_minor)
 
-    async def _refunded(self, refund_id: str, payment_ref: str, oid: str, amount: int) -> None:
+    async def _refunded(self, refund_id: str, payment_ref: str, oid: str, amount: int) -> Order:
+        """The money went back: record it and announce it (webhook order.refunded), in the caller's transaction."""
         await self.db.execute("UPDATE orders_refund SET payment_refund_id = $2 WHERE id = $1", refund_id, payment_ref)
+        order = await load_order(self.db, oid, None)
+        await self.bus.publish(OrderRefunded(order_id=oid, user_id=order.user_id, refund_id=refund_id,
+                                             amount_minor=amount, currency=order.currency, order=order))
         log.info("order_refunded", extra={"order_id": oid, "refund_id": refund_id, "amount": amount})
+        return order
 
     async def _undo(self, oid: str, refund_id: str, amount: int) -> None:
         """The provider refused (or failed): the reserved amount goes back, with the status it had."""

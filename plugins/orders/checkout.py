@@ -167,21 +167,26 @@ class CheckoutFlow:
             if wallet_tx is not None:
                 await self.bus.call(Wallets.debit, Debit(user_id=user_id, currency=currency, amount_minor=total,
                                                          reference=f"order:{order_id}", transaction_id=wallet_tx), ctx)
+            placed: Order | None = None
             if status == "paid":
-                await self._placed(order_id, user_id, total, currency, method, [x.product.id for x in lines])
+                placed = await self._placed(order_id, user_id, total, currency, method, [x.product.id for x in lines])
             if how == "demo_card" and payment is not None:
                 # Seed compatibility, demo mode only: the provider tokenizes the raw card and the payment is
                 # confirmed in this transaction, so a refused card rolls everything back as in v0.1. (This one
                 # path calls the provider under the stock locks; the intent flow never does.)
                 await self.bus.call(Payments.pay_now, PayNow(id=payment.id, card=req.card), ctx)
                 payment = None
-        order = await load_order(db, order_id, user_id)
+        order = placed or await load_order(db, order_id, user_id)
         return dataclasses.replace(order, payment=payment) if payment is not None else order
 
     async def _placed(self, order_id: str, user_id: str, total: int, currency: str, method: str,
-                      product_ids: list[str]) -> None:
+                      product_ids: list[str]) -> Order:
+        """Announce a paid order through the outbox, in the transaction that made it paid."""
+        order = await load_order(self.db, order_id, user_id)  # the snapshot webhooks and mail carry
         await self.bus.publish(OrderPlaced(order_id=order_id, user_id=user_id, total_minor=total, currency=currency,
-                                           payment_method=method, product_ids=tuple(dict.fromkeys(product_ids))))
+                                           payment_method=method, product_ids=tuple(dict.fromkeys(product_ids)),
+                                           order=order))
+        return order
 
     # --------------------------------------------------------- payment outcomes
 
@@ -300,6 +305,7 @@ class CheckoutFlow:
                 intent = await self.bus.call(Payments.cancel_intent, CancelIntent(id=row["payment_id"]), ctx)
                 refund_id = intent.id
             await db.execute("UPDATE orders_order SET refund_id = $2 WHERE id = $1", oid, refund_id)
+            order = await load_order(db, oid, user_id)
             await self.bus.publish(OrderCancelled(order_id=oid, user_id=user_id, total_minor=total,
-                                                  currency=currency, product_ids=tuple(product_ids)))
-            return await load_order(db, oid, user_id)
+                                                  currency=currency, product_ids=tuple(product_ids), order=order))
+            return order

@@ -319,23 +319,53 @@ class Orders(Service, package="shop.orders.v1"):
     payment_outcome = rpc(PaymentOutcome, Ack, internal=True)
 
 
-# ---- events (published inside the transaction, delivered after commit)
+# ---- events (written to the outbox inside the transaction, delivered after commit, in order per order)
 
 
 @message
-class OrderPlaced(Event, topic="orders.order_placed"):
+class OrderPlaced(Event, topic="orders.order_placed", aggregate="order_id"):
+    """A paid order: webhooks order.created + order.paid, the confirmation mail."""
+
     order_id: str
     user_id: str
     total_minor: int
     currency: str
     payment_method: str
     product_ids: tuple[str, ...]
+    order: Order | None = None  # the order as GET /api/orders/{id} shows it, when the event was published
 
 
 @message
-class OrderCancelled(Event, topic="orders.order_cancelled"):
+class OrderCancelled(Event, topic="orders.order_cancelled", aggregate="order_id"):
+    """A cancelled order, its money sent back: webhooks order.cancelled + order.refunded."""
+
     order_id: str
     user_id: str
     total_minor: int
     currency: str
     product_ids: tuple[str, ...]
+    order: Order | None = None
+
+
+@message
+class OrderFulfilled(Event, topic="orders.order_fulfilled", aggregate="order_id"):
+    """A parcel left (an order may ship in several): webhook order.fulfilled, the shipping notice mail."""
+
+    order_id: str
+    user_id: str
+    fulfillment_id: str
+    carrier: str
+    tracking_number: str
+    order: Order | None = None
+
+
+@message
+class OrderRefunded(Event, topic="orders.order_refunded", aggregate="order_id"):
+    """An admin refund (part or all of what was paid) sent to the original payment method: webhook order.refunded."""
+
+    order_id: str
+    user_id: str
+    refund_id: str
+    amount_minor: int
+    currency: str
+    order: Order | None = None

@@ -36,7 +36,8 @@ PASSWORD = "k6-Correct-Horse-9"
 # The suites test the first-party plugins; pinning them keeps other plugins installed in the same
 # environment (examples, plugins other tests install) out of the run.
 FIRST_PARTY = "auth,catalog,wallet,payments,testpay,orders,shipping"
-USER_SCOPES = "openid profile email catalog:read cart:write orders:read orders:write wallet:read wallet:write addresses"
+USER_SCOPES = ("openid profile email catalog:read cart:write orders:read orders:write wallet:read wallet:write addresses "
+               "payments:write")
 
 
 def _free_port() -> int:

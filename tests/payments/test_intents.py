@@ -339,3 +339,105 @@ async def test_a_slow_provider_holds_no_lock_wallet_buyers_of_the_same_product_n
     assert not confirming.done()  # the wallet order went through while the provider was still answering
     assert (await (await confirming).json())["status"] == "succeeded"
     assert await shop.stock(p.id) == 2
+
+
+async def test_cancelling_a_paid_card_order_refunds_with_no_lock_wallet_buyers_need(make_shop: Any,
+                                                                                   settings: Any) -> None:
+    shop = await make_shop(settings_obj=settings.with_(plugin_config={"testpay": {"delay_ms": 1500}}))
+    card_buyer, wallet_buyer = new_user(), new_user()
+    p, order = await card_order(shop, card_buyer, price=700, qty=1, stock=2)
+    pid = order["payment"]["id"]
+    assert (await (await confirm(shop, card_buyer, pid, await token(shop, SUCCEED))).json())["status"] == "succeeded"
+    cancelling = asyncio.create_task(shop.client.post(f"/api/orders/{order['id']}/cancel",
+                                                      headers=principal_header(card_buyer)))
+    for _ in range(300):  # until the order is claimed and the refund is with the provider
+        if await shop.rt.db.fetchval("SELECT status FROM orders_order WHERE id = $1", order["id"]) == "refunded":
+            break
+        await asyncio.sleep(0.01)
+    # The last unit in stock: its variant row is not locked by the cancellation in flight.
+    await shop.top_up(wallet_buyer, "EUR", 10_000)
+    await shop.add(wallet_buyer, p.id, 1)
+    r = await shop.client.post("/api/orders/checkout", json={"walletCurrency": "EUR"},
+                               headers=principal_header(wallet_buyer))
+    assert r.status == 201 and (await r.json())["status"] == "paid"
+    assert not cancelling.done()  # the wallet order went through while the provider was still refunding
+    r = await cancelling
+    body = await r.json()
+    assert r.status == 200 and body["status"] == "refunded", body
+    assert await shop.stock(p.id) == 1  # 2 - 1 (card) - 1 (wallet) + 1 (the cancelled card order)
+    assert await shop.count("SELECT refunded_minor FROM payments_intent WHERE id = $1", pid) == 700
+    assert await shop.count("SELECT count(*) FROM testpay_refund r JOIN payments_intent i "
+                            "ON i.provider_ref = r.charge_ref WHERE i.id = $1", pid) == 1
+
+
+async def test_a_refund_the_provider_refuses_leaves_the_card_order_paid_and_a_retry_refunds_it_once(
+        shop: Shop) -> None:
+    user = new_user()
+    p, order = await card_order(shop, user, price=700, qty=2, stock=5)
+    pid = order["payment"]["id"]
+    assert (await (await confirm(shop, user, pid, await token(shop, SUCCEED))).json())["status"] == "succeeded"
+    ref = await shop.rt.db.fetchval("SELECT provider_ref FROM payments_intent WHERE id = $1", pid)
+    # The provider will refuse: its charge is no longer refundable on its side.
+    await shop.rt.db.execute("UPDATE testpay_charge SET status = 'voided' WHERE ref = $1", ref)
+    h = principal_header(user)
+    r = await shop.client.post(f"/api/orders/{order['id']}/cancel", headers=h)
+    assert r.status == 409 and (await r.json())["reason"] == "REFUND_REFUSED"
+    again = await order_of(shop, user, order["id"])
+    assert again["status"] == "paid" and again["cancelledAt"] is None
+    assert await shop.stock(p.id) == 3  # still sold
+    assert await shop.count("SELECT refunded_minor FROM payments_intent WHERE id = $1", pid) == 0
+    # The provider accepts again: the next cancel refunds it all, once, and gives the stock back once.
+    await shop.rt.db.execute("UPDATE testpay_charge SET status = 'captured' WHERE ref = $1", ref)
+    r = await shop.client.post(f"/api/orders/{order['id']}/cancel", headers=h)
+    assert r.status == 200 and (await r.json())["status"] == "refunded"
+    r = await shop.client.post(f"/api/orders/{order['id']}/cancel", headers=h)
+    assert r.status == 409 and (await r.json())["reason"] == "ORDER_NOT_CANCELLABLE"
+    assert await shop.stock(p.id) == 5
+    assert await shop.count("SELECT refunded_minor FROM payments_intent WHERE id = $1", pid) == 1400
+    assert await shop.count("SELECT refunded_minor FROM testpay_charge WHERE ref = $1", ref) == 1400
+
+
+async def test_the_test_provider_refunds_once_per_reference(shop: Shop) -> None:
+    user = new_user()
+    _p, order = await card_order(shop, user, price=700, qty=1)
+    pid = order["payment"]["id"]
+    assert (await (await confirm(shop, user, pid, await token(shop, SUCCEED))).json())["status"] == "succeeded"
+    ref = await shop.rt.db.fetchval("SELECT provider_ref FROM payments_intent WHERE id = $1", pid)
+    provider = _SERVICERS[id(shop.rt)].providers["testpay"]
+    first = await provider.refund(provider_ref=ref, amount_minor=300, currency="EUR", reference="r-1")
+    assert await provider.refund(provider_ref=ref, amount_minor=300, currency="EUR", reference="r-1") == first
+    with pytest.raises(BusError):  # the same reference for another amount: refused, not a second refund
+        await provider.refund(provider_ref=ref, amount_minor=200, currency="EUR", reference="r-1")
+    with pytest.raises(BusError):  # never beyond the charge
+        await provider.refund(provider_ref=ref, amount_minor=401, currency="EUR", reference="r-2")
+    assert await shop.count("SELECT refunded_minor FROM testpay_charge WHERE ref = $1", ref) == 300
+
+
+async def test_an_intent_whose_owner_fails_does_not_stop_the_expiry_of_the_others(shop: Shop) -> None:
+    from plugins.orders.contract import Orders
+    from plugins.payments.contract import CreateIntent
+
+    user = new_user()
+    p, order = await card_order(shop, user, qty=1)
+    # An intent its owner cannot resolve (its reference names no order): the owner raises on every outcome.
+    bad = await shop.bus.call(Payments.create_intent, CreateIntent(
+        user_id=user, purpose="order", reference="not-an-order", amount_minor=100, currency="EUR",
+        notify=Orders.payment_outcome.full_name), INTERNAL)
+    try:
+        await shop.rt.db.execute("UPDATE payments_intent SET expires_at = now() - interval '1 hour' WHERE id = $1",
+                                 bad.id)
+        await shop.rt.db.execute("UPDATE payments_intent SET expires_at = now() - interval '1 second' "
+                                 "WHERE id = $1", order["payment"]["id"])
+        servicer = _SERVICERS[id(shop.rt)]
+        assert await servicer.expire_due(limit=1) == 0  # the bad one comes first: not expired, set aside
+        for _ in range(20):  # batches of one, until this order's turn (other tests' intents may be due too)
+            await servicer.expire_due(limit=1)
+            if (await order_of(shop, user, order["id"]))["status"] == "cancelled":
+                break
+        assert (await order_of(shop, user, order["id"]))["status"] == "cancelled" and await shop.stock(p.id) == 5
+        row = await shop.rt.db.fetchrow("SELECT status, last_error, expires_at > now() AS later "
+                                        "FROM payments_intent WHERE id = $1", bad.id)
+        assert row["status"] == "requires_payment_method" and row["last_error"] == "EXPIRY_NOTIFY_FAILED"
+        assert row["later"]  # tried again later, behind the others
+    finally:
+        await shop.rt.db.execute("DELETE FROM payments_intent WHERE id = $1", bad.id)

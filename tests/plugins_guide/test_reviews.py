@@ -75,6 +75,8 @@ async def bought(rt: Any, user: str, *products: Product) -> str:
 async def cancel(rt: Any, user: str, order_id: str) -> None:
     await rt.bus.call(Orders.cancel_order, CancelOrder(id=order_id),
                       CallContext(principal=user_principal(user), idempotency_key=uuid.uuid4().hex))
+    # OrderCancelled reaches the reviews plugin through the outbox, after commit: wait for its handler.
+    await rt.outbox.drain()
 
 
 async def gql(client: Any, query: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
