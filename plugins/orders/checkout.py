@@ -7,6 +7,7 @@ any step rolls back every step before it. See docs/orders.md for the full story.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import uuid
@@ -32,6 +33,7 @@ from plugins.wallet.contract import ConvertAmount, Credit, Debit, Wallets
 from .cart import CartStore
 from .contract import CancelOrder, Checkout, Order, OrderCancelled, OrderPayment, OrderPlaced, Orders
 from .fulfilment import FulfilmentStep
+from .lifecycle import check_transition
 from .store import ORDER_COLUMNS, load_order, order_not_found, parse_uuid
 
 log = logging.getLogger("shop.plugins.orders")
@@ -265,6 +267,15 @@ class CheckoutFlow:
     # ------------------------------------------------------------------ cancel
 
     async def cancel(self, user_id: str, req: CancelOrder, ctx: CallContext) -> Order:
+        """The shopper cancels: an unpaid order is released; a paid one gets its stock and money back.
+
+        A wallet order does it all in one transaction (the ledger is in this database). A card
+        order's refund goes through the provider, which is never called under a lock: the order
+        is claimed first (status ``refunded``, so no other transition can start), the provider
+        refunds with no transaction open, then the stock comes back and the event is written in
+        a second short transaction. A refused refund puts the order back to ``paid``; an
+        interrupted one (``refunded`` with no ``refund_id``) is finished by the next cancel call.
+        """
         oid = parse_uuid(req.id)
         if oid is None:
             raise order_not_found()
@@ -272,40 +283,65 @@ class CheckoutFlow:
         async with db.transaction():
             # The row lock makes cancel exactly-once: a concurrent cancel waits, then sees "refunded".
             row = await db.fetchrow(
-                f"SELECT {ORDER_COLUMNS}, charge_id FROM orders_order WHERE id = $1 AND user_id = $2 FOR UPDATE",
+                f"SELECT {ORDER_COLUMNS}, refund_id FROM orders_order WHERE id = $1 AND user_id = $2 FOR UPDATE",
                 oid, user_id)
             if row is None:
                 raise order_not_found()
             if row["status"] == "awaiting_payment":
-                # Never paid: the stock goes back and the intent is cancelled (an authorization is voided).
+                # Never paid: the stock goes back and the intent is cancelled (an open intent: no provider call).
                 await self._release(oid, "CANCELLED_BY_CUSTOMER", ctx)
                 if row["payment_id"]:
                     await self.bus.call(Payments.cancel_intent, CancelIntent(id=row["payment_id"]), ctx)
                 return await load_order(db, oid, user_id)
-            if row["status"] != "paid":
-                raise precondition("ORDER_NOT_CANCELLABLE", f"An order that is {row['status']} cannot be cancelled.")
-            items = await db.fetch("SELECT product_id, variant_id, qty FROM orders_order_item WHERE order_id = $1 "
-                                   "ORDER BY position", oid)
-            product_ids = list(dict.fromkeys(r["product_id"] for r in items))
-            # The catalog skips variants deleted since the order; the rest get their stock back.
-            await self.bus.call(Catalog.restock, Restock(
-                lines=tuple(StockLine(product_id=r["product_id"], variant_id=r["variant_id"], qty=r["qty"])
-                            for r in items)), ctx)
-            await db.execute("UPDATE orders_order SET status = 'refunded', cancelled_at = now() WHERE id = $1", oid)
-            # The money goes back last: it is the step other systems see.
-            total, currency = row["total_minor"], row["currency"]
-            refund_id: str | None = None
-            if total > 0 and row["payment_method"] == "wallet":
-                receipt = await self.bus.call(Wallets.credit, Credit(
-                    # The wallet refunds against the payment's own reference, never more than was paid.
-                    user_id=user_id, currency=currency, amount_minor=total, reference=f"order:{oid}"), ctx)
-                refund_id = receipt.transaction_id
-            elif total > 0 and row["payment_id"] is not None:
-                # Through the provider (a refund of what was captured, or the void of an authorization).
-                intent = await self.bus.call(Payments.cancel_intent, CancelIntent(id=row["payment_id"]), ctx)
-                refund_id = intent.id
-            await db.execute("UPDATE orders_order SET refund_id = $2 WHERE id = $1", oid, refund_id)
-            order = await load_order(db, oid, user_id)
-            await self.bus.publish(OrderCancelled(order_id=oid, user_id=user_id, total_minor=total,
-                                                  currency=currency, product_ids=tuple(product_ids), order=order))
-            return order
+            by_card = row["payment_method"] != "wallet" and row["total_minor"] > 0 and row["payment_id"] is not None
+            interrupted = by_card and row["status"] == "refunded" and row["refund_id"] is None
+            if not interrupted:
+                check_transition(row["status"], "cancel")  # 409 ORDER_NOT_CANCELLABLE unless paid
+                if not by_card:
+                    return await self._cancelled(row, user_id, None, ctx)
+                await db.execute("UPDATE orders_order SET status = 'refunded', cancelled_at = now() WHERE id = $1",
+                                 oid)
+        try:
+            # No transaction open: a slow provider holds none of the shop's locks.
+            intent = await self.bus.call(Payments.cancel_intent, CancelIntent(id=row["payment_id"]), ctx)
+        except BaseException:
+            await asyncio.shield(self._uncancel(oid))
+            raise
+        async with db.transaction():
+            row = await db.fetchrow(f"SELECT {ORDER_COLUMNS}, refund_id FROM orders_order WHERE id = $1 FOR UPDATE",
+                                    oid)
+            if row["refund_id"] is not None:  # a concurrent call finished it
+                return await load_order(db, oid, user_id)
+            return await self._cancelled(row, user_id, intent.id, ctx)
+
+    async def _cancelled(self, row: Any, user_id: str, refund_id: str | None, ctx: CallContext) -> Order:
+        """In the caller's transaction: stock back, the wallet credited (wallet orders), the event written."""
+        db = self.db
+        oid = str(row["id"])
+        items = await db.fetch("SELECT product_id, variant_id, qty FROM orders_order_item WHERE order_id = $1 "
+                               "ORDER BY position", oid)
+        product_ids = list(dict.fromkeys(r["product_id"] for r in items))
+        # The catalog skips variants deleted since the order; the rest get their stock back.
+        await self.bus.call(Catalog.restock, Restock(
+            lines=tuple(StockLine(product_id=r["product_id"], variant_id=r["variant_id"], qty=r["qty"])
+                        for r in items)), ctx)
+        await db.execute("UPDATE orders_order SET status = 'refunded', cancelled_at = coalesce(cancelled_at, now()) "
+                         "WHERE id = $1", oid)
+        # The money goes back last: it is the step other systems see.
+        total, currency = row["total_minor"], row["currency"].strip()
+        if total > 0 and row["payment_method"] == "wallet":
+            receipt = await self.bus.call(Wallets.credit, Credit(
+                # The wallet refunds against the payment's own reference, never more than was paid.
+                user_id=user_id, currency=currency, amount_minor=total, reference=f"order:{oid}"), ctx)
+            refund_id = receipt.transaction_id
+        await db.execute("UPDATE orders_order SET refund_id = $2 WHERE id = $1", oid, refund_id)
+        order = await load_order(db, oid, user_id)
+        await self.bus.publish(OrderCancelled(order_id=oid, user_id=user_id, total_minor=total,
+                                              currency=currency, product_ids=tuple(product_ids), order=order))
+        return order
+
+    async def _uncancel(self, order_id: str) -> None:
+        """The provider refused (or could not be reached): the claimed card order is paid again, as it was."""
+        await self.db.execute("UPDATE orders_order SET status = 'paid', cancelled_at = NULL WHERE id = $1 "
+                              "AND status = 'refunded' AND refund_id IS NULL", order_id)
+        log.warning("order_cancel_refund_failed", extra={"order_id": order_id})

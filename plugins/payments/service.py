@@ -256,15 +256,16 @@ class PaymentsServicer:
             row = await self.db.fetchrow(f"SELECT {COLUMNS} FROM payments_intent WHERE id = $1 FOR UPDATE", iid)
             if row is None:
                 raise intent_not_found()
-            if row["status"] == "canceled":
-                return to_message(row)
-            await self.db.execute("UPDATE payments_intent SET status = 'canceled', updated_at = now() WHERE id = $1",
-                                  iid)
+            if row["status"] != "canceled":
+                await self.db.execute("UPDATE payments_intent SET status = 'canceled', updated_at = now() "
+                                      "WHERE id = $1", iid)
         was = row["status"]
         provider = self.provider(row["provider"])
         if was == "requires_capture" and row["provider_ref"]:
             await provider.void(provider_ref=row["provider_ref"])
-        elif was == "succeeded" and row["captured_minor"] > row["refunded_minor"]:
+        elif row["captured_minor"] > row["refunded_minor"]:
+            # Captured money still held (also on a retry, after a refund the provider refused): give it back.
+            # The reference makes it one refund however often this runs.
             await self.refund(RefundPayment(id=iid, amount_minor=row["captured_minor"] - row["refunded_minor"],
                                             reference="cancel"), ctx)
             row = await self.db.fetchrow(f"SELECT {COLUMNS} FROM payments_intent WHERE id = $1", iid)
@@ -377,10 +378,13 @@ class PaymentsServicer:
     async def expire_due(self, limit: int = 100) -> int:
         """Cancel intents past their deadline and tell their owners; safe with many processes.
 
+        Returns how many were expired (a full batch: call again).
+
         FOR UPDATE SKIP LOCKED: each process takes a disjoint batch, and an intent being
         confirmed (row locked) is skipped. Authorized-but-unrecorded money is voided after commit.
         """
         ctx = CallContext(depth=1)  # the shop itself, calling owners' internal methods
+        expired = []
         async with self.db.transaction():
             rows = await self.db.fetch(
                 f"SELECT {COLUMNS} FROM payments_intent WHERE expires_at < now() AND "
@@ -388,9 +392,25 @@ class PaymentsServicer:
                 f"(status = 'processing' AND updated_at < now() - make_interval(secs => $2))) "
                 f"ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED", limit, float(STUCK_PROCESSING_S))
             for row in rows:
-                await self.db.execute("UPDATE payments_intent SET status = 'canceled', last_error = 'PAYMENT_EXPIRED', "
-                                      "updated_at = now() WHERE id = $1", row["id"])
-                await self._notify(row, "expired", ctx)
+                # One savepoint per intent: an owner that fails on one (a bug, a lost record) must not
+                # roll back the batch, or that intent would come first in every batch and stop all expiry.
+                await self.db.execute("SAVEPOINT payments_expire_one")
+                try:
+                    await self.db.execute("UPDATE payments_intent SET status = 'canceled', "
+                                          "last_error = 'PAYMENT_EXPIRED', updated_at = now() WHERE id = $1",
+                                          row["id"])
+                    await self._notify(row, "expired", ctx)
+                except Exception:
+                    await self.db.execute("ROLLBACK TO SAVEPOINT payments_expire_one")
+                    log.exception("payment_expiry_notify_failed", extra={"intent_id": str(row["id"])})
+                    # Still open (its owner still holds what it held): tried again a minute later, after the others.
+                    await self.db.execute(
+                        "UPDATE payments_intent SET expires_at = now() + interval '1 minute', "
+                        "last_error = 'EXPIRY_NOTIFY_FAILED', updated_at = now() WHERE id = $1", row["id"])
+                    continue
+                await self.db.execute("RELEASE SAVEPOINT payments_expire_one")
+                expired.append(row)
+        rows = expired
         for row in rows:
             if row["provider_ref"]:
                 try:

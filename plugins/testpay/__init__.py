@@ -32,7 +32,7 @@ MAX_WEBHOOK_BODY = 64 * 1024
 @message
 class TestPayConfig:
     __test__ = False
-    delay_ms: int = constraint(default=0, min=0, max=10_000, doc="latency added to every authorization (benchmarks)")
+    delay_ms: int = constraint(default=0, min=0, max=10_000, doc="latency of every authorization, void and refund")
     webhook_secret: str = constraint(default="testpay-webhook-secret", min_len=16, max_len=200,
                                      doc="HMAC key of the Testpay-Signature header")
 

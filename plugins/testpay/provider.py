@@ -117,8 +117,7 @@ class TestPayProvider:
 
     async def authorize(self, *, token: str, intent_id: str, amount_minor: int, currency: str,
                         capture: bool) -> ProviderResult:
-        if self.config.delay_ms:
-            await asyncio.sleep(self.config.delay_ms / 1000)  # a real network's latency, for benchmarks
+        await self._latency()
         async with self.db.transaction():
             row = await self.db.fetchrow("SELECT brand, last4, outcome, intent_id, action_done FROM testpay_token "
                                          "WHERE token = $1 FOR UPDATE", token)
@@ -152,16 +151,33 @@ class TestPayProvider:
                            reason="PAYMENT_NOT_CAPTURABLE")
 
     async def void(self, *, provider_ref: str) -> None:
+        await self._latency()
         await self.db.execute("UPDATE testpay_charge SET status = 'voided' WHERE ref = $1 AND status = 'authorized'",
                               provider_ref)
 
     async def refund(self, *, provider_ref: str, amount_minor: int, currency: str, reference: str) -> str:
-        done = await self.db.fetchval(
-            "UPDATE testpay_charge SET refunded_minor = refunded_minor + $2 WHERE ref = $1 AND status = 'captured' "
-            "AND refunded_minor + $2 <= amount_minor RETURNING ref", provider_ref, amount_minor)
-        if done is None:
-            raise BusError(Status.FAILED_PRECONDITION, "The provider refused the refund.", reason="REFUND_REFUSED")
-        return f"tp_re_{secrets.token_hex(12)}"
+        """Like a real provider's idempotency key, ``reference`` refunds once: asked again, the same refund."""
+        await self._latency()
+        async with self.db.transaction():
+            charge = await self.db.fetchrow("SELECT status, amount_minor, refunded_minor FROM testpay_charge "
+                                            "WHERE ref = $1 FOR UPDATE", provider_ref)
+            done = await self.db.fetchrow("SELECT id, amount_minor FROM testpay_refund WHERE charge_ref = $1 "
+                                          "AND reference = $2", provider_ref, reference)
+            if done is not None and done["amount_minor"] == amount_minor:
+                return str(done["id"])
+            if (done is not None or charge is None or charge["status"] != "captured"
+                    or charge["refunded_minor"] + amount_minor > charge["amount_minor"]):
+                raise BusError(Status.FAILED_PRECONDITION, "The provider refused the refund.", reason="REFUND_REFUSED")
+            refund_id = f"tp_re_{secrets.token_hex(12)}"
+            await self.db.execute("UPDATE testpay_charge SET refunded_minor = refunded_minor + $2 WHERE ref = $1",
+                                  provider_ref, amount_minor)
+            await self.db.execute("INSERT INTO testpay_refund (id, charge_ref, reference, amount_minor) "
+                                  "VALUES ($1, $2, $3, $4)", refund_id, provider_ref, reference, amount_minor)
+        return refund_id
+
+    async def _latency(self) -> None:
+        if self.config.delay_ms:
+            await asyncio.sleep(self.config.delay_ms / 1000)  # a real network's latency, for benchmarks and tests
 
     def verify_webhook(self, body: bytes, headers: Mapping[str, str]) -> WebhookEvent:
         header = headers.get(SIGNATURE_HEADER, "")

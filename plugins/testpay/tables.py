@@ -28,4 +28,12 @@ class ChargeRow(Table, tablename="testpay_charge"):
     created_at = Timestamptz(default=TimestamptzNow())
 
 
-TABLES = [TokenRow, ChargeRow]
+class RefundRow(Table, tablename="testpay_refund"):
+    id = Text(primary_key=True)
+    charge_ref = ForeignKey(ChargeRow, null=False, on_delete=OnDelete.restrict)
+    reference = Text()  # the shop's idempotency reference: one refund per (charge, reference)
+    amount_minor = BigInt()
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+TABLES = [TokenRow, ChargeRow, RefundRow]

@@ -403,7 +403,7 @@ async def test_the_test_provider_refunds_once_per_reference(shop: Shop) -> None:
     pid = order["payment"]["id"]
     assert (await (await confirm(shop, user, pid, await token(shop, SUCCEED))).json())["status"] == "succeeded"
     ref = await shop.rt.db.fetchval("SELECT provider_ref FROM payments_intent WHERE id = $1", pid)
-    provider = _SERVICERS[id(shop.rt)].providers["testpay"]
+    provider = _SERVICERS[id(shop.rt)].providers["test"]
     first = await provider.refund(provider_ref=ref, amount_minor=300, currency="EUR", reference="r-1")
     assert await provider.refund(provider_ref=ref, amount_minor=300, currency="EUR", reference="r-1") == first
     with pytest.raises(BusError):  # the same reference for another amount: refused, not a second refund
