@@ -15,7 +15,7 @@ from typing import Any
 from kernel.context import CallContext
 from kernel.status import BusError, Status
 from plugins.auth.contract import GetUser, Users
-from plugins.payments.contract import Payments, RefundPayment
+from plugins.payments.contract import CaptureIntent, Payments, RefundPayment
 from plugins.wallet.contract import Credit, Wallets
 
 from .contract import (
@@ -106,6 +106,14 @@ class AdminOps:
         return row
 
     async def fulfil(self, req: CreateFulfillment, ctx: CallContext) -> Order:
+        """A parcel left. The first one of a card order captures its payment first (``capture =
+        "manual"`` authorizes at confirmation and captures here; an automatic capture answers at
+        once), with no transaction open; a refused capture records no parcel."""
+        oid = parse_uuid(req.id)
+        before = None if oid is None else await self.db.fetchrow(
+            "SELECT status, payment_method, payment_id FROM orders_order WHERE id = $1", oid)
+        if before is not None and before["status"] == "paid" and before["payment_id"] is not None:
+            await self.bus.call(Payments.capture, CaptureIntent(id=before["payment_id"]), ctx)
         async with self.db.transaction():
             row = await self._lock(req.id)
             new_status = check_transition(row["status"], "fulfil")

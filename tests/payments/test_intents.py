@@ -14,10 +14,11 @@ from kernel.context import CallContext
 from kernel.hookspecs import hookimpl
 from kernel.plugin import PluginError, PluginInfo
 from kernel.status import BusError, Status
+from plugins.orders.contract import CreateFulfillment, CreateRefund, Orders
 from plugins.payments import _SERVICERS
 from plugins.payments.contract import CaptureIntent, Payments, ProviderResult, RefundPayment
 from plugins.testpay.provider import sign
-from tests.orders.shop import Shop, new_user
+from tests.orders.shop import ADMIN, Shop, new_user
 from tests.support.fake_identity import principal_header
 
 SUCCEED, ACTION, DECLINE, FAIL = "4242424242424242", "4000002500003155", "4000000000000002", "4000000000000119"
@@ -127,9 +128,18 @@ async def test_manual_capture_authorizes_at_confirmation_and_captures_at_fulfilm
     with pytest.raises(BusError) as exc:  # nothing captured, nothing to refund
         await shop.bus.call(Payments.refund, RefundPayment(id=pid, amount_minor=1, reference="r"), INTERNAL)
     assert exc.value.reason == "REFUND_EXCEEDS_PAYMENT"
-    captured = await shop.bus.call(Payments.capture, CaptureIntent(id=pid), INTERNAL)
-    assert (captured.status, captured.captured_minor) == ("succeeded", 1400)
+    # The admin fulfils the order: the first parcel captures the payment, then it can be refunded.
+    admin = CallContext(principal=ADMIN)
+    shipped = await shop.bus.call(Orders.fulfil_order, CreateFulfillment(id=order["id"], carrier="DHL",
+                                                                         tracking_number="T-1"), admin)
+    assert shipped.status == "fulfilled"
+    assert await shop.count("SELECT captured_minor FROM payments_intent WHERE id = $1 AND status = 'succeeded'",
+                            pid) == 1400
     assert (await shop.bus.call(Payments.capture, CaptureIntent(id=pid), INTERNAL)).status == "succeeded"
+    await shop.bus.call(Orders.fulfil_order, CreateFulfillment(id=order["id"], carrier="DHL", tracking_number="T-2"),
+                        admin)  # a second parcel: nothing more to capture
+    refunded = await shop.bus.call(Orders.refund_order, CreateRefund(id=order["id"], amount_minor=400), admin)
+    assert refunded.status == "partially_refunded" and refunded.refunded_minor == 400
     # Cancelling an authorized-only order voids the authorization instead of refunding.
     _p, order2 = await card_order(shop, user)
     await confirm(shop, user, order2["payment"]["id"], await token(shop, SUCCEED))
@@ -414,7 +424,6 @@ async def test_the_test_provider_refunds_once_per_reference(shop: Shop) -> None:
 
 
 async def test_an_intent_whose_owner_fails_does_not_stop_the_expiry_of_the_others(shop: Shop) -> None:
-    from plugins.orders.contract import Orders
     from plugins.payments.contract import CreateIntent
 
     user = new_user()
