@@ -159,6 +159,11 @@ class CheckoutFlow:
                                  order_id, intent.id, intent.provider)
                 payment = OrderPayment(id=intent.id, provider=intent.provider, status=intent.status,
                                        client_secret=intent.client_secret)
+            placed: Order | None = None
+            if status == "paid":
+                # Announced now, before the hot locks (its reads and the outbox write hold none of them); a
+                # later refusal (stock, price, balance) rolls the event back with everything else.
+                placed = await self._placed(order_id, user_id, total, currency, method, [x.product.id for x in lines])
             # 4. Hot rows, last: the stock (variants locked in id order), then the money.
             taken = await self.bus.call(Catalog.take_stock, TakeStock(lines=tuple(
                 StockLine(product_id=x.product.id, variant_id=x.variant.id, qty=x.qty) for x in lines)), ctx)
@@ -169,9 +174,6 @@ class CheckoutFlow:
             if wallet_tx is not None:
                 await self.bus.call(Wallets.debit, Debit(user_id=user_id, currency=currency, amount_minor=total,
                                                          reference=f"order:{order_id}", transaction_id=wallet_tx), ctx)
-            placed: Order | None = None
-            if status == "paid":
-                placed = await self._placed(order_id, user_id, total, currency, method, [x.product.id for x in lines])
             if how == "demo_card" and payment is not None:
                 # Seed compatibility, demo mode only: the provider tokenizes the raw card and the payment is
                 # confirmed in this transaction, so a refused card rolls everything back as in v0.1. (This one
