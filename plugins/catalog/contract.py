@@ -373,3 +373,6 @@ class ProductChanged(Event, topic="catalog.product_changed", aggregate="product_
     change: str = "updated"
     product: Product | None = None  # the product as GET /api/products/{slug} shows it (None once deleted)
     previous_stock_qty: int | None = None  # when the stock moved: what it was before
+    # When the stock moved at checkout (take_stock), the product is not loaded under the hot locks:
+    # ``product`` is None and this is its total stock after the move.
+    stock_qty: int | None = None

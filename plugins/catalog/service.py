@@ -285,7 +285,9 @@ class CatalogServicer(AdminMixin, VariantsMixin):
                 "FROM unnest($1::uuid[], $2::bigint[]) AS d(id, n), locked l, catalog_product p, catalog_category c "
                 "WHERE v.id = d.id AND l.id = d.id AND v.stock_qty >= d.n AND p.id = v.product_id "
                 "AND c.id = p.category_id "
-                "RETURNING v.id, v.product_id, v.price_minor, v.currency, p.slug, c.slug AS category_slug",
+                "RETURNING v.id, v.product_id, v.price_minor, v.currency, p.slug, c.slug AS category_slug, "
+                # A subquery of RETURNING sees the rows as they were before this statement.
+                "(SELECT sum(w.stock_qty) FROM catalog_variant w WHERE w.product_id = v.product_id) AS before",
                 ids, qtys)
             if len(taken) < len(ids):
                 got = {r["id"] for r in taken}
@@ -305,11 +307,16 @@ class CatalogServicer(AdminMixin, VariantsMixin):
                     reason="OUT_OF_STOCK",
                     field_errors=[(f"lines[{first[u]}].qty", f"only {r['stock_qty']} of {what} in stock")],
                 )
-            # The products as they are now, for the stock event (webhooks' stock.low carries the product).
-            records = await self.db.fetch(f"SELECT {PRODUCT_COLS} FROM {PRODUCT_FROM} WHERE p.id = ANY($1::uuid[])",
-                                          list({r["product_id"] for r in taken}))
-            updated = sorted(await rows.products_with_variants(self.db, records), key=lambda p: p.id)
-            await self.changed_products(updated, change="stock", previous_stock=_stock_before(updated, need, -1))
+            # One stock event per product with its total before and after (for stock.low), computed in
+            # the statement above: no product is loaded while the hot rows are locked.
+            moved: dict[str, list[Any]] = {}
+            for r in taken:
+                m = moved.setdefault(str(r["product_id"]), [r["slug"], r["category_slug"], int(r["before"]), 0])
+                m[3] += need[r["id"]]
+            await self.changed(rows.product_tags((m[0] for m in moved.values()), (m[1] for m in moved.values())),
+                               events=[ProductChanged(product_id=pid, slug=m[0], category_slug=m[1], change="stock",
+                                                      previous_stock_qty=m[2], stock_qty=m[2] - m[3])
+                                       for pid, m in sorted(moved.items())])
         return StockTaken(items=tuple(
             TakenLine(variant_id=str(r["id"]), product_id=str(r["product_id"]), price_minor=r["price_minor"],
                       currency=r["currency"]) for r in taken))

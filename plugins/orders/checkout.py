@@ -38,6 +38,9 @@ from .store import ORDER_COLUMNS, load_order, order_not_found, parse_uuid
 
 log = logging.getLogger("shop.plugins.orders")
 
+# A card cancellation claimed this long ago without a refund id was interrupted: the next cancel finishes it.
+CANCEL_STALE_S = 120.0
+
 # Errors from Wallets.convert that mean "this pair cannot be converted" rather than "try again".
 _NO_RATE = (Status.FAILED_PRECONDITION, Status.NOT_FOUND, Status.INVALID_ARGUMENT, Status.UNIMPLEMENTED)
 
@@ -285,8 +288,8 @@ class CheckoutFlow:
         async with db.transaction():
             # The row lock makes cancel exactly-once: a concurrent cancel waits, then sees "refunded".
             row = await db.fetchrow(
-                f"SELECT {ORDER_COLUMNS}, refund_id FROM orders_order WHERE id = $1 AND user_id = $2 FOR UPDATE",
-                oid, user_id)
+                f"SELECT {ORDER_COLUMNS}, refund_id, cancelled_at < now() - make_interval(secs => $3) AS stale "
+                f"FROM orders_order WHERE id = $1 AND user_id = $2 FOR UPDATE", oid, user_id, CANCEL_STALE_S)
             if row is None:
                 raise order_not_found()
             if row["status"] == "awaiting_payment":
@@ -296,7 +299,9 @@ class CheckoutFlow:
                     await self.bus.call(Payments.cancel_intent, CancelIntent(id=row["payment_id"]), ctx)
                 return await load_order(db, oid, user_id)
             by_card = row["payment_method"] != "wallet" and row["total_minor"] > 0 and row["payment_id"] is not None
-            interrupted = by_card and row["status"] == "refunded" and row["refund_id"] is None
+            # Claimed long ago and never finished (a crash): this call finishes it. A claim still in flight
+            # (a double click) is ORDER_NOT_CANCELLABLE, so two calls never ask the provider at once.
+            interrupted = by_card and row["status"] == "refunded" and row["refund_id"] is None and row["stale"]
             if not interrupted:
                 check_transition(row["status"], "cancel")  # 409 ORDER_NOT_CANCELLABLE unless paid
                 if not by_card:

@@ -450,3 +450,25 @@ async def test_an_intent_whose_owner_fails_does_not_stop_the_expiry_of_the_other
         assert row["later"]  # tried again later, behind the others
     finally:
         await shop.rt.db.execute("DELETE FROM payments_intent WHERE id = $1", bad.id)
+
+
+async def test_a_card_cancellation_interrupted_after_its_claim_is_finished_by_the_next_cancel(shop: Shop) -> None:
+    user = new_user()
+    p, order = await card_order(shop, user, price=700, qty=2, stock=5)
+    pid = order["payment"]["id"]
+    assert (await (await confirm(shop, user, pid, await token(shop, SUCCEED))).json())["status"] == "succeeded"
+    h = principal_header(user)
+    # What a process that died right after claiming the cancellation leaves: refunded, no refund id, no refund.
+    await shop.rt.db.execute("UPDATE orders_order SET status = 'refunded', cancelled_at = now() WHERE id = $1",
+                             order["id"])
+    r = await shop.client.post(f"/api/orders/{order['id']}/cancel", headers=h)
+    assert r.status == 409 and (await r.json())["reason"] == "ORDER_NOT_CANCELLABLE"  # maybe still in flight
+    await shop.rt.db.execute("UPDATE orders_order SET cancelled_at = now() - interval '10 minutes' WHERE id = $1",
+                             order["id"])
+    r = await shop.client.post(f"/api/orders/{order['id']}/cancel", headers=h)
+    body = await r.json()
+    assert r.status == 200 and body["status"] == "refunded", body
+    assert await shop.stock(p.id) == 5
+    assert await shop.count("SELECT refunded_minor FROM payments_intent WHERE id = $1", pid) == 1400
+    r = await shop.client.post(f"/api/orders/{order['id']}/cancel", headers=h)
+    assert r.status == 409  # finished: nothing more to do
