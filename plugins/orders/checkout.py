@@ -279,7 +279,8 @@ class CheckoutFlow:
         is claimed first (status ``refunded``, so no other transition can start), the provider
         refunds with no transaction open, then the stock comes back and the event is written in
         a second short transaction. A refused refund puts the order back to ``paid``; an
-        interrupted one (``refunded`` with no ``refund_id``) is finished by the next cancel call.
+        interrupted one (``refunded`` with no ``refund_id``, claimed over CANCEL_STALE_S ago) is
+        finished by the next cancel call.
         """
         oid = parse_uuid(req.id)
         if oid is None:
