@@ -11,13 +11,15 @@ Mapping (walks the same type hints as :class:`kernel.messages.SchemaSet`):
   ``bool`` ``Boolean``, ``float`` ``Float``;
 - ``int`` is ``Int``, except money: fields named ``*_minor`` and fields typed
   :data:`kernel.messages.MinorUnits` are ``Long`` (64-bit, as on the bus and in REST);
-- ``T | None`` is nullable, everything else non-null; tuples are lists;
+- ``T | None`` is nullable, everything else non-null (in inputs, a field with a default is
+  optional: left out or null, the default applies); tuples are lists;
 - a message is an object type named by its class (or ``@message(graphql=...)``), and an
   input type named ``<Class>Input`` (or ``@message(graphql_input=...)``);
 - ``Literal`` of names and ``enum.Enum`` classes are enums, named by the module-level alias
   they are declared under (``OrderStatus = Literal[...]``), else ``<Class><Field>``;
 - an ``Any`` field has no GraphQL shape of its own: it declares one with
-  ``constraint(graphql=...)`` (and the plugin's resolver reshapes the value).
+  ``constraint(graphql=...)``, nullability included (``Shape | None``); the JSON value
+  must have that shape, or the plugin's resolver reshapes it.
 
 This module knows no GraphQL engine; kernel.graphql feeds its SDL to tartiflette.
 """
@@ -112,15 +114,13 @@ class TypeSet:
                                f"{_label(owner)}: name one of them with @message(graphql=..., graphql_input=...)")
 
     def _ref(self, tp: Any, meta: Mapping[str, Any], fname: str, owner: type | None, *, inputs: bool) -> str:
+        # A declared GraphQL shape replaces the type, nullability included (``Shape | None``).
+        tp = meta.get("graphql") or tp
         optional, inner = _is_optional(tp)
-        return self._inner(inner, meta, fname, owner, inputs=inputs) + ("" if optional else "!")
+        return self._inner(inner, {}, fname, owner, inputs=inputs) + ("" if optional else "!")
 
     def _inner(self, tp: Any, meta: Mapping[str, Any], fname: str, owner: type | None, *, inputs: bool) -> str:
         where = f"{owner.__module__}.{owner.__qualname__}.{fname}" if owner is not None else repr(tp)
-        override = meta.get("graphql")
-        if override is not None:
-            _optional, inner = _is_optional(override)
-            return self._inner(inner, {}, fname, owner, inputs=inputs)
         origin = typing.get_origin(tp)
         if origin is Annotated:
             base, *extras = typing.get_args(tp)
@@ -162,6 +162,8 @@ class TypeSet:
         lines = []
         for f in dataclasses.fields(cls):
             ref = self._ref(hints[f.name], f.metadata, f.name, cls, inputs=inputs)
+            if inputs and ref.endswith("!") and _has_default(f):
+                ref = ref[:-1]  # optional in GraphQL too: left out (or null), the message's default applies
             lines.append(f"{_description(f.metadata.get('doc'), '  ')}  {camel(f.name)}: {ref}")
         if not lines:
             raise GraphQLTypeError(f"{cls.__module__}.{cls.__qualname__} has no fields: GraphQL types need one")
@@ -181,6 +183,10 @@ class TypeSet:
         if self._claim(name, ("enum", tuple(values)), where):
             self.defs[name] = f"enum {name} {{\n" + "\n".join(f"  {v}" for v in values) + "\n}\n"
         return name
+
+
+def _has_default(f: dataclasses.Field[Any]) -> bool:
+    return f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
 
 
 def _holds_message(tp: Any) -> bool:

@@ -128,7 +128,7 @@ def bus_field(method: Method[Any, Any], *, args: Callable[[dict[str, Any], Any],
 
     async def resolve(parent: Any, arguments: dict[str, Any], gctx: dict[str, Any], info: Any) -> Any:
         data = dict(arguments) if args is None else args(dict(arguments), parent)
-        data = {k: v for k, v in data.items() if v is not None}
+        data = _without_nulls(data)
         ctx: CallContext = gctx["ctx"]
         if "idempotencyKey" in data:
             ctx = ctx.with_principal(ctx.principal)
@@ -160,6 +160,11 @@ def bus_field(method: Method[Any, Any], *, args: Callable[[dict[str, Any], Any],
     # The field's type is generated from the method's response message unless ``pick`` reshapes it.
     setattr(resolve, "returns_reply", pick is None)  # noqa: B010
     return resolve
+
+
+def _without_nulls(data: dict[str, Any]) -> dict[str, Any]:
+    """GraphQL's null for an optional argument or input field means "not given": the message's default."""
+    return {k: _without_nulls(v) if isinstance(v, dict) else v for k, v in data.items() if v is not None}
 
 
 def _long_scalar(schema_name: str) -> None:

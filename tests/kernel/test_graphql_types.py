@@ -63,21 +63,17 @@ _STRINGS = re.compile(r'"""(?:[^"]|"(?!""))*"""|"(?:\\.|[^"\\\n])*"|#[^\n]*')
 
 
 def duplicates(sdl: str, messages: list[type]) -> list[str]:
-    """Hand-written object/input types of ``sdl`` with a message's name or exactly a message's fields."""
-    by_fields: dict[frozenset[str], type] = {}
-    by_name: dict[str, type] = {}
-    for cls in messages:
-        fields = frozenset(camel(f.name) for f in dataclasses.fields(cls))
-        if len(fields) >= 2:
-            by_fields.setdefault(fields, cls)
-        for name in graphql_names(cls):
-            by_name[name] = cls
+    """Hand-written object/input types of ``sdl`` that copy a message: its GraphQL name, or its
+    fields (all of them, or at least three of them and nothing else)."""
+    shapes = [(frozenset(camel(f.name) for f in dataclasses.fields(cls)), cls) for cls in messages]
+    by_name = {name: cls for cls in messages for name in graphql_names(cls)}
     found = []
     for m in _BLOCK.finditer(_STRINGS.sub("", sdl)):
         if m.group(0).lstrip().startswith("extend"):
             continue
         name, fields = m.group(1), frozenset(_FIELD.findall(m.group(2)))
-        twin = by_name.get(name) or by_fields.get(fields)
+        twin = by_name.get(name) or next((cls for shape, cls in shapes if len(shape) >= 2 and fields <= shape
+                                          and len(fields) >= min(3, len(shape))), None)
         if twin is not None:
             found.append(f"{name} duplicates message {twin.__module__}.{twin.__qualname__}")
     return found

@@ -71,17 +71,18 @@ async def test_a_balance_beyond_2_to_the_31_is_served_by_graphql_as_by_rest(wall
     r = await client.post("/api/wallets/top-up", json={"currency": "EUR", "amountMinor": BIG}, headers=headers(alice))
     assert r.status == 200, await r.text()
     rest = await (await client.get("/api/wallets", headers=headers(alice))).json()
-    out = await gql(client, alice, "{ walletBalances { id currency balanceMinor } }")
+    out = await gql(client, alice, "{ walletBalances { id currency balanceMinor payment { id } } }")
     assert "errors" not in out, out
-    assert out["data"]["walletBalances"] == rest == [{"id": rest[0]["id"], "currency": "EUR", "balanceMinor": BIG}]
+    assert out["data"]["walletBalances"] == rest
+    assert rest == [{"id": rest[0]["id"], "currency": "EUR", "balanceMinor": BIG, "payment": None}]
     # Answers of mutations and pages carry the big amounts too.
     out = await gql(client, alice, TRANSFER, {"to": email(bob), "a": 5})
     assert out["data"]["transferMoney"]["balanceMinor"] == BIG - 5
     out = await gql(client, alice, '{ walletTransactions(currency: "EUR") { items { kind amountMinor } } }')
     assert {"kind": "topup", "amountMinor": BIG} in out["data"]["walletTransactions"]["items"]
-    schema = await gql(client, alice, '{ __type(name: "Wallet") { fields { name type { ofType { name } } } } }')
-    kinds = {f["name"]: f["type"]["ofType"]["name"] for f in schema["data"]["__type"]["fields"]}
-    assert kinds["balanceMinor"] == "Long"
+    schema = await gql(client, alice, '{ __type(name: "Wallet") { fields { name type { kind ofType { name } } } } }')
+    kinds = {f["name"]: f["type"] for f in schema["data"]["__type"]["fields"]}
+    assert kinds["balanceMinor"] == {"kind": "NON_NULL", "ofType": {"name": "Long"}}
 
 
 async def test_one_failing_root_field_leaves_the_others_data(wallet_client):
