@@ -127,8 +127,10 @@ def bus_field(method: Method[Any, Any], *, args: Callable[[dict[str, Any], Any],
     """
 
     async def resolve(parent: Any, arguments: dict[str, Any], gctx: dict[str, Any], info: Any) -> Any:
-        data = dict(arguments) if args is None else args(dict(arguments), parent)
-        data = _without_nulls(data)
+        # Nulls first (GraphQL's "not given"), then the plugin's reshaping, whose values are its own.
+        data = _without_nulls(arguments)
+        if args is not None:
+            data = {k: v for k, v in args(data, parent).items() if v is not None}
         ctx: CallContext = gctx["ctx"]
         if "idempotencyKey" in data:
             ctx = ctx.with_principal(ctx.principal)
