@@ -61,12 +61,13 @@ def build_runtime(settings: Settings) -> Runtime:
     if redis is not None:
         metrics.redis_up.set(1)  # until a call says otherwise
         redis.on_state = lambda up: metrics.redis_up.set(1 if up else 0)
+    scopes = ScopeRegistry()  # filled by the plugins' declarations when the app is built
     bus = Bus(
         db=db,
         events=events,
         interceptors=[
             MetricsInterceptor(metrics.observe_bus),
-            AuthorizationInterceptor(),
+            AuthorizationInterceptor(scopes),
             RateLimitInterceptor(limiter),
             IdempotencyInterceptor(db),
             CacheInterceptor(cache),
@@ -82,4 +83,4 @@ def build_runtime(settings: Settings) -> Runtime:
     bus.outbox = outbox
     events.outbox_enabled = True
     return Runtime(settings=settings, db=db, redis=redis, cache=cache, limiter=limiter, events=events,
-                   bus=bus, metrics=metrics, instance_id=instance_id, outbox=outbox)
+                   bus=bus, metrics=metrics, instance_id=instance_id, outbox=outbox, scopes=scopes)
