@@ -1,0 +1,80 @@
+"""Attacks on the surfaces added with media, webhooks and catalog v2, over HTTP against a live server."""
+
+from __future__ import annotations
+
+import gzip
+
+import httpx
+import pytest
+
+from tests.hostile.conftest import Hostile
+from tests.support.live import PASSWORD, USER_SCOPES, obtain_token
+
+
+@pytest.fixture(scope="module")
+def admin_token(hostile: Hostile) -> str:
+    hostile.shop.cli("users", "create", "--email", "attack-admin@example.com", "--password", PASSWORD, "--admin")
+    return str(obtain_token(hostile.base, "attack-admin@example.com", scope=USER_SCOPES + " admin")["access_token"])
+
+
+# ------------------------------------------------------------------ webhooks: SSRF
+
+# Each of these reaches a loopback, link-local or private IPv4 address through an IPv6 form that
+# Python's ``is_global`` calls public: IPv4-compatible, IPv4-translated, NAT64 (well-known and
+# local-use prefixes), 6to4, and the deprecated site-local range.
+IPV6_WRAPPED_PRIVATE = [
+    "https://[::7f00:1]/h",
+    "https://[::ffff:0:7f00:1]/h",
+    "https://[64:ff9b::7f00:1]/h",
+    "https://[64:ff9b::a9fe:a9fe]/latest/meta-data",
+    "https://[64:ff9b:1::a00:1]/h",
+    "https://[2002:7f00:1::]/h",
+    "https://[2002:a9fe:a9fe::1]/h",
+    "https://[fec0::1]/h",
+]
+
+
+@pytest.mark.parametrize("url", IPV6_WRAPPED_PRIVATE)
+def test_webhook_targets_hiding_a_private_ipv4_in_ipv6_are_refused(hostile: Hostile, admin_token: str,
+                                                                    url: str) -> None:
+    r = httpx.post(f"{hostile.base}/api/admin/webhooks", json={"url": url, "events": ["order.created"]},
+                   headers={"Authorization": f"Bearer {admin_token}"}, timeout=10)
+    assert r.status_code == 400, r.text
+    assert r.json()["errors"][0]["field"] == "url"
+
+
+def test_a_public_ipv6_webhook_target_is_still_accepted(hostile: Hostile, admin_token: str) -> None:
+    """The check judges the embedded IPv4 address, it does not refuse NAT64 or 6to4 as such."""
+    auth = {"Authorization": f"Bearer {admin_token}"}
+    for url in ("https://[64:ff9b::808:808]/h", "https://[2606:4700:4700::1111]/h"):
+        r = httpx.post(f"{hostile.base}/api/admin/webhooks", json={"url": url, "events": ["order.created"]},
+                       headers=auth, timeout=10)
+        assert r.status_code == 201, r.text
+        assert httpx.delete(f"{hostile.base}/api/admin/webhooks/{r.json()['id']}", headers=auth,
+                            timeout=10).status_code == 200
+
+
+# ------------------------------------------------------------------ bodies the server cannot decode
+
+
+@pytest.mark.parametrize("path", ["/graphql", "/api/cart/items", "/api/admin/products/{pid}/images"])
+def test_a_body_that_is_not_in_its_content_encoding_is_a_400(hostile: Hostile, admin_token: str, path: str) -> None:
+    url = hostile.base + path.format(pid=hostile.product_id)
+    headers = {"Authorization": f"Bearer {admin_token}", "Content-Encoding": "gzip"}
+    if "images" in path:
+        headers["Content-Type"] = "multipart/form-data; boundary=zz"
+    else:
+        headers["Content-Type"] = "application/json"
+    r = httpx.post(url, content=b"this is not gzip", headers=headers, timeout=10)
+    assert r.status_code == 400, r.text
+    assert r.json()["errors"][0]["field"] == "body"
+    hostile.assert_alive()
+
+
+def test_a_gzip_bomb_is_cut_at_the_body_limit(hostile: Hostile) -> None:
+    bomb = gzip.compress(b'{"query":"' + b" " * 50_000_000 + b'{__typename}"}', 9)
+    assert len(bomb) < 100_000
+    r = httpx.post(f"{hostile.base}/graphql", content=bomb, timeout=30,
+                   headers={"Content-Encoding": "gzip", "Content-Type": "application/json"})
+    assert r.status_code == 413
+    hostile.assert_alive()
