@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import gzip
+import secrets
+from collections.abc import Iterator
 
 import httpx
 import pytest
+import redis
 
 from tests.hostile.conftest import Hostile
-from tests.support.live import PASSWORD, USER_SCOPES, obtain_token
+from tests.support.live import PASSWORD, USER_SCOPES, LiveShop, obtain_token
 
 
 @pytest.fixture(scope="module")
@@ -78,3 +81,39 @@ def test_a_gzip_bomb_is_cut_at_the_body_limit(hostile: Hostile) -> None:
                    headers={"Content-Encoding": "gzip", "Content-Type": "application/json"})
     assert r.status_code == 413
     hostile.assert_alive()
+
+
+# ------------------------------------------------------------------ catalog: cache-key explosion
+
+TAG_CAP = 40
+
+
+@pytest.fixture(scope="module")
+def small_cache_shop(servers: dict[str, str]) -> Iterator[LiveShop]:
+    shop = LiveShop(servers["database"], servers["redis"], env_extra={"SHOP_CACHE_MAX_TAG_MEMBERS": str(TAG_CAP)})
+    shop.create()
+    try:
+        shop.start()
+        yield shop
+    finally:
+        shop.destroy()
+
+
+def test_distinct_anonymous_list_queries_cannot_grow_redis_without_bound(small_cache_shop: LiveShop) -> None:
+    """Every filter value, price bound and page is part of a list's cache key: an anonymous client
+    sending distinct ones made one Redis entry each (and one member of the ``products`` tag set,
+    kept until the next catalog write). A full tag set now takes no new entries."""
+    shop = small_cache_shop
+    prefix = shop.env()["SHOP_REDIS_PREFIX"]
+    r = redis.Redis.from_url(shop.redis_url)
+    try:
+        with httpx.Client(base_url=shop.base, timeout=10) as c:
+            for i in range(3 * TAG_CAP):
+                got = c.get("/api/products", params={"option.colour": f"attack-{i}-{secrets.token_hex(4)}",
+                                                     "minPrice": i})
+                assert got.status_code == 200, got.text
+        entries = list(r.scan_iter(match=f"{prefix}c:products:v2:*", count=1000))
+        assert 0 < len(entries) <= TAG_CAP
+        assert r.scard(f"{prefix}t:products:v1") <= TAG_CAP
+    finally:
+        r.close()
