@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import gzip
 import secrets
+import threading
+import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import httpx
 import pytest
@@ -90,7 +94,9 @@ TAG_CAP = 40
 
 @pytest.fixture(scope="module")
 def small_cache_shop(servers: dict[str, str]) -> Iterator[LiveShop]:
-    shop = LiveShop(servers["database"], servers["redis"], env_extra={"SHOP_CACHE_MAX_TAG_MEMBERS": str(TAG_CAP)})
+    """A second shop: a small cache tag cap, and webhooks to 127.0.0.1 allowed (for a local receiver)."""
+    shop = LiveShop(servers["database"], servers["redis"], env_extra={
+        "SHOP_CACHE_MAX_TAG_MEMBERS": str(TAG_CAP), "SHOP_WEBHOOKS_ALLOW_PRIVATE_TARGETS": "1"})
     shop.create()
     try:
         shop.start()
@@ -117,3 +123,59 @@ def test_distinct_anonymous_list_queries_cannot_grow_redis_without_bound(small_c
         assert r.scard(f"{prefix}t:products:v1") <= TAG_CAP
     finally:
         r.close()
+
+
+# ------------------------------------------------------------------ webhooks: what a receiver answers
+
+
+class _NulAnswer(BaseHTTPRequestHandler):
+    """A receiver that accepts every delivery and answers with NUL bytes in its body."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        body = b"ok\x00\x00 thanks"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_receiver_answering_nul_bytes_cannot_wedge_its_deliveries(small_cache_shop: LiveShop) -> None:
+    """The response excerpt is logged in a text column: a NUL in it failed the INSERT, so the
+    attempt was never recorded, the delivery never finished (sent again after every lease, past
+    max_attempts, forever) and a manual redelivery was a 500."""
+    shop = small_cache_shop
+    shop.cli("users", "create", "--email", "hooks-admin@example.com", "--password", PASSWORD, "--admin")
+    auth = {"Authorization": "Bearer " + obtain_token(shop.base, "hooks-admin@example.com",
+                                                      scope=USER_SCOPES + " admin")["access_token"]}
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _NulAnswer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with httpx.Client(base_url=shop.base, timeout=30, headers=auth) as c:
+            hook = c.post("/api/admin/webhooks", json={"url": f"http://127.0.0.1:{server.server_port}/h",
+                                                       "events": ["product.created"]})
+            assert hook.status_code == 201, hook.text
+            cat = c.post("/api/admin/categories", json={"slug": "nul-answers", "name": "NUL answers"})
+            assert cat.status_code == 201, cat.text
+            made = c.post("/api/admin/products", json={
+                "categoryId": cat.json()["id"], "slug": "nul-answer", "name": "NUL answer", "description": "",
+                "priceMinor": 100, "currency": "EUR", "stockQty": 1})
+            assert made.status_code == 201, made.text
+            deliveries: list[dict[str, Any]] = []
+            for _ in range(300):  # the outbox and the worker poll; wait for the delivery to exist and finish
+                deliveries = c.get(f"/api/admin/webhooks/{hook.json()['id']}/deliveries").json()
+                if deliveries and deliveries[0]["state"] != "pending":
+                    break
+                time.sleep(0.1)
+            assert deliveries, "no delivery was made"
+            again = c.post(f"/api/admin/webhooks/{hook.json()['id']}/deliveries/{deliveries[0]['id']}/redeliver")
+            assert again.status_code == 200, again.text
+            assert deliveries[0]["state"] == "succeeded"
+            excerpt = again.json()["attempts"][0]["responseExcerpt"]
+            assert excerpt.startswith("ok") and "thanks" in excerpt and "\x00" not in excerpt
+    finally:
+        server.shutdown()
+        server.server_close()
