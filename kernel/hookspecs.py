@@ -99,3 +99,8 @@ def shop_seed_demo(ctx: PluginContext) -> Callable[[Runtime, dict[str, Any]], Aw
 @hookspec
 def shop_readiness_checks(ctx: PluginContext) -> list[ReadinessCheck]:
     """``kernel.probes.ReadinessCheck``s: named async probes that ``/readyz`` runs (None: ready)."""
+
+
+@hookspec
+def shop_payment_providers(ctx: PluginContext) -> list[Any]:
+    """Payment providers the plugin adds (objects following ``plugins.payments.contract.PaymentProvider``)."""
