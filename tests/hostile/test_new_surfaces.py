@@ -11,9 +11,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 import redis
 
+from plugins.testpay.provider import sign
 from tests.hostile.conftest import Hostile
 from tests.support.live import PASSWORD, USER_SCOPES, LiveShop, obtain_token
 
@@ -179,3 +181,29 @@ def test_a_receiver_answering_nul_bytes_cannot_wedge_its_deliveries(small_cache_
     finally:
         server.shutdown()
         server.server_close()
+
+
+# ------------------------------------------------------------------ payments: the test provider's webhook
+
+
+def test_the_documented_default_webhook_secret_cannot_pay_an_order(hostile: Hostile) -> None:
+    """``testpay-webhook-secret`` is in the docs: a shop with a secret key must not accept webhooks
+    signed with it, or anyone could mark any card order paid without paying."""
+    with httpx.Client(base_url=hostile.base, timeout=30) as guest:
+        assert guest.post("/api/guest-session").status_code == 200
+        product = guest.get("/api/products", params={"pageSize": 1, "facets": "false", "inStock": "true"}
+                            ).json()["items"][0]
+        assert guest.post("/api/cart/items", json={"productId": product["id"], "qty": 1}).status_code in (200, 201)
+        order = guest.post("/api/orders/checkout", json={
+            "paymentMethod": "card", "currency": product["currency"], "email": "guest@example.com",
+            "shippingAddress": {"name": "Eve", "line1": "1 Main St", "city": "Berlin", "country": "DE",
+                                "postalCode": "10115"}})
+        assert order.status_code == 201, order.text
+    body = orjson.dumps({"type": "captured", "intentId": order.json()["payment"]["id"], "providerRef": "forged",
+                         "brand": "visa", "last4": "4242"})
+    forged = httpx.post(f"{hostile.base}/test-provider/webhooks", content=body, timeout=10,
+                        headers={"Testpay-Signature": sign("testpay-webhook-secret", body),
+                                 "Content-Type": "application/json"})
+    assert forged.status_code == 401, forged.text
+    status = httpx.get(f"{hostile.base}/api/guest-orders/{order.json()['orderLink']}", timeout=10).json()["status"]
+    assert status == "awaiting_payment"
