@@ -23,7 +23,7 @@ from tests.support.live import PASSWORD, USER_SCOPES, LiveShop, obtain_token
 @pytest.fixture(scope="module")
 def admin_token(hostile: Hostile) -> str:
     hostile.shop.cli("users", "create", "--email", "attack-admin@example.com", "--password", PASSWORD, "--admin")
-    return str(obtain_token(hostile.base, "attack-admin@example.com", scope=USER_SCOPES + " admin")["access_token"])
+    return str(obtain_token(hostile.base, "attack-admin@example.com", scope=USER_SCOPES + " admin addresses")["access_token"])
 
 
 # ------------------------------------------------------------------ webhooks: SSRF
@@ -207,3 +207,29 @@ def test_the_documented_default_webhook_secret_cannot_pay_an_order(hostile: Host
     assert forged.status_code == 401, forged.text
     status = httpx.get(f"{hostile.base}/api/guest-orders/{order.json()['orderLink']}", timeout=10).json()["status"]
     assert status == "awaiting_payment"
+
+
+# ------------------------------------------------------------------ addresses
+
+
+@pytest.mark.parametrize("field,value", [
+    ("name", "Eve\r\n221B Baker Street"), ("line1", "1 Main St\nBcc: someone@example.com"),
+    ("city", "Berlin\u2028Paris"), ("name", "\u202eevE"), ("line2", "tab\there"),
+])
+def test_an_address_field_is_one_line(hostile: Hostile, admin_token: str, field: str, value: str) -> None:
+    """A saved or checkout address goes onto packing slips, mails and the admin's screen, one field a line."""
+    address = {"name": "Eve", "line1": "1 Main St", "city": "Berlin", "country": "DE", "postalCode": "10115"}
+    saved = httpx.post(f"{hostile.base}/api/me/addresses", json={**address, field: value}, timeout=10,
+                       headers={"Authorization": f"Bearer {admin_token}"})
+    assert saved.status_code == 400, saved.text
+    assert saved.json()["errors"][0]["field"] == field
+    with httpx.Client(base_url=hostile.base, timeout=30) as guest:
+        assert guest.post("/api/guest-session").status_code == 200
+        product = guest.get("/api/products", params={"pageSize": 1, "facets": "false", "inStock": "true"}
+                            ).json()["items"][0]
+        assert guest.post("/api/cart/items", json={"productId": product["id"], "qty": 1}).status_code in (200, 201)
+        order = guest.post("/api/orders/checkout", json={
+            "paymentMethod": "card", "currency": product["currency"], "email": "guest@example.com",
+            "shippingAddress": {**address, field: value}})
+        assert order.status_code == 400, order.text
+        assert order.json()["errors"][0]["field"] == f"shippingAddress.{field}"
