@@ -240,6 +240,12 @@ class Cache:
             if value is not None:
                 self._count("redis_hit")
                 return bytes(value)
+            try:
+                # The filler let go without storing (its tag was full): stop waiting, fill here.
+                if not await self.redis.run(lambda r: r.exists(lock)):
+                    return None
+            except RedisDown:
+                return None
         return None
 
     async def _store_redis(self, rkey: str, value: bytes, tags: tuple[str, ...], ttl: int,
