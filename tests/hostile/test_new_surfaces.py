@@ -233,3 +233,29 @@ def test_an_address_field_is_one_line(hostile: Hostile, admin_token: str, field:
             "shippingAddress": {**address, field: value}})
         assert order.status_code == 400, order.text
         assert order.json()["errors"][0]["field"] == f"shippingAddress.{field}"
+
+
+# ------------------------------------------------------------------ guest cookie
+
+
+@pytest.fixture(scope="module")
+def behind_tls_proxy(servers: dict[str, str]) -> Iterator[LiveShop]:
+    """A shop whose public URL is https, reached over plain http as a TLS proxy would."""
+    shop = LiveShop(servers["database"], servers["redis"], env_extra={
+        "SHOP_PUBLIC_URL": "https://shop.example", "SHOP_ALLOW_DEMO_IN_PRODUCTION": "1"})
+    shop.create()
+    try:
+        shop.start()
+        yield shop
+    finally:
+        shop.destroy()
+
+
+def test_the_guest_cookie_is_secure_behind_a_tls_proxy(behind_tls_proxy: LiveShop) -> None:
+    """The guest cookie opens the guest's cart and checkout: like the sign-in session cookie, it is
+    never sent over plain http when the shop's public URL is https."""
+    r = httpx.post(f"{behind_tls_proxy.base}/api/guest-session", timeout=10)
+    assert r.status_code == 200, r.text
+    cookie = r.headers["set-cookie"]
+    assert cookie.startswith("shop_guest=")
+    assert "secure" in [part.strip().lower() for part in cookie.split(";")], cookie
