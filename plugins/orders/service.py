@@ -97,7 +97,9 @@ class OrdersServicer:
     async def has_purchased(self, req: HasPurchased, ctx: CallContext) -> Purchased:
         found = await self.pctx.db.fetchval(
             "SELECT EXISTS (SELECT 1 FROM orders_order o JOIN orders_order_item i ON i.order_id = o.id "
-            "WHERE o.user_id = $1 AND i.product_id = $2 AND o.status = 'paid')", req.user_id, req.product_id)
+            # Paid and not wholly refunded: shipped and partly refunded orders still hold the goods.
+            "WHERE o.user_id = $1 AND i.product_id = $2 AND o.status IN ('paid', 'fulfilled', 'partially_refunded'))",
+            req.user_id, req.product_id)
         return Purchased(purchased=bool(found))
 
     # ---- fulfilment and admin operations (admin.py)

@@ -29,7 +29,15 @@ from kernel.migrate import migrate
 from kernel.plugin import PluginError, call_each, discover
 from kernel.status import BusError, Status
 from plugins.catalog.contract import Catalog, CreateCategory, CreateProduct, Product
-from plugins.orders.contract import AddToCart, CancelOrder, Checkout, HasPurchased, Orders
+from plugins.orders.contract import (
+    AddToCart,
+    CancelOrder,
+    Checkout,
+    CreateFulfillment,
+    CreateRefund,
+    HasPurchased,
+    Orders,
+)
 from plugins.wallet.contract import Card
 from tests.conftest import rt_of
 from tests.support import fake_identity
@@ -197,6 +205,34 @@ async def test_a_refund_after_reviewing_hides_the_review_and_its_rating(make_cli
     again = await client.post(f"/api/products/{product.slug}/reviews", json={"rating": 5},
                               headers=principal_header(refunded))
     assert again.status == 403 and (await again.json())["reason"] == "NOT_A_BUYER"
+
+
+async def test_a_shipped_order_may_be_reviewed_and_only_a_full_admin_refund_hides_the_review(make_client):
+    client, rt = await start(make_client)
+    product, user = await new_product(rt), new_user()
+    order_id = await bought(rt, user, product)
+    manager = user_principal("admin-r", roles=("admin",), scopes=(*ALL_USER_SCOPES, "admin", "orders:manage"))
+    admin = CallContext(principal=manager, idempotency_key=uuid.uuid4().hex)
+    shipped = await rt.bus.call(Orders.fulfil_order, CreateFulfillment(
+        id=order_id, carrier="DHL", tracking_number="JD0001"), admin)
+    assert shipped.status == "fulfilled"
+    # A fulfilled order is still a purchase: the buyer may review it.
+    assert (await client.post(f"/api/products/{product.slug}/reviews", json={"rating": 5},
+                              headers=principal_header(user))).status == 201
+    part = await rt.bus.call(Orders.refund_order, CreateRefund(id=order_id, amount_minor=250),
+                             CallContext(principal=manager, idempotency_key=uuid.uuid4().hex))
+    assert part.status == "partially_refunded"
+    await rt.outbox.drain()
+    assert (await visible(client, product))[0] == 1  # a partial refund leaves the goods with the buyer
+    rest = await rt.bus.call(Orders.refund_order, CreateRefund(id=order_id, amount_minor=shipped.total_minor - 250),
+                             CallContext(principal=manager, idempotency_key=uuid.uuid4().hex))
+    assert rest.status == "refunded"
+    for _ in range(250):  # reviews hears OrderRefunded on the outbox worker, just after commit
+        if (await visible(client, product))[0] == 0:
+            break
+        await asyncio.sleep(0.02)
+    assert (await visible(client, product))[:2] == (0, {"productId": product.id, "count": 0,
+                                                         "averageHundredths": None})
 
 
 async def test_cancelling_one_of_two_paid_orders_of_the_product_keeps_the_review(make_client):

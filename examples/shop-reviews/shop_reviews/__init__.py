@@ -17,7 +17,7 @@ from kernel.graphql import GraphQLPart
 from kernel.hookspecs import hookimpl
 from kernel.plugin import PluginContext, PluginInfo
 from kernel.rest import Route
-from plugins.orders.contract import OrderCancelled
+from plugins.orders.contract import OrderCancelled, OrderRefunded
 
 from .contract import SCOPES, Reviews
 
@@ -67,7 +67,8 @@ def shop_event_handlers(ctx: PluginContext) -> list[Subscription]:
 
     servicer = ReviewsServicer(ctx)  # stateless: everything lives in the database
     # Not broadcast: a cancellation is handled once, on the instance where the order was cancelled.
-    return [Subscription(OrderCancelled, servicer.on_order_cancelled)]
+    return [Subscription(OrderCancelled, servicer.on_order_cancelled),
+            Subscription(OrderRefunded, servicer.on_order_refunded)]
 
 
 @hookimpl

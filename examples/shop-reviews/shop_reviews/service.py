@@ -10,7 +10,7 @@ from kernel.context import CallContext
 from kernel.plugin import PluginContext
 from kernel.status import BusError, Status
 from plugins.catalog.contract import Catalog, GetProduct, GetProductsByIds, Product
-from plugins.orders.contract import HasPurchased, OrderCancelled, Orders
+from plugins.orders.contract import HasPurchased, OrderCancelled, OrderRefunded, Orders
 
 from .contract import (
     AddReview,
@@ -113,20 +113,31 @@ class ReviewsServicer:
     # ---- event handler (the orders plugin publishes it after its transaction commits)
 
     async def on_order_cancelled(self, event: OrderCancelled) -> None:
+        await self._hide_unless_still_bought(event.user_id, list(event.product_ids), event.order_id)
+
+    async def on_order_refunded(self, event: OrderRefunded) -> None:
+        """An admin refund of everything that was paid takes the goods back like a cancellation;
+        a partial refund leaves the order (and the review) standing."""
+        if event.order is None or event.order.status != "refunded":
+            return
+        product_ids = list(dict.fromkeys(i.product_id for i in event.order.items))
+        await self._hide_unless_still_bought(event.user_id, product_ids, event.order_id)
+
+    async def _hide_unless_still_bought(self, user_id: str, product_ids: list[str], order_id: str) -> None:
         """Hide the buyer's reviews of the order's products unless another paid order still covers them."""
         db = self.ctx.db
         rows = await db.fetch("SELECT id, product_id FROM product_reviews WHERE user_id = $1 "
                               "AND product_id = ANY($2::text[]) AND hidden_at IS NULL",
-                              event.user_id, list(event.product_ids))
+                              user_id, product_ids)
         ctx = CallContext().nested()  # an internal call on the shop's own behalf
         tags: list[str] = []
         for r in rows:
-            if await self._holds_paid_order(event.user_id, r["product_id"], ctx):
+            if await self._holds_paid_order(user_id, r["product_id"], ctx):
                 continue
             await db.execute("UPDATE product_reviews SET hidden_at = now() WHERE id = $1 AND hidden_at IS NULL",
                              r["id"])
             tags.append(product_tag(r["product_id"]))
-            log.info("review_hidden", extra={"product_id": r["product_id"], "order_id": event.order_id})
+            log.info("review_hidden", extra={"product_id": r["product_id"], "order_id": order_id})
         if tags:
             slugs = await self._slugs([r["product_id"] for r in rows], ctx)
             await self.ctx.runtime.cache.invalidate(tags + [slug_tag(s) for s in slugs])
