@@ -19,6 +19,7 @@ from typing import Any
 
 import orjson
 from aiohttp import web, web_response
+from aiohttp.web_protocol import RequestPayloadError
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from . import __version__, system
@@ -289,6 +290,13 @@ def _outer_middleware(rt: Runtime) -> Any:
             return problem_from(exc, rid)
         except web.HTTPException as exc:
             return _http_exception(request, exc, rid)
+        except RequestPayloadError as exc:
+            # The body could not be read as sent: a Content-Encoding it does not follow (not gzip,
+            # not deflate), a broken chunked encoding. The client's fault, never a 500.
+            log.info("request_body_unreadable", extra={"path": request.path, "error": str(exc).replace("\n", " ")})
+            return problem(Status.INVALID_ARGUMENT, "The request body could not be decoded as sent "
+                           "(check its Content-Encoding and Transfer-Encoding).",
+                           errors=[{"field": "body", "message": "could not be decoded"}], request_id=rid)
         except asyncio.CancelledError:
             raise
         except Exception:

@@ -51,7 +51,8 @@ def build_runtime(settings: Settings) -> Runtime:
     instance_id = uuid.uuid4().hex[:12]
     db = Database(settings.database_url, max_size=settings.db_pool_max)
     redis = RedisLink(settings.redis_url, settings.redis_prefix) if settings.redis_url else None
-    cache = Cache(redis, local_entries=settings.cache_local_entries, local_ttl=settings.cache_local_ttl)
+    cache = Cache(redis, local_entries=settings.cache_local_entries, local_ttl=settings.cache_local_ttl,
+                  max_tag_members=settings.cache_max_tag_members)
     limiter = RateLimiter(redis, settings.rate_classes(), settings.rate_limit_outage)
     events = EventBus(instance_id)
     metrics = Metrics()
