@@ -14,7 +14,17 @@ from kernel.context import CallContext
 from kernel.hookspecs import hookimpl
 from kernel.plugin import PluginContext, PluginInfo
 from kernel.status import BusError, Status, not_found
-from plugins.auth.contract import FindUserByEmail, GetMe, GetUser, User, Users
+from plugins.auth.contract import (
+    FindUserByEmail,
+    GetMe,
+    GetUser,
+    Grant,
+    GrantRevoked,
+    ListMyGrants,
+    RevokeGrant,
+    User,
+    Users,
+)
 
 DOMAIN = "example.test"
 
@@ -37,6 +47,13 @@ class FakeUsers:
         if domain != DOMAIN or not local or local.startswith("nobody"):
             raise not_found("user")
         return user_for(local)
+
+    # Canned users have consented to no third-party application.
+    async def list_my_grants(self, req: ListMyGrants, ctx: CallContext) -> tuple[Grant, ...]:
+        return ()
+
+    async def revoke_grant(self, req: RevokeGrant, ctx: CallContext) -> GrantRevoked:
+        return GrantRevoked(client_id=req.client_id, revoked=False)
 
 
 @hookimpl
