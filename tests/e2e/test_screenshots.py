@@ -7,12 +7,17 @@ is wider than a 360 px phone screen.
 
 from __future__ import annotations
 
+import httpx
 from playwright.sync_api import Page, expect
 
+from tests.e2e.a11y import violations
 from tests.e2e.harness import DESKTOP, PHONE, SCREENSHOTS, Pages, Shop
 from tests.e2e.steps import add_to_cart, go, header_link, open_checkout, open_shop, placed_order_id, sign_in, top_up
 
 VIEWPORTS = {"phone": PHONE, "desktop": DESKTOP}
+# axe-core runs on every page shot; its critical and serious findings are collected and
+# reported together at the end (one run shows them all).
+FINDINGS: list[str] = []
 
 
 def settle(page: Page, ready_testid: str) -> None:
@@ -37,10 +42,15 @@ def shoot(page: Page, name: str, viewport: str) -> None:
     page.screenshot(path=str(SCREENSHOTS / f"{name}-{viewport}.png"), full_page=True)
     overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 0, f"{name} at {viewport} width is {overflow}px wider than the screen"
+    for v in violations(page):
+        FINDINGS.append(f"{name}-{viewport}: {v['impact']} {v['id']}: {v['help']}\n    " + "\n    ".join(v["nodes"]))
 
 
 def test_main_pages_render_fully_at_phone_and_desktop_widths(pages: Pages, shop: Shop) -> None:
+    FINDINGS.clear()
     product, extra = shop.take_product(), shop.take_product()
+    clothing = httpx.get(f"{shop.base}/api/products", params={"category": "clothing", "inStock": "true"}, timeout=30)
+    varied = next(p for p in clothing.json()["items"] if len(p["variants"]) > 1)
     page = pages.new(PHONE)
 
     # The sign-in page (the auth server's form), then sign in from it.
@@ -64,7 +74,10 @@ def test_main_pages_render_fully_at_phone_and_desktop_widths(pages: Pages, shop:
         ("home", "#/", "product-card"),
         ("category", "#/c/kitchen", "product-card"),
         ("search", "#/products?q=lamp", "product-card"),
-        ("product", f"#/p/{product['slug']}", "product-detail"),
+        ("filtered", "#/c/clothing?stock=1&sort=price_asc", "facet-value"),
+        ("long-query", "#/products?q=" + "x" * 200, "no-results"),
+        ("product", f"#/p/{product['slug']}", "review-summary"),
+        ("product-variants", f"#/p/{varied['slug']}", "option-select"),
         ("cart", "#/cart", "cart-line"),
         ("checkout", "#/checkout", "checkout-form"),
         ("orders", "#/orders", "order-row"),
@@ -99,3 +112,4 @@ def test_main_pages_render_fully_at_phone_and_desktop_widths(pages: Pages, shop:
         admin.get_by_test_id("edit-product").first.click()
         admin.get_by_test_id("price-form").wait_for()
         shoot(admin, "admin", vp)
+    assert not FINDINGS, "axe-core critical/serious violations:\n" + "\n".join(FINDINGS)

@@ -79,7 +79,9 @@ export async function gql(query, variables = {}) {
 // ---------------------------------------------------------------- fragments
 
 const PRODUCT = `id slug name description categoryId categorySlug priceMinor currency stockQty
+  displayPriceMinor displayCurrency options { name values }
   variants { id sku options { name value } priceMinor currency stockQty }`;
+const FACETS = 'facets { categories { slug count } options { name values { value count } } price { min max currency } }';
 const CATEGORY = 'id slug name';
 const CART = `id items { productId variantId sku options { name value } slug name qty unitPriceMinor currency
   lineTotalMinor } totals { currency amountMinor }`;
@@ -95,14 +97,30 @@ export async function getCategories() {
   return (await gql(`query { categories { ${CATEGORY} } }`)).categories;
 }
 
-export async function getProducts({ categorySlug = null, search = null, page = 1, pageSize = 12, sort = null } = {}) {
+/**
+ * A page of products. Filters (docs/catalog.md): minPrice/maxPrice in minor units
+ * (of displayCurrency when given), inStock, options [{name, value}]; with
+ * displayCurrency each product carries displayPriceMinor and price sorts compare
+ * the converted prices, so currencies never interleave.
+ */
+export async function getProducts({ categorySlug = null, search = null, page = 1, pageSize = 12, sort = null,
+  minPrice = null, maxPrice = null, inStock = null, options = null, displayCurrency = null, facets = false } = {}) {
   const data = await gql(
-    `query Products($categorySlug: String, $search: String, $page: Int, $pageSize: Int, $sort: String) {
-      products(categorySlug: $categorySlug, search: $search, page: $page, pageSize: $pageSize, sort: $sort) {
-        items { ${PRODUCT} } page pageSize total } }`,
-    { categorySlug, search, page, pageSize, sort },
+    `query Products($categorySlug: String, $search: String, $page: Int, $pageSize: Int, $sort: String,
+      $minPrice: Int, $maxPrice: Int, $inStock: Boolean, $options: [OptionFilterInput!], $displayCurrency: String,
+      $facets: Boolean) {
+      products(categorySlug: $categorySlug, search: $search, page: $page, pageSize: $pageSize, sort: $sort,
+        minPrice: $minPrice, maxPrice: $maxPrice, inStock: $inStock, options: $options,
+        displayCurrency: $displayCurrency, facets: $facets) {
+        items { ${PRODUCT} } page pageSize total ${facets ? FACETS : ''} } }`,
+    { categorySlug, search, page, pageSize, sort, minPrice, maxPrice, inStock, options, displayCurrency, facets },
   );
   return data.products;
+}
+
+/** The currencies the shop accepts (wallet plugin), for the display-currency selector. */
+export async function getShopCurrencies() {
+  return (await gql('query { walletCurrencies { code } }')).walletCurrencies.map((c) => c.code);
 }
 
 export async function getProduct(slug) {

@@ -4,6 +4,7 @@
 
 import { refreshCart } from './cart-store.js';
 import { alertRegion, clear, h, replace, showError } from './dom.js';
+import { loadManifest, pluginOn } from './plugins-ui.js';
 import { isAdmin, loadSession, onSessionChange, session, signInUrl, signOut, signUpUrl } from './session.js';
 
 import * as adminView from './views/admin.js';
@@ -17,14 +18,14 @@ import * as walletView from './views/wallet.js';
 
 const ROUTES = [
   { pattern: /^\/$/, view: homeView, nav: 'home' },
-  { pattern: /^\/products$/, view: catalogView, nav: 'products' },
-  { pattern: /^\/c\/([^/]+)$/, view: catalogView, nav: 'products', keys: ['slug'] },
-  { pattern: /^\/p\/([^/]+)$/, view: productView, nav: 'products', keys: ['slug'] },
-  { pattern: /^\/cart$/, view: cartView, nav: 'cart' },
-  { pattern: /^\/checkout$/, view: checkoutView, nav: 'cart', auth: true },
-  { pattern: /^\/orders$/, view: ordersView, nav: 'orders', auth: true },
-  { pattern: /^\/orders\/([^/]+)$/, view: ordersView, nav: 'orders', keys: ['id'], auth: true, detail: true },
-  { pattern: /^\/wallet$/, view: walletView, nav: 'wallet', auth: true },
+  { pattern: /^\/products$/, view: catalogView, nav: 'products', plugin: 'catalog' },
+  { pattern: /^\/c\/([^/]+)$/, view: catalogView, nav: 'products', keys: ['slug'], plugin: 'catalog' },
+  { pattern: /^\/p\/([^/]+)$/, view: productView, nav: 'products', keys: ['slug'], plugin: 'catalog' },
+  { pattern: /^\/cart$/, view: cartView, nav: 'cart', plugin: 'orders' },
+  { pattern: /^\/checkout$/, view: checkoutView, nav: 'cart', auth: true, plugin: 'orders' },
+  { pattern: /^\/orders$/, view: ordersView, nav: 'orders', auth: true, plugin: 'orders' },
+  { pattern: /^\/orders\/([^/]+)$/, view: ordersView, nav: 'orders', keys: ['id'], auth: true, detail: true, plugin: 'orders' },
+  { pattern: /^\/wallet$/, view: walletView, nav: 'wallet', auth: true, plugin: 'wallet' },
   { pattern: /^\/admin$/, view: adminView, nav: 'admin', auth: true, admin: true },
 ];
 
@@ -92,6 +93,7 @@ async function route() {
     navigate: (hash) => { location.hash = hash; },
     hashFor,
   };
+  if (match && match.plugin && !pluginOn(match.plugin)) match = null; // what a disabled plugin provides is not there
   if (!match) {
     setTitle('Not found');
     replace(main, h('div', { class: 'notice', testid: 'not-found' },
@@ -145,6 +147,7 @@ function renderAccount() {
   const box = document.getElementById('account');
   for (const li of document.querySelectorAll('.auth-only')) li.hidden = !session.authenticated;
   for (const li of document.querySelectorAll('.admin-only')) li.hidden = !isAdmin();
+  hideDisabled();
   if (!session.authenticated) {
     replace(box,
       h('a', { href: signInUrl(), testid: 'sign-in-link' }, 'Sign in'),
@@ -169,6 +172,11 @@ function renderAccount() {
   replace(box,
     h('span', { class: 'user-name', testid: 'user-name', title: user.email || '' }, user.name || user.email || 'Account'),
     button, errorBox);
+}
+
+// Links to what a disabled plugin would provide (data-plugin in index.html) are hidden.
+function hideDisabled() {
+  for (const el of document.querySelectorAll('[data-plugin]')) if (!pluginOn(el.dataset.plugin)) el.hidden = true;
 }
 
 function wireHeader() {
@@ -202,11 +210,12 @@ function wireHeader() {
 async function start() {
   wireHeader();
   onSessionChange(renderAccount);
-  await loadSession();
+  await Promise.all([loadSession(), loadManifest()]);
+  hideDisabled();
   window.addEventListener('hashchange', route);
   // Sign-in links carry the current view as `next`: keep them current.
   window.addEventListener('hashchange', () => { if (!session.authenticated) renderAccount(); });
-  await Promise.all([route(), refreshCart()]);
+  await Promise.all([route(), pluginOn('orders') ? refreshCart() : null]);
   document.documentElement.dataset.ready = 'true'; // a stable hook for browser tests
 }
 

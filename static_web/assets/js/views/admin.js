@@ -119,7 +119,7 @@ export async function render(main, ctx) {
     });
     const newButton = h('button', { type: 'button', class: 'btn', testid: 'new-product' }, 'New product');
     newButton.addEventListener('click', () => drawEditor(null));
-    const table = h('div', { class: 'table-wrap', 'aria-busy': 'true' }, skeletonLines(8));
+    const table = h('div', { class: 'table-wrap', 'aria-busy': 'true', tabindex: '0', role: 'region', 'aria-label': 'Table (scrolls sideways)' }, skeletonLines(8));
     replace(prodSection, h('div', { class: 'page-head' }, h('h2', { id: 'admin-products' }, 'Products'), newButton),
       search, listError, table);
     let res;

@@ -53,7 +53,7 @@ async function renderList(main, ctx) {
       h('p', null, 'You have not placed any orders yet.'), h('a', { class: 'btn', href: '#/products' }, 'Start shopping')));
     return;
   }
-  const table = h('div', { class: 'table-wrap' }, h('table', { testid: 'orders-table' },
+  const table = h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': 'Table (scrolls sideways)' }, h('table', { testid: 'orders-table' },
     h('caption', { class: 'visually-hidden' }, 'Your orders, newest first'),
     h('thead', null, h('tr', null,
       h('th', { scope: 'col' }, 'Order'), h('th', { scope: 'col' }, 'Placed'), h('th', { scope: 'col' }, 'Status'),
@@ -142,7 +142,7 @@ async function renderDetail(main, ctx) {
           h('dt', null, 'Total'), h('dd', { testid: 'order-total' }, h('strong', null, formatMoney(o.totalMinor, o.currency))),
           o.cancelledAt ? [h('dt', null, 'Cancelled'), h('dd', null, formatDate(o.cancelledAt))] : null,
           h('dt', null, 'Order id'), h('dd', { class: 'mono' }, o.id)),
-        h('div', { class: 'table-wrap' }, h('table', null,
+        h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': 'Table (scrolls sideways)' }, h('table', null,
           h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Item'), h('th', { scope: 'col', class: 'num' }, 'Qty'),
             h('th', { scope: 'col', class: 'num' }, 'Unit price'), h('th', { scope: 'col', class: 'num' }, 'Subtotal'))),
           h('tbody', null, items)))),

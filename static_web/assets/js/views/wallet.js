@@ -160,7 +160,7 @@ export async function render(main, ctx) {
         return b;
       }));
     const listError = alertRegion('transactions-error');
-    const table = h('div', { class: 'table-wrap', 'aria-busy': 'true' }, skeletonLines(5));
+    const table = h('div', { class: 'table-wrap', 'aria-busy': 'true', tabindex: '0', role: 'region', 'aria-label': 'Table (scrolls sideways)' }, skeletonLines(5));
     replace(historyBox, title, tabs, listError, table);
     let res;
     try {
