@@ -117,7 +117,7 @@ def test_quantities_above_stock_or_fractional_are_refused_with_the_number_in_sto
     line.get_by_test_id("qty-input").fill(str(stock + 5))
     line.get_by_test_id("update-qty").click()
     error = page.get_by_test_id("cart-error")
-    expect(error).to_contain_text(f"only {stock} of")
+    expect(error).to_contain_text(f"Only {stock} of")
     expect(error).to_have_attribute("data-reason", "OUT_OF_STOCK")
     expect(page.get_by_test_id("cart-count")).to_have_attribute("data-count", "1")
     # A good edit keeps focus on the edited line's quantity and says what happened.
@@ -361,3 +361,39 @@ def test_with_the_catalog_off_the_home_page_says_so_and_the_wallet_still_works(
         assert not errors, errors
     finally:
         page.context.close()
+
+
+def test_before_the_scripts_arrive_the_page_shows_a_loading_state_not_a_blank_page(page: Page) -> None:
+    # The storefront's script never arrives (a very slow or broken connection): what is on screen.
+    page.route("**/assets/js/app.js", lambda route: route.abort())
+    page.goto("/#/")
+    boot = page.get_by_test_id("boot")
+    expect(boot).to_be_visible()
+    expect(boot).to_contain_text("Loading the shop")
+    expect(page.get_by_test_id("site-header")).to_be_visible()
+
+
+def test_the_admin_sets_one_variants_price_and_stock_in_the_product_editor(pages: Pages, shop: Shop) -> None:
+    product = [p for p in _products(shop, category="clothing") if len(p["variants"]) > 2][-1]  # no other test uses it
+    variant = product["variants"][1]
+    admin = pages.new()
+    sign_in(admin, shop.email("admin"), start="#/admin")
+    search = admin.get_by_test_id("admin-product-search")
+    search.get_by_role("searchbox").fill(product["name"])
+    search.get_by_role("button", name="Search").click()
+    admin.locator(f"[data-testid=admin-product-row][data-slug='{product['slug']}']").get_by_test_id("edit-product").click()
+    rows = admin.get_by_test_id("variant-row")
+    expect(rows).to_have_count(len(product["variants"]))
+    expect(admin.get_by_test_id("stock-form")).to_have_count(0)  # product-level stock would be HAS_VARIANTS
+    row = admin.locator(f"[data-testid=variant-row][data-variant-id='{variant['id']}']")
+    row.get_by_test_id("variant-stock").fill("2.5")
+    row.get_by_test_id("save-variant").click()
+    expect(row.locator(".field-error")).to_contain_text("whole number")
+    row.get_by_test_id("variant-stock").fill("7")
+    row.get_by_test_id("variant-price").fill("12.34")
+    row.get_by_test_id("save-variant").click()
+    expect(admin.get_by_test_id("variant-result").filter(has_text="Saved")).to_contain_text("7 in stock")
+    after = httpx.get(f"{shop.base}/api/products/{product['slug']}", timeout=10).json()
+    saved = next(v for v in after["variants"] if v["id"] == variant["id"])
+    assert (saved["stockQty"], saved["priceMinor"]) == (7, 1234)
+    assert_accessible(admin, "the admin product editor with variants")

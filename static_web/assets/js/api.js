@@ -261,3 +261,16 @@ export async function setStock(id, stockQty) {
   return (await gql(`mutation SetStock($id: ID!, $stockQty: Int!) { setStock(id: $id, stockQty: $stockQty) { ${PRODUCT} } }`,
     { id, stockQty })).setStock;
 }
+
+const VARIANT = 'id productId sku options { name value } priceMinor currency stockQty';
+
+export async function setVariantPrice(id, priceMinor, currency) {
+  return (await gql(`mutation SetVP($id: ID!, $priceMinor: Int!, $currency: String!) {
+      setVariantPrice(id: $id, priceMinor: $priceMinor, currency: $currency) { ${VARIANT} } }`,
+  { id, priceMinor, currency })).setVariantPrice;
+}
+
+export async function setVariantStock(id, stockQty) {
+  return (await gql(`mutation SetVS($id: ID!, $stockQty: Int!) { setVariantStock(id: $id, stockQty: $stockQty) { ${VARIANT} } }`,
+    { id, stockQty })).setVariantStock;
+}

@@ -2,10 +2,11 @@
 // stock. The server enforces the admin scope; this page is only shown to admins.
 
 import {
-  createCategory, createProduct, getCategories, getProducts, setPrice, setStock, updateCategory, updateProduct,
+  createCategory, createProduct, getCategories, getProducts, setPrice, setStock, setVariantPrice, setVariantStock,
+  updateCategory, updateProduct,
 } from '../api.js';
 import {
-  alertRegion, busy, clearAlert, clearFieldErrors, field, h, replace, showError, showOk, skeletonLines,
+  alertRegion, busy, clearAlert, clearFieldErrors, field, h, parseQty, replace, showError, showOk, skeletonLines,
 } from '../dom.js';
 import { COMMON_CURRENCIES, formatMoney, minorToInput, parseMajor } from '../money.js';
 import { session } from '../session.js';
@@ -164,6 +165,46 @@ export async function render(main, ctx) {
 
   // ---------------------------------------------------------- product editor
 
+  /** One variant: its price and stock, saved together (only what changed is sent). */
+  function variantRow(v) {
+    const label = (v.options || []).map((o) => `${o.name} ${o.value}`).join(', ') || v.sku;
+    const result = alertRegion('variant-result');
+    const save = h('button', { type: 'submit', class: 'btn btn-secondary btn-small', testid: 'save-variant' }, 'Save');
+    const form = h('form', { class: 'variant-row', testid: 'variant-row', dataset: { variantId: v.id }, novalidate: true,
+      'aria-label': `Variant ${label}` },
+      h('div', { class: 'variant-name' }, h('strong', null, label), h('span', { class: 'muted mono' }, ` ${v.sku}`)),
+      field({ label: `Price (${v.currency})`, name: 'price', value: minorToInput(v.priceMinor, v.currency), testid: 'variant-price',
+        attrs: { inputmode: 'decimal', maxlength: 20 } }),
+      field({ label: 'Stock', name: 'stockQty', type: 'number', value: String(v.stockQty), testid: 'variant-stock',
+        attrs: { min: 0, step: 1, inputmode: 'numeric' } }),
+      save);
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      clearAlert(result);
+      clearFieldErrors(form);
+      const price = parseMajor(form.elements.price.value, v.currency, { allowZero: true });
+      const qty = parseQty(form.elements.stockQty.value, { min: 0, max: 1_000_000_000 });
+      const problems = [];
+      if (!price.ok) problems.push({ field: 'price', message: price.message });
+      if (qty === null) problems.push({ field: 'stockQty', message: 'Enter a whole number of 0 or more.' });
+      if (problems.length) {
+        showError(result, { code: 'INVALID_ARGUMENT', message: 'check the highlighted fields', fieldErrors: problems }, { form });
+        return;
+      }
+      try {
+        await busy(save, async () => {
+          if (price.minor !== v.priceMinor) Object.assign(v, await setVariantPrice(v.id, price.minor, v.currency));
+          if (qty !== v.stockQty) Object.assign(v, await setVariantStock(v.id, qty));
+        });
+        showOk(result, `Saved: ${formatMoney(v.priceMinor, v.currency)}, ${v.stockQty} in stock.`);
+        drawProducts();
+      } catch (err) {
+        if (ctx.alive()) showError(result, err, { form, session, aliases: { priceMinor: 'price' } });
+      }
+    });
+    return h('li', null, form, result);
+  }
+
   function moneyFields(prefix, currency, priceMinor) {
     return [
       field({ label: 'Price', name: 'price', value: priceMinor === undefined ? '' : minorToInput(priceMinor, currency),
@@ -229,7 +270,10 @@ export async function render(main, ctx) {
     });
 
     const sections = [h('h2', { id: 'admin-editor' }, isNew ? 'New product' : `Edit “${p.name}”`), form];
-    if (!isNew) {
+    if (!isNew && (p.variants || []).length > 1) {
+      // Several variants: price and stock are per variant (the product-level calls answer HAS_VARIANTS).
+      sections.push(h('h3', null, 'Variants'), h('ul', { class: 'variant-rows', testid: 'variant-rows' }, p.variants.map(variantRow)));
+    } else if (!isNew) {
       // Price and stock have their own forms: each is one admin call with its own result.
       const priceResult = alertRegion('price-form-error');
       const priceSave = h('button', { type: 'submit', class: 'btn btn-secondary' }, 'Set price');

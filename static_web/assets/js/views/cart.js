@@ -106,7 +106,7 @@ export async function render(main, ctx) {
         return;
       }
       if (stock !== null && qty > stock) {
-        showError(error, { code: 'INVALID_ARGUMENT', reason: 'OUT_OF_STOCK',
+        showError(error, { code: 'INVALID_ARGUMENT',
           message: stock > 0 ? `only ${stock} of ${item.name} in stock: choose ${stock} or fewer` : `${item.name} is out of stock: remove it to check out` });
         error.dataset.reason = 'OUT_OF_STOCK';
         input.setAttribute('aria-invalid', 'true');

@@ -188,8 +188,11 @@ export async function render(main, ctx) {
     const active = filters.min || filters.max || filters.stock || Object.keys(filters.options).length;
     const clearAll = { min: '', max: '', stock: '' };
     for (const k of Object.keys(filters.options)) clearAll[`o.${k}`] = '';
-    replace(facetBox, h('h2', { class: 'facets-title' }, 'Filters'),
+    // On phones the filters fold away above the results (open on wide screens).
+    const wide = window.matchMedia('(min-width: 880px)').matches;
+    replace(facetBox, h('details', { class: 'facets-details', open: wide || null },
+      h('summary', { class: 'facets-title', testid: 'facets-toggle' }, active ? 'Filters (on)' : 'Filters'),
       active ? h('a', { href: ctx.hashFor(base, { q, sort }), testid: 'clear-filters', class: 'clear-filters' }, 'Clear all filters') : null,
-      ...groups, pf);
+      ...groups, pf));
   }
 }

@@ -106,7 +106,7 @@ export async function render(main, ctx) {
       return;
     }
     if (qty > max) {
-      showError(result, { code: 'INVALID_ARGUMENT', reason: 'OUT_OF_STOCK', message: `only ${max} in stock`, fieldErrors: [{ field: 'qty', message: `Only ${max} in stock: choose ${max} or fewer.` }] }, { form });
+      showError(result, { code: 'INVALID_ARGUMENT', message: `only ${max} in stock`, fieldErrors: [{ field: 'qty', message: `Only ${max} in stock: choose ${max} or fewer.` }] }, { form });
       result.dataset.reason = 'OUT_OF_STOCK';
       return;
     }
