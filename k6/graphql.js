@@ -377,18 +377,28 @@ export function shopper({ tokens, fx }) {
     const removed = call(u1, Q.removeVariant, { v: mNavy.id }, 'removeCartVariant');
     expect(removed, 'removeCartVariant: gone', (d) => d.removeCartVariant.items.length === 0);
 
+    // Admin writes on a product of its own (the catalog scenario counts the shelf's variants meanwhile).
     const a = tokens.admin;
-    const sku = `${fx.tee.slug}-xl-${__ITER}`;
-    const v = call(a, Q.createVariant, { p: fx.tee.id, sku, o: optionList({ size: 'XL', colour: `K6${__ITER}` }),
-      price: 2600, stock: 0 }, 'createVariant').createVariant || {};
+    const cat = call(a, 'mutation($s: String!) { createCategory(slug: $s, name: "k6 admin") { id } }',
+      { s: `${fx.shelf.slug}-admin-${__ITER}` }, 'createCategory (admin variants)').createCategory || {};
+    const hoodie = call(a, `mutation($s: String!, $c: ID!) { createProduct(slug: $s, name: "Hoodie", categoryId: $c,
+      priceMinor: 4000, currency: "EUR", stockQty: 2) { id } }`, { s: `${fx.shelf.slug}-hoodie-${__ITER}`, c: cat.id },
+    'createProduct (admin variants)').createProduct || {};
+    const sku = `${fx.shelf.slug}-hoodie-${__ITER}-xl`;
+    const v = call(a, Q.createVariant, { p: hoodie.id, sku, o: optionList({ size: 'XL' }), price: 2600, stock: 0 },
+      'createVariant').createVariant || {};
     expect(v, 'createVariant: as sent', (x) => x.sku === sku && x.priceMinor === 2600 && x.stockQty === 0);
     call(a, Q.setVariantPrice, { id: v.id, price: 2700 }, 'setVariantPrice');
     call(a, Q.setVariantStock, { id: v.id, n: 0 }, 'setVariantStock');
-    call(a, Q.updateVariant, { id: v.id, o: optionList({ size: 'XXL', colour: `K6${__ITER}` }) }, 'updateVariant');
+    call(a, Q.updateVariant, { id: v.id, o: optionList({ size: 'XXL' }) }, 'updateVariant');
     gqlError(gql(Q.setVariantStock, { id: v.id, n: 1 }, { token: u2 }), 'setVariantStock by a shopper',
       { code: 'PERMISSION_DENIED' });
     const gone = call(a, Q.deleteVariant, { id: v.id }, 'deleteVariant');
     expect(gone, 'deleteVariant: deleted', (d) => d.deleteVariant.deleted === true);
+    gqlError(gql(Q.deleteVariant, { id: hoodie.id }, { token: a }), 'deleteVariant of the last variant',
+      { code: 'FAILED_PRECONDITION', reason: 'LAST_VARIANT' });
+    call(a, 'mutation($id: ID!) { deleteProduct(id: $id) { deleted } }', { id: hoodie.id }, 'deleteProduct');
+    call(a, 'mutation($id: ID!) { deleteCategory(id: $id) { deleted } }', { id: cat.id }, 'deleteCategory');
   });
 
   // GET /graphql serves the explorer page, not a 5xx.

@@ -8,6 +8,7 @@ No module-level state: every test builds a fresh app.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import re
 import time
@@ -96,7 +97,7 @@ def create_app(settings: Settings, plugins: Iterable[object] | None = None) -> w
         for sub in subs:
             if not isinstance(sub, Subscription):
                 raise PluginError(f"plugin {lp.info.name!r}: shop_event_handlers must return kernel.events.Subscription")
-            rt.events.subscribe(Subscription(sub.event_type, sub.handler, sub.broadcast, lp.info.name))
+            rt.events.subscribe(dataclasses.replace(sub, plugin=lp.info.name))
             note(lp, "events", sub.event_type.topic)
     rest_routes: list[tuple[str, Route]] = []
     seen_routes: dict[tuple[str, str], str] = {}
@@ -229,6 +230,8 @@ async def start_runtime(rt: Runtime, gql_parts: list[tuple[str, GraphQLPart]] | 
             await redis.start_listener()
     if gql_parts is not None:
         await rt.graphql.build(gql_parts, __version__)
+    if rt.outbox is not None and rt.settings.outbox_worker:
+        await rt.outbox.start()
 
 
 def _where(url: str | None) -> str:
@@ -267,6 +270,8 @@ async def _housekeeping(rt: Runtime) -> None:
 
 
 async def stop_runtime(rt: Runtime) -> None:
+    if rt.outbox is not None:
+        await rt.outbox.stop()
     if rt.redis is not None:
         await rt.redis.close()
     await rt.db.stop()

@@ -260,6 +260,7 @@ class Bus:
     def __init__(self, *, db: Database | None, events: EventBus, interceptors: Sequence[Interceptor]) -> None:
         self.db = db
         self.events = events
+        self.outbox: Any = None  # kernel.outbox.Outbox, set by the runtime when there is a database
         self.interceptors = list(interceptors)
         self._handlers: dict[str, Handler] = {}
         self._owners: dict[str, str] = {}
@@ -361,10 +362,25 @@ class Bus:
     # -------------------------------------------------------------------- events
 
     async def publish(self, event: Event) -> None:
-        """Deliver ``event`` after the current transaction commits (now if none)."""
-        if self.db is not None and self.db.after_commit(lambda: self.events.deliver(event)):
+        """Publish ``event``: into the outbox in the current transaction (durable subscribers),
+        and to broadcast subscribers after the transaction commits. Outside a transaction the
+        durable subscribers run before this returns (a failure is retried by the worker)."""
+        outbox = self.outbox
+        event_id = None
+        in_transaction = self.db is not None and self.db.in_transaction
+        if outbox is not None:
+            event_id = await outbox.write(event, run_here=not in_transaction)
+
+        async def after_commit() -> None:
+            if outbox is not None:
+                outbox.wake()
+            await self.events.deliver(event)
+
+        if self.db is not None and self.db.after_commit(after_commit):
             return
-        await self.events.deliver(event)
+        if event_id is not None:  # no transaction: nothing to wait for, deliver now (retries stay queued)
+            await outbox.run_event(event_id)
+        await after_commit()
 
     def after_commit(self, callback: Callable[[], Awaitable[None]]) -> Awaitable[None] | None:
         """Run ``callback`` after commit; returns an awaitable to run now when no transaction is open."""

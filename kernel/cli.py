@@ -75,8 +75,8 @@ def services(settings: Settings) -> Iterator[Settings]:
 
 @contextlib.asynccontextmanager
 async def running(settings: Settings) -> AsyncIterator[Runtime]:
-    """A started app without a listening socket: for CLI commands."""
-    app = create_app(settings)
+    """A started app without a listening socket: for CLI commands (no outbox worker)."""
+    app = create_app(settings.with_(outbox_worker=False))
     app[LENIENT_START] = True  # e.g. `shop keys rotate` must start to fix an unreadable signing key
     runner = web.AppRunner(app)
     await runner.setup()
@@ -94,7 +94,12 @@ def migration_apps(settings: Settings, plugins: list[LoadedPlugin]) -> list[tupl
     owns no tables and names no migrations folder may have none.
     """
     root = data_folder("migrations", settings.home)
-    apps = [("kernel", root / "kernel")]
+    kernel_dir = root / "kernel"
+    if not kernel_dir.is_dir():
+        # A third-party plugin's own checkout (SHOP_HOME) has no migrations/kernel: use the
+        # shop's own, so the kernel's tables (idempotency keys, outbox) exist.
+        kernel_dir = data_folder("migrations") / "kernel"
+    apps = [("kernel", kernel_dir)]
     for lp in plugins:
         folder = lp.info.migrations or lp.info.name
         path = Path(folder) if os.path.isabs(folder) else root / folder
@@ -137,6 +142,32 @@ async def _cmd_seed(args: argparse.Namespace, rt: Runtime) -> int:
     for lp, fn in seeders:
         summary = await fn(rt, vars(args))
         print(f"{lp.info.name}: {summary}")
+    return 0
+
+
+async def _cmd_events_status(args: argparse.Namespace, rt: Runtime) -> int:
+    if rt.outbox is None:
+        raise CliError("no outbox in this runtime")
+    status = await rt.outbox.status()
+    if args.json:
+        _print_json(status)
+        return 0
+    print(f"outbox: {status['pending']} pending, {status['dead']} dead, "
+          f"oldest pending {status['oldestPendingSeconds']:.1f} s")
+    for h in status["handlers"]:
+        print(f"  {h['handler']}: pending {h['pending']} (due {h['due']}, retrying {h['retrying']}), "
+              f"dead {h['dead']}, oldest {h['oldestPendingSeconds']:.1f} s")
+    for d in status["recentDead"]:
+        print(f"  dead task {d['task']} {d['handler']} {d['topic']} event {d['eventId']} "
+              f"after {d['attempts']} attempts: {d['error']}")
+    return 0
+
+
+async def _cmd_events_retry_dead(args: argparse.Namespace, rt: Runtime) -> int:
+    if rt.outbox is None:
+        raise CliError("no outbox in this runtime")
+    n = await rt.outbox.retry_dead(args.handler)
+    print(f"{n} dead task(s) queued again")
     return 0
 
 
@@ -218,6 +249,10 @@ def _migrate_configure(p: argparse.ArgumentParser) -> None:
     _json_flag(p)
 
 
+def _retry_dead_configure(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--handler", default=None, help="only this handler's tasks")
+
+
 def _json_flag(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
@@ -229,6 +264,10 @@ KERNEL_COMMANDS = [
             lambda p: _seed_configure(p), _cmd_seed),
     Command(("plugins", "list"), "list installed plugins: enabled?, version, contributions",
             lambda p: _json_flag(p), _cmd_plugins_list, needs_runtime=False),
+    Command(("events", "status"), "show the outbox backlog: pending, retrying and dead tasks per handler",
+            lambda p: _json_flag(p), _cmd_events_status),
+    Command(("events", "retry-dead"), "queue dead outbox tasks again (after fixing their cause)",
+            _retry_dead_configure, _cmd_events_retry_dead),
     Command(("plugins", "new"), "write a new plugin distribution to start from (shop plugins new NAME [--dir DIR])",
             scaffold.configure, scaffold.run, needs_runtime=False),
 ]

@@ -86,6 +86,9 @@ class Settings:
     max_json_depth: int = 32
     slow_request_timeout: float = 30.0
     db_pool_max: int = 20
+    outbox_worker: bool = True  # run the outbox worker in this process (serve: yes; one-off CLI commands: no)
+    outbox_max_attempts: int = 15  # a durable event handler is given up ("dead") after this many failures
+    outbox_lease_seconds: int = 60  # a task whose worker died is retried after this; handlers get half of it
 
     @property
     def issuer(self) -> str:
@@ -360,6 +363,10 @@ OPTIONS: tuple[Option, ...] = (
            "most lexical tokens in one GraphQL query (checked before parsing)"),
     Option("graphql_max_fragments", "graphql.max_fragments", "SHOP_GRAPHQL_MAX_FRAGMENTS", integer(1, 10**6),
            "most fragment definitions in one GraphQL query"),
+    Option("outbox_max_attempts", "outbox.max_attempts", "SHOP_OUTBOX_MAX_ATTEMPTS", integer(1, 1000),
+           "failures after which a durable event handler's task is dead"),
+    Option("outbox_lease_seconds", "outbox.lease_seconds", "SHOP_OUTBOX_LEASE_SECONDS", integer(2, 3600),
+           "after this a task whose worker died is retried"),
     Option("max_body_bytes", "limits.max_body_bytes", "SHOP_MAX_BODY_BYTES", integer(1024, 10**9),
            "largest request body"),
     Option("max_json_depth", "limits.max_json_depth", "SHOP_MAX_JSON_DEPTH", integer(2, 1000),

@@ -20,6 +20,7 @@ from .config import Settings
 from .db import Database
 from .events import EventBus
 from .observability import Metrics
+from .outbox import Outbox, OutboxPolicy
 from .ratelimit import RateLimiter
 from .redis_link import RedisLink
 from .scopes import ScopeRegistry
@@ -41,6 +42,7 @@ class Runtime:
     pm: Any = None  # the pluggy PluginManager
     openapi: dict[str, Any] | None = None
     scopes: ScopeRegistry = field(default_factory=ScopeRegistry)  # declared by the plugins (and the kernel)
+    outbox: Outbox | None = None
 
 
 def build_runtime(settings: Settings) -> Runtime:
@@ -73,5 +75,11 @@ def build_runtime(settings: Settings) -> Runtime:
             DeadlineInterceptor(settings.deadline_seconds),
         ],
     )
+    outbox = Outbox(db, events, metrics.registry, instance_id=instance_id,
+                    policy=OutboxPolicy(max_attempts=settings.outbox_max_attempts,
+                                        lease=float(settings.outbox_lease_seconds),
+                                        handler_timeout=settings.outbox_lease_seconds / 2))
+    bus.outbox = outbox
+    events.outbox_enabled = True
     return Runtime(settings=settings, db=db, redis=redis, cache=cache, limiter=limiter, events=events,
-                   bus=bus, metrics=metrics, instance_id=instance_id)
+                   bus=bus, metrics=metrics, instance_id=instance_id, outbox=outbox)

@@ -443,7 +443,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 import {{pkg}}
 from kernel.app import create_app, runtime_of
-from kernel.cli import build_parser
+from kernel.cli import build_parser, migration_apps
 from kernel.config import load_settings
 from kernel.migrate import migrate
 from kernel.plugin import call_each
@@ -456,7 +456,8 @@ async def client() -> AsyncIterator[TestClient]:
     settings = load_settings().with_(redis_prefix=f"t{uuid.uuid4().hex[:8]}:", log_json=False)
     app = create_app(settings, [{{pkg}}])
     async with TestClient(TestServer(app)) as test_client:
-        await migrate(runtime_of(app).db, [("{{name}}", Path({{pkg}}.MIGRATIONS))])
+        rt = runtime_of(app)
+        await migrate(rt.db, migration_apps(settings, rt.plugins))  # the kernel's tables (outbox), then ours
         yield test_client
 
 
@@ -465,6 +466,7 @@ async def test_a_note_goes_in_over_rest_and_comes_back_over_rest_and_graphql(cli
     assert resp.status == 201, await resp.text()
     note = await resp.json()
     assert note["text"] == "hello"
+    await runtime_of(client.server.app).outbox.drain()  # NoteAdded is delivered from the outbox, after commit
     got = await (await client.get(f"/api/{{url}}/notes/{note['id']}")).json()
     assert got["id"] == note["id"] and got["announced"] is True  # the event handler ran after commit
     query = '{ {{camel}}Note(id: "' + note["id"] + '") { text announced } }'

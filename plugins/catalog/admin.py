@@ -20,6 +20,7 @@ from .contract import (
     DeleteById,
     Deleted,
     Product,
+    ProductChanged,
     SetPrice,
     SetStock,
     UpdateCategory,
@@ -101,7 +102,8 @@ class AdminMixin:
                         f"SELECT {PRODUCT_COLS} FROM {PRODUCT_FROM} WHERE p.category_id = $1", cid)
                     products = [rows.product(r) for r in members]  # ids and slugs only: no variants needed
                     tags |= rows.product_tags((p.slug for p in products), (old["slug"], slug))
-                    await self.changed(tags, [(p.id, p.slug, p.category_slug) for p in products])
+                    await self.changed(tags, events=[ProductChanged(
+                        product_id=p.id, slug=p.slug, category_slug=p.category_slug, product=p) for p in products])
                 else:
                     await self.changed(tags)
         except asyncpg.UniqueViolationError:
@@ -154,7 +156,7 @@ class AdminMixin:
                     "VALUES ($1, $1, $2, $3, $4, $5)", pid, req.sku or req.slug, req.price_minor, req.currency,
                     req.stock_qty)
                 product = await self.product_now(pid)
-                await self.changed_products([product])
+                await self.changed_products([product], change="created")
         except asyncpg.ForeignKeyViolationError:
             raise _unknown_category() from None
         except asyncpg.UniqueViolationError as exc:
@@ -196,7 +198,7 @@ class AdminMixin:
                     return await self.product_now(pid)  # nothing changes, nothing to invalidate
                 new = await self._update_returning(", ".join(sets), args)
                 assert new is not None  # the row is locked FOR UPDATE above
-                await self.changed_products([old, new])
+                await self.changed_products([new], stale=[old])
         except asyncpg.UniqueViolationError:
             raise _slug_taken("product") from None
         except asyncpg.ForeignKeyViolationError:
@@ -213,13 +215,11 @@ class AdminMixin:
         require_admin(ctx)
         pid = _id(req.id, "product")
         async with self.db.transaction():
-            row = await self.db.fetchrow(
-                "DELETE FROM catalog_product p USING catalog_category c WHERE p.id = $1 AND c.id = p.category_id "
-                "RETURNING p.id::text AS id, p.slug, c.slug AS category_slug", pid)
-            if row is None:
+            # The product as it was (variants included): what product.deleted carries.
+            gone = await self.product_now(pid)
+            if await self.db.fetchval("DELETE FROM catalog_product WHERE id = $1 RETURNING id", pid) is None:
                 raise not_found(f"product {req.id!r}")
-            await self.changed(rows.product_tags([row["slug"]], [row["category_slug"]]),
-                               [(row["id"], row["slug"], row["category_slug"])])
+            await self.changed_products([gone], change="deleted")
         return Deleted(id=req.id, deleted=True)
 
     async def _only_variant(self: CatalogServicer, raw_id: str) -> tuple[uuid.UUID, uuid.UUID]:
@@ -250,10 +250,11 @@ class AdminMixin:
         require_admin(ctx)
         async with self.db.transaction():
             pid, vid = await self._only_variant(req.id)
+            before = await self.db.fetchval("SELECT stock_qty FROM catalog_variant WHERE id = $1", vid)
             await self.db.execute("UPDATE catalog_variant SET stock_qty = $2, updated_at = now() WHERE id = $1",
                                   vid, req.stock_qty)
             product = await self.product_now(pid)
-            await self.changed_products([product])
+            await self.changed_products([product], previous_stock={product.id: before})
         return product
 
     async def adjust_stock(self: CatalogServicer, req: AdjustStock, ctx: CallContext) -> Product:
@@ -271,5 +272,5 @@ class AdminMixin:
             await self.db.execute("UPDATE catalog_variant SET stock_qty = stock_qty + $2, updated_at = now() "
                                   "WHERE id = $1", vid, req.delta)
             product = await self.product_now(pid)
-            await self.changed_products([product])
+            await self.changed_products([product], previous_stock={product.id: product.stock_qty - req.delta})
         return product

@@ -152,6 +152,8 @@ class ListProducts:
 @message
 class GetProduct:
     slug: str = constraint(min_len=1, max_len=100)
+    display_currency: str | None = constraint(default=None, pattern=CURRENCY,
+                                              doc="adds displayPriceMinor, converted as checkout converts")
 
 
 @message
@@ -309,8 +311,9 @@ class Catalog(Service, package="shop.catalog.v1"):
                           cache=CachePolicy(key=lambda r: "categories:v1", ttl=300), rate_limit="read")
     list_products = rpc(ListProducts, ProductPage,
                         cache=CachePolicy(key=list_key, ttl=120, tags=_list_tags), rate_limit="read")
-    get_product = rpc(GetProduct, Product,
-                      cache=CachePolicy(key=lambda r: f"product:v2:{r.slug}", ttl=300), rate_limit="read")
+    get_product = rpc(GetProduct, Product, rate_limit="read", cache=CachePolicy(
+        key=lambda r: f"product:v2:{r.slug}" + (f":{r.display_currency}" if r.display_currency else ""), ttl=300,
+        tags=lambda r: (f"product:v2:{r.slug}",)))  # the display-currency entries go with the product's
     # For other plugins (carts, checkout): never exposed over HTTP.
     get_products_by_ids = rpc(GetProductsByIds, ProductList, internal=True)
     reserve_stock = rpc(ReserveStock, ProductList, internal=True)
@@ -332,8 +335,16 @@ class Catalog(Service, package="shop.catalog.v1"):
     set_variant_stock = rpc(SetVariantStock, Variant, scope="admin", write=True)
 
 
+PRODUCT_CHANGES = ("created", "updated", "deleted", "stock")
+
+
 @message
-class ProductChanged(Event, topic="catalog.product_changed"):
+class ProductChanged(Event, topic="catalog.product_changed", aggregate="product_id"):
+    """A product changed. ``change``: created | updated | deleted (admin writes) | stock (moved by orders)."""
+
     product_id: str
     slug: str
     category_slug: str
+    change: str = "updated"
+    product: Product | None = None  # the product as GET /api/products/{slug} shows it (None once deleted)
+    previous_stock_qty: int | None = None  # when the stock moved: what it was before

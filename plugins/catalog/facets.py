@@ -19,13 +19,21 @@ from .filters import Filters
 
 async def compute(db: Any, where_sql: str, args: list[Any], flt: Filters, conv: Conversion | None) -> Facets:
     vwhere = ("WHERE " + " AND ".join(flt.variant_where)) if flt.variant_where else ""
-    # conv.currency matched [A-Z]{3} on the way in: safe to inline.
-    currency = "v.currency" if conv is None else f"'{conv.currency}'::text"
     fx_join = flt.display_join.replace("ON fx.currency = p.currency", "ON fx.currency = v.currency")
+    if conv is None:
+        price = "UNION ALL SELECT 'p', mv.cur, NULL, count(*), min(mv.price), max(mv.price) FROM mv GROUP BY mv.cur"
+    else:
+        # Conversion never decreases an amount, so the converted extremes are the conversions of each
+        # currency's extremes: a few conversions instead of one per matching variant.
+        per_currency = flt.display_join.replace("ON fx.currency = p.currency", "ON fx.currency = g.cur")
+        price = (f"UNION ALL SELECT 'p', '{conv.currency}'::text, NULL, sum(g.n), "  # [A-Z]{3}: checked on the way in
+                 "min(catalog_convert_half_even(g.lo, fx.num, fx.den)), "
+                 "max(catalog_convert_half_even(g.hi, fx.num, fx.den)) "
+                 "FROM (SELECT mv.cur, count(*) AS n, min(mv.price) AS lo, max(mv.price) AS hi FROM mv "
+                 f"GROUP BY mv.cur) AS g{per_currency}")
     records = await db.fetch(
         f"WITH m AS (SELECT p.id, p.category_id FROM catalog_product p{flt.display_join} {where_sql}), "
-        f"mv AS (SELECT v.product_id, v.options, {flt.variant_price} AS price, "
-        f"{currency} AS cur "
+        "mv AS (SELECT v.product_id, v.options, v.price_minor AS price, v.currency AS cur "
         f"FROM m JOIN catalog_variant v ON v.product_id = m.id{fx_join} {vwhere}) "
         "SELECT 'c' AS kind, c.slug AS k, NULL::text AS val, count(*) AS n, NULL::bigint AS lo, NULL::bigint AS hi "
         "FROM m JOIN catalog_category c ON c.id = m.category_id GROUP BY c.slug "
@@ -33,15 +41,14 @@ async def compute(db: Any, where_sql: str, args: list[Any], flt: Filters, conv: 
         # (100 rows per jsonb_each_text) from inflating the cost past the JIT threshold.
         "UNION ALL SELECT 'o', o.key, o.value, count(DISTINCT mv.product_id), NULL, NULL FROM mv "
         f"CROSS JOIN LATERAL (SELECT * FROM jsonb_each_text(mv.options) LIMIT {MAX_OPTIONS}) AS o "
-        "GROUP BY o.key, o.value "
-        "UNION ALL SELECT 'p', mv.cur, NULL, count(*), min(mv.price), max(mv.price) FROM mv GROUP BY mv.cur",
+        f"GROUP BY o.key, o.value {price}",
         *args)
     categories = sorted(((r["k"], int(r["n"])) for r in records if r["kind"] == "c"), key=lambda x: (-x[1], x[0]))
     options: dict[str, list[tuple[str, int]]] = {}
     for r in records:
         if r["kind"] == "o":
             options.setdefault(r["k"], []).append((r["val"], int(r["n"])))
-    prices = [r for r in records if r["kind"] == "p"]
+    prices = [r for r in records if r["kind"] == "p" and r["lo"] is not None]  # (no match: one row of nulls)
     price = None
     if len(prices) == 1:
         price = PriceFacet(min=int(prices[0]["lo"]), max=int(prices[0]["hi"]), currency=prices[0]["k"])

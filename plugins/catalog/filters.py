@@ -24,7 +24,7 @@ class Filters:
     variant_where: list[str] = field(default_factory=list)  # a variant (alias v) that matches all of these
     display_join: str = ""  # joins fx(currency, num, den) on p.currency when a display currency is asked
     display_col: str = ""  # ", <display price> AS display_price"
-    variant_price: str = "v.price_minor"  # a variant's price in the currency the filters compare in
+    variant_price: str = "v.price_minor"  # a variant's price in the currency the price filters compare in
 
 
 def convert_sql(amount: str) -> str:

@@ -56,8 +56,10 @@ class CatalogServicer(AdminMixin, VariantsMixin):
 
     # ------------------------------------------------------------ after commit
 
-    async def changed(self, tags: Iterable[str], products: Iterable[tuple[str, str, str]] = ()) -> None:
-        """Invalidate ``tags`` and publish ProductChanged(id, slug, categorySlug) once the transaction commits."""
+    async def changed(self, tags: Iterable[str], products: Iterable[tuple[str, str, str]] = (),
+                      events: Iterable[ProductChanged] = ()) -> None:
+        """Invalidate ``tags`` once the transaction commits and publish ProductChanged for
+        ``products`` (id, slug, categorySlug) and ``events`` (into the outbox, in the transaction)."""
         tag_list = sorted(set(tags))
         cache = self.cache
 
@@ -69,11 +71,20 @@ class CatalogServicer(AdminMixin, VariantsMixin):
             await pending
         for product_id, slug, category_slug in products:
             await self.bus.publish(ProductChanged(product_id=product_id, slug=slug, category_slug=category_slug))
+        for event in events:
+            await self.bus.publish(event)
 
-    async def changed_products(self, products: Iterable[Product], extra_tags: Iterable[str] = ()) -> None:
+    async def changed_products(self, products: Iterable[Product], extra_tags: Iterable[str] = (), *,
+                               change: str = "updated", previous_stock: dict[str, int] | None = None,
+                               stale: Iterable[Product] = ()) -> None:
+        """Invalidate what ``products`` (and ``stale``, their former selves) touch; one event per product."""
         items = list(products)
-        tags = rows.product_tags((p.slug for p in items), (p.category_slug for p in items)) | set(extra_tags)
-        await self.changed(tags, [(p.id, p.slug, p.category_slug) for p in items])
+        touched = items + list(stale)
+        tags = rows.product_tags((p.slug for p in touched), (p.category_slug for p in touched)) | set(extra_tags)
+        prev = previous_stock or {}
+        await self.changed(tags, events=[
+            ProductChanged(product_id=p.id, slug=p.slug, category_slug=p.category_slug, change=change, product=p,
+                           previous_stock_qty=prev.get(p.id)) for p in items])
 
     # ------------------------------------------------------------------ reads
 
@@ -143,10 +154,14 @@ class CatalogServicer(AdminMixin, VariantsMixin):
 
     async def get_product(self, req: GetProduct, ctx: CallContext) -> Product:
         self._count("get_product")
-        row = await self.db.fetchrow(f"SELECT {PRODUCT_COLS} FROM {PRODUCT_FROM} WHERE p.slug = $1", req.slug)
+        args: list[Any] = [req.slug]
+        conv = None if req.display_currency is None else await conversion(self.db, self.bus, req.display_currency, ctx)
+        flt = filters.build(ListProducts(), conv, args)  # no filters: only the display-price join and column
+        row = await self.db.fetchrow(
+            f"SELECT {PRODUCT_COLS}{flt.display_col} FROM {PRODUCT_FROM}{flt.display_join} WHERE p.slug = $1", *args)
         if row is None:
             raise not_found(f"product {req.slug!r}")
-        return (await rows.products_with_variants(self.db, [row]))[0]
+        return (await rows.products_with_variants(self.db, [row], req.display_currency))[0]
 
     async def get_products_by_ids(self, req: GetProductsByIds, ctx: CallContext) -> ProductList:
         """Products in the order asked for (then those of ``variantIds``); unknown ids are left out."""
@@ -238,7 +253,8 @@ class CatalogServicer(AdminMixin, VariantsMixin):
                         field_errors=[(f"lines[{first[u]}].qty", f"only {r['stock_qty']} of {what} in stock")],
                     )
             updated = await self._move_stock(ids, [-need[u] for u in ids])
-            await self.changed_products(updated)
+            await self.changed_products(updated, change="stock",
+                                        previous_stock=_stock_before(updated, need, -1))
         return ProductList(items=tuple(updated))
 
     async def restock(self, req: Restock, ctx: CallContext) -> ProductList:
@@ -252,7 +268,8 @@ class CatalogServicer(AdminMixin, VariantsMixin):
                 "SELECT id FROM catalog_variant WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE", ids)
             present = [r["id"] for r in locked]
             updated = await self._move_stock(present, [back[u] for u in present]) if present else []
-            await self.changed_products(updated)
+            await self.changed_products(updated, change="stock",
+                                        previous_stock=_stock_before(updated, back, +1))
         return ProductList(items=tuple(updated))
 
     async def _move_stock(self, ids: list[uuid.UUID], deltas: list[int]) -> list[Product]:
@@ -268,3 +285,8 @@ class CatalogServicer(AdminMixin, VariantsMixin):
         records = await self.db.fetch(f"SELECT {PRODUCT_COLS} FROM {PRODUCT_FROM} WHERE p.id = ANY($1::uuid[])",
                                       list({r["product_id"] for r in moved}))
         return sorted(await rows.products_with_variants(self.db, records), key=lambda p: p.id)
+
+
+def _stock_before(products: Iterable[Product], moved: dict[uuid.UUID, int], sign: int) -> dict[str, int]:
+    """Each product's total stock before its variants moved by ``sign * moved[variant]`` (for stock.low)."""
+    return {p.id: p.stock_qty - sign * sum(moved.get(uuid.UUID(v.id), 0) for v in p.variants) for p in products}

@@ -188,9 +188,11 @@ class CheckoutFlow:
         await self.db.execute("UPDATE orders_order SET status = 'paid', paid_at = now(), wallet_transaction_id = $2 "
                               "WHERE id = $1", order_id, wallet_tx_id)
         await self.db.execute("DELETE FROM orders_cart_item WHERE cart_id = $1", cart_id)
+        order = await load_order(self.db, order_id, user_id)  # the snapshot webhooks and mail carry
         await self.bus.publish(OrderPlaced(order_id=order_id, user_id=user_id, total_minor=total, currency=currency,
                                            payment_method=method,
-                                           product_ids=tuple(dict.fromkeys(x.product.id for x in lines))))
+                                           product_ids=tuple(dict.fromkeys(x.product.id for x in lines)),
+                                           order=order))
 
     async def _finish_after_charge(self, charge: CardCharge, order_id: str, cart_id: Any, user_id: str, total: int,
                                    currency: str, lines: list[PricedLine], ctx: CallContext) -> None:
@@ -259,6 +261,7 @@ class CheckoutFlow:
                     charge_id=row["charge_id"], amount_minor=total, reference=f"order:{oid}:refund"), ctx)
                 refund_id = refund.refund_id
             await db.execute("UPDATE orders_order SET refund_id = $2 WHERE id = $1", oid, refund_id)
+            order = await load_order(db, oid, user_id)
             await self.bus.publish(OrderCancelled(order_id=oid, user_id=user_id, total_minor=total,
-                                                  currency=currency, product_ids=tuple(product_ids)))
-            return await load_order(db, oid, user_id)
+                                                  currency=currency, product_ids=tuple(product_ids), order=order))
+            return order

@@ -197,23 +197,29 @@ class Orders(Service, package="shop.orders.v1"):
     has_purchased = rpc(HasPurchased, Purchased, internal=True)
 
 
-# ---- events (published inside the transaction, delivered after commit)
+# ---- events (written to the outbox inside the transaction, delivered after commit, in order per order)
 
 
 @message
-class OrderPlaced(Event, topic="orders.order_placed"):
+class OrderPlaced(Event, topic="orders.order_placed", aggregate="order_id"):
+    """A paid order: webhooks order.created + order.paid, the confirmation mail."""
+
     order_id: str
     user_id: str
     total_minor: int
     currency: str
     payment_method: str
     product_ids: tuple[str, ...]
+    order: Order | None = None  # the order as GET /api/orders/{id} shows it, when the event was published
 
 
 @message
-class OrderCancelled(Event, topic="orders.order_cancelled"):
+class OrderCancelled(Event, topic="orders.order_cancelled", aggregate="order_id"):
+    """A cancelled order, its money sent back: webhooks order.cancelled + order.refunded."""
+
     order_id: str
     user_id: str
     total_minor: int
     currency: str
     product_ids: tuple[str, ...]
+    order: Order | None = None

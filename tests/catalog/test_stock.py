@@ -138,7 +138,7 @@ async def test_reservation_invalidates_the_product_after_commit_only(catalog_cli
     assert items[0]["stockQty"] == 1
 
 
-async def test_stock_changes_publish_product_changed_after_commit(catalog_client):
+async def test_stock_changes_publish_product_changed_through_the_outbox_in_order(catalog_client):
     c = await catalog_client()
     shop = Shop(c)
     cat = await shop.category()
@@ -154,7 +154,13 @@ async def test_stock_changes_publish_product_changed_after_commit(catalog_client
     rt.events.subscribe(Subscription(ProductChanged, on_changed))
     await rt.bus.call(Catalog.reserve_stock, ReserveStock(lines=_lines((p["id"], 1))), _ctx())
     await rt.bus.call(Catalog.restock, Restock(lines=_lines((p["id"], 1))), _ctx())
+    # Durable subscribers run on the outbox worker, shortly after commit.
+    for _ in range(500):
+        if len(seen) >= 2:
+            break
+        await asyncio.sleep(0.02)
     assert [(e.product_id, e.slug, e.category_slug) for e in seen] == [(p["id"], p["slug"], cat["slug"])] * 2
+    assert [(e.change, e.previous_stock_qty, e.product.stock_qty) for e in seen] == [("stock", 4, 3), ("stock", 3, 4)]
 
 
 async def test_restock_puts_stock_back_and_skips_deleted_products(catalog_client):

@@ -51,7 +51,7 @@ def gone(pid: int) -> bool:
     """Dead: reaped, or a zombie the master has not reaped yet."""
     try:
         return Path(f"/proc/{pid}/stat").read_text().split(") ")[1].startswith("Z")
-    except (FileNotFoundError, IndexError):
+    except (OSError, IndexError):  # gone mid-read: ENOENT, or ESRCH while being reaped
         return True
 
 

@@ -1,0 +1,37 @@
+"""Mail plugin: order confirmation and shipping notice over SMTP, sent from the outbox with retries."""
+
+from __future__ import annotations
+
+import logging
+
+from kernel.events import Subscription
+from kernel.hookspecs import hookimpl
+from kernel.plugin import PluginContext, PluginInfo
+
+from .config import MailConfig, effective
+
+log = logging.getLogger("shop.plugins.mail")
+
+
+@hookimpl
+def shop_plugin() -> PluginInfo:
+    return PluginInfo(name="mail", version="0.2.0", requires=("auth",), config=MailConfig,
+                      description="order confirmation and shipping notice mails (SMTP)")
+
+
+@hookimpl
+def shop_event_handlers(ctx: PluginContext) -> list[Subscription]:
+    import plugins.orders.contract as orders
+
+    from .sender import Mailer
+
+    cfg = effective(ctx.config)
+    if not cfg.smtp_url:
+        log.info("mail_off", extra={"hint": "set SHOP_SMTP_URL (e.g. smtp://127.0.0.1:1025) to send order mails"})
+        return []
+    mailer = Mailer(ctx, cfg)
+    subs = [Subscription(orders.OrderPlaced, mailer.on_order_placed, name="mail:order_confirmation")]
+    fulfilled = getattr(orders, "OrderFulfilled", None)  # the shipping notice, once orders publishes it
+    if fulfilled is not None:
+        subs.append(Subscription(fulfilled, mailer.on_order_fulfilled, name="mail:shipping_notice"))
+    return subs

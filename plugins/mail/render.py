@@ -1,0 +1,61 @@
+"""Mail bodies from package templates (string.Template): plain text and HTML, every value escaped in HTML."""
+
+from __future__ import annotations
+
+import html
+from decimal import Decimal
+from importlib import resources
+from string import Template
+from typing import Any
+
+from kernel import iso4217
+
+
+def money(minor: int, currency: str) -> str:
+    exp = iso4217.exponent(currency) or 0
+    amount = Decimal(minor).scaleb(-exp)
+    return f"{amount:.{exp}f} {currency}"
+
+
+def _template(name: str) -> Template:
+    return Template(resources.files(__package__).joinpath("templates", name).read_text(encoding="utf-8"))
+
+
+def _address_lines(address: Any) -> list[str]:
+    """An address as lines, whatever its shape (a message, a dict or a string); none: []."""
+    if not address:
+        return []
+    if isinstance(address, str):
+        return [address]
+    data = address if isinstance(address, dict) else {k: getattr(address, k) for k in getattr(
+        address, "__dataclass_fields__", {})}
+    order = ("name", "company", "line1", "line2", "street", "postal_code", "city", "region", "country")
+    lines = [str(data[k]) for k in order if data.get(k)]
+    return lines or [str(v) for v in data.values() if v]
+
+
+def render(kind: str, order: Any, *, name: str, shop: str, tracking: str | None = None) -> tuple[str, str]:
+    """(text, html) of ``kind`` (order_confirmation | shipping_notice) for ``order`` (the Order message)."""
+    address = _address_lines(getattr(order, "shipping_address", None) or getattr(order, "address", None))
+    text_lines, html_lines = [], []
+    for item in order.items:
+        unit, line = money(item.unit_price_minor, item.currency), money(item.line_total_minor, item.currency)
+        if kind == "order_confirmation":
+            text_lines.append(f"  {item.qty} x {item.name} @ {unit} = {line}")
+            html_lines.append(f'<tr><td>{html.escape(item.name)}</td><td align="right">{item.qty}</td>'
+                              f'<td align="right">{html.escape(unit)}</td><td align="right">{html.escape(line)}</td></tr>')
+        else:
+            text_lines.append(f"  {item.qty} x {item.name}")
+            html_lines.append(f'<tr><td>{html.escape(item.name)}</td><td align="right">{item.qty}</td></tr>')
+    values = {"name": name, "shop": shop, "order_id": order.id, "created_at": order.created_at,
+              "total": money(order.total_minor, order.currency)}
+    text_address = ("\nShipping to:\n" + "\n".join(f"  {x}" for x in address) + "\n") if address else ""
+    html_address = ("<p>Shipping to:<br>" + "<br>".join(html.escape(x) for x in address) + "</p>") if address else ""
+    text_tracking = f"Tracking: {tracking}\n" if tracking else ""
+    html_tracking = f"<p>Tracking: {html.escape(tracking)}</p>" if tracking else ""
+    text = _template(f"{kind}.txt").substitute(
+        values, lines="\n".join(text_lines), address_block=text_address, tracking_block=text_tracking)
+    page = _template(f"{kind}.html").substitute(
+        {k: html.escape(str(v)) for k, v in values.items()}, lines="\n".join(html_lines),
+        address_block=html_address, tracking_block=html_tracking)
+    return text, page

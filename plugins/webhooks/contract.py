@@ -1,0 +1,103 @@
+"""What other plugins may import from webhooks: messages and the Webhooks service (admin only)."""
+
+from __future__ import annotations
+
+from kernel.messages import constraint, message
+from kernel.service import Service, rpc
+
+# The event catalogue (docs/webhooks.md). Some have no source event yet (order.fulfilled):
+# subscriptions may name them now and receive them once the orders plugin publishes them.
+EVENT_TYPES = (
+    "order.created", "order.paid", "order.fulfilled", "order.cancelled", "order.refunded",
+    "product.created", "product.updated", "product.deleted", "stock.low",
+)
+ID_MAX = 64
+
+
+@message
+class WebhookEndpoint:
+    id: str
+    url: str
+    events: tuple[str, ...]
+    active: bool
+    created_at: str  # ISO 8601, UTC
+    disabled_at: str | None = None
+    disabled_reason: str | None = None
+
+
+@message
+class CreatedWebhook:
+    """The new endpoint with its signing secret: the only time the secret is shown."""
+
+    id: str
+    url: str
+    events: tuple[str, ...]
+    active: bool
+    secret: str  # whsec_<base64>: Standard Webhooks signing secret
+    created_at: str
+
+
+@message
+class CreateWebhook:
+    url: str = constraint(min_len=8, max_len=2048, strip=True,
+                          doc="https URL of a public host (http and private hosts only when allowed)")
+    events: tuple[str, ...] = constraint(doc="event types, e.g. order.created; at least one")
+
+
+@message
+class ListWebhooks:
+    pass
+
+
+@message
+class WebhookById:
+    id: str = constraint(min_len=1, max_len=ID_MAX)
+
+
+@message
+class WebhookDeleted:
+    id: str
+    deleted: bool
+
+
+@message
+class WebhookAttempt:
+    attempted_at: str
+    status_code: int | None  # None: no HTTP response (refused, timeout, connection error)
+    duration_ms: int
+    error: str | None
+    response_excerpt: str | None
+    manual: bool
+
+
+@message
+class WebhookDelivery:
+    id: str
+    endpoint_id: str
+    event_id: str
+    event_type: str
+    state: str  # pending | succeeded | failed
+    attempt_count: int
+    created_at: str
+    next_attempt_at: str | None
+    attempts: tuple[WebhookAttempt, ...]  # newest first, at most 20
+
+
+@message
+class ListDeliveries:
+    id: str = constraint(min_len=1, max_len=ID_MAX)
+    limit: int = constraint(default=50, min=1, max=200)
+
+
+@message
+class Redeliver:
+    id: str = constraint(min_len=1, max_len=ID_MAX)
+    delivery_id: str = constraint(min_len=1, max_len=ID_MAX)
+
+
+class Webhooks(Service, package="shop.webhooks.v1"):
+    create_webhook = rpc(CreateWebhook, CreatedWebhook, scope="admin", write=True)
+    list_webhooks = rpc(ListWebhooks, tuple[WebhookEndpoint, ...], scope="admin")
+    delete_webhook = rpc(WebhookById, WebhookDeleted, scope="admin", write=True)
+    list_deliveries = rpc(ListDeliveries, tuple[WebhookDelivery, ...], scope="admin")
+    redeliver = rpc(Redeliver, WebhookDelivery, scope="admin", write=True)
