@@ -185,7 +185,7 @@ def create_app(settings: Settings, plugins: Iterable[object] | None = None) -> w
         router.add_route(r.method, r.path, handler)
     router.add_routes(web_routes)
     _add_kernel_routes(app, rt, settings, readiness_checks)
-    storefront.add_routes(app, [lp.info.name for lp in loaded], ui_parts)
+    storefront.add_routes(app, [lp.info.name for lp in loaded], ui_parts, demo=settings.demo)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         await start_runtime(rt, gql_parts)

@@ -50,9 +50,12 @@ def check_part(plugin: str, part: Any) -> StorefrontPart:
     return StorefrontPart(root, tuple(part.modules))
 
 
-def add_routes(app: web.Application, plugins: list[str], parts: list[tuple[str, StorefrontPart]]) -> None:
+def add_routes(app: web.Application, plugins: list[str], parts: list[tuple[str, StorefrontPart]],
+               *, demo: bool = False) -> None:
     manifest = {
         "plugins": sorted(plugins),
+        # Demo mode (SHOP_DEMO): the storefront says so and shows the test cards and free top-ups.
+        "demo": demo,
         "modules": [{"plugin": name, "slot": m.slot, "src": f"/plugin-ui/{name}/{m.file}"}
                     for name, part in parts for m in part.modules],
     }

@@ -57,6 +57,12 @@ async def test_without_plugin_ui_the_manifest_has_no_modules(make_client):
     assert body["modules"] == [] and set(body["plugins"]) >= {"hello"}
 
 
+@pytest.mark.parametrize("demo", [True, False])
+async def test_the_manifest_says_whether_the_shop_runs_in_demo_mode(make_client, demo):
+    body = await (await (await make_client(PLUGINS, demo=demo)).get("/api/storefront/manifest")).json()
+    assert body["demo"] is demo
+
+
 @pytest.mark.parametrize("part, message", [
     ("not a part", "must return kernel.storefront.StorefrontPart"),
     (StorefrontPart(Path("/nonexistent/ui")), "does not exist"),
