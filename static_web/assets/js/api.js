@@ -274,3 +274,68 @@ export async function setVariantStock(id, stockQty) {
   return (await gql(`mutation SetVS($id: ID!, $stockQty: Int!) { setVariantStock(id: $id, stockQty: $stockQty) { ${VARIANT} } }`,
     { id, stockQty })).setVariantStock;
 }
+
+// ---------------------------------------------------------------- admin: low stock
+
+export async function getLowStock({ threshold = 5, page = 1, pageSize = 20 } = {}) {
+  return (await gql(`query Low($threshold: Int, $page: Int, $pageSize: Int) {
+      lowStock(threshold: $threshold, page: $page, pageSize: $pageSize) {
+        items { productId productSlug productName variant { ${VARIANT} } } page pageSize total threshold } }`,
+  { threshold, page, pageSize })).lowStock;
+}
+
+// ---------------------------------------------------------------- admin: webhooks
+
+const WEBHOOK = 'id url events active createdAt disabledAt disabledReason';
+const DELIVERY = `id endpointId eventId eventType state attemptCount createdAt nextAttemptAt
+  attempts { attemptedAt statusCode durationMs error responseExcerpt manual }`;
+
+export async function getWebhooks() {
+  return (await gql(`query { webhooks { ${WEBHOOK} } }`)).webhooks;
+}
+
+export async function createWebhook(url, events) {
+  return (await gql(`mutation CreateWebhook($url: String!, $events: [String!]!) {
+      createWebhook(url: $url, events: $events) { id url events active secret createdAt } }`, { url, events })).createWebhook;
+}
+
+export async function setWebhookActive(id, active) {
+  return (await gql(`mutation SetActive($id: ID!, $active: Boolean!) {
+      setWebhookActive(id: $id, active: $active) { ${WEBHOOK} } }`, { id, active })).setWebhookActive;
+}
+
+export async function deleteWebhook(id) {
+  return (await gql('mutation DeleteWebhook($id: ID!) { deleteWebhook(id: $id) { id deleted } }', { id })).deleteWebhook;
+}
+
+export async function getWebhookDeliveries(id, limit = 50) {
+  return (await gql(`query Deliveries($id: ID!, $limit: Int) { webhookDeliveries(id: $id, limit: $limit) { ${DELIVERY} } }`,
+    { id, limit })).webhookDeliveries;
+}
+
+export async function redeliverWebhook(id, deliveryId) {
+  return (await gql(`mutation Redeliver($id: ID!, $deliveryId: ID!) {
+      redeliverWebhook(id: $id, deliveryId: $deliveryId) { ${DELIVERY} } }`, { id, deliveryId })).redeliverWebhook;
+}
+
+// ---------------------------------------------------------------- account
+
+export async function updateMe(name) {
+  return (await gql('mutation UpdateMe($name: String!) { updateMe(name: $name) { id email name roles createdAt } }',
+    { name })).updateMe;
+}
+
+export async function changePassword(currentPassword, newPassword) {
+  return (await gql(`mutation ChangePassword($currentPassword: String!, $newPassword: String!) {
+      changePassword(currentPassword: $currentPassword, newPassword: $newPassword) { changed signedOut } }`,
+  { currentPassword, newPassword })).changePassword;
+}
+
+export async function getMyGrants() {
+  return (await gql('query { myGrants { clientId clientName scopes { name description } createdAt updatedAt } }')).myGrants;
+}
+
+export async function revokeGrant(clientId) {
+  return (await gql('mutation Revoke($clientId: ID!) { revokeGrant(clientId: $clientId) { clientId revoked } }',
+    { clientId })).revokeGrant;
+}

@@ -1,12 +1,16 @@
 // Storefront entry point: header (account, nav, search), hash router, views.
 // Routes: #/  #/products  #/c/{slug}  #/p/{slug}  #/cart  #/checkout
-//         #/orders  #/orders/{id}  #/wallet  #/admin
+//         #/orders  #/orders/{id}  #/wallet  #/account
+//         #/admin  #/admin/low-stock  #/admin/webhooks  #/admin/webhooks/{id}
 
 import { refreshCart } from './cart-store.js';
 import { alertRegion, clear, h, replace, showError } from './dom.js';
-import { loadManifest, pluginOn } from './plugins-ui.js';
+import { demoMode, loadManifest, pluginOn } from './plugins-ui.js';
 import { isAdmin, loadSession, onSessionChange, session, signInUrl, signOut, signUpUrl } from './session.js';
 
+import * as accountView from './views/account.js';
+import * as adminStockView from './views/admin-stock.js';
+import * as adminWebhooksView from './views/admin-webhooks.js';
 import * as adminView from './views/admin.js';
 import * as cartView from './views/cart.js';
 import * as catalogView from './views/catalog.js';
@@ -26,7 +30,11 @@ const ROUTES = [
   { pattern: /^\/orders$/, view: ordersView, nav: 'orders', auth: true, plugin: 'orders' },
   { pattern: /^\/orders\/([^/]+)$/, view: ordersView, nav: 'orders', keys: ['id'], auth: true, detail: true, plugin: 'orders' },
   { pattern: /^\/wallet$/, view: walletView, nav: 'wallet', auth: true, plugin: 'wallet' },
-  { pattern: /^\/admin$/, view: adminView, nav: 'admin', auth: true, admin: true },
+  { pattern: /^\/account$/, view: accountView, nav: 'account', auth: true },
+  { pattern: /^\/admin$/, view: adminView, nav: 'admin', auth: true, admin: true, plugin: 'catalog' },
+  { pattern: /^\/admin\/low-stock$/, view: adminStockView, nav: 'admin', auth: true, admin: true, plugin: 'catalog' },
+  { pattern: /^\/admin\/webhooks$/, view: adminWebhooksView, nav: 'admin', auth: true, admin: true, plugin: 'webhooks' },
+  { pattern: /^\/admin\/webhooks\/([^/]+)$/, view: adminWebhooksView, nav: 'admin', keys: ['id'], auth: true, admin: true, plugin: 'webhooks' },
 ];
 
 let navToken = 0;
@@ -207,11 +215,23 @@ function wireHeader() {
   });
 }
 
+/** Demo mode (manifest): one line under the header says what is not real. */
+function showDemoBanner() {
+  if (!demoMode()) return;
+  const parts = ['Demo shop: no real money moves.'];
+  if (pluginOn('orders')) parts.push('Pay with the test card 4242 4242 4242 4242 (any future expiry, any CVC).');
+  if (pluginOn('wallet')) parts.push('Wallet top-ups are free.');
+  const banner = h('div', { class: 'demo-banner', role: 'note', 'aria-label': 'Demo mode', testid: 'demo-banner' },
+    h('div', { class: 'container' }, h('p', null, parts.join(' '))));
+  document.querySelector('.site-header').after(banner);
+}
+
 async function start() {
   wireHeader();
   onSessionChange(renderAccount);
   await Promise.all([loadSession(), loadManifest()]);
   hideDisabled();
+  showDemoBanner();
   window.addEventListener('hashchange', route);
   // Sign-in links carry the current view as `next`: keep them current.
   window.addEventListener('hashchange', () => { if (!session.authenticated) renderAccount(); });

@@ -149,7 +149,10 @@ function fieldMessage(message) {
 export function showFieldErrors(form, errors, aliases = {}) {
   const leftovers = [];
   let first = null;
-  for (const { field: path, message } of errors || []) {
+  for (const error of errors || []) {
+    // GraphQL names a bad variable `$name` and starts its message with it: the field is `name`.
+    const path = String(error.field || '').replace(/^\$/, '');
+    const message = String(error.message || '').replace(/^\$[A-Za-z_]\w*\s+/, '');
     const segments = String(path || '').split('.');
     const candidates = [path, segments[segments.length - 1], aliases[path], aliases[segments[segments.length - 1]]];
     let slot = null;

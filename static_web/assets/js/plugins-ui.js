@@ -22,6 +22,11 @@ export function pluginOn(name) {
   return !manifest || !Array.isArray(manifest.plugins) || manifest.plugins.includes(name);
 }
 
+/** Is the shop in demo mode (test cards, free top-ups)? Unknown counts as no. */
+export function demoMode() {
+  return Boolean(manifest && manifest.demo === true);
+}
+
 async function getJson(path) {
   const res = await fetch(path, { credentials: 'same-origin', headers: { Accept: 'application/json' } });
   const body = await res.json().catch(() => ({}));

@@ -10,6 +10,7 @@ import {
 } from '../dom.js';
 import { COMMON_CURRENCIES, formatMoney, minorToInput, parseMajor } from '../money.js';
 import { session } from '../session.js';
+import { adminTabs } from './admin-nav.js';
 
 const PAGE_SIZE = 20;
 const SLUG_HINT = 'Lowercase letters, digits and dashes, e.g. "summer-shoes".';
@@ -30,7 +31,7 @@ export async function render(main, ctx) {
   const prodSection = h('section', { class: 'panel', 'aria-labelledby': 'admin-products', testid: 'admin-products' },
     h('h2', { id: 'admin-products' }, 'Products'), skeletonLines(8));
   const editor = h('section', { class: 'panel', 'aria-labelledby': 'admin-editor', testid: 'admin-editor' });
-  replace(main, h('div', { class: 'page-head' }, h('h1', null, 'Shop admin')), error,
+  replace(main, h('div', { class: 'page-head' }, h('h1', null, 'Shop admin')), adminTabs('catalog'), error,
     h('div', { class: 'admin-grid' }, prodSection, h('div', { class: 'stack' }, editor, catSection)));
 
   let categories = [];
