@@ -207,7 +207,7 @@ def test_the_low_stock_view_lists_what_runs_out_lowest_first_and_restocks_in_pla
 def test_the_account_page_renames_the_shopper_everywhere(pages: Pages, shop: Shop, viewport: str) -> None:
     page = pages.new(PHONE if viewport == "phone" else None)
     sign_in(page, shop.email("renamer"))
-    header_link(page, "account-link").click()
+    header_link(page, "user-name").click()
     form = page.get_by_test_id("profile-form")
     expect(page.get_by_test_id("profile-email")).to_have_text(shop.email("renamer"))
     assert_accessible(page, f"the account page ({viewport})")

@@ -12,7 +12,17 @@ from playwright.sync_api import Page, expect
 
 from tests.e2e.a11y import violations
 from tests.e2e.harness import DESKTOP, PHONE, SCREENSHOTS, Pages, Shop
-from tests.e2e.steps import add_to_cart, go, header_link, open_checkout, open_shop, placed_order_id, sign_in, top_up
+from tests.e2e.steps import (
+    add_to_cart,
+    go,
+    header_link,
+    open_checkout,
+    open_shop,
+    placed_order_id,
+    session_api,
+    sign_in,
+    top_up,
+)
 
 VIEWPORTS = {"phone": PHONE, "desktop": DESKTOP}
 # axe-core runs on every page shot; its critical and serious findings are collected and
@@ -84,6 +94,7 @@ def test_main_pages_render_fully_at_phone_and_desktop_widths(pages: Pages, shop:
         ("order-detail", f"#/orders/{order_id}", "order-detail"),
         ("order-confirmation", f"#/orders/{order_id}?placed=1", "order-confirmation"),
         ("wallet", "#/wallet", "transaction-row"),
+        ("account", "#/account", "profile-form"),
     ]
     for vp, size in VIEWPORTS.items():
         page.set_viewport_size(size)
@@ -103,6 +114,12 @@ def test_main_pages_render_fully_at_phone_and_desktop_widths(pages: Pages, shop:
 
     admin = pages.new(DESKTOP)
     sign_in(admin, shop.email("admin"), start="#/admin")
+    # Something to show on the webhooks page: an endpoint on a closed port (its deliveries fail and are logged).
+    api = session_api(admin)
+    hook = api("POST", "/api/admin/webhooks", data={"url": "http://127.0.0.1:9/hooks/shop",
+                                                    "events": ["product.updated", "stock.low"]})
+    assert hook.ok, hook.text()
+    assert api("PATCH", f"/api/admin/products/{product['id']}", data={"description": "Now with a webhook."}).ok
     for vp, size in VIEWPORTS.items():
         admin.set_viewport_size(size)
         go(admin, "#/")
@@ -112,4 +129,14 @@ def test_main_pages_render_fully_at_phone_and_desktop_widths(pages: Pages, shop:
         admin.get_by_test_id("edit-product").first.click()
         admin.locator("[data-testid=price-form], [data-testid=variant-rows]").first.wait_for()
         shoot(admin, "admin", vp)
+        for name, route, ready in [("admin-low-stock", "#/admin/low-stock?threshold=3", "low-stock-table"),
+                                   ("admin-webhooks", "#/admin/webhooks", "webhook-table")]:
+            go(admin, route)
+            settle(admin, ready)
+            shoot(admin, name, vp)
+        go(admin, "#/admin/webhooks")
+        settle(admin, "webhook-table")
+        admin.get_by_test_id("webhook-log-link").first.click()
+        settle(admin, "delivery-log")
+        shoot(admin, "admin-webhook-log", vp)
     assert not FINDINGS, "axe-core critical/serious violations:\n" + "\n".join(FINDINGS)

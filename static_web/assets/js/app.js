@@ -178,7 +178,9 @@ function renderAccount() {
     },
   }, 'Sign out');
   replace(box,
-    h('span', { class: 'user-name', testid: 'user-name', title: user.email || '' }, user.name || user.email || 'Account'),
+    // The name leads to the account page (profile, password, connected applications).
+    h('a', { href: '#/account', class: 'user-name', testid: 'user-name', title: user.email || '', dataset: { nav: 'account' },
+      'aria-label': `Your account, ${user.name || user.email || ''}` }, user.name || user.email || 'Account'),
     button, errorBox);
 }
 

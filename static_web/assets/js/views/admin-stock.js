@@ -71,7 +71,7 @@ export async function render(main, ctx) {
 
 function row(item, ctx) {
   const v = item.variant;
-  const qtyCell = h('td', { class: `num${v.stockQty === 0 ? ' stock-zero' : ''}`, testid: 'low-stock-qty' }, String(v.stockQty));
+  const qtyCell = h('td', { class: `num${v.stockQty === 0 ? ' stock-zero' : ''}`, testid: 'low-stock-qty', dataset: { label: 'In stock' } }, String(v.stockQty));
   const result = alertRegion('restock-result');
   const save = h('button', { type: 'submit', class: 'btn btn-secondary btn-small', testid: 'restock-save' }, 'Set');
   const label = `${item.productName}${v.options.length ? ` (${variantText(v)})` : ''}`;

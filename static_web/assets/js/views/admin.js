@@ -149,8 +149,8 @@ export async function render(main, ctx) {
         return h('tr', { testid: 'admin-product-row', dataset: { productId: p.id, slug: p.slug } },
           h('td', null, h('a', { href: `#/p/${encodeURIComponent(p.slug)}` }, p.name)),
           h('td', null, catName(p.categoryId) || p.categorySlug),
-          h('td', { class: 'num' }, formatMoney(p.priceMinor, p.currency)),
-          h('td', { class: 'num' }, String(p.stockQty)),
+          h('td', { class: 'num', dataset: { label: 'Price' } }, formatMoney(p.priceMinor, p.currency)),
+          h('td', { class: 'num', dataset: { label: 'Stock' } }, String(p.stockQty)),
           h('td', null, edit));
       }))));
     const pages = Math.max(1, Math.ceil(res.total / res.pageSize));
