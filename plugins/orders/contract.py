@@ -180,6 +180,35 @@ class Purchased:
     purchased: bool  # the user holds a paid (not cancelled, not refunded) order with the product
 
 
+@message
+class GetSalesReport:
+    days: int = constraint(default=30, min=1, max=366, doc="the last N days (UTC), today included")
+
+
+@message
+class SalesDay:
+    date: str  # YYYY-MM-DD (UTC)
+    orders: int
+    revenue_minor: int
+
+
+@message
+class SalesSeries:
+    """One currency's sales: money in different currencies is never added up."""
+
+    currency: str
+    orders: int
+    revenue_minor: int
+    days: tuple[SalesDay, ...]  # every day of the period, oldest first, zero when nothing sold
+
+
+@message
+class SalesReport:
+    days: int
+    since: str
+    currencies: tuple[SalesSeries, ...]
+
+
 class Orders(Service, package="shop.orders.v1"):
     get_cart = rpc(GetCart, Cart, scope="cart:write", user=True)
     add_to_cart = rpc(AddToCart, Cart, scope="cart:write", user=True, rate_limit="write", write=True)
@@ -193,6 +222,8 @@ class Orders(Service, package="shop.orders.v1"):
     get_order = rpc(GetOrder, Order, scope="orders:read", user=True)
     cancel_order = rpc(CancelOrder, Order, scope="orders:write", user=True, rate_limit="write", idempotent=True)
     list_all_orders = rpc(ListAllOrders, OrderPage, scope="admin")
+    # GET /api/admin/sales, GraphQL salesReport: the admin dashboard's chart.
+    get_sales_report = rpc(GetSalesReport, SalesReport, scope="admin")
     # For other plugins (e.g. reviews by buyers only); never exposed over HTTP.
     has_purchased = rpc(HasPurchased, Purchased, internal=True)
 

@@ -30,4 +30,6 @@ def routes() -> list[Route]:
         Route("POST", "/api/orders/{id}/cancel", Orders.cancel_order,
               summary="Cancel a paid order: refund and restock (Idempotency-Key honoured)", tags=TAGS),
         Route("GET", "/api/admin/orders", Orders.list_all_orders, summary="All orders (admin)", tags=("admin",)),
+        Route("GET", "/api/admin/sales", Orders.get_sales_report, tags=("admin",),
+              summary="Orders and revenue per day of the last `days` (default 30), one series per currency"),
     ]

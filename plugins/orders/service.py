@@ -15,6 +15,7 @@ from .contract import (
     Checkout,
     GetCart,
     GetOrder,
+    GetSalesReport,
     HasPurchased,
     ListAllOrders,
     ListOrders,
@@ -23,6 +24,7 @@ from .contract import (
     Purchased,
     RemoveCartItem,
     RemoveCartVariant,
+    SalesReport,
     SetCartItem,
     SetCartVariant,
 )
@@ -71,6 +73,11 @@ class OrdersServicer:
 
     async def get_order(self, req: GetOrder, ctx: CallContext) -> Order:
         return await load_order(self.pctx.db, req.id, _user(ctx))
+
+    async def get_sales_report(self, req: GetSalesReport, ctx: CallContext) -> SalesReport:
+        from .sales import sales_report
+
+        return await sales_report(self.pctx.db, req.days)
 
     async def has_purchased(self, req: HasPurchased, ctx: CallContext) -> Purchased:
         found = await self.pctx.db.fetchval(

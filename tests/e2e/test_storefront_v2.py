@@ -19,6 +19,7 @@ from tests.e2e.a11y import assert_accessible
 from tests.e2e.harness import DESKTOP, PHONE, Pages, Shop
 from tests.e2e.steps import (
     add_to_cart,
+    fill_sign_in_form,
     go,
     header_link,
     open_checkout,
@@ -29,7 +30,7 @@ from tests.e2e.steps import (
     top_up,
     wait_ready,
 )
-from tests.support.live import LiveShop
+from tests.support.live import PASSWORD, LiveShop
 
 
 def _products(shop: Shop, **params: Any) -> list[dict[str, Any]]:
@@ -308,10 +309,12 @@ def catalog_only(servers: dict[str, str], shop: Shop) -> Iterator[LiveShop]:
 
 @pytest.fixture(scope="module")
 def wallet_only(servers: dict[str, str], shop: Shop) -> Iterator[LiveShop]:
-    """A shop without a catalogue (auth and wallet only)."""
-    live = LiveShop(servers["database"], servers["redis"], env_extra={"SHOP_PLUGINS_ENABLED": "auth,wallet"})
+    """A shop without a catalogue (auth and wallet only), and not in demo mode, with one shopper."""
+    live = LiveShop(servers["database"], servers["redis"],
+                    env_extra={"SHOP_PLUGINS_ENABLED": "auth,wallet", "SHOP_DEMO": "0"})
     live.create()
     try:
+        live.cli("users", "create", "--email", "nodemo@shop.test", "--password", PASSWORD, "--name", "No Demo")
         live.start()
         yield live
     finally:
@@ -358,6 +361,15 @@ def test_with_the_catalog_off_the_home_page_says_so_and_the_wallet_still_works(
         expect(page.get_by_test_id("header-search")).to_be_hidden()
         expect(page.locator("[data-nav=products]")).to_be_hidden()
         assert_accessible(page, "the home page without a catalogue")
+        # Not a demo: no banner, and no free top-up form (the server would refuse it).
+        expect(page.get_by_test_id("demo-banner")).to_have_count(0)
+        header_link(page, "sign-in-link").click()
+        fill_sign_in_form(page, "nodemo@shop.test")
+        go(page, "#/wallet")
+        expect(page.get_by_test_id("topup-unavailable")).to_be_visible()
+        expect(page.get_by_test_id("topup-form")).to_have_count(0)
+        expect(page.get_by_test_id("transfer-form")).to_be_visible()
+        expect(page.get_by_test_id("demo-banner")).to_have_count(0)
         assert not errors, errors
     finally:
         page.context.close()
