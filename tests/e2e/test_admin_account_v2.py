@@ -20,7 +20,17 @@ from standardwebhooks import Webhook
 
 from tests.e2e.a11y import assert_accessible
 from tests.e2e.harness import PHONE, Pages, Shop
-from tests.e2e.steps import add_to_cart, fill_sign_in_form, go, header_link, open_checkout, session_api, sign_in
+from tests.e2e.steps import (
+    add_to_cart,
+    fill_sign_in_form,
+    go,
+    header_link,
+    open_checkout,
+    placed_order_id,
+    session_api,
+    sign_in,
+    top_up,
+)
 from tests.support.live import PASSWORD
 
 
@@ -277,3 +287,53 @@ def test_in_demo_mode_the_shop_says_so_with_the_test_card_and_free_top_ups(pages
     go(page, "#/wallet")
     expect(page.get_by_test_id("demo-topup-hint")).to_be_visible()
     assert_accessible(page, "the wallet page in demo mode on a phone")
+
+
+def test_the_sales_dashboard_charts_paid_orders_per_day_and_the_orders_tab_filters_by_status(
+        pages: Pages, shop: Shop) -> None:
+    admin = _admin(pages, shop, "#/admin/sales")
+    api = session_api(admin)
+    before = api("GET", "/api/admin/sales", params={"days": 30}).json()
+    eur_before = next((s["revenueMinor"] for s in before["currencies"] if s["currency"] == "EUR"), 0)
+    # A shopper buys something now.
+    buyer = pages.new()
+    sign_in(buyer, shop.email("spender"))
+    product = shop.take_product()
+    top_up(buyer, "EUR", "500.00")
+    add_to_cart(buyer, product["slug"])
+    open_checkout(buyer)
+    buyer.get_by_test_id("place-order").click()
+    order_id = placed_order_id(buyer)
+    total = session_api(buyer)("GET", f"/api/orders/{order_id}").json()["totalMinor"]
+
+    admin.reload()
+    series = admin.locator("[data-testid=sales-series][data-currency=EUR]")
+    expect(series.get_by_test_id("sales-revenue")).to_have_attribute("data-minor", str(eur_before + total))
+    today = before["currencies"][0]["days"][-1]["date"] if before["currencies"] else None
+    chart = series.get_by_test_id("sales-chart")
+    expect(chart).to_have_attribute("role", "img")
+    last_bar = chart.locator("rect.chart-bar").last
+    if today:
+        expect(last_bar).to_have_attribute("data-date", today)
+    series.locator("summary").click()
+    expect(series.get_by_test_id("sales-day").first).not_to_have_attribute("data-orders", "0")
+    assert_accessible(admin, "the sales dashboard")
+    admin.get_by_test_id("sales-period").filter(has_text="Last 7 days").click()
+    admin.wait_for_url(re.compile(r"#/admin/sales\?days=7$"))
+    expect(admin.locator("[data-testid=sales-series][data-currency=EUR] rect.chart-bar")).to_have_count(7)
+
+    admin.get_by_test_id("admin-tab-orders").click()
+    admin.locator("[data-testid=order-status-option][data-status=paid]").click()
+    admin.wait_for_url(re.compile(r"#/admin/orders\?status=paid$"))
+    row = admin.locator(f"[data-testid=admin-order-row][data-order-id='{order_id}']")
+    expect(row.get_by_test_id("order-status")).to_have_text("paid")
+    assert set(admin.get_by_test_id("order-status").all_text_contents()) == {"paid"}
+    assert_accessible(admin, "the admin orders list")
+    admin.locator("[data-testid=order-status-option][data-status=cancelled]").click()
+    admin.wait_for_url(re.compile(r"status=cancelled$"))
+    admin.get_by_test_id("admin-orders").locator("h2").filter(has_text="cancelled").wait_for()
+    expect(admin.locator(f"[data-testid=admin-order-row][data-order-id='{order_id}']")).to_have_count(0)
+    admin.set_viewport_size(PHONE)
+    go(admin, "#/admin/sales")
+    admin.get_by_test_id("sales-series").first.wait_for()
+    assert admin.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth") <= 0

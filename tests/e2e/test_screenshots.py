@@ -130,6 +130,8 @@ def test_main_pages_render_fully_at_phone_and_desktop_widths(pages: Pages, shop:
         admin.locator("[data-testid=price-form], [data-testid=variant-rows]").first.wait_for()
         shoot(admin, "admin", vp)
         for name, route, ready in [("admin-low-stock", "#/admin/low-stock?threshold=3", "low-stock-table"),
+                                   ("admin-sales", "#/admin/sales", "sales-chart"),
+                                   ("admin-orders", "#/admin/orders", "admin-order-row"),
                                    ("admin-webhooks", "#/admin/webhooks", "webhook-table")]:
             go(admin, route)
             settle(admin, ready)

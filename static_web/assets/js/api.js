@@ -339,3 +339,16 @@ export async function revokeGrant(clientId) {
   return (await gql('mutation Revoke($clientId: ID!) { revokeGrant(clientId: $clientId) { clientId revoked } }',
     { clientId })).revokeGrant;
 }
+
+// ---------------------------------------------------------------- admin: orders and sales
+
+export async function getAllOrders({ page = 1, pageSize = 20, status = null } = {}) {
+  return (await gql(`query AllOrders($page: Int, $pageSize: Int, $status: String) {
+      allOrders(page: $page, pageSize: $pageSize, status: $status) { items { ${ORDER} userId } page pageSize total } }`,
+  { page, pageSize, status })).allOrders;
+}
+
+export async function getSalesReport(days = 30) {
+  return (await gql(`query Sales($days: Int) { salesReport(days: $days) { days since
+      currencies { currency orders revenueMinor days { date orders revenueMinor } } } }`, { days })).salesReport;
+}

@@ -1,7 +1,7 @@
 // Storefront entry point: header (account, nav, search), hash router, views.
 // Routes: #/  #/products  #/c/{slug}  #/p/{slug}  #/cart  #/checkout
 //         #/orders  #/orders/{id}  #/wallet  #/account
-//         #/admin  #/admin/low-stock  #/admin/webhooks  #/admin/webhooks/{id}
+//         #/admin  #/admin/low-stock  #/admin/orders  #/admin/sales  #/admin/webhooks  #/admin/webhooks/{id}
 
 import { refreshCart } from './cart-store.js';
 import { alertRegion, clear, h, replace, showError } from './dom.js';
@@ -9,6 +9,7 @@ import { demoMode, loadManifest, pluginOn } from './plugins-ui.js';
 import { isAdmin, loadSession, onSessionChange, session, signInUrl, signOut, signUpUrl } from './session.js';
 
 import * as accountView from './views/account.js';
+import * as adminSalesView from './views/admin-sales.js';
 import * as adminStockView from './views/admin-stock.js';
 import * as adminWebhooksView from './views/admin-webhooks.js';
 import * as adminView from './views/admin.js';
@@ -33,6 +34,8 @@ const ROUTES = [
   { pattern: /^\/account$/, view: accountView, nav: 'account', auth: true },
   { pattern: /^\/admin$/, view: adminView, nav: 'admin', auth: true, admin: true, plugin: 'catalog' },
   { pattern: /^\/admin\/low-stock$/, view: adminStockView, nav: 'admin', auth: true, admin: true, plugin: 'catalog' },
+  { pattern: /^\/admin\/sales$/, view: adminSalesView, nav: 'admin', auth: true, admin: true, plugin: 'orders' },
+  { pattern: /^\/admin\/(orders)$/, view: adminSalesView, nav: 'admin', keys: ['section'], auth: true, admin: true, plugin: 'orders' },
   { pattern: /^\/admin\/webhooks$/, view: adminWebhooksView, nav: 'admin', auth: true, admin: true, plugin: 'webhooks' },
   { pattern: /^\/admin\/webhooks\/([^/]+)$/, view: adminWebhooksView, nav: 'admin', keys: ['id'], auth: true, admin: true, plugin: 'webhooks' },
 ];

@@ -7,6 +7,8 @@ import { pluginOn } from '../plugins-ui.js';
 const TABS = [
   { key: 'catalog', href: '#/admin', label: 'Catalog', plugin: 'catalog' },
   { key: 'low-stock', href: '#/admin/low-stock', label: 'Low stock', plugin: 'catalog' },
+  { key: 'orders', href: '#/admin/orders', label: 'Orders', plugin: 'orders' },
+  { key: 'sales', href: '#/admin/sales', label: 'Sales', plugin: 'orders' },
   { key: 'webhooks', href: '#/admin/webhooks', label: 'Webhooks', plugin: 'webhooks' },
 ];
 

@@ -27,7 +27,7 @@ export async function render(main, ctx) {
   ctx.setTitle('Low stock');
   const { threshold, page } = readQuery(ctx.query);
   const error = alertRegion('low-stock-error');
-  const form = h('form', { class: 'inline-form toolbar', testid: 'threshold-form', novalidate: true },
+  const form = h('form', { class: 'inline-form toolbar threshold-form', testid: 'threshold-form', novalidate: true },
     field({ label: 'Show variants with at most', name: 'threshold', type: 'number', value: String(threshold), testid: 'threshold',
       hint: 'in stock', attrs: { min: 0, step: 1, inputmode: 'numeric' } }),
     h('button', { type: 'submit', class: 'btn btn-secondary' }, 'Show'));

@@ -1,0 +1,148 @@
+// Admin: sales dashboard (#/admin/sales?days=30) and all orders
+// (#/admin/orders?status=&page=). The chart is an SVG drawn with DOM calls
+// (the CSP allows no inline styles), with the same numbers in a table beside
+// it for screen readers and for anyone who prefers numbers.
+
+import { getAllOrders, getSalesReport } from '../api.js';
+import { alertRegion, formatDate, h, replace, showError, skeletonLines } from '../dom.js';
+import { formatMoney } from '../money.js';
+import { session } from '../session.js';
+import { pager, statusBadge } from './components.js';
+import { adminHead } from './admin-nav.js';
+
+const PERIODS = [7, 30, 90];
+const STATUSES = ['pending', 'paid', 'cancelled', 'refunded'];
+const SVG = 'http://www.w3.org/2000/svg';
+
+function svg(tag, attrs, ...children) {
+  const el = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs || {})) el.setAttribute(k, String(v));
+  for (const c of children) if (c) el.append(c);
+  return el;
+}
+
+function shortDate(iso) {
+  const d = new Date(`${iso}T00:00:00Z`);
+  return new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', timeZone: 'UTC' }).format(d);
+}
+
+/** Revenue per day as bars, orders per day as the bars' titles; labelled by the heading and the table. */
+function chart(series, titleId) {
+  const W = 720;
+  const H = 220;
+  const pad = { l: 8, r: 8, t: 12, b: 28 };
+  const max = Math.max(1, ...series.days.map((d) => d.revenueMinor));
+  const n = series.days.length;
+  const step = (W - pad.l - pad.r) / n;
+  const bar = Math.max(2, step * 0.7);
+  const bars = series.days.map((d, i) => {
+    const hgt = d.revenueMinor === 0 ? 0 : Math.max(2, (d.revenueMinor / max) * (H - pad.t - pad.b));
+    const x = pad.l + i * step + (step - bar) / 2;
+    return svg('rect', { x: x.toFixed(1), y: (H - pad.b - hgt).toFixed(1), width: bar.toFixed(1), height: hgt.toFixed(1),
+      rx: 2, class: 'chart-bar', 'data-date': d.date },
+    svg('title', null, document.createTextNode(`${shortDate(d.date)}: ${formatMoney(d.revenueMinor, series.currency)}, ${d.orders} ${d.orders === 1 ? 'order' : 'orders'}`)));
+  });
+  const every = Math.ceil(n / 8);
+  const labels = series.days.map((d, i) => (i % every === 0 || i === n - 1
+    ? svg('text', { x: (pad.l + i * step + step / 2).toFixed(1), y: H - 8, class: 'chart-label', 'text-anchor': 'middle' },
+      document.createTextNode(shortDate(d.date))) : null));
+  return svg('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img', 'aria-labelledby': titleId, 'data-testid': 'sales-chart', focusable: 'false' },
+    svg('line', { x1: pad.l, x2: W - pad.r, y1: H - pad.b, y2: H - pad.b, class: 'chart-axis' }), ...bars, ...labels);
+}
+
+function salesTable(series) {
+  return h('details', { class: 'chart-data' }, h('summary', null, 'The numbers, day by day'),
+    h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': `${series.currency} sales per day` },
+      h('table', { testid: 'sales-table' },
+        h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Day'), h('th', { scope: 'col', class: 'num' }, 'Orders'),
+          h('th', { scope: 'col', class: 'num' }, 'Revenue'))),
+        h('tbody', null, [...series.days].reverse().map((d) => h('tr', { testid: 'sales-day', dataset: { date: d.date, orders: String(d.orders), revenueMinor: String(d.revenueMinor) } },
+          h('td', null, shortDate(d.date)), h('td', { class: 'num' }, String(d.orders)),
+          h('td', { class: 'num' }, formatMoney(d.revenueMinor, series.currency))))))));
+}
+
+export async function render(main, ctx) {
+  if (ctx.params.section === 'orders') return renderOrders(main, ctx);
+  ctx.setTitle('Sales');
+  const days = PERIODS.includes(Number(ctx.query.get('days'))) ? Number(ctx.query.get('days')) : 30;
+  const error = alertRegion('sales-error');
+  const body = h('div', { 'aria-busy': 'true' }, h('div', { class: 'panel' }, skeletonLines(8)));
+  const periods = h('nav', { class: 'tabs', 'aria-label': 'Period', testid: 'sales-periods' },
+    PERIODS.map((d) => h('a', { class: 'btn btn-secondary btn-small', href: ctx.hashFor('/admin/sales', { days: d === 30 ? null : d }),
+      'aria-current': d === days ? 'page' : null, testid: 'sales-period' }, `Last ${d} days`)));
+  replace(main, ...adminHead('Sales', 'sales'), error, periods, body);
+  let report;
+  try {
+    report = await getSalesReport(days);
+  } catch (err) {
+    if (!ctx.alive()) return;
+    replace(body);
+    body.removeAttribute('aria-busy');
+    showError(error, err, { session });
+    return;
+  }
+  if (!ctx.alive()) return;
+  body.removeAttribute('aria-busy');
+  if (!report.currencies.length) {
+    replace(body, h('p', { class: 'notice', testid: 'no-sales' }, `No paid orders in the last ${days} days.`));
+    return;
+  }
+  replace(body, report.currencies.map((s) => {
+    const titleId = `sales-${s.currency}`;
+    return h('section', { class: 'panel', 'aria-labelledby': titleId, testid: 'sales-series', dataset: { currency: s.currency } },
+      h('h2', { id: titleId }, `${s.currency}: revenue per day since ${shortDate(report.since)}`),
+      h('dl', { class: 'kpis' },
+        h('div', null, h('dt', null, 'Revenue'), h('dd', { testid: 'sales-revenue', dataset: { minor: String(s.revenueMinor) } }, formatMoney(s.revenueMinor, s.currency))),
+        h('div', null, h('dt', null, 'Paid orders'), h('dd', { testid: 'sales-orders' }, String(s.orders))),
+        h('div', null, h('dt', null, 'Average order'), h('dd', null, s.orders ? formatMoney(Math.round(s.revenueMinor / s.orders), s.currency) : '–'))),
+      chart(s, titleId),
+      salesTable(s));
+  }),
+  h('p', { class: 'muted' }, 'Paid orders by the day they were paid (UTC), cancelled and refunded ones left out. Each currency on its own: they are never added up.'));
+}
+
+// ---------------------------------------------------------------- all orders
+
+async function renderOrders(main, ctx) {
+  ctx.setTitle('All orders');
+  const status = STATUSES.includes(ctx.query.get('status')) ? ctx.query.get('status') : null;
+  const page = Math.max(1, Number.parseInt(ctx.query.get('page') || '1', 10) || 1);
+  const error = alertRegion('admin-orders-error');
+  const filter = h('nav', { class: 'tabs', 'aria-label': 'Order status', testid: 'order-status-filter' },
+    [null, ...STATUSES].map((s) => h('a', { class: 'btn btn-secondary btn-small', href: ctx.hashFor('/admin/orders', { status: s }),
+      'aria-current': s === status ? 'page' : null, testid: 'order-status-option', dataset: { status: s || 'all' } }, s ? s[0].toUpperCase() + s.slice(1) : 'All')));
+  const box = h('section', { class: 'panel', 'aria-labelledby': 'all-orders-h', testid: 'admin-orders' },
+    h('h2', { id: 'all-orders-h' }, 'Orders'), h('div', { 'aria-busy': 'true' }, skeletonLines(8)));
+  replace(main, ...adminHead('Orders', 'orders'), error, filter, box);
+  let res;
+  try {
+    res = await getAllOrders({ page, pageSize: 20, status });
+  } catch (err) {
+    if (!ctx.alive()) return;
+    replace(box, h('h2', { id: 'all-orders-h' }, 'Orders'));
+    showError(error, err, { session });
+    return;
+  }
+  if (!ctx.alive()) return;
+  const heading = h('h2', { id: 'all-orders-h' }, `${res.total} ${status ? `${status} ` : ''}${res.total === 1 ? 'order' : 'orders'}`);
+  if (!res.items.length) {
+    replace(box, heading, h('p', { class: 'notice', testid: 'no-admin-orders' }, 'No orders here.'));
+    return;
+  }
+  const rows = res.items.map((o) => h('tr', { testid: 'admin-order-row', dataset: { orderId: o.id, status: o.status } },
+    h('td', null, h('strong', { class: 'mono' }, String(o.id).slice(0, 8).toUpperCase()),
+      h('div', { class: 'muted' }, formatDate(o.createdAt)),
+      h('div', { class: 'muted mono', title: 'Customer id' }, `Customer ${String(o.userId).slice(0, 12)}`)),
+    h('td', null, statusBadge(o.status),
+      h('div', { class: 'muted' }, o.paymentMethod === 'card' && o.cardLast4 ? `Card ending ${o.cardLast4}` : o.paymentMethod)),
+    h('td', null, h('details', null, h('summary', null, `${o.items.reduce((n, i) => n + i.qty, 0)} items`),
+      h('ul', null, o.items.map((i) => h('li', null, `${i.qty} × ${i.name} (${formatMoney(i.unitPriceMinor, i.currency)})`))))),
+    h('td', { class: 'num', dataset: { label: 'Total' } }, formatMoney(o.totalMinor, o.currency))));
+  const table = h('table', { class: 'admin-list', testid: 'admin-order-table' },
+    h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Order'), h('th', { scope: 'col' }, 'Status'),
+      h('th', { scope: 'col' }, 'Items'), h('th', { scope: 'col', class: 'num' }, 'Total'))),
+    h('tbody', null, rows));
+  replace(box, heading,
+    h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': 'Orders (scrolls sideways)' }, table),
+    pager(res, (p) => ctx.hashFor('/admin/orders', { status, page: p })));
+}
