@@ -190,6 +190,9 @@ function renderAccount() {
 // Links to what a disabled plugin would provide (data-plugin in index.html) are hidden.
 function hideDisabled() {
   for (const el of document.querySelectorAll('[data-plugin]')) if (!pluginOn(el.dataset.plugin)) el.hidden = true;
+  // The admin area opens on its first tab that exists (Catalog needs the catalog plugin).
+  const admin = document.querySelector('[data-testid="admin-link"]');
+  if (admin && !pluginOn('catalog')) admin.href = pluginOn('orders') ? '#/admin/orders' : '#/admin/webhooks';
 }
 
 function wireHeader() {
