@@ -226,13 +226,14 @@ class Database:
         row = await self.fetchrow(sql, *args)
         return None if row is None else row[0]
 
-    async def execute(self, sql: str, *args: Any) -> str:
+    async def execute(self, sql: str, *args: Any, command_timeout: float | None = None) -> str:
+        """``command_timeout``: seconds for this statement instead of the pool's 30 (bulk loads, index builds)."""
         conn = self._tx_connection()
         try:
             if conn is not None:
-                return await conn.execute(sql, *args)  # type: ignore[no-any-return]
+                return await conn.execute(sql, *args, timeout=command_timeout)  # type: ignore[no-any-return]
             async with self.pool.acquire() as c:
-                return await c.execute(sql, *args)  # type: ignore[no-any-return]
+                return await c.execute(sql, *args, timeout=command_timeout)  # type: ignore[no-any-return]
         except _UNAVAILABLE as exc:
             raise unavailable(exc) from exc
 

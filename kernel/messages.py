@@ -174,6 +174,14 @@ def _make_decoder(tp: Any) -> Decoder:
             return value
 
         return dec_str
+    if tp is bytes:
+        # Binary fields come from multipart/form-data file parts (kernel.rest), never from JSON.
+        def dec_bytes(value: Any, path: str) -> Any:
+            if not isinstance(value, (bytes, bytearray)):
+                raise FieldError(path, "must be a file (multipart/form-data)")
+            return bytes(value)
+
+        return dec_bytes
     origin = typing.get_origin(tp)
     if origin is typing.Literal:
         allowed = typing.get_args(tp)
@@ -223,6 +231,12 @@ def _check_constraints(value: Any, meta: Mapping[str, Any], path: str) -> Any:
             raise FieldError(path, f"must be at most {meta['max_len']} characters")
         if meta.get("pattern") is not None and not meta["pattern"].fullmatch(value):
             raise FieldError(path, f"must match {meta['pattern'].pattern}")
+    elif isinstance(value, bytes):
+        if meta.get("min_len") is not None and len(value) < meta["min_len"]:
+            raise FieldError(path, "must not be empty" if meta["min_len"] == 1 else
+                             f"must be at least {meta['min_len']} bytes")
+        if meta.get("max_len") is not None and len(value) > meta["max_len"]:
+            raise FieldError(path, f"must be at most {meta['max_len']} bytes")
     elif isinstance(value, int) and not isinstance(value, bool):
         if meta.get("min") is not None and value < meta["min"]:
             raise FieldError(path, f"must be at least {meta['min']}")
@@ -376,6 +390,10 @@ Timestamp = Annotated[str, Format("date-time")]  # RFC 3339, UTC ("...Z")
 def apply_constraints(schema: dict[str, Any], meta: Mapping[str, Any]) -> None:
     """Copy a field's :func:`constraint` metadata onto its schema (the non-null branch when optional)."""
     target = schema["anyOf"][0] if "anyOf" in schema else schema
+    if target.get("format") == "binary":  # a file's lengths are bytes, not characters: say so in words
+        if meta.get("max_len") is not None:
+            schema["description"] = f"A file of at most {meta['max_len']} bytes."
+        return
     if meta.get("min") is not None:
         target["minimum"] = meta["min"]
     if meta.get("max") is not None:
@@ -435,6 +453,8 @@ class SchemaSet:
             return {"type": "integer", "format": "int64", "minimum": INT64_MIN, "maximum": INT64_MAX}
         if tp is str:
             return {"type": "string"}
+        if tp is bytes:  # a file part of a multipart/form-data body (kernel.rest)
+            return {"type": "string", "format": "binary", "contentMediaType": "application/octet-stream"}
         if origin is typing.Literal:
             return _enum_schema(list(typing.get_args(tp)))
         if isinstance(tp, type) and issubclass(tp, enum.Enum):

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .messages import SchemaSet, apply_constraints, camel, type_hints
-from .rest import Route
+from .rest import Route, multipart_fields
 from .status import HTTP_STATUS, Status
 
 _PARAM_RE = re.compile(r"{(\w+)(?::[^}]*)?}")
@@ -191,8 +191,15 @@ def _operation(plugin: str, route: Route, schemas: SchemaSet, used_ids: set[str]
         body_schema: dict[str, Any] = {"type": "object", "properties": body_props, "additionalProperties": False}
         if body_required:
             body_schema["required"] = body_required
-        op["requestBody"] = {"required": bool(body_required),
-                             "content": {"application/json": {"schema": body_schema}}}
+        if multipart_fields(rpc.request_type):
+            # Routes with binary fields take multipart/form-data (kernel.rest.read_multipart).
+            encoding = {name: {"contentType": "application/octet-stream"}
+                        for name, prop in body_props.items() if prop.get("format") == "binary"}
+            op["requestBody"] = {"required": True, "content": {"multipart/form-data": {
+                "schema": body_schema, "encoding": encoding}}}
+        else:
+            op["requestBody"] = {"required": bool(body_required),
+                                 "content": {"application/json": {"schema": body_schema}}}
     rate = ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset") if o.rate_limit else ()
     success_headers = (*rate, *(("Idempotent-Replayed",) if o.idempotent else ()), *(("ETag",) if public_read else ()))
     responses: dict[str, Any] = {

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from aiohttp import web
+from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from .context import CallContext
 from .messages import DecodeError, FieldError, camel, decode, type_hints
@@ -53,8 +54,8 @@ class Route:
 
 def problem(status: Status, detail: str, *, reason: str | None = None,
             errors: list[dict[str, str]] | None = None, request_id: str | None = None,
-            retry_after: int | None = None) -> web.Response:
-    http = HTTP_STATUS[status]
+            retry_after: int | None = None, http_status: int | None = None) -> web.Response:
+    http = http_status or HTTP_STATUS[status]
     body: dict[str, Any] = {
         "type": f"https://shopkernel.dev/problems/{(reason or status.name).lower().replace('_', '-')}",
         "title": TITLES[status],
@@ -131,6 +132,104 @@ async def read_json_object(request: web.Request, max_depth: int, read_timeout: f
     return data
 
 
+# ------------------------------------------------------------------ multipart/form-data
+#
+# A route whose request type has ``bytes`` fields takes multipart/form-data: file parts
+# fill the bytes fields, text parts the others (coerced like query parameters). Sizes are
+# enforced while the body streams in, so nothing beyond a field's ``max_len`` is buffered.
+
+MULTIPART = "multipart/form-data"
+_FORM_TEXT_MAX = 64 * 1024  # bytes of one text part, whatever its field's max_len
+_CHUNK = 64 * 1024
+
+
+class PayloadTooLarge(Exception):
+    def __init__(self, field: str, limit: int) -> None:
+        super().__init__(f"{field} is larger than {limit} bytes")
+        self.field = field
+        self.limit = limit
+
+
+def multipart_fields(request_type: type) -> dict[str, int | None]:
+    """The request's binary fields (camelCase) and their byte limits (``max_len``); empty: a JSON route."""
+    hints = type_hints(request_type)
+    out: dict[str, int | None] = {}
+    for f in dataclasses.fields(request_type):
+        tp = hints[f.name]
+        if tp is bytes or bytes in typing.get_args(tp):
+            out[camel(f.name)] = f.metadata.get("max_len")
+    return out
+
+
+def authorize_early(rpc: Method[Any, Any], ctx: CallContext) -> None:
+    """The bus checks scopes too; a streamed upload is refused before its body is read."""
+    o = rpc.options
+    p = ctx.principal
+    if (o.scope or o.user) and not p.is_authenticated:
+        raise BusError(Status.UNAUTHENTICATED, "Sign in to do this.", reason="UNAUTHENTICATED")
+    if o.scope and not p.has_scope(o.scope):
+        raise BusError(Status.PERMISSION_DENIED, f"This needs the '{o.scope}' scope.", reason="MISSING_SCOPE")
+
+
+async def _read_part(part: Any, limit: int, field_name: str) -> bytes:
+    buf = bytearray()
+    while True:
+        chunk = await part.read_chunk(_CHUNK)
+        if not chunk:
+            return bytes(buf)
+        if len(buf) + len(chunk) > limit:
+            raise PayloadTooLarge(field_name, limit)
+        buf.extend(chunk)
+
+
+async def read_multipart(request: web.Request, files: dict[str, int | None], kinds: dict[str, type | None],
+                         aliases: dict[str, str], default_max: int, read_timeout: float) -> dict[str, Any]:
+    """Form fields by request-field name; a file part stops being read at its field's limit."""
+    if request.content_type != MULTIPART:
+        raise BusError(Status.INVALID_ARGUMENT, "Send the body as multipart/form-data",
+                       field_errors=[("body", "must be multipart/form-data")])
+    data: dict[str, Any] = {}
+    errors: list[FieldError] = []
+    try:
+        async with asyncio.timeout(read_timeout):
+            reader = await request.multipart()
+            parts = 0
+            while (part := await reader.next()) is not None:
+                parts += 1
+                if parts > len(kinds) + 4:  # a client sending hundreds of parts is not filling our form
+                    raise BusError(Status.INVALID_ARGUMENT, "Too many form parts",
+                                   field_errors=[("body", "has too many parts")])
+                if not isinstance(part, BodyPartReader):  # nested multipart: not a form we know
+                    raise BusError(Status.INVALID_ARGUMENT, "Nested multipart bodies are not accepted",
+                                   field_errors=[("body", "must be flat multipart/form-data")])
+                name = part.name or ""
+                target = aliases.get(name, name)
+                if target in data:
+                    errors.append(FieldError(name, "is given more than once"))
+                    continue
+                if target in files:
+                    data[target] = await _read_part(part, files[target] or default_max, name)
+                    continue
+                raw = await _read_part(part, _FORM_TEXT_MAX, name)
+                try:
+                    text = raw.decode("utf-8")
+                except UnicodeDecodeError:
+                    errors.append(FieldError(name, "must be UTF-8 text"))
+                    continue
+                try:
+                    data[target] = _coerce(name, text, kinds.get(target))
+                except FieldError as exc:
+                    errors.append(exc)
+    except TimeoutError:
+        raise web.HTTPRequestTimeout(text="request body too slow") from None
+    except (ValueError, AssertionError, LookupError, HttpProcessingError) as exc:  # a malformed multipart body
+        raise BusError(Status.INVALID_ARGUMENT, f"The multipart body is malformed: {exc}",
+                       field_errors=[("body", "is not valid multipart/form-data")]) from None
+    if errors:
+        raise bus_error_from_decode(DecodeError(errors))
+    return data
+
+
 def _scalar_kind(tp: Any) -> type | None:
     origin = typing.get_origin(tp)
     if origin in (typing.Union, __import__("types").UnionType):
@@ -174,12 +273,36 @@ def etag_matches(if_none_match: str | None, tag: str) -> bool:
     return any(t.strip().removeprefix("W/") == tag for t in if_none_match.split(","))
 
 
+def _check_path_params(request_type: type, match_info: Any, kinds: dict[str, type | None],
+                       aliases: dict[str, str]) -> None:
+    """Validate only the path parameters of ``request_type`` (other fields' errors are ignored here)."""
+    data: dict[str, Any] = {}
+    errors: list[FieldError] = []
+    for key, raw in match_info.items():
+        target = aliases.get(key, key)
+        try:
+            data[target] = _coerce(key, raw, kinds.get(target))
+        except FieldError as exc:
+            errors.append(exc)
+    if not errors:
+        try:
+            decode(request_type, data)
+        except DecodeError as exc:
+            reverse = {v: k for k, v in aliases.items()}
+            errors = [e for e in exc.errors if e.field in data]
+            for e in errors:
+                e.field = reverse.get(e.field, e.field)
+    if errors:
+        raise bus_error_from_decode(DecodeError(errors))
+
+
 def make_handler(route: Route, bus_getter: Callable[[web.Request], Any], max_json_depth: int,
-                 read_timeout: float = 30.0) -> Callable[[web.Request], Any]:
+                 read_timeout: float = 30.0, max_body_bytes: int = 1_048_576) -> Callable[[web.Request], Any]:
     kinds = _coercions(route.rpc.request_type)
     aliases = route.aliases
     rpc = route.rpc
     status = route.status
+    files = multipart_fields(rpc.request_type) if route.takes_body else {}
     # Public cached reads are the same bytes for everyone: a validator lets clients
     # and proxies revalidate instead of downloading them again.
     etagged = route.method == "GET" and rpc.options.cache is not None and rpc.options.scope is None \
@@ -188,7 +311,19 @@ def make_handler(route: Route, bus_getter: Callable[[web.Request], Any], max_jso
     async def handler(request: web.Request) -> web.StreamResponse:
         data: dict[str, Any] = {}
         errors: list[FieldError] = []
-        if route.takes_body:
+        if files:
+            # Before the body streams in: bad path parameters are 400 (as on JSON routes, where they are
+            # decoded before the bus checks scopes), then the caller must be allowed to upload at all.
+            _check_path_params(rpc.request_type, request.match_info, kinds, aliases)
+            authorize_early(rpc, request[CTX_KEY])
+            try:
+                data.update(await read_multipart(request, files, kinds, aliases, max_body_bytes, read_timeout))
+            except PayloadTooLarge as exc:
+                return problem(Status.INVALID_ARGUMENT, f"{exc.field} is larger than {exc.limit} bytes",
+                               reason="PAYLOAD_TOO_LARGE", errors=[{"field": exc.field,
+                                                                    "message": f"must be at most {exc.limit} bytes"}],
+                               request_id=request.get("request_id"), http_status=413)
+        elif route.takes_body:
             data.update(await read_json_object(request, max_json_depth, read_timeout))
         else:
             for key, raw in request.query.items():

@@ -39,7 +39,8 @@ BIN = Path(sys.executable).parent
 K6 = str(BIN / "k6")
 SHOP = str(BIN / "shop")
 BENCH = ROOT / "scripts" / "bench"
-DB_NAME = "shop_bench"
+# Dropped and created by each run: on a PostgreSQL shared with other runs, give each its own name.
+DB_NAME = os.environ.get("SHOP_BENCH_DB", "shop_bench")
 
 
 def free_port() -> int:
@@ -116,7 +117,7 @@ def k6_script(script: Path, env_extra: dict[str, str]) -> dict[str, Any]:
     os.unlink(summary)
     dur = m["http_req_duration"]
     return {"rps": m["http_reqs"]["rate"], "p50": dur.get("med", 0.0), "p99": dur.get("p(99)", 0.0),
-            "errors": m.get("http_req_failed", {}).get("value", 0.0)}
+            "errors": m.get("http_req_failed", {}).get("value", 0.0), "count": m["http_reqs"].get("count", 0)}
 
 
 def measure(url: str, body: bytes | None, auth: str | None, vus: int, warm: str, dur: str) -> dict[str, Any]:
@@ -169,6 +170,9 @@ def main() -> int:
     ap.add_argument("--products", type=int, default=10_000)
     ap.add_argument("--only", default="", help="comma-separated scenario names")
     ap.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
+    ap.add_argument("--scale-sizes", default="10000,200000,1000000",
+                    help="catalog sizes for the search-at-scale section (scenario search_scale)")
+    ap.add_argument("--scale-reps", type=int, default=1, help="k6 runs per size and scenario in search_scale")
     args = ap.parse_args()
 
     from kernel.embedded import EmbeddedServices
@@ -256,7 +260,10 @@ def run(args: argparse.Namespace, db_admin: str, redis_url: str) -> int:
     scale: list[tuple[int, dict[str, Any]]] = []
     if not only or "scale_out" in only:
         scale = bench_scale_out(args, env, cat)
-    write_report(args, results, notes, seed_s, checkout, scale)
+    search_scale: list[dict[str, Any]] = []
+    if not only or "search_scale" in only:
+        search_scale = bench_search_scale(args, env, db_url, cat, seed_s)
+    write_report(args, results, notes, seed_s, checkout, scale, search_scale)
     return 0
 
 
@@ -357,9 +364,104 @@ def bench_scale_out(args: argparse.Namespace, env: dict[str, str], cat: str) -> 
     return rows
 
 
+async def vacuum_analyze(db_url: str) -> int:
+    import asyncpg
+
+    conn = await asyncpg.connect(db_url)
+    try:
+        # What autovacuum would do after a bulk load, done now so every size is measured settled.
+        await conn.execute("VACUUM (ANALYZE) catalog_product")
+        return int(await conn.fetchval("SELECT count(*) FROM catalog_product"))
+    finally:
+        await conn.close()
+
+
+def _cpu_ms(pids: list[int]) -> float:
+    """CPU time (user + system) used so far by these processes, in ms (Linux /proc; 0 where unreadable)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) * 1000.0 / tick
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
+def _children(pid: int) -> list[int]:
+    """The process's children (taskset execs the server, so usually none; kept for --workers)."""
+    try:
+        return [int(x) for x in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+async def _backend_pids(db_url: str) -> list[int]:
+    import asyncpg
+
+    conn = await asyncpg.connect(db_url)
+    try:
+        return [r["pid"] for r in await conn.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")]
+    finally:
+        await conn.close()
+
+
+def _k6_with_cpu(script: str, base: str, args: argparse.Namespace, db_url: str, server_pid: int) -> dict[str, Any]:
+    """A k6/load script's figures, plus the CPU per request of the database backends and of the server:
+    unlike latency, CPU time does not depend on what else the (shared, noisy) machine is doing."""
+    before = {pid: _cpu_ms([pid]) for pid in asyncio.run(_backend_pids(db_url))}
+    srv0 = _cpu_ms([server_pid, *_children(server_pid)])
+    r = k6_script(ROOT / "k6" / "load" / script, {
+        "BASE_URL": base, "VUS": str(args.vus), "DURATION": args.duration, "P99_MS": "50"})
+    n = max(1, r.get("count", 0))
+    # Backends opened during the run (the pool grows under load) count from zero.
+    after = asyncio.run(_backend_pids(db_url))
+    r["db_cpu_ms"] = sum(_cpu_ms([pid]) - before.get(pid, 0.0) for pid in after) / n
+    r["server_cpu_ms"] = (_cpu_ms([server_pid, *_children(server_pid)]) - srv0) / n
+    return r
+
+
+def bench_search_scale(args: argparse.Namespace, env: dict[str, str], db_url: str, cat: str,
+                       first_seed_s: float) -> list[dict[str, Any]]:
+    """Varied cold searches, and lists, as the catalog grows (10k -> 200k -> 1M by default)."""
+    rows: list[dict[str, Any]] = []
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    wenv = {**env, "SHOP_PUBLIC_URL": base}
+    with process([SHOP, "serve", "--port", str(port), "--no-migrate"], wenv, "0") as server:
+        wait_http(f"{base}/readyz")
+        for size in (int(x) for x in args.scale_sizes.split(",") if x.strip()):
+            t0 = time.monotonic()
+            subprocess.run([SHOP, "seed", "--demo", "--products", str(size)], env=env, check=True,
+                           stdout=subprocess.DEVNULL)
+            seed_s = time.monotonic() - t0
+            if size == args.products:
+                seed_s = first_seed_s  # seeded at the start of the run
+            count = asyncio.run(vacuum_analyze(db_url))
+            row: dict[str, Any] = {"size": size, "count": count, "seed_s": seed_s, "search": [], "list": [],
+                                   "sorted": [], "facets": []}
+            for _rep in range(args.scale_reps):
+                row["search"].append(_k6_with_cpu("search.js", base, args, db_url, server.pid))
+                # Cold filtered lists: each request counts its facets (a different filter combination each).
+                row["facets"].append(_k6_with_cpu("facets.js", base, args, db_url, server.pid))
+                row["list"].append(measure(f"{base}/api/products?category={cat}&page=1&pageSize=20", None, None,
+                                           args.vus, args.warmup, args.duration))
+                # Not cached (only newest-first lists are): an index walk per request.
+                row["sorted"].append(measure(f"{base}/api/products?category={cat}&sort=price_asc&page=3&pageSize=20",
+                                             None, None, args.vus, args.warmup, args.duration))
+            s, f = row["search"][-1], row["facets"][-1]
+            print(f"search_scale {size}: seed {seed_s:.1f}s search p50 {s['p50']:.1f} p99 {s['p99']:.1f} ms "
+                  f"{s['rps']:.0f} req/s, db cpu {s['db_cpu_ms']:.2f} ms/search; facets p50 {f['p50']:.1f} "
+                  f"p99 {f['p99']:.1f} ms, db cpu {f['db_cpu_ms']:.2f} ms/request", flush=True)
+            rows.append(row)
+    return rows
+
+
 def write_report(args: argparse.Namespace, results: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]],
                  notes: list[str], seed_s: float, checkout: list[dict[str, Any]],
-                 scale: list[tuple[int, dict[str, Any]]]) -> None:
+                 scale: list[tuple[int, dict[str, Any]]], search_scale: list[dict[str, Any]] | None = None) -> None:
     import aiohttp
 
     k6v = subprocess.run([K6, "version"], capture_output=True, text=True).stdout.strip()
@@ -418,6 +520,36 @@ def write_report(args: argparse.Namespace, results: dict[str, list[tuple[dict[st
             reps_by[workers] = reps_by.get(workers, 0) + 1
             lines.append(f"| {workers} | {reps_by[workers]} | {r['rps']:.0f} | {r['p50']:.2f} | {r['p99']:.2f} | "
                          f"{r['errors'] * 100:.2f}% |")
+        lines.append("")
+    if search_scale:
+        lines += [
+            "## Search at scale",
+            "",
+            "The same server (one process, core 0) while the catalog grows: `shop seed --demo --products N`",
+            "(products past 20,000 are generated in SQL; seed time is the time to grow to N), then",
+            "`VACUUM (ANALYZE)`. search: k6/load/search.js, a different two-word query per request (cold);",
+            "list: a category's first page (cached); sorted: a category by price, page 3; facets:",
+            "k6/load/facets.js, a category filtered by maxPrice, inStock and an option with its facets block,",
+            "a different combination per request (cold).",
+            f"{args.vus} VUs, {args.warmup} warm-up (lists), {args.duration} each.",
+            "",
+            "db CPU and server CPU: CPU time used per search request by the PostgreSQL backends and by the shop",
+            "process during the search run (from /proc; independent of other load on the machine).",
+            "",
+            "| products | seed s | search req/s | search p50 ms | search p99 ms | errors | db CPU ms/search"
+            " | server CPU ms/search | list req/s | list p50 ms | list p99 ms | sorted req/s | sorted p50 ms"
+            " | sorted p99 ms | facets req/s | facets p50 ms | facets p99 ms | facets errors | db CPU ms/facets |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- "
+            "| --- | --- |",
+        ]
+        for r in search_scale:
+            for s, lst, srt, fc in zip(r["search"], r["list"], r["sorted"], r["facets"], strict=True):
+                lines.append(f"| {r['count']} | {r['seed_s']:.1f} | {s['rps']:.0f} | {s['p50']:.2f} | {s['p99']:.2f} | "
+                             f"{s['errors'] * 100:.2f}% | {s['db_cpu_ms']:.2f} | {s['server_cpu_ms']:.2f} | "
+                             f"{lst['rps']:.0f} | {lst['p50']:.2f} | {lst['p99']:.2f} | "
+                             f"{srt['rps']:.0f} | {srt['p50']:.2f} | {srt['p99']:.2f} | "
+                             f"{fc['rps']:.0f} | {fc['p50']:.2f} | {fc['p99']:.2f} | {fc['errors'] * 100:.2f}% | "
+                             f"{fc['db_cpu_ms']:.2f} |")
         lines.append("")
     Path(args.out).write_text("\n".join(lines) + "\n")
     print(f"wrote {args.out}")

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
 from typing import Any
+
+from aiohttp import web
 
 from kernel.graphql import GraphQLPart
 from kernel.hookspecs import hookimpl
 from kernel.plugin import PluginContext, PluginInfo
 from kernel.rest import Route
 
-from .contract import SCOPES, Catalog, ProductChanged
+from .contract import SCOPES, Catalog, CatalogMedia, ProductChanged
+
+# The media servicer of each runtime (by id: shop_services runs first for every new app and sets it),
+# for its web route and lifespan; several apps may share a process (tests, two instances).
+_MEDIA: dict[int, Any] = {}
 
 
 @hookimpl
@@ -27,10 +34,32 @@ def shop_tables(ctx: PluginContext) -> list[Any]:
 
 @hookimpl
 def shop_services(ctx: PluginContext) -> list[tuple[Any, object]]:
+    from .media import MediaServicer
+    from .media_store import PostgresMediaStore
     from .service import CatalogServicer
 
     servicer = CatalogServicer(ctx)
-    return [(Catalog, servicer)]
+    media = _MEDIA[id(ctx.runtime)] = MediaServicer(servicer, PostgresMediaStore(ctx.db))
+    return [(Catalog, servicer), (CatalogMedia, media)]
+
+
+@hookimpl
+def shop_web_routes(ctx: PluginContext) -> list[Any]:
+    # Image files are bytes, not JSON: a plain route (see media.py).
+    return [web.get("/media/{key}", _MEDIA[id(ctx.runtime)].serve)]
+
+
+@hookimpl
+def shop_lifespan(ctx: PluginContext) -> Callable[[web.Application], AsyncIterator[None]]:
+    media = _MEDIA[id(ctx.runtime)]
+
+    async def lifespan(app: web.Application) -> AsyncIterator[None]:
+        yield
+        media.close()
+        if _MEDIA.get(id(ctx.runtime)) is media:
+            del _MEDIA[id(ctx.runtime)]
+
+    return lifespan
 
 
 @hookimpl

@@ -34,6 +34,27 @@ class Category:
 
 
 @message
+class ImageRendition:
+    """One pre-made size of an image (for ``srcset``): WebP and the original format at fixed widths."""
+
+    url: str
+    width: int
+    height: int
+    content_type: str
+
+
+@message
+class ProductImage:
+    id: str
+    url: str
+    alt: str
+    width: int
+    height: int
+    content_type: str
+    renditions: tuple[ImageRendition, ...] = ()
+
+
+@message
 class ProductOption:
     """One option of a product and every value its variants use (in first-seen order)."""
 
@@ -71,7 +92,9 @@ class Product:
     stock_qty: int  # the sum of the variants' stock
     options: tuple[ProductOption, ...] = ()
     variants: tuple[Variant, ...] = ()
+    images: tuple[ProductImage, ...] = ()  # first = main (media.py)
     # Only when the request asked for displayCurrency: the price converted exactly as checkout converts.
+    # displayCurrency set and displayPriceMinor null: no exchange rate from this product's currency.
     display_price_minor: int | None = None
     display_currency: str | None = None
 
@@ -116,7 +139,12 @@ class ProductPage:
     page: int
     page_size: int
     total: int
+    # False when total is an estimate (a relevance search with many matches; see search.py).
+    total_exact: bool = True
     facets: Facets | None = None
+    # With displayCurrency: the catalog currencies that have no rate into it (their products show no
+    # display price, sort last by price and match no price filter).
+    unconverted_currencies: tuple[str, ...] = ()
 
 
 @message
@@ -376,3 +404,22 @@ class ProductChanged(Event, topic="catalog.product_changed", aggregate="product_
     change: str = "updated"
     product: Product | None = None  # the product as GET /api/products/{slug} shows it (None once deleted)
     previous_stock_qty: int | None = None  # when the stock moved: what it was before
+
+
+# ---- media (plugins/catalog/media.py): product images
+
+IMAGE_MAX_BYTES = 10 * 1024 * 1024
+
+
+@message
+class UploadImage:
+    """``POST /api/admin/products/{id}/images`` as multipart/form-data: ``file`` and optional ``alt``."""
+
+    id: str = constraint(**ID)
+    file: bytes = constraint(max_len=IMAGE_MAX_BYTES, doc="A JPEG, PNG or WebP image of at most 10 MB.")
+    alt: str = constraint(default="", max_len=500, strip=True)
+
+
+class CatalogMedia(Service, package="shop.catalog.v1"):
+    upload_image = rpc(UploadImage, ProductImage, scope="admin", write=True, rate_limit="write")
+    delete_image = rpc(DeleteById, Deleted, scope="admin", write=True)

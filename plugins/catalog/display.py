@@ -10,7 +10,7 @@ hold it equal to ``Wallets.convert`` and to what checkout charges.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
@@ -24,12 +24,18 @@ FIELD = "displayCurrency"
 
 @dataclass(frozen=True, slots=True)
 class Conversion:
-    """Per catalog currency, the exact factor into the display currency."""
+    """Per catalog currency, the exact factor into the display currency.
+
+    ``missing``: catalog currencies with no configured rate into it. Their products get no
+    display price (null), drop out of display-price filters, sort after the others and are
+    left out of the price facet; the request itself still succeeds.
+    """
 
     currency: str
     sources: list[str]
     nums: list[int]
     dens: list[int]
+    missing: list[str] = field(default_factory=list)
 
 
 def _mismatch(message: str) -> BusError:
@@ -46,7 +52,10 @@ async def catalog_currencies(db: Any) -> list[str]:
 
 
 async def conversion(db: Any, bus: Any, target: str, ctx: CallContext) -> Conversion:
-    """The factors from every currency the catalog uses into ``target``; a missing rate is CURRENCY_MISMATCH."""
+    """The factors from every currency the catalog uses into ``target`` (those without a rate: ``missing``).
+
+    CURRENCY_MISMATCH only when no conversion is possible at all (the wallet plugin is off).
+    """
     if target not in iso4217.EXPONENTS:
         raise BusError(Status.INVALID_ARGUMENT, f"{target!r} is not an ISO 4217 currency",
                        field_errors=[(FIELD, "is not an ISO 4217 currency")])
@@ -69,8 +78,10 @@ async def conversion(db: Any, bus: Any, target: str, ctx: CallContext) -> Conver
         elif src in by_source and src in iso4217.EXPONENTS:
             factor = by_source[src] * 10**dst_exp / 10 ** iso4217.EXPONENTS[src]
         else:
-            raise _mismatch(f"No exchange rate from {src} to {target} is configured, "
-                            f"so prices cannot be shown in {target}.")
+            # A shop owner who lacks one rate still wants the other prices shown: these products
+            # keep their own price only (displayPriceMinor null) and the page names the currency.
+            out.missing.append(src)
+            continue
         out.sources.append(src)
         out.nums.append(factor.numerator)
         out.dens.append(factor.denominator)

@@ -6,6 +6,13 @@
   one is asked; null when nothing matches or the matches are priced in several currencies).
 
 One statement: the matches (m) and their matching variants (mv) feed three groupings.
+
+Exact counts cost one row visit per match. A relevance search with more matches than
+search.py ranks (its total then an estimate, ``totalExact: false``) counts over the same
+sample instead, the first ``sample`` matches in table order, and scales the counts to the
+estimated total: at 200,000 products a frequent word matched 22,000 rows and its exact
+facets took 400 ms of database time against 6 ms for the page (the approach of search
+services that flag non-exhaustive facet counts). The price range is then the sample's.
 """
 
 from __future__ import annotations
@@ -17,7 +24,10 @@ from .display import Conversion
 from .filters import Filters
 
 
-async def compute(db: Any, where_sql: str, args: list[Any], flt: Filters, conv: Conversion | None) -> Facets:
+async def compute(db: Any, where_sql: str, args: list[Any], flt: Filters, conv: Conversion | None,
+                  sample: int | None = None, scale: float = 1.0) -> Facets:
+    """Exact facets; with ``sample``, counts over the first ``sample`` matches, multiplied by ``scale``."""
+    limit = "" if sample is None else f" LIMIT {int(sample)}"
     vwhere = ("WHERE " + " AND ".join(flt.variant_where)) if flt.variant_where else ""
     fx_join = flt.display_join.replace("ON fx.currency = p.currency", "ON fx.currency = v.currency")
     if conv is None:
@@ -32,7 +42,7 @@ async def compute(db: Any, where_sql: str, args: list[Any], flt: Filters, conv: 
                  "FROM (SELECT mv.cur, count(*) AS n, min(mv.price) AS lo, max(mv.price) AS hi FROM mv "
                  f"GROUP BY mv.cur) AS g{per_currency}")
     records = await db.fetch(
-        f"WITH m AS (SELECT p.id, p.category_id FROM catalog_product p{flt.display_join} {where_sql}), "
+        f"WITH m AS (SELECT p.id, p.category_id FROM catalog_product p{flt.display_join} {where_sql}{limit}), "
         "mv AS (SELECT v.product_id, v.options, v.price_minor AS price, v.currency AS cur "
         f"FROM m JOIN catalog_variant v ON v.product_id = m.id{fx_join} {vwhere}) "
         "SELECT 'c' AS kind, c.slug AS k, NULL::text AS val, count(*) AS n, NULL::bigint AS lo, NULL::bigint AS hi "
@@ -43,11 +53,15 @@ async def compute(db: Any, where_sql: str, args: list[Any], flt: Filters, conv: 
         f"CROSS JOIN LATERAL (SELECT * FROM jsonb_each_text(mv.options) LIMIT {MAX_OPTIONS}) AS o "
         f"GROUP BY o.key, o.value {price}",
         *args)
-    categories = sorted(((r["k"], int(r["n"])) for r in records if r["kind"] == "c"), key=lambda x: (-x[1], x[0]))
+
+    def count(n: Any) -> int:
+        return int(n) if scale == 1.0 else max(1, round(int(n) * scale))
+
+    categories = sorted(((r["k"], count(r["n"])) for r in records if r["kind"] == "c"), key=lambda x: (-x[1], x[0]))
     options: dict[str, list[tuple[str, int]]] = {}
     for r in records:
         if r["kind"] == "o":
-            options.setdefault(r["k"], []).append((r["val"], int(r["n"])))
+            options.setdefault(r["k"], []).append((r["val"], count(r["n"])))
     prices = [r for r in records if r["kind"] == "p" and r["lo"] is not None]  # (no match: one row of nulls)
     price = None
     if len(prices) == 1:

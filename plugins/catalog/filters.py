@@ -22,7 +22,9 @@ from .display import Conversion
 class Filters:
     product_where: list[str] = field(default_factory=list)  # ANDed into the list's WHERE (alias p)
     variant_where: list[str] = field(default_factory=list)  # a variant (alias v) that matches all of these
-    display_join: str = ""  # joins fx(currency, num, den) on p.currency when a display currency is asked
+    # LEFT JOINs fx(currency, num, den) on p.currency when a display currency is asked (no row: no rate,
+    # so the display price is NULL, fails every price filter and sorts last).
+    display_join: str = ""
     display_col: str = ""  # ", <display price> AS display_price"
     variant_price: str = "v.price_minor"  # a variant's price in the currency the price filters compare in
 
@@ -33,7 +35,8 @@ def convert_sql(amount: str) -> str:
 
 def display_order(sort: str) -> str:
     price = convert_sql("p.price_minor")
-    return f"{price}, p.id" if sort == "price_asc" else f"{price} DESC, p.id DESC"
+    # Products without a display price (no rate for their currency) come last either way.
+    return f"{price} NULLS LAST, p.id" if sort == "price_asc" else f"{price} DESC NULLS LAST, p.id DESC"
 
 
 def build(req: ListProducts, conv: Conversion | None, args: list[Any]) -> Filters:
@@ -46,7 +49,7 @@ def build(req: ListProducts, conv: Conversion | None, args: list[Any]) -> Filter
 
     if conv is not None:
         f.display_join = (
-            f" JOIN unnest({param(conv.sources, '::text[]')}, {param(conv.nums, '::numeric[]')}, "
+            f" LEFT JOIN unnest({param(conv.sources, '::text[]')}, {param(conv.nums, '::numeric[]')}, "
             f"{param(conv.dens, '::numeric[]')}) AS fx(currency, num, den) ON fx.currency = p.currency")
         f.display_col = f", {convert_sql('p.price_minor')} AS display_price"
         f.variant_price = convert_sql("v.price_minor")

@@ -7,7 +7,7 @@ from typing import Any
 
 from kernel.graphql import GraphQLPart, bus_field, pure
 
-from .contract import Catalog
+from .contract import Catalog, CatalogMedia
 
 SDL = (Path(__file__).parent / "schema.graphql").read_text(encoding="utf-8")
 
@@ -54,5 +54,6 @@ def part() -> GraphQLPart:
             "Mutation.setVariantPrice": bus_field(c.set_variant_price),
             "Mutation.setVariantStock": bus_field(c.set_variant_stock),
             "Variant.options": variant_options,
+            "Mutation.deleteImage": bus_field(CatalogMedia.delete_image),
         },
     )

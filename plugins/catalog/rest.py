@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kernel.rest import Route
 
-from .contract import Catalog
+from .contract import Catalog, CatalogMedia
 
 TAGS = ("catalog",)
 ADMIN = ("catalog-admin",)
@@ -48,4 +48,7 @@ def routes() -> list[Route]:
               summary="Variants with at most `threshold` in stock (default 5), lowest first"),
         Route("PUT", "/api/admin/variants/{id}/stock", Catalog.set_variant_stock, summary="Set a variant's stock",
               tags=ADMIN),
+        Route("POST", "/api/admin/products/{id}/images", CatalogMedia.upload_image, status=201, tags=ADMIN,
+              summary="Add an image (multipart/form-data: file, alt); JPEG, PNG or WebP up to 10 MB"),
+        Route("DELETE", "/api/admin/images/{id}", CatalogMedia.delete_image, summary="Delete an image", tags=ADMIN),
     ]

@@ -8,13 +8,18 @@ from typing import Any
 
 import orjson
 
-from .contract import Category, Product, ProductOption, Variant
+from .contract import Category, ImageRendition, Product, ProductImage, ProductOption, Variant
+from .media_store import url_of
 
 # Every product query selects these, from catalog_product p joined to catalog_category c.
 # (stock_qty is the sum over the variants, added when the variants are attached.)
 PRODUCT_COLS = (
     "p.id::text AS id, p.slug, p.name, p.description, p.category_id::text AS category_id, "
-    "c.slug AS category_slug, p.price_minor, p.currency"
+    "c.slug AS category_slug, p.price_minor, p.currency, "
+    # media.py: the product's images in order (first = main), one small indexed subquery per row.
+    "(SELECT coalesce(jsonb_agg(jsonb_build_object('id', i.id, 'key', i.key, 'alt', i.alt, 'width', i.width, "
+    "'height', i.height, 'contentType', i.content_type, 'renditions', i.renditions) ORDER BY i.position, i.id), "
+    "'[]') FROM catalog_image i WHERE i.product_id = p.id) AS images"
 )
 PRODUCT_FROM = "catalog_product p JOIN catalog_category c ON c.id = p.category_id"
 # For UPDATE ... RETURNING: a join in FROM would match the *old* category_id, so look the slug up
@@ -49,8 +54,9 @@ def product(row: Any, variants: Sequence[Variant] = (), display: int | None = No
         id=row["id"], slug=row["slug"], name=row["name"], description=row["description"],
         category_id=row["category_id"], category_slug=row["category_slug"], price_minor=row["price_minor"],
         currency=row["currency"], stock_qty=sum(v.stock_qty for v in variants),
-        options=product_options(variants), variants=tuple(variants),
-        display_price_minor=display, display_currency=display_currency if display is not None else None,
+        options=product_options(variants), variants=tuple(variants), images=images(row["images"]),
+        # Asked for a currency but no rate from the product's: the currency is echoed, the price is null.
+        display_price_minor=display, display_currency=display_currency,
     )
 
 
@@ -72,6 +78,20 @@ async def products_with_variants(db: Any, records: Sequence[Any], display_curren
     return [product(r, by_product.get(r["id"], ()),
                     r["display_price"] if display_currency is not None else None, display_currency)
             for r in records]
+
+
+def images(raw: Any) -> tuple[ProductImage, ...]:
+    """The ``images`` column of PRODUCT_COLS (jsonb text) as messages."""
+    return tuple(image(i) for i in (orjson.loads(raw) if raw else ()))
+
+
+def image(i: dict[str, Any]) -> ProductImage:
+    renditions = orjson.loads(i["renditions"]) if isinstance(i["renditions"], str) else i["renditions"]
+    return ProductImage(
+        id=str(i["id"]), url=url_of(i["key"]), alt=i["alt"], width=i["width"], height=i["height"],
+        content_type=i["contentType"],
+        renditions=tuple(ImageRendition(url=r["url"], width=r["width"], height=r["height"],
+                                        content_type=r["contentType"]) for r in renditions))
 
 
 def category(row: Any) -> Category:

@@ -21,6 +21,8 @@ import orjson
 from kernel.cli import CliError
 
 from . import rows
+from .media_seed import seed_images
+from .seed_bulk import BULK_FROM, bulk_products
 
 DEFAULT_PRODUCTS = 300
 MAX_PRODUCTS = 1_000_000
@@ -158,8 +160,9 @@ async def seed_demo(rt: Any, options: dict[str, Any]) -> str:
             "SELECT id, slug FROM catalog_category WHERE slug = ANY($1::text[])", [c[0] for c in CATEGORIES])}
         cats = [(ids[slug], name, nouns) for slug, name, nouns in CATEGORIES]
         added = 0
-        for start in range(n_products, target, CHUNK):
-            cols = generate(start, min(CHUNK, target - start), cats)
+        python_part = min(target, BULK_FROM)
+        for start in range(n_products, python_part, CHUNK):
+            cols = generate(start, min(CHUNK, python_part - start), cats)
             inserted = await db.fetch(
                 "INSERT INTO catalog_product (id, category_id, slug, name, description, price_minor, currency, "
                 "created_at) SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], "
@@ -175,11 +178,18 @@ async def seed_demo(rt: Any, options: dict[str, Any]) -> str:
                 cols["v_id"], cols["v_product"], cols["v_sku"], cols["v_options"], cols["v_price"],
                 cols["v_currency"], cols["v_stock"], cols["v_position"], [r["id"] for r in inserted])
             added += len(inserted)
+        if target > BULK_FROM:  # seed_bulk.py: the database generates the rest (1,000,000 in about a minute)
+            added += await bulk_products(db, max(n_products, BULK_FROM), target, cats, {
+                "adjectives": ADJECTIVES, "brands": BRANDS, "colours": COLOURS, "praise": PRAISE,
+                "details": DETAILS, "prices": PRICES})
+    pictured = await seed_images(db) if added else []  # media_seed.py: pictures for the newest products
     # A bulk load leaves the search index's pending list long and the statistics stale;
     # without this the planner picks sequential scans until autovacuum comes by.
-    await db.execute("SELECT gin_clean_pending_list('catalog_product_search'::regclass)")
-    await db.execute("ANALYZE catalog_category; ANALYZE catalog_product; ANALYZE catalog_variant")
+    await db.execute("SELECT gin_clean_pending_list('catalog_product_search'::regclass)", command_timeout=600)
+    await db.execute("ANALYZE catalog_category; ANALYZE catalog_product; ANALYZE catalog_variant", command_timeout=600)
     # New rows only show up in lists and categories; unknown slugs were never cached.
-    await rt.cache.invalidate([rows.CATEGORIES_TAG, "products:v1"])
+    # Pictured products may be older ones (already read, so cached) when --products N adds more.
+    await rt.cache.invalidate([rows.CATEGORIES_TAG, "products:v1",
+                               *rows.product_tags((s for s, _c in pictured), (c for _s, c in pictured))])
     total = await db.fetchval("SELECT count(*) FROM catalog_product")
-    return f"{len(CATEGORIES)} categories, {added} products added ({total} in the catalog)"
+    return f"{len(CATEGORIES)} categories, {added} products added ({total} in the catalog), {len(pictured)} images"

@@ -11,7 +11,7 @@ from kernel.context import CallContext
 from kernel.plugin import PluginContext
 from kernel.status import BusError, Status, not_found
 
-from . import facets, filters, rows
+from . import facets, filters, rows, search
 from .admin import AdminMixin
 from .contract import (
     Category,
@@ -122,6 +122,7 @@ class CatalogServicer(AdminMixin, VariantsMixin):
         conv = None if req.display_currency is None else await conversion(self.db, self.bus, req.display_currency, ctx)
         flt = filters.build(req, conv, args)
         where.extend(flt.product_where)
+        unconverted = tuple(conv.missing) if conv is not None else ()
         sort = req.sort or ("relevance" if term else "newest")
         if sort == "relevance":
             order = f"{rank} DESC, p.created_at DESC, p.id DESC" if rank else _ORDER["newest"]
@@ -132,6 +133,24 @@ class CatalogServicer(AdminMixin, VariantsMixin):
         where_sql = ("WHERE " + " AND ".join(where)) if where else ""
         offset = (req.page - 1) * req.page_size
         n = len(args)
+        page_facets = None
+        if rank and sort == "relevance" and offset + req.page_size <= search.CANDIDATES:
+            # search.py: rank a bounded candidate set; estimate the total when it is full.
+            records = await self.db.fetch(
+                search.bounded_sql(PRODUCT_COLS, where_sql, rank, n, flt.display_join, flt.display_col),
+                *args, search.CANDIDATES + 1, req.page_size, offset)
+            if records or offset == 0:
+                found = int(records[0]["cand_count"]) if records else 0
+                exact = found <= search.CANDIDATES
+                total = found if exact else search.estimate(found, records[0]["last_block"],
+                                                            await search.table_pages(self.db))
+                items = tuple(await rows.products_with_variants(self.db, records, req.display_currency))
+                if req.facets:  # over the candidates, scaled, when the total is an estimate (facets.py)
+                    page_facets = await facets.compute(self.db, where_sql, args, flt, conv,
+                                                       None if exact else search.CANDIDATES + 1,
+                                                       1.0 if exact else total / found)
+                return ProductPage(items=items, page=req.page, page_size=req.page_size, total=total,
+                                   total_exact=exact, facets=page_facets, unconverted_currencies=unconverted)
         # One scan: the page and the total together (a window count over the filtered rows).
         records = await self.db.fetch(
             f"SELECT {PRODUCT_COLS}{flt.display_col}, count(*) OVER () AS total_count "
@@ -147,10 +166,10 @@ class CatalogServicer(AdminMixin, VariantsMixin):
             total = await self.db.fetchval(
                 f"SELECT count(*) FROM catalog_product p{flt.display_join} {where_sql}", *args)
         items = tuple(await rows.products_with_variants(self.db, records, req.display_currency))
-        page_facets = None
         if req.facets:
             page_facets = await facets.compute(self.db, where_sql, args, flt, conv)
-        return ProductPage(items=items, page=req.page, page_size=req.page_size, total=total, facets=page_facets)
+        return ProductPage(items=items, page=req.page, page_size=req.page_size, total=total, facets=page_facets,
+                           unconverted_currencies=unconverted)
 
     async def get_product(self, req: GetProduct, ctx: CallContext) -> Product:
         self._count("get_product")

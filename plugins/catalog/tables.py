@@ -7,7 +7,7 @@ exactly (tests/test_tables.py compares them with the migrated database).
 
 from __future__ import annotations
 
-from piccolo.columns import JSONB, UUID, BigInt, ForeignKey, Integer, Text, Timestamptz
+from piccolo.columns import JSONB, UUID, Array, BigInt, Bytea, ForeignKey, Integer, Text, Timestamptz
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
@@ -49,4 +49,29 @@ class Variant(Table, tablename="catalog_variant"):
     updated_at = Timestamptz(default=TimestamptzNow())
 
 
-TABLES = [Category, Product, Variant]
+class Image(Table, tablename="catalog_image"):
+    """A product image (media.py); its files are MediaBlob rows, found by content address."""
+
+    id = UUID(primary_key=True)
+    product = ForeignKey(Product, db_column_name="product_id", null=False, on_delete=OnDelete.cascade)
+    key = Text()
+    content_type = Text()
+    alt = Text(default="")
+    width = Integer()
+    height = Integer()
+    renditions = JSONB(default="[]")
+    rendition_keys = Array(base_column=Text(), default=list)
+    position = Integer()
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class MediaBlob(Table, tablename="catalog_media_blob"):
+    """One stored file (PostgresMediaStore): ``<sha256>.<ext>`` -> bytes."""
+
+    key = Text(primary_key=True)
+    content_type = Text()
+    data = Bytea()
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+TABLES = [Category, Product, Variant, Image, MediaBlob]

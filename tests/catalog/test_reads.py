@@ -35,7 +35,9 @@ async def test_product_by_slug_has_the_spec_fields_and_unknown_slug_is_404(catal
     assert set(body) >= {"id", "slug", "name", "description", "categoryId", "categorySlug", "priceMinor",
                          "currency", "stockQty"}
     assert set(body) - {"id", "slug", "name", "description", "categoryId", "categorySlug", "priceMinor",
-                        "currency", "stockQty"} == {"options", "variants", "displayPriceMinor", "displayCurrency"}
+                        "currency", "stockQty"} == {"options", "variants", "images", "displayPriceMinor",
+                                                    "displayCurrency"}
+    assert body["images"] == []
     assert (body["categorySlug"], body["priceMinor"], body["currency"], body["stockQty"]) == (cat["slug"], 500, "JPY", 3)
     r = await c.get("/api/products/no-such-product")
     assert r.status == 404
@@ -61,8 +63,8 @@ async def test_pages_partition_the_category_and_a_page_past_the_end_is_empty(cat
         seen += [p["slug"] for p in body["items"]]
     assert len(seen) == 5 and set(seen) == made
     past = await _page(c, category=cat["slug"], page=4, pageSize=2)
-    assert {k: past[k] for k in ("items", "page", "pageSize", "total")} == {"items": [], "page": 4, "pageSize": 2,
-                                                                          "total": 5}
+    assert {k: past[k] for k in ("items", "page", "pageSize", "total", "totalExact")} == {
+        "items": [], "page": 4, "pageSize": 2, "total": 5, "totalExact": True}
 
 
 async def test_default_page_is_1_of_20(catalog_client):
@@ -153,7 +155,7 @@ async def test_hostile_search_strings_never_fail(catalog_client, term):
     r = await c.get("/api/products", params={"search": term, "pageSize": "5"})
     assert r.status == 200, await r.text()
     body = await r.json()
-    assert set(body) == {"items", "page", "pageSize", "total", "facets"}
+    assert set(body) == {"items", "page", "pageSize", "total", "totalExact", "facets", "unconvertedCurrencies"}
     r = await c.post("/graphql", json={"query": "query($s: String) { products(search: $s) { total } }",
                                        "variables": {"s": term}})
     assert "errors" not in await r.json()
@@ -198,13 +200,15 @@ async def test_graphql_products_has_the_rest_page_shape(catalog_client):
     cat = await shop.category()
     p = await shop.product(cat)
     q = """query($c: String) { products(categorySlug: $c, page: 1, pageSize: 5) {
-             items { id slug name description categoryId categorySlug priceMinor currency stockQty }
-             page pageSize total } categories { id slug name } }"""
+             items { id slug name description categoryId categorySlug priceMinor currency stockQty
+                     images { id url alt width height contentType renditions { url width height contentType } } }
+             page pageSize total totalExact } categories { id slug name } }"""
     body = await (await c.post("/graphql", json={"query": q, "variables": {"c": cat["slug"]}})).json()
     rest = await _page(c, category=cat["slug"], pageSize=5)
-    fields = ("id", "slug", "name", "description", "categoryId", "categorySlug", "priceMinor", "currency", "stockQty")
+    fields = ("id", "slug", "name", "description", "categoryId", "categorySlug", "priceMinor", "currency", "stockQty",
+              "images")
     rest = {"items": [{k: i[k] for k in fields} for i in rest["items"]],
-            **{k: rest[k] for k in ("page", "pageSize", "total")}}
+            **{k: rest[k] for k in ("page", "pageSize", "total", "totalExact")}}
     assert body["data"]["products"] == rest
     assert body["data"]["products"]["items"][0]["id"] == p["id"]
     assert cat in body["data"]["categories"]

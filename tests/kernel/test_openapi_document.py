@@ -132,8 +132,9 @@ def test_responses_allow_added_fields_and_request_bodies_refuse_unknown_ones(sho
                     assert obj.get("additionalProperties") is not False, (path, verb, status)
         if "requestBody" in op:
             bodies += 1
-            for obj in reachable_objects(doc, op["requestBody"]["content"]["application/json"]["schema"]):
-                assert obj["additionalProperties"] is False, (path, verb)
+            for content in op["requestBody"]["content"].values():  # JSON, or multipart for uploads
+                for obj in reachable_objects(doc, content["schema"]):
+                    assert obj["additionalProperties"] is False, (path, verb)
     assert bodies >= 10
 
 

@@ -309,12 +309,55 @@ async def test_display_prices_are_what_checkout_charges_and_sort_and_filter_by_t
     assert body["data"]["product"] == {"displayPriceMinor": 2174, "displayCurrency": "USD"}
 
 
-async def test_display_currency_without_a_rate_or_not_accepted_is_a_clear_400(shop: Shop) -> None:
-    await shop.product(price=100, currency="JPY")  # the default rates have no JPY -> GBP
-    r = await shop.client.get("/api/products?displayCurrency=GBP")
-    assert r.status == 400
-    body = await r.json()
-    assert body["reason"] == "CURRENCY_MISMATCH" and body["errors"][0]["field"] == "displayCurrency"
-    assert "to GBP is configured" in body["detail"]  # JPY's, or another pair the shared catalog lacks
+async def test_products_whose_currency_has_no_rate_show_no_display_price_and_the_list_still_answers(
+        shop: Shop) -> None:
+    """The default rates have EUR->GBP and USD->GBP but no JPY->GBP: JPY products keep their own price."""
+    admin = CallContext(principal=ADMIN)
+    eur = await shop.product(price=1000, currency="EUR", stock=5)  # 8.60 GBP
+    jpy = await shop.product(price=1500, currency="JPY", stock=5)  # no rate
+    usd = await shop.product(price=1050, currency="USD", stock=5)  # 8.295 -> 8.30 GBP (half to even)
+    for p in (jpy, usd):
+        await shop.bus.call(Catalog.update_product, UpdateProduct(id=p.id, category_id=eur.category_id), admin)
+    slug = eur.category_slug
+    page = await _category_page(shop, slug, "&displayCurrency=GBP&sort=price_asc")
+    got = [(i["id"], i["displayPriceMinor"], i["displayCurrency"], i["priceMinor"], i["currency"])
+           for i in page["items"]]
+    # Asked for GBP: every product says so; the unconvertible one has no display price and sorts last.
+    assert got == [(usd.id, 830, "GBP", 1050, "USD"), (eur.id, 860, "GBP", 1000, "EUR"),
+                   (jpy.id, None, "GBP", 1500, "JPY")]
+    assert "JPY" in page["unconvertedCurrencies"] and not {"EUR", "USD", "GBP"} & set(page["unconvertedCurrencies"])
+    assert page["total"] == 3
+    assert page["facets"]["price"] == {"min": 830, "max": 860, "currency": "GBP"}  # what can be shown in GBP
+    page = await _category_page(shop, slug, "&displayCurrency=GBP&sort=price_desc")
+    assert [i["id"] for i in page["items"]] == [eur.id, usd.id, jpy.id]  # last in both directions
+    # A price in GBP cannot be compared for a product without a GBP price: price filters leave it out.
+    page = await _category_page(shop, slug, "&displayCurrency=GBP&minPrice=0")
+    assert {i["id"] for i in page["items"]} == {eur.id, usd.id} and page["total"] == 2
+    # Without a price filter it is still listed, also on a relevance search (the bounded path).
+    page = await _category_page(shop, slug, f"&displayCurrency=GBP&search={jpy.name.replace(' ', '+')}")
+    assert {i["id"]: i["displayPriceMinor"] for i in page["items"]}.get(jpy.id, "absent") is None
+    # One product alone: 200, the currency echoed, no display price.
+    one = await _ok(await shop.client.get(f"/api/products/{jpy.slug}?displayCurrency=GBP"))
+    assert (one["displayPriceMinor"], one["displayCurrency"], one["priceMinor"], one["currency"]) == (
+        None, "GBP", 1500, "JPY")
+    # GraphQL offers the same.
+    q = """query($c: String) { products(categorySlug: $c, displayCurrency: "GBP", sort: "price_asc") {
+             unconvertedCurrencies items { id displayPriceMinor displayCurrency } } }"""
+    body = await _ok(await shop.client.post("/graphql", json={"query": q, "variables": {"c": slug}}))
+    assert "JPY" in body["data"]["products"]["unconvertedCurrencies"]
+    assert body["data"]["products"]["items"][-1] == {"id": jpy.id, "displayPriceMinor": None, "displayCurrency": "GBP"}
+    # And checkout agrees: what has no GBP price cannot be paid from a GBP wallet.
+    user = new_user()
+    await shop.top_up(user, "GBP", 100_000)
+    await shop.add(user, jpy.id, 1)
+    with pytest.raises(BusError) as exc:
+        await shop.bus.call(Orders.checkout, Checkout(wallet_currency="GBP"), user_ctx(user))
+    assert exc.value.reason == "CURRENCY_MISMATCH"
+    # Without displayCurrency nothing changes.
+    page = await _category_page(shop, slug, "")
+    assert page["unconvertedCurrencies"] == [] and {i["displayCurrency"] for i in page["items"]} == {None}
+
+
+async def test_a_display_currency_the_shop_does_not_take_is_a_clear_400(shop: Shop) -> None:
     r = await shop.client.get("/api/products?displayCurrency=SEK")  # ISO 4217, but the shop does not take it
     assert r.status == 400 and (await r.json())["errors"][0]["field"] == "displayCurrency"

@@ -45,3 +45,17 @@ export function placeholderImage(categorySlug, name = '', { label = true } = {})
   cache.set(key, uri);
   return uri;
 }
+
+// <img> attributes for a product: its main image (the API's first) with a WebP srcset from the
+// fixed-width renditions, or the generated placeholder when it has none.
+export function productPicture(p, sizes) {
+  const img = (p.images || [])[0];
+  if (!img) return { src: placeholderImage(p.categorySlug, p.name), alt: '' };
+  const webp = (img.renditions || []).filter((r) => r.contentType === 'image/webp');
+  return {
+    src: img.url,
+    srcset: webp.length ? webp.map((r) => `${r.url} ${r.width}w`).join(', ') : undefined,
+    sizes: webp.length ? sizes : undefined,
+    alt: img.alt || '',
+  };
+}

@@ -124,7 +124,9 @@ export async function render(main, ctx) {
     });
     if (!ctx.alive()) return;
     grid.removeAttribute('aria-busy');
-    count.textContent = result.total === 1 ? '1 product' : `${result.total} products`;
+    // totalExact is false when a search has more matches than are ranked: the total is an estimate.
+    const about = result.totalExact === false ? 'about ' : '';
+    count.textContent = result.total === 1 ? '1 product' : `${about}${result.total} products`;
     if (!result.items.length) {
       replace(grid, h('li', { class: 'notice', testid: 'no-results' },
         q ? `Nothing matches “${q}”. Try another word or fewer filters.` : 'No products match these filters.'));

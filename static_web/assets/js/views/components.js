@@ -4,7 +4,7 @@ import { addToCart } from '../api.js';
 import { setCart } from '../cart-store.js';
 import { alertRegion, busy, clearAlert, h, replace, showError, showOk } from '../dom.js';
 import { formatMoney } from '../money.js';
-import { placeholderImage } from '../placeholder.js';
+import { productPicture } from '../placeholder.js';
 import { pluginOn } from '../plugins-ui.js';
 import { session, signInUrl } from '../session.js';
 
@@ -66,7 +66,7 @@ export function productCard(p) {
   return h('li', null,
     h('article', { class: 'product-card', testid: 'product-card', dataset: { slug: p.slug, productId: p.id } },
       h('a', { href, tabindex: '-1', 'aria-hidden': 'true' },
-        h('img', { class: 'thumb', src: placeholderImage(p.categorySlug, p.name), alt: '', width: 400, height: 300, loading: 'lazy' })),
+        h('img', { class: 'thumb', ...productPicture(p, '(min-width: 700px) 25vw, 100vw'), width: 400, height: 300, loading: 'lazy' })),
       h('div', { class: 'body' },
         h('h3', null, h('a', { href, testid: 'product-link' }, p.name)),
         stockLabel(p.stockQty),

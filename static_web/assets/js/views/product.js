@@ -3,7 +3,7 @@
 import { getProduct } from '../api.js';
 import { alertRegion, field, h, parseQty, replace, showError, skeletonLines } from '../dom.js';
 import { formatMoney } from '../money.js';
-import { placeholderImage } from '../placeholder.js';
+import { productPicture } from '../placeholder.js';
 import { mountSlot, pluginOn } from '../plugins-ui.js';
 import { session } from '../session.js';
 import { addWithFeedback, stockLabel } from './components.js';
@@ -117,7 +117,7 @@ export async function render(main, ctx) {
     h('nav', { class: 'breadcrumbs', 'aria-label': 'Breadcrumb' }, h('a', { href: '#/' }, 'Home'), ' / ',
       h('a', { href: `#/c/${encodeURIComponent(p.categorySlug)}`, testid: 'product-category' }, p.categorySlug), ' / ', p.name),
     h('article', { class: 'product-detail', testid: 'product-detail', dataset: { productId: p.id, slug: p.slug } },
-      h('img', { class: 'hero', src: placeholderImage(p.categorySlug, p.name), alt: '', width: 800, height: 600 }),
+      h('img', { class: 'hero', ...productPicture(p, '(min-width: 900px) 50vw, 100vw'), width: 800, height: 600 }),
       h('div', null,
         h('h1', { testid: 'product-name' }, p.name),
         price,
