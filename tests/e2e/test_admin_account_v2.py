@@ -337,3 +337,65 @@ def test_the_sales_dashboard_charts_paid_orders_per_day_and_the_orders_tab_filte
     go(admin, "#/admin/sales")
     admin.get_by_test_id("sales-series").first.wait_for()
     assert admin.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth") <= 0
+
+
+def _png(colour: tuple[int, int, int], size: tuple[int, int] = (1200, 900)) -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", size, colour).save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_the_admin_uploads_pictures_in_the_product_editor_and_shoppers_see_a_gallery_with_srcset(
+        pages: Pages, shop: Shop) -> None:
+    product = shop.take_product()
+    admin = _admin(pages, shop, "#/admin")
+    search = admin.get_by_test_id("admin-product-search")
+    search.get_by_role("searchbox").fill(product["name"])
+    search.get_by_role("button", name="Search").click()
+    admin.locator(f"[data-testid=admin-product-row][data-slug='{product['slug']}']").get_by_test_id("edit-product").click()
+    images = admin.get_by_test_id("product-images")
+    before = images.get_by_test_id("image-row").count()
+    form = images.get_by_test_id("image-form")
+    # Nothing chosen, then something that is not a picture though it says so: both refused in words.
+    form.get_by_test_id("upload-image").click()
+    expect(form.locator("[data-error-for=file]")).to_contain_text("Choose a picture")
+    form.get_by_test_id("image-file").set_input_files(
+        files=[{"name": "fake.png", "mimeType": "image/png", "buffer": b"not a picture at all"}])
+    form.get_by_test_id("upload-image").click()
+    expect(images.get_by_test_id("image-result")).to_contain_text("not a JPEG, PNG or WebP picture")
+    for colour, alt in (((200, 40, 40), "Red side"), ((40, 40, 200), "Blue back")):
+        form = images.get_by_test_id("image-form")
+        form.get_by_test_id("image-file").set_input_files(
+            files=[{"name": f"{alt}.png", "mimeType": "image/png", "buffer": _png(colour)}])
+        form.get_by_test_id("image-alt").fill(alt)
+        form.get_by_test_id("upload-image").click()
+        expect(images.get_by_test_id("image-result")).to_contain_text("Uploaded")
+    expect(images.get_by_test_id("image-row")).to_have_count(before + 2)
+    assert_accessible(admin, "the product editor with pictures")
+
+    shopper = pages.new()
+    shopper.goto(f"/#/p/{product['slug']}")
+    gallery = shopper.get_by_test_id("gallery")
+    hero = gallery.get_by_test_id("product-image")
+    thumbs = gallery.get_by_test_id("gallery-thumb")
+    expect(thumbs).to_have_count(before + 2)
+    expect(hero).to_have_attribute("srcset", re.compile(r"\d+w"))
+    last = thumbs.last
+    expect(last).to_have_attribute("aria-label", "Show picture: Blue back")
+    last.click()
+    expect(last).to_have_attribute("aria-pressed", "true")
+    expect(hero).to_have_attribute("alt", "Blue back")
+    src = hero.get_attribute("src") or ""
+    assert httpx.get(f"{shop.base}{src}" if src.startswith("/") else src, timeout=10).status_code == 200
+    assert_accessible(shopper, "the product gallery")
+
+    # Deleting one in the editor removes it from the shop.
+    images.get_by_test_id("image-row").last.get_by_test_id("delete-image").click()
+    expect(images.get_by_test_id("image-result")).to_contain_text("Picture deleted")
+    expect(images.get_by_test_id("image-row")).to_have_count(before + 1)
+    fresh = httpx.get(f"{shop.base}/api/products/{product['slug']}", timeout=10).json()
+    assert [i["alt"] for i in fresh["images"]][-1] == "Red side"

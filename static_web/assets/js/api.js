@@ -80,7 +80,8 @@ export async function gql(query, variables = {}) {
 
 const PRODUCT = `id slug name description categoryId categorySlug priceMinor currency stockQty
   displayPriceMinor displayCurrency options { name values }
-  variants { id sku options { name value } priceMinor currency stockQty }`;
+  variants { id sku options { name value } priceMinor currency stockQty }
+  images { id url alt width height contentType renditions { url width height contentType } }`;
 const FACETS = 'facets { categories { slug count } options { name values { value count } } price { min max currency } }';
 const CATEGORY = 'id slug name';
 const CART = `id items { productId variantId sku options { name value } slug name qty unitPriceMinor currency
@@ -351,4 +352,38 @@ export async function getAllOrders({ page = 1, pageSize = 20, status = null } = 
 export async function getSalesReport(days = 30) {
   return (await gql(`query Sales($days: Int) { salesReport(days: $days) { days since
       currencies { currency orders revenueMinor days { date orders revenueMinor } } } }`, { days })).salesReport;
+}
+
+// ---------------------------------------------------------------- admin: images
+
+/**
+ * POST /api/admin/products/{id}/images as multipart/form-data (GraphQL carries no files).
+ * Errors come back as RFC 9457 problems and reject like gql() does.
+ */
+export async function uploadImage(productId, file, alt) {
+  const body = new FormData();
+  body.append('file', file);
+  if (alt) body.append('alt', alt);
+  let res;
+  try {
+    res = await fetch(`/api/admin/products/${encodeURIComponent(productId)}/images`, {
+      method: 'POST', credentials: 'same-origin', body,
+      headers: { Accept: 'application/json', 'X-CSRF-Token': session.csrfToken || '' },
+    });
+  } catch {
+    throw new ApiError({ code: 'NETWORK', message: '' });
+  }
+  const data = await readJson(res);
+  if (!res.ok) {
+    const p = data || {};
+    throw onUnauthenticated(new ApiError({
+      message: p.detail, code: p.code || HTTP_CODES[res.status] || 'UNKNOWN', reason: p.reason,
+      fieldErrors: p.errors, status: res.status, retryAfter: res.headers.get('Retry-After'),
+    }));
+  }
+  return data;
+}
+
+export async function deleteImage(id) {
+  return (await gql('mutation DeleteImage($id: ID!) { deleteImage(id: $id) { id deleted } }', { id })).deleteImage;
 }

@@ -213,7 +213,7 @@ const FIELD_LABELS = {
   number: 'Card number', cvc: 'Security code', expMonth: 'Expiry month', expYear: 'Expiry year', email: 'Email',
   toEmail: 'Recipient email', memo: 'Message', search: 'Search', q: 'Search', variantId: 'Option',
   productId: 'Product', priceMinor: 'Price', stockQty: 'Stock', minPrice: 'Minimum price', maxPrice: 'Maximum price',
-  name: 'Name', slug: 'Web address', password: 'Password',
+  name: 'Name', slug: 'Web address', password: 'Password', file: 'Picture', alt: 'Description',
 };
 
 /** `lines[0].qty: must be at most 3` -> "Quantity: must be at most 3." (never the raw path). */
@@ -231,6 +231,7 @@ const REASONS = {
   CURRENCY_MISMATCH: 'These items cannot be paid in that currency.',
   CART_EMPTY: 'Your cart is empty.',
   CARD_DECLINED: 'Your card was declined.',
+  UNSUPPORTED_IMAGE: 'That file is not a JPEG, PNG or WebP picture the shop can use.',
 };
 
 /** "recipient not found" -> "Recipient not found." */

@@ -2,8 +2,8 @@
 // stock. The server enforces the admin scope; this page is only shown to admins.
 
 import {
-  createCategory, createProduct, getCategories, getProducts, setPrice, setStock, setVariantPrice, setVariantStock,
-  updateCategory, updateProduct,
+  createCategory, createProduct, deleteImage, getCategories, getProduct, getProducts, setPrice, setStock, setVariantPrice,
+  setVariantStock, updateCategory, updateProduct, uploadImage,
 } from '../api.js';
 import {
   alertRegion, busy, clearAlert, clearFieldErrors, field, h, parseQty, replace, showError, showOk, skeletonLines,
@@ -206,6 +206,71 @@ export async function render(main, ctx) {
     return h('li', null, form, result);
   }
 
+  /** The product's pictures (first = main) with delete, and an upload form (multipart, checked here first). */
+  function imagesSection(p) {
+    const box = h('div', { testid: 'product-images' });
+    const draw = () => {
+      const result = alertRegion('image-result');
+      const list = (p.images || []).length
+        ? h('ul', { class: 'image-rows', testid: 'image-rows' }, p.images.map((img, i) => {
+          const del = h('button', { type: 'button', class: 'btn btn-secondary btn-small', testid: 'delete-image',
+            'aria-label': `Delete picture ${i + 1}${img.alt ? `: ${img.alt}` : ''}` }, 'Delete');
+          del.addEventListener('click', async () => {
+            clearAlert(result);
+            try {
+              await busy(del, () => deleteImage(img.id));
+              await reload();
+              showOk(box.querySelector('[data-testid="image-result"]'), 'Picture deleted.');
+            } catch (err) {
+              if (ctx.alive()) showError(result, err, { session });
+            }
+          });
+          return h('li', { testid: 'image-row', dataset: { imageId: img.id } },
+            h('img', { src: img.url, alt: img.alt || '', width: 140, height: 96, loading: 'lazy' }),
+            h('div', { class: 'muted' }, `${i === 0 ? 'Main picture · ' : ''}${img.width}×${img.height}`),
+            img.alt ? h('div', { class: 'muted' }, img.alt) : h('div', { class: 'muted' }, 'No description'),
+            del);
+        }))
+        : h('p', { class: 'muted', testid: 'no-images' }, 'No pictures yet: the shop shows a generated placeholder.');
+      const upload = h('button', { type: 'submit', class: 'btn btn-secondary', testid: 'upload-image' }, 'Upload picture');
+      const form = h('form', { testid: 'image-form', novalidate: true },
+        field({ label: 'Picture file', name: 'file', type: 'file', testid: 'image-file', hint: 'JPEG, PNG or WebP, at most 10 MB.',
+          attrs: { accept: 'image/jpeg,image/png,image/webp', required: true } }),
+        field({ label: 'Description (alt text)', name: 'alt', testid: 'image-alt', hint: 'What the picture shows, for people who cannot see it.',
+          attrs: { maxlength: 500 } }),
+        upload, result);
+      form.addEventListener('submit', async (e) => {
+        e.preventDefault();
+        clearAlert(result);
+        clearFieldErrors(form);
+        const file = form.elements.file.files[0];
+        let problem = null;
+        if (!file) problem = 'Choose a picture to upload.';
+        else if (!['image/jpeg', 'image/png', 'image/webp'].includes(file.type)) problem = 'Choose a JPEG, PNG or WebP picture.';
+        else if (file.size > 10 * 1024 * 1024) problem = 'The picture is larger than 10 MB.';
+        if (problem) {
+          showError(result, { code: 'INVALID_ARGUMENT', message: 'check the picture', fieldErrors: [{ field: 'file', message: problem }] }, { form });
+          return;
+        }
+        try {
+          await busy(upload, () => uploadImage(p.id, file, form.elements.alt.value.trim()));
+          await reload();
+          showOk(box.querySelector('[data-testid="image-result"]'), `Uploaded “${file.name}”.`);
+        } catch (err) {
+          if (ctx.alive()) showError(result, err, { form, session });
+        }
+      });
+      replace(box, h('h3', null, 'Pictures'), list, form);
+    };
+    const reload = async () => {
+      const fresh = await getProduct(p.slug);
+      if (fresh) p.images = fresh.images;
+      if (ctx.alive()) draw();
+    };
+    draw();
+    return box;
+  }
+
   function moneyFields(prefix, currency, priceMinor) {
     return [
       field({ label: 'Price', name: 'price', value: priceMinor === undefined ? '' : minorToInput(priceMinor, currency),
@@ -323,6 +388,7 @@ export async function render(main, ctx) {
       });
       sections.push(h('h3', null, 'Price'), priceForm, priceResult, h('h3', null, 'Stock'), stockForm, stockResult);
     }
+    if (!isNew) sections.push(imagesSection(p));
     const close = h('button', { type: 'button', class: 'btn btn-secondary btn-small' }, 'Close');
     close.addEventListener('click', () => replace(editor));
     sections.push(h('div', { class: 'row' }, close));

@@ -117,7 +117,7 @@ export async function render(main, ctx) {
     h('nav', { class: 'breadcrumbs', 'aria-label': 'Breadcrumb' }, h('a', { href: '#/' }, 'Home'), ' / ',
       h('a', { href: `#/c/${encodeURIComponent(p.categorySlug)}`, testid: 'product-category' }, p.categorySlug), ' / ', p.name),
     h('article', { class: 'product-detail', testid: 'product-detail', dataset: { productId: p.id, slug: p.slug } },
-      h('img', { class: 'hero', ...productPicture(p, '(min-width: 900px) 50vw, 100vw'), width: 800, height: 600 }),
+      gallery(p),
       h('div', null,
         h('h1', { testid: 'product-name' }, p.name),
         price,
@@ -129,4 +129,33 @@ export async function render(main, ctx) {
     slot);
   // Plugins' pieces (e.g. reviews) mount under the product; they load after the page is usable.
   mountSlot('product.details', slot, { product: { id: p.id, slug: p.slug, name: p.name } });
+}
+
+/**
+ * The product's pictures: the main one large (WebP srcset from the renditions), and with several a row
+ * of thumbnails that swap it. Thumbnails are buttons with the picture's alt text (or "Picture n of m").
+ */
+function gallery(p) {
+  const SIZES = '(min-width: 900px) 50vw, 100vw';
+  const images = p.images || [];
+  const hero = h('img', { class: 'hero', testid: 'product-image', ...productPicture(p, SIZES), width: 800, height: 600 });
+  if (images.length < 2) return h('div', { class: 'gallery', testid: 'gallery' }, hero);
+  const show = (i) => {
+    const pic = productPicture(p, SIZES, i);
+    hero.removeAttribute('srcset');
+    for (const [k, v] of Object.entries(pic)) if (v !== undefined) hero.setAttribute(k, v);
+    hero.dataset.index = String(i);
+    for (const [j, b] of thumbs.entries()) b.setAttribute('aria-pressed', String(j === i));
+  };
+  const thumbs = images.map((img, i) => {
+    const small = (img.renditions || []).filter((r) => r.contentType === 'image/webp').sort((a, b) => a.width - b.width)[0];
+    const b = h('button', { type: 'button', class: 'thumb-button', testid: 'gallery-thumb', 'aria-pressed': String(i === 0),
+      'aria-label': img.alt ? `Show picture: ${img.alt}` : `Show picture ${i + 1} of ${images.length}` },
+    h('img', { src: small ? small.url : img.url, alt: '', width: 96, height: 72, loading: 'lazy' }));
+    b.addEventListener('click', () => show(i));
+    return b;
+  });
+  hero.dataset.index = '0';
+  return h('div', { class: 'gallery', testid: 'gallery' }, hero,
+    h('div', { class: 'thumbs', role: 'group', 'aria-label': 'Pictures' }, thumbs));
 }
