@@ -401,6 +401,67 @@ export function shopper({ tokens, fx }) {
     call(a, 'mutation($id: ID!) { deleteCategory(id: $id) { deleted } }', { id: cat.id }, 'deleteCategory');
   });
 
+  group('fulfilment: addresses, shipping, tax, admin orders', () => {
+    const a = tokens.admin;
+    // Malta is this suite's zone (the REST suite uses Luxembourg); reused on later iterations.
+    let zone = (call(a, '{ shippingZones { id countries } }', {}, 'shippingZones').shippingZones || [])
+      .find((z) => z.countries.includes('MT'));
+    if (!zone) {
+      zone = call(a, 'mutation { createShippingZone(name: "k6 Malta", countries: ["MT"]) { id countries } }', {},
+        'createShippingZone').createShippingZone || { id: unknownId };
+    }
+    const name = `k6 gql ${__ITER}`;
+    const z = call(a, `mutation($z: ID!, $n: String!) { createShippingMethod(zoneId: $z, name: $n,
+      prices: [{currency: "EUR", priceMinor: 250}]) { methods { id name } } }`, { z: zone.id, n: name },
+    'createShippingMethod').createShippingMethod || { methods: [] };
+    const method = z.methods.find((m) => m.name === name) || { id: unknownId };
+    call(a, 'mutation { setTaxRate(country: "MT", rate: "18", inclusive: true) { rate } }', {}, 'setTaxRate');
+    expect(call(a, '{ taxRates { country rate inclusive } }', {}, 'taxRates'), 'taxRates: MT 18 inclusive', (d) =>
+      d.taxRates.some((t) => t.country === 'MT' && t.rate === '18' && t.inclusive === true));
+    gqlError(gql('{ shippingZones { id } }', {}, { token: u1 }), 'shippingZones by a shopper',
+      { code: 'PERMISSION_DENIED' });
+    expect(call(u1, '{ shippingMethods(country: "MT", currency: "EUR") { id priceMinor } }', {}, 'shippingMethods'),
+      'shippingMethods: ours', (d) => d.shippingMethods.some((m) => m.id === method.id && m.priceMinor === 250));
+
+    const addr = call(u1, `mutation { createAddress(name: "K6", line1: "1 Triq", city: "Valletta", country: "MT")
+      { id } }`, {}, 'createAddress').createAddress || { id: unknownId };
+    call(u1, 'mutation($id: ID!) { updateAddress(id: $id, postalCode: "VLT 1000") { id } }', { id: addr.id },
+      'updateAddress');
+    expect(call(u1, '{ myAddresses { id postalCode } }', {}, 'myAddresses'), 'myAddresses: ours, changed', (d) =>
+      d.myAddresses.some((x) => x.id === addr.id && x.postalCode === 'VLT 1000'));
+    gqlError(gql('mutation { createAddress(name: "x", line1: "x", city: "x", country: "QQ") { id } }', {},
+      { token: u1 }), 'createAddress: not a country', { code: 'INVALID_ARGUMENT' });
+
+    // 1250 + 250 = 1500 includes 18%: tax 228.81... -> 229; shipping's share round(229 * 250 / 1500) = 38
+    emptyCart(u1);
+    call(u1, Q.topUp, { c: 'EUR', a: 5000, k: idemKey('gql-ship-topup') }, 'topUpWallet for the shipped order');
+    call(u1, Q.add, { id: widget.id, q: 1 }, 'addToCart for the shipped order');
+    const order = call(u1, `mutation($a: ID!, $m: ID!) { checkout(walletCurrency: "EUR", addressId: $a,
+      shippingMethodId: $m) { id subtotalMinor shippingMinor taxMinor totalMinor shippingAddress { city } } }`,
+    { a: addr.id, m: method.id }, 'checkout with shipping').checkout || { id: unknownId };
+    expect(order, 'shipped order: inclusive tax taken out, total as shown', (o) => o.totalMinor === 1500
+      && o.taxMinor === 229 && o.shippingMinor === 212 && o.subtotalMinor === 1059
+      && o.shippingAddress.city === 'Valletta');
+    const f = call(a, `mutation($id: ID!) { fulfilOrder(id: $id, carrier: "MaltaPost", trackingNumber: "MT1")
+      { status fulfillments { carrier } } }`, { id: order.id }, 'fulfilOrder').fulfilOrder || {};
+    expect(f, 'fulfilOrder: fulfilled', (o) => o.status === 'fulfilled' && o.fulfillments.length === 1);
+    const rf = call(a, `mutation($id: ID!, $k: String) { refundOrder(id: $id, amountMinor: 500, reason: "k6",
+      idempotencyKey: $k) { status refundedMinor } }`, { id: order.id, k: idemKey('gql-refund') }, 'refundOrder')
+      .refundOrder || {};
+    expect(rf, 'refundOrder: partially refunded', (o) => o.status === 'partially_refunded' && o.refundedMinor === 500);
+    gqlError(gql('mutation($id: ID!) { refundOrder(id: $id, amountMinor: 1001) { id } }', { id: order.id },
+      { token: a }), 'refundOrder beyond what was paid', { reason: 'REFUND_EXCEEDS_PAID' });
+    const feed = call(a, `query($id: ID!) { adminOrder(id: $id) { email refunds { amountMinor } }
+      adminOrders(pageSize: 50) { total items { id updatedAt } } customers(pageSize: 50) { total } }`,
+    { id: order.id }, 'adminOrder, adminOrders, customers');
+    expect(feed, 'admin views: the email, the feed, the customers', (d) => d.adminOrder.email === tokens.user1Email
+      && d.adminOrder.refunds.length === 1 && d.adminOrders.items.some((o) => o.id === order.id)
+      && Number.isInteger(d.customers.total));
+    gqlError(gql('{ adminOrders { total } }', {}, { token: u1 }), 'adminOrders by a shopper',
+      { code: 'PERMISSION_DENIED' });
+    call(u1, 'mutation($id: ID!) { deleteAddress(id: $id) { deleted } }', { id: addr.id }, 'deleteAddress');
+  });
+
   // GET /graphql serves the explorer page, not a 5xx.
   const page = request('GET', '/graphql', null, { headers: { Accept: 'text/html' } });
   status(page, 200, 'GET /graphql explorer');

@@ -360,6 +360,21 @@ export function shopper({ tokens, fx }) {
     expect(balance(tokens.user1, 'EUR'), 'card order: the wallet is untouched', (b) => b === bal);
   });
 
+  group('checkout by card through a payment intent (token, no card data)', () => {
+    post('/api/cart/items', { productId: gadget.id, qty: 1 }, u1);
+    const r = post('/api/orders/checkout', { paymentMethod: 'card', currency: 'EUR' }, u1);
+    status(r, 201, 'POST /api/orders/checkout (payment intent)');
+    const order = json(r);
+    expect(order, 'card order awaits payment with an intent', (o) => o.status === 'awaiting_payment'
+      && o.payment && o.payment.provider === 'test' && !!o.payment.clientSecret);
+    const t = post('/test-provider/tokens', { number: '4242424242424242', expMonth: 12, expYear: 2035, cvc: '123' }, {});
+    status(t, 200, 'POST /test-provider/tokens');
+    const c = post(`/api/payments/${order.payment.id}/confirm`, { paymentToken: json(t).token }, u1);
+    status(c, 200, 'POST /api/payments/{id}/confirm');
+    expect(json(c), 'confirmed payment succeeded', (p) => p.status === 'succeeded' && p.last4 === '4242');
+    expect(json(get(`/api/orders/${order.id}`, u1)), 'the order is paid', (o) => o.status === 'paid');
+  });
+
   group('wallets: transfer and transactions', () => {
     const theirs = balance(tokens.user2, 'EUR');
     const r = post('/api/wallets/transfer', { toEmail: tokens.user2Email, currency: 'EUR', amountMinor: 1000 },
@@ -455,6 +470,97 @@ export function shopper({ tokens, fx }) {
       { code: 'FAILED_PRECONDITION', reason: 'LAST_VARIANT' });
     del(`/api/admin/products/${p.id}`, { token: tokens.admin, tags: { name: '/api/admin/products/{id}' } });
     del(`/api/admin/categories/${cat.id}`, { token: tokens.admin, tags: { name: '/api/admin/categories/{id}' } });
+  });
+
+  group('fulfilment: addresses, shipping, tax, admin orders', () => {
+    const a = { token: tokens.admin };
+    // Luxembourg is the run's shipping zone (a country is in one zone: reuse it on later iterations).
+    const zones = get('/api/admin/shipping-zones', a);
+    status(zones, 200, 'GET /api/admin/shipping-zones');
+    let zone = (json(zones) || []).find((z) => z.countries.includes('LU'));
+    if (!zone) {
+      const r = post('/api/admin/shipping-zones', { name: 'k6 Luxembourg', countries: ['LU'] }, a);
+      status(r, 201, 'POST /api/admin/shipping-zones');
+      zone = json(r) || { id: unknownId, methods: [] };
+    }
+    const zt = { token: tokens.admin, tags: { name: '/api/admin/shipping-zones/{id}/methods' } };
+    let r = post(`/api/admin/shipping-zones/${zone.id}/methods`, { name: `k6 post ${__ITER}`,
+      prices: [{ currency: 'EUR', priceMinor: 300 }] }, zt);
+    status(r, 201, 'POST /api/admin/shipping-zones/{id}/methods');
+    const method = ((json(r) || {}).methods || []).find((m) => m.name === `k6 post ${__ITER}`) || { id: unknownId };
+    const rt = { token: tokens.admin, tags: { name: '/api/admin/tax-rates/{country}' } };
+    status(put('/api/admin/tax-rates/LU', { rate: '17', inclusive: false }, rt), 200, 'PUT /api/admin/tax-rates/{country}');
+    expect(json(get('/api/admin/tax-rates', a)), 'tax rates: LU at exactly "17", exclusive', (l) =>
+      Array.isArray(l) && l.some((t) => t.country === 'LU' && t.rate === '17' && t.inclusive === false));
+    problem(put('/api/admin/tax-rates/LU', { rate: '17.5%' }, rt), 400, 'tax rate: not a decimal');
+    problem(get('/api/admin/shipping-zones', u1), 403, 'shipping admin by a shopper');
+
+    r = get(withQuery('/api/shipping-methods', { country: 'LU', currency: 'EUR' }), u1);
+    status(r, 200, 'GET /api/shipping-methods');
+    expect(json(r), 'shipping methods: ours, priced in EUR', (l) => Array.isArray(l)
+      && l.some((m) => m.id === method.id && m.priceMinor === 300 && m.currency === 'EUR'));
+    problem(get(withQuery('/api/shipping-methods', { country: 'XX', currency: 'EUR' }), u1), 400,
+      'shipping methods: not a country');
+
+    r = post('/api/me/addresses', { name: 'K6 Shopper', line1: '1 Rue du Test', city: 'Luxembourg',
+      postalCode: 'L-1111', country: 'LU' }, u1);
+    status(r, 201, 'POST /api/me/addresses');
+    const addr = json(r) || { id: unknownId };
+    const at = { token: tokens.user1, tags: { name: '/api/me/addresses/{id}' } };
+    r = request('PATCH', `/api/me/addresses/${addr.id}`, { line2: 'Floor 2' }, at);
+    status(r, 200, 'PATCH /api/me/addresses/{id}');
+    expect(json(get('/api/me/addresses', u1)), 'addresses: ours, changed', (l) => Array.isArray(l)
+      && l.some((x) => x.id === addr.id && x.line2 === 'Floor 2' && x.country === 'LU'));
+    problem(request('PATCH', `/api/me/addresses/${addr.id}`, { city: 'X' }, { token: tokens.user2, tags: at.tags }),
+      404, "another user's address");
+    problem(post('/api/me/addresses', { name: 'x', line1: 'x', city: 'x', country: 'QQ' }, u1), 400,
+      'address: not a country');
+
+    // 1250 + 300 shipping, 17% of 1550 = 263.5 -> 264 (half to even, once per order)
+    emptyCart(tokens.user1);
+    post('/api/wallets/top-up', { currency: 'EUR', amountMinor: 5000 }, u1);
+    status(post('/api/cart/items', { productId: widget.id, qty: 1 }, u1), 200, 'cart: add for the shipped order');
+    r = post('/api/orders/checkout', { walletCurrency: 'EUR', addressId: addr.id, shippingMethodId: method.id }, u1);
+    status(r, 201, 'POST /api/orders/checkout with shipping');
+    const order = json(r) || { id: unknownId };
+    expect(order, 'shipped order: subtotal + shipping + tax = total', (o) => o.subtotalMinor === 1250
+      && o.shippingMinor === 300 && o.taxMinor === 264 && o.totalMinor === 1814 && o.shippingAddress.city === 'Luxembourg'
+      && o.shippingMethod.id === method.id && typeof o.updatedAt === 'string' && typeof o.paidAt === 'string');
+
+    const ot = (name) => ({ token: tokens.admin, tags: { name } });
+    r = post(`/api/admin/orders/${order.id}/fulfillments`, { carrier: 'Post', trackingNumber: `K6${__ITER}` },
+      ot('/api/admin/orders/{id}/fulfillments'));
+    status(r, 201, 'POST /api/admin/orders/{id}/fulfillments');
+    expect(json(r), 'fulfilled, with its tracking number', (o) => o.status === 'fulfilled'
+      && o.fulfillments.length === 1 && o.fulfillments[0].trackingNumber === `K6${__ITER}`);
+    problem(post(`/api/orders/${order.id}/cancel`, null, { token: tokens.user1, tags: { name: '/api/orders/{id}/cancel' } }),
+      409, 'a fulfilled order cannot be cancelled', { reason: 'ORDER_NOT_CANCELLABLE' });
+    const rt2 = { token: tokens.admin, tags: { name: '/api/admin/orders/{id}/refunds' },
+      headers: { 'Idempotency-Key': idemKey('refund') } };
+    r = post(`/api/admin/orders/${order.id}/refunds`, { amountMinor: 814, reason: 'k6' }, rt2);
+    status(r, 201, 'POST /api/admin/orders/{id}/refunds');
+    expect(json(r), 'partially refunded', (o) => o.status === 'partially_refunded' && o.refundedMinor === 814);
+    problem(post(`/api/admin/orders/${order.id}/refunds`, { amountMinor: 1001 }, ot('/api/admin/orders/{id}/refunds')),
+      409, 'refund beyond what was paid', { reason: 'REFUND_EXCEEDS_PAID' });
+    r = get(`/api/admin/orders/${order.id}`, ot('/api/admin/orders/{id}'));
+    status(r, 200, 'GET /api/admin/orders/{id}');
+    expect(json(r), 'admin order: with the email', (o) => o.email === tokens.user1Email && o.refunds.length === 1);
+    r = get(withQuery('/api/admin/orders', { updatedSince: order.createdAt, pageSize: 100 }), a);
+    status(r, 200, 'GET /api/admin/orders?updatedSince');
+    expect(json(r), 'admin feed: newest-updated first, ours in it', (p) => isPage(p, 1, 100)
+      && p.items.some((o) => o.id === order.id)
+      && p.items.every((o, i) => i === 0 || p.items[i - 1].updatedAt >= o.updatedAt));
+    problem(get(withQuery('/api/admin/orders', { updatedSince: 'yesterday' }), a), 400, 'admin feed: bad updatedSince');
+    problem(get('/api/admin/orders', u1), 403, 'admin feed by a shopper');
+    r = get(withQuery('/api/admin/customers', { pageSize: 100 }), a);
+    status(r, 200, 'GET /api/admin/customers');
+    expect(json(r), 'customers: a page with order counts', (p) => isPage(p, 1, 100)
+      && p.items.every((c) => Number.isInteger(c.orderCount) && Array.isArray(c.totals)));
+
+    status(del(`/api/me/addresses/${addr.id}`, at), 200, 'DELETE /api/me/addresses/{id}');
+    problem(del(`/api/me/addresses/${addr.id}`, at), 404, 'address: deleted twice');
+    problem(get('/api/guest-orders/not.a.link', { tags: { name: '/api/guest-orders/{token}' } }), 404,
+      'guest order link: forged');
   });
 
   // A route nobody serves is a plain 404, not a 5xx.

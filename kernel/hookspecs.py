@@ -105,3 +105,8 @@ def shop_readiness_checks(ctx: PluginContext) -> list[ReadinessCheck]:
 @hookspec
 def shop_storefront(ctx: PluginContext) -> StorefrontPart:
     """ES modules of the plugin's package data mounted into the storefront's named slots."""
+
+
+@hookspec
+def shop_payment_providers(ctx: PluginContext) -> list[Any]:
+    """Payment providers the plugin adds (objects following ``plugins.payments.contract.PaymentProvider``)."""

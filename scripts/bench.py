@@ -196,7 +196,9 @@ def run(args: argparse.Namespace, db_admin: str, redis_url: str) -> int:
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "DATABASE_URL": db_url, "REDIS_URL": redis_url, "SHOP_LOG_LEVEL": "WARNING",
            "SHOP_REDIS_PREFIX": f"bench{secrets.token_hex(3)}:", "SHOP_HOME": str(ROOT),
-           "SHOP_PUBLIC_URL": base, "SHOP_DEMO": "1"}  # the checkout benchmark tops wallets up
+           "SHOP_PUBLIC_URL": base,
+           # A demo shop: the checkout scenario funds wallets with free demo top-ups.
+           "SHOP_DEMO": "1"}
     for cls in ("READ", "WRITE", "MONEY", "LOGIN", "SIGNUP", "TOKEN"):
         env[f"SHOP_RATE_LIMIT_{cls}"] = "100000000/1"
     t0 = time.monotonic()
@@ -333,8 +335,9 @@ async def audit_contention(db_url: str, product_ids: list[str], initial: int) ->
 
     conn = await asyncpg.connect(db_url)
     try:
-        stock = await conn.fetch("SELECT id::text, stock_qty FROM catalog_product WHERE id::text = ANY($1)",
-                                 product_ids)
+        # Stock lives on variants (catalog v2); these products have one default variant each.
+        stock = await conn.fetch("SELECT product_id::text AS id, sum(stock_qty) AS stock_qty FROM catalog_variant "
+                                 "WHERE product_id::text = ANY($1) GROUP BY product_id", product_ids)
         sold = await conn.fetch(
             "SELECT i.product_id, sum(i.qty) AS qty FROM orders_order_item i JOIN orders_order o ON o.id = i.order_id "
             "WHERE i.product_id = ANY($1) AND o.status = 'paid' GROUP BY i.product_id", product_ids)

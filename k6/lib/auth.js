@@ -5,7 +5,7 @@ import encoding from 'k6/encoding';
 import { check } from 'k6';
 import { get, header, json, post, withQuery } from './http.js';
 
-export const SHOPPER_SCOPES = 'openid profile email catalog:read cart:write orders:read orders:write wallet:read wallet:write';
+export const SHOPPER_SCOPES = 'openid profile email catalog:read cart:write orders:read orders:write wallet:read wallet:write addresses payments:write';
 export const ADMIN_SCOPES = `${SHOPPER_SCOPES} admin`;
 
 function must(ok, message) {

@@ -211,6 +211,30 @@ class ReserveStock:
 
 
 @message
+class TakeStock:
+    """Take stock for every (product, variant) line or for none, in one statement (checkout's short lock).
+
+    Each line names its variant; the answer gives each variant's price at the moment
+    its stock was taken, so the caller can check it charged that price.
+    """
+
+    lines: tuple[StockLine, ...] = constraint(min_len=1, max_len=1000)
+
+
+@message
+class TakenLine:
+    variant_id: str
+    product_id: str
+    price_minor: int
+    currency: str
+
+
+@message
+class StockTaken:
+    items: tuple[TakenLine, ...]
+
+
+@message
 class Restock:
     lines: tuple[StockLine, ...] = constraint(min_len=1, max_len=1000)
 
@@ -371,6 +395,7 @@ class Catalog(Service, package="shop.catalog.v1"):
     # For other plugins (carts, checkout): never exposed over HTTP.
     get_products_by_ids = rpc(GetProductsByIds, ProductList, internal=True)
     reserve_stock = rpc(ReserveStock, ProductList, internal=True)
+    take_stock = rpc(TakeStock, StockTaken, internal=True)
     restock = rpc(Restock, ProductList, internal=True)
     # Admin (scope admin; the auth plugin grants it only to users with the admin role).
     create_category = rpc(CreateCategory, Category, scope="admin", write=True)
@@ -404,6 +429,9 @@ class ProductChanged(Event, topic="catalog.product_changed", aggregate="product_
     change: str = "updated"
     product: Product | None = None  # the product as GET /api/products/{slug} shows it (None once deleted)
     previous_stock_qty: int | None = None  # when the stock moved: what it was before
+    # When the stock moved at checkout (take_stock), the product is not loaded under the hot locks:
+    # ``product`` is None and this is its total stock after the move.
+    stock_qty: int | None = None
 
 
 # ---- media (plugins/catalog/media.py): product images

@@ -30,8 +30,5 @@ def shop_event_handlers(ctx: PluginContext) -> list[Subscription]:
         log.info("mail_off", extra={"hint": "set SHOP_SMTP_URL (e.g. smtp://127.0.0.1:1025) to send order mails"})
         return []
     mailer = Mailer(ctx, cfg)
-    subs = [Subscription(orders.OrderPlaced, mailer.on_order_placed, name="mail:order_confirmation")]
-    fulfilled = getattr(orders, "OrderFulfilled", None)  # the shipping notice, once orders publishes it
-    if fulfilled is not None:
-        subs.append(Subscription(fulfilled, mailer.on_order_fulfilled, name="mail:shipping_notice"))
-    return subs
+    return [Subscription(orders.OrderPlaced, mailer.on_order_placed, name="mail:order_confirmation"),
+            Subscription(orders.OrderFulfilled, mailer.on_order_fulfilled, name="mail:shipping_notice")]

@@ -34,7 +34,24 @@ def _address_lines(address: Any) -> list[str]:
     return lines or [str(v) for v in data.values() if v]
 
 
-def render(kind: str, order: Any, *, name: str, shop: str, tracking: str | None = None) -> tuple[str, str]:
+def _totals(order: Any) -> list[tuple[str, str]]:
+    """(label, amount) rows above the total: subtotal, shipping and tax when the order has them."""
+    cur = order.currency
+    subtotal = getattr(order, "subtotal_minor", 0)
+    shipping = getattr(order, "shipping_minor", 0)
+    tax = getattr(order, "tax_minor", 0)
+    if not (shipping or tax):
+        return []
+    method = getattr(order, "shipping_method", None)
+    rows = [("Subtotal", money(subtotal, cur))]
+    rows.append((f"Shipping ({method.name})" if method is not None else "Shipping", money(shipping, cur)))
+    if tax:
+        rows.append(("Tax", money(tax, cur)))
+    return rows
+
+
+def render(kind: str, order: Any, *, name: str, shop: str,
+           shipment: tuple[str, str] | None = None) -> tuple[str, str]:
     """(text, html) of ``kind`` (order_confirmation | shipping_notice) for ``order`` (the Order message)."""
     address = _address_lines(getattr(order, "shipping_address", None) or getattr(order, "address", None))
     text_lines, html_lines = [], []
@@ -51,8 +68,15 @@ def render(kind: str, order: Any, *, name: str, shop: str, tracking: str | None 
               "total": money(order.total_minor, order.currency)}
     text_address = ("\nShipping to:\n" + "\n".join(f"  {x}" for x in address) + "\n") if address else ""
     html_address = ("<p>Shipping to:<br>" + "<br>".join(html.escape(x) for x in address) + "</p>") if address else ""
-    text_tracking = f"Tracking: {tracking}\n" if tracking else ""
-    html_tracking = f"<p>Tracking: {html.escape(tracking)}</p>" if tracking else ""
+    if kind == "order_confirmation":
+        rows = _totals(order)
+        text_lines += [""] + [f"{label}: {amount}" for label, amount in rows] if rows else []
+        html_lines += [f'<tr><td colspan="3">{html.escape(label)}</td><td align="right">{html.escape(amount)}</td></tr>'
+                       for label, amount in rows]
+    carrier, tracking = shipment if shipment else (None, None)
+    text_tracking = (f"Carrier: {carrier}\n" if carrier else "") + (f"Tracking: {tracking}\n" if tracking else "")
+    html_tracking = ((f"<p>Carrier: {html.escape(carrier)}</p>" if carrier else "")
+                     + (f"<p>Tracking: {html.escape(tracking)}</p>" if tracking else ""))
     text = _template(f"{kind}.txt").substitute(
         values, lines="\n".join(text_lines), address_block=text_address, tracking_block=text_tracking)
     page = _template(f"{kind}.html").substitute(

@@ -42,22 +42,35 @@ class Mailer:
         self.cfg = cfg
         self.target = SmtpTarget(cfg.smtp_url)
 
-    async def order_mail(self, kind: str, order: Any, tracking: str | None = None) -> None:
-        if order is None:
-            log.warning("mail_skipped_no_order_snapshot", extra={"kind": kind})
-            return
+    async def _recipient(self, kind: str, order: Any) -> tuple[str, str] | None:
+        """(address, greeting name): the order's email when it has one (guests always do), else the account's."""
+        if order.email:
+            if order.user_id.startswith("guest:") or not self.bus.has(Users.get_user):
+                return order.email, "customer"
         try:
             user = await self.bus.call(Users.get_user, GetUser(user_id=order.user_id),
                                        CallContext(principal=SYSTEM).nested())
         except BusError as exc:
             if exc.status is Status.NOT_FOUND:  # the account is gone: nobody to write to, nothing to retry
+                if order.email:
+                    return order.email, "customer"
                 log.warning("mail_skipped_no_user", extra={"kind": kind, "order": order.id})
-                return
+                return None
             raise
-        text, page = render(kind, order, name=user.name or user.email, shop=self.cfg.shop_name, tracking=tracking)
+        return order.email or user.email, user.name or user.email
+
+    async def order_mail(self, kind: str, order: Any, shipment: tuple[str, str] | None = None) -> None:
+        if order is None:
+            log.warning("mail_skipped_no_order_snapshot", extra={"kind": kind})
+            return
+        who = await self._recipient(kind, order)
+        if who is None:
+            return
+        address, name = who
+        text, page = render(kind, order, name=name, shop=self.cfg.shop_name, shipment=shipment)
         msg = EmailMessage()
         msg["From"] = self.cfg.from_address
-        msg["To"] = user.email
+        msg["To"] = address
         msg["Subject"] = SUBJECTS[kind].format(id=order.id)
         msg["Date"] = formatdate(localtime=False)
         d = current_delivery()
@@ -75,4 +88,5 @@ class Mailer:
         await self.order_mail("order_confirmation", event.order)
 
     async def on_order_fulfilled(self, event: Any) -> None:
-        await self.order_mail("shipping_notice", getattr(event, "order", None), getattr(event, "tracking", None))
+        # The parcel this event is about (an order may ship in several).
+        await self.order_mail("shipping_notice", event.order, (event.carrier, event.tracking_number))

@@ -7,9 +7,10 @@ any step rolls back every step before it. See docs/orders.md for the full story.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
-import time
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,23 +19,27 @@ import orjson
 from kernel.context import CallContext
 from kernel.messages import INT64_MAX
 from kernel.status import BusError, Status, precondition
-from plugins.catalog.contract import Catalog, Product, ReserveStock, Restock, StockLine, Variant
-from plugins.wallet.contract import (
-    CardCharge,
-    ChargeCard,
-    ConvertAmount,
-    Credit,
-    Debit,
+from plugins.catalog.contract import Catalog, Product, Restock, StockLine, TakeStock, Variant
+from plugins.payments.contract import (
+    Ack,
+    CancelIntent,
+    CreateIntent,
+    PaymentOutcome,
     Payments,
-    RefundCharge,
-    Wallets,
-)
+    PayNow,
+    )
+from plugins.wallet.contract import ConvertAmount, Credit, Debit, Wallets
 
 from .cart import CartStore
-from .contract import CancelOrder, Checkout, Order, OrderCancelled, OrderPlaced
+from .contract import CancelOrder, Checkout, Order, OrderCancelled, OrderPayment, OrderPlaced, Orders
+from .fulfilment import FulfilmentStep
+from .lifecycle import check_transition
 from .store import ORDER_COLUMNS, load_order, order_not_found, parse_uuid
 
 log = logging.getLogger("shop.plugins.orders")
+
+# A card cancellation claimed this long ago without a refund id was interrupted: the next cancel finishes it.
+CANCEL_STALE_S = 120.0
 
 # Errors from Wallets.convert that mean "this pair cannot be converted" rather than "try again".
 _NO_RATE = (Status.FAILED_PRECONDITION, Status.NOT_FOUND, Status.INVALID_ARGUMENT, Status.UNIMPLEMENTED)
@@ -54,20 +59,33 @@ class PricedLine:
         return self.unit_minor * self.qty
 
 
-def payment_choice(req: Checkout) -> tuple[str, str]:
-    """(method, order currency) from a checkout request: exactly one of wallet or card."""
-    if req.wallet_currency is not None and req.card is None:
-        if req.currency is not None and req.currency != req.wallet_currency:
+def payment_choice(req: Checkout, demo: bool) -> tuple[str, str]:
+    """(how, order currency): how is "wallet", "intent" (card, confirmed later) or "demo_card" (raw card, demo)."""
+    method = req.payment_method
+    if method is None:
+        method = "card" if req.card is not None else "wallet" if req.wallet_currency is not None else None
+    if method == "wallet" and req.card is None:
+        currency = req.wallet_currency or req.currency
+        if currency is None:
+            raise BusError(Status.INVALID_ARGUMENT, "walletCurrency is required when paying by wallet",
+                           field_errors=[("walletCurrency", "is required when paying by wallet")])
+        if req.currency is not None and req.wallet_currency is not None and req.currency != req.wallet_currency:
             raise BusError(Status.INVALID_ARGUMENT, "currency must equal walletCurrency (or be left out)",
                            field_errors=[("currency", "must equal walletCurrency or be left out")])
-        return "wallet", req.wallet_currency
-    if req.card is not None and req.wallet_currency is None:
+        return "wallet", currency
+    if method == "card" and req.wallet_currency is None:
         if req.currency is None:
             raise BusError(Status.INVALID_ARGUMENT, "currency is required when paying by card",
                            field_errors=[("currency", "is required when paying by card")])
-        return "card", req.currency
+        if req.card is not None and not demo:
+            # Card numbers never cross the shop's API outside demo mode: the provider's script tokenizes.
+            raise BusError(Status.INVALID_ARGUMENT,
+                           'card data is accepted only in demo mode: send paymentMethod "card" and confirm the '
+                           "payment with a token from the provider's script",
+                           field_errors=[("card", "is accepted only in demo mode")])
+        return ("demo_card" if req.card is not None else "intent"), req.currency
     msg = "give either walletCurrency or card (with currency), not both" if req.card is not None \
-        else "give walletCurrency or card (with currency)"
+        else "give walletCurrency, or paymentMethod \"card\" with currency"
     raise BusError(Status.INVALID_ARGUMENT, msg,
                    field_errors=[("walletCurrency", msg), ("card", msg)])
 
@@ -80,6 +98,7 @@ class CheckoutFlow:
     def __init__(self, plugin_ctx: Any, carts: CartStore) -> None:
         self.pctx = plugin_ctx
         self.carts = carts
+        self.fulfilment = FulfilmentStep(plugin_ctx)
 
     @property
     def db(self) -> Any:
@@ -92,11 +111,19 @@ class CheckoutFlow:
     # ---------------------------------------------------------------- checkout
 
     async def checkout(self, user_id: str, req: Checkout, ctx: CallContext) -> Order:
-        method, currency = payment_choice(req)
+        """One short transaction, hot locks last.
+
+        Everything that locks nothing shared comes first (the user's own cart row, the
+        catalog read, pricing, the order rows); then the stock of the bought variants is
+        taken in one statement, and for wallet payments the wallet is debited in one
+        statement, just before the commit. No external call runs in this transaction:
+        card orders only create a payment intent here and are confirmed later.
+        """
+        how, currency = payment_choice(req, self.pctx.settings.demo)
         db = self.db
         async with db.transaction():
-            # 1. Lock the cart row: two checkouts of one cart run one after the other;
-            #    the second then finds the cart empty.
+            # 1. The cart row locked (two checkouts of one cart queue; the second finds it empty) with its lines.
+            # (Two statements: after waiting for the lock, the lines must be read in a fresh snapshot.)
             cart_id = await db.fetchval("SELECT id FROM orders_cart WHERE user_id = $1 FOR UPDATE", user_id)
             rows = [] if cart_id is None else await db.fetch(
                 "SELECT product_id, variant_id, qty FROM orders_cart_item WHERE cart_id = $1 "
@@ -107,43 +134,103 @@ class CheckoutFlow:
                       if r["product_id"] in known and any(v.id == r["variant_id"] for v in known[r["product_id"]].variants)]
             if not wanted:
                 raise cart_empty()
-            # 2. Reserve stock: all or nothing, variant rows locked in id order by the catalog (OUT_OF_STOCK).
-            reserved = await self.bus.call(
-                Catalog.reserve_stock,
-                ReserveStock(lines=tuple(StockLine(product_id=pid, variant_id=vid, qty=qty)
-                                         for pid, vid, qty in wanted)), ctx)
-            by_id = {p.id: p for p in reserved.items}
-            # 3. Price each line at the price returned with the reservation, converted if needed.
-            lines = [await self._price(by_id.get(pid) or known[pid], vid, qty, currency, ctx)
-                     for pid, vid, qty in wanted]
-            total = sum(line.total_minor for line in lines)
+            # 2. Price each line at the catalog's price, converted if needed (checked again when stock is taken).
+            lines = [await self._price(known[pid], vid, qty, currency, ctx) for pid, vid, qty in wanted]
+            # Shipping and tax (fulfilment.py): the order's total is subtotal + shipping + tax.
+            parts = await self.fulfilment.quote(user_id, req, [x.total_minor for x in lines], currency, ctx)
+            total = parts.total_minor
             if total > INT64_MAX:
                 raise precondition("ORDER_TOO_LARGE", "The order total is too large.")
-            # 4. The order, pending until paid (never visible as such: same transaction).
+            # 3. The order and its items (invisible until commit), and the cart emptied.
+            wallet_tx = str(uuid.uuid4()) if how == "wallet" and total > 0 else None
+            status = "awaiting_payment" if how != "wallet" and total > 0 else "paid"
+            method = "wallet" if how == "wallet" else "card"
             order_id = str(await db.fetchval(
-                "INSERT INTO orders_order (user_id, status, total_minor, currency, payment_method) "
-                "VALUES ($1, 'pending', $2, $3, $4) RETURNING id", user_id, total, currency, method))
+                "WITH emptied AS (DELETE FROM orders_cart_item WHERE cart_id = $6) "
+                "INSERT INTO orders_order (user_id, status, total_minor, currency, payment_method, "
+                "wallet_transaction_id, paid_at) VALUES ($1, $2, $3, $4, $5, $7, "
+                "CASE WHEN $2 = 'paid' THEN clock_timestamp() END) RETURNING id",
+                user_id, status, total, currency, method, cart_id, wallet_tx))
             await self._insert_items(order_id, currency, lines)
-            reference = f"order:{order_id}"
-            # 5. Pay. A refusal (INSUFFICIENT_FUNDS, CARD_DECLINED) rolls everything back.
-            if method == "wallet":
-                tx_id = None
-                if total > 0:
-                    receipt = await self.bus.call(
-                        Wallets.debit, Debit(user_id=user_id, currency=currency, amount_minor=total,
-                                             reference=reference), ctx)
-                    tx_id = receipt.transaction_id
-                await self._finish(order_id, cart_id, user_id, total, currency, method, lines, tx_id)
-            else:
-                assert req.card is not None
-                if total == 0:
-                    await self._finish(order_id, cart_id, user_id, total, currency, method, lines)
-                else:
-                    charge = await self.bus.call(
-                        Payments.charge_card, ChargeCard(card=req.card, currency=currency, amount_minor=total,
-                                                         reference=reference), ctx)
-                    await self._finish_after_charge(charge, order_id, cart_id, user_id, total, currency, lines, ctx)
-            return await load_order(db, order_id, user_id)
+            await self.fulfilment.record(order_id, parts)
+            payment: OrderPayment | None = None
+            if status == "awaiting_payment":
+                intent = await self.bus.call(Payments.create_intent, CreateIntent(
+                    user_id=user_id, purpose="order", reference=order_id, amount_minor=total, currency=currency,
+                    notify=Orders.payment_outcome.full_name), ctx)
+                await db.execute("UPDATE orders_order SET payment_id = $2, payment_provider = $3 WHERE id = $1",
+                                 order_id, intent.id, intent.provider)
+                payment = OrderPayment(id=intent.id, provider=intent.provider, status=intent.status,
+                                       client_secret=intent.client_secret)
+            placed: Order | None = None
+            if status == "paid":
+                # Announced now, before the hot locks (its reads and the outbox write hold none of them); a
+                # later refusal (stock, price, balance) rolls the event back with everything else.
+                placed = await self._placed(order_id, user_id, total, currency, method, [x.product.id for x in lines])
+            # 4. Hot rows, last: the stock (variants locked in id order), then the money.
+            taken = await self.bus.call(Catalog.take_stock, TakeStock(lines=tuple(
+                StockLine(product_id=x.product.id, variant_id=x.variant.id, qty=x.qty) for x in lines)), ctx)
+            prices = {t.variant_id: (t.price_minor, t.currency) for t in taken.items}
+            if any(prices.get(x.variant.id) != (x.variant.price_minor, x.variant.currency) for x in lines):
+                raise BusError(Status.ABORTED, "A price changed while you were checking out; please try again.",
+                               reason="PRICE_CHANGED")
+            if wallet_tx is not None:
+                await self.bus.call(Wallets.debit, Debit(user_id=user_id, currency=currency, amount_minor=total,
+                                                         reference=f"order:{order_id}", transaction_id=wallet_tx), ctx)
+            if how == "demo_card" and payment is not None:
+                # Seed compatibility, demo mode only: the provider tokenizes the raw card and the payment is
+                # confirmed in this transaction, so a refused card rolls everything back as in v0.1. (This one
+                # path calls the provider under the stock locks; the intent flow never does.)
+                await self.bus.call(Payments.pay_now, PayNow(id=payment.id, card=req.card), ctx)
+                payment = None
+        order = placed or await load_order(db, order_id, user_id)
+        return dataclasses.replace(order, payment=payment) if payment is not None else order
+
+    async def _placed(self, order_id: str, user_id: str, total: int, currency: str, method: str,
+                      product_ids: list[str]) -> Order:
+        """Announce a paid order through the outbox, in the transaction that made it paid."""
+        order = await load_order(self.db, order_id, user_id)  # the snapshot webhooks and mail carry
+        await self.bus.publish(OrderPlaced(order_id=order_id, user_id=user_id, total_minor=total, currency=currency,
+                                           payment_method=method, product_ids=tuple(dict.fromkeys(product_ids)),
+                                           order=order))
+        return order
+
+    # --------------------------------------------------------- payment outcomes
+
+    async def payment_outcome(self, req: PaymentOutcome, ctx: CallContext) -> Ack:
+        """Called by payments inside its transaction: paid -> the order is paid; expired/canceled -> released."""
+        oid = parse_uuid(req.reference)
+        if oid is None or req.purpose != "order":
+            raise order_not_found()
+        if req.outcome == "paid":
+            row = await self.db.fetchrow(
+                "UPDATE orders_order SET status = 'paid', paid_at = now(), charge_id = $2, card_brand = $3, "
+                "card_last4 = $4 WHERE id = $1 AND status = 'awaiting_payment' AND payment_id = $2 "
+                "RETURNING user_id, total_minor, currency", oid, req.intent_id, req.brand, req.last4)
+            if row is None:
+                raise precondition("ORDER_NOT_AWAITING_PAYMENT", "This order no longer awaits payment.")
+            items = await self.db.fetch("SELECT product_id FROM orders_order_item WHERE order_id = $1 "
+                                        "ORDER BY position", oid)
+            await self._placed(oid, row["user_id"], row["total_minor"], row["currency"].strip(), "card",
+                               [r["product_id"] for r in items])
+            return Ack()
+        reason = "PAYMENT_EXPIRED" if req.outcome == "expired" else "PAYMENT_CANCELED"
+        await self._release(oid, reason, ctx)
+        return Ack()
+
+    async def _release(self, order_id: str, reason: str, ctx: CallContext) -> None:
+        """An unpaid order gives its stock back and is cancelled with ``reason``."""
+        async with self.db.transaction():
+            row = await self.db.fetchrow("SELECT status FROM orders_order WHERE id = $1 FOR UPDATE", order_id)
+            if row is None or row["status"] != "awaiting_payment":
+                return
+            items = await self.db.fetch("SELECT product_id, variant_id, qty FROM orders_order_item "
+                                        "WHERE order_id = $1 ORDER BY position", order_id)
+            await self.bus.call(Catalog.restock, Restock(
+                lines=tuple(StockLine(product_id=r["product_id"], variant_id=r["variant_id"], qty=r["qty"])
+                            for r in items)), ctx)
+            await self.db.execute("UPDATE orders_order SET status = 'cancelled', cancelled_at = now(), "
+                                  "cancel_reason = $2 WHERE id = $1", order_id, reason)
 
     async def _price(self, product: Product, variant_id: str, qty: int, currency: str, ctx: CallContext
                      ) -> PricedLine:
@@ -182,51 +269,19 @@ class CheckoutFlow:
             [orjson.dumps(x.variant.options).decode() for x in lines],
         )
 
-    async def _finish(self, order_id: str, cart_id: Any, user_id: str, total: int, currency: str, method: str,
-                      lines: list[PricedLine], wallet_tx_id: str | None = None) -> None:
-        """Mark the order paid, empty the cart and announce the order (delivered after commit)."""
-        await self.db.execute("UPDATE orders_order SET status = 'paid', paid_at = now(), wallet_transaction_id = $2 "
-                              "WHERE id = $1", order_id, wallet_tx_id)
-        await self.db.execute("DELETE FROM orders_cart_item WHERE cart_id = $1", cart_id)
-        order = await load_order(self.db, order_id, user_id)  # the snapshot webhooks and mail carry
-        await self.bus.publish(OrderPlaced(order_id=order_id, user_id=user_id, total_minor=total, currency=currency,
-                                           payment_method=method,
-                                           product_ids=tuple(dict.fromkeys(x.product.id for x in lines)),
-                                           order=order))
-
-    async def _finish_after_charge(self, charge: CardCharge, order_id: str, cart_id: Any, user_id: str, total: int,
-                                   currency: str, lines: list[PricedLine], ctx: CallContext) -> None:
-        """After a successful charge nothing may fail silently: on any error, refund it, then re-raise.
-
-        The steps run under a savepoint so that a database error leaves the transaction usable
-        for the refund (which a real gateway performs outside the database anyway).
-        """
-        await self.db.execute("SAVEPOINT orders_after_charge")
-        try:
-            await self.db.execute(
-                "UPDATE orders_order SET card_brand = $2, card_last4 = $3, charge_id = $4 WHERE id = $1",
-                order_id, charge.brand, charge.last4, charge.charge_id)
-            await self._finish(order_id, cart_id, user_id, total, currency, "card", lines)
-            await self.db.execute("RELEASE SAVEPOINT orders_after_charge")
-        except BaseException:
-            await self._compensate(charge, order_id, ctx)
-            raise
-
-    async def _compensate(self, charge: CardCharge, order_id: str, ctx: CallContext) -> None:
-        # A fresh deadline: the failure may have been the caller's deadline running out.
-        ctx = dataclasses.replace(ctx, deadline=time.monotonic() + 10)
-        try:
-            await self.db.execute("ROLLBACK TO SAVEPOINT orders_after_charge")
-            await self.bus.call(Payments.refund_charge, RefundCharge(
-                charge_id=charge.charge_id, amount_minor=charge.amount_minor,
-                reference=f"order:{order_id}:compensation"), ctx)
-            log.warning("checkout_charge_refunded", extra={"order_id": order_id, "charge_id": charge.charge_id})
-        except Exception:
-            log.exception("checkout_compensation_failed", extra={"order_id": order_id, "charge_id": charge.charge_id})
-
     # ------------------------------------------------------------------ cancel
 
     async def cancel(self, user_id: str, req: CancelOrder, ctx: CallContext) -> Order:
+        """The shopper cancels: an unpaid order is released; a paid one gets its stock and money back.
+
+        A wallet order does it all in one transaction (the ledger is in this database). A card
+        order's refund goes through the provider, which is never called under a lock: the order
+        is claimed first (status ``refunded``, so no other transition can start), the provider
+        refunds with no transaction open, then the stock comes back and the event is written in
+        a second short transaction. A refused refund puts the order back to ``paid``; an
+        interrupted one (``refunded`` with no ``refund_id``, claimed over CANCEL_STALE_S ago) is
+        finished by the next cancel call.
+        """
         oid = parse_uuid(req.id)
         if oid is None:
             raise order_not_found()
@@ -234,34 +289,67 @@ class CheckoutFlow:
         async with db.transaction():
             # The row lock makes cancel exactly-once: a concurrent cancel waits, then sees "refunded".
             row = await db.fetchrow(
-                f"SELECT {ORDER_COLUMNS}, charge_id FROM orders_order WHERE id = $1 AND user_id = $2 FOR UPDATE",
-                oid, user_id)
+                f"SELECT {ORDER_COLUMNS}, refund_id, cancelled_at < now() - make_interval(secs => $3) AS stale "
+                f"FROM orders_order WHERE id = $1 AND user_id = $2 FOR UPDATE", oid, user_id, CANCEL_STALE_S)
             if row is None:
                 raise order_not_found()
-            if row["status"] != "paid":
-                raise precondition("ORDER_NOT_CANCELLABLE", f"An order that is {row['status']} cannot be cancelled.")
-            items = await db.fetch("SELECT product_id, variant_id, qty FROM orders_order_item WHERE order_id = $1 "
-                                   "ORDER BY position", oid)
-            product_ids = list(dict.fromkeys(r["product_id"] for r in items))
-            # The catalog skips variants deleted since the order; the rest get their stock back.
-            await self.bus.call(Catalog.restock, Restock(
-                lines=tuple(StockLine(product_id=r["product_id"], variant_id=r["variant_id"], qty=r["qty"])
-                            for r in items)), ctx)
-            await db.execute("UPDATE orders_order SET status = 'refunded', cancelled_at = now() WHERE id = $1", oid)
-            # The money goes back last: it is the step other systems see.
-            total, currency = row["total_minor"], row["currency"]
-            refund_id: str | None = None
-            if total > 0 and row["payment_method"] == "wallet":
-                receipt = await self.bus.call(Wallets.credit, Credit(
-                    # The wallet refunds against the payment's own reference, never more than was paid.
-                    user_id=user_id, currency=currency, amount_minor=total, reference=f"order:{oid}"), ctx)
-                refund_id = receipt.transaction_id
-            elif total > 0 and row["charge_id"] is not None:
-                refund = await self.bus.call(Payments.refund_charge, RefundCharge(
-                    charge_id=row["charge_id"], amount_minor=total, reference=f"order:{oid}:refund"), ctx)
-                refund_id = refund.refund_id
-            await db.execute("UPDATE orders_order SET refund_id = $2 WHERE id = $1", oid, refund_id)
-            order = await load_order(db, oid, user_id)
-            await self.bus.publish(OrderCancelled(order_id=oid, user_id=user_id, total_minor=total,
-                                                  currency=currency, product_ids=tuple(product_ids), order=order))
-            return order
+            if row["status"] == "awaiting_payment":
+                # Never paid: the stock goes back and the intent is cancelled (an open intent: no provider call).
+                await self._release(oid, "CANCELLED_BY_CUSTOMER", ctx)
+                if row["payment_id"]:
+                    await self.bus.call(Payments.cancel_intent, CancelIntent(id=row["payment_id"]), ctx)
+                return await load_order(db, oid, user_id)
+            by_card = row["payment_method"] != "wallet" and row["total_minor"] > 0 and row["payment_id"] is not None
+            # Claimed long ago and never finished (a crash): this call finishes it. A claim still in flight
+            # (a double click) is ORDER_NOT_CANCELLABLE, so two calls never ask the provider at once.
+            interrupted = by_card and row["status"] == "refunded" and row["refund_id"] is None and row["stale"]
+            if not interrupted:
+                check_transition(row["status"], "cancel")  # 409 ORDER_NOT_CANCELLABLE unless paid
+                if not by_card:
+                    return await self._cancelled(row, user_id, None, ctx)
+                await db.execute("UPDATE orders_order SET status = 'refunded', cancelled_at = now() WHERE id = $1",
+                                 oid)
+        try:
+            # No transaction open: a slow provider holds none of the shop's locks.
+            intent = await self.bus.call(Payments.cancel_intent, CancelIntent(id=row["payment_id"]), ctx)
+        except BaseException:
+            await asyncio.shield(self._uncancel(oid))
+            raise
+        async with db.transaction():
+            row = await db.fetchrow(f"SELECT {ORDER_COLUMNS}, refund_id FROM orders_order WHERE id = $1 FOR UPDATE",
+                                    oid)
+            if row["refund_id"] is not None:  # a concurrent call finished it
+                return await load_order(db, oid, user_id)
+            return await self._cancelled(row, user_id, intent.id, ctx)
+
+    async def _cancelled(self, row: Any, user_id: str, refund_id: str | None, ctx: CallContext) -> Order:
+        """In the caller's transaction: stock back, the wallet credited (wallet orders), the event written."""
+        db = self.db
+        oid = str(row["id"])
+        items = await db.fetch("SELECT product_id, variant_id, qty FROM orders_order_item WHERE order_id = $1 "
+                               "ORDER BY position", oid)
+        product_ids = list(dict.fromkeys(r["product_id"] for r in items))
+        # The catalog skips variants deleted since the order; the rest get their stock back.
+        await self.bus.call(Catalog.restock, Restock(
+            lines=tuple(StockLine(product_id=r["product_id"], variant_id=r["variant_id"], qty=r["qty"])
+                        for r in items)), ctx)
+        await db.execute("UPDATE orders_order SET status = 'refunded', cancelled_at = coalesce(cancelled_at, now()) "
+                         "WHERE id = $1", oid)
+        # The money goes back last: it is the step other systems see.
+        total, currency = row["total_minor"], row["currency"].strip()
+        if total > 0 and row["payment_method"] == "wallet":
+            receipt = await self.bus.call(Wallets.credit, Credit(
+                # The wallet refunds against the payment's own reference, never more than was paid.
+                user_id=user_id, currency=currency, amount_minor=total, reference=f"order:{oid}"), ctx)
+            refund_id = receipt.transaction_id
+        await db.execute("UPDATE orders_order SET refund_id = $2 WHERE id = $1", oid, refund_id)
+        order = await load_order(db, oid, user_id)
+        await self.bus.publish(OrderCancelled(order_id=oid, user_id=user_id, total_minor=total,
+                                              currency=currency, product_ids=tuple(product_ids), order=order))
+        return order
+
+    async def _uncancel(self, order_id: str) -> None:
+        """The provider refused (or could not be reached): the claimed card order is paid again, as it was."""
+        await self.db.execute("UPDATE orders_order SET status = 'paid', cancelled_at = NULL WHERE id = $1 "
+                              "AND status = 'refunded' AND refund_id IS NULL", order_id)
+        log.warning("order_cancel_refund_failed", extra={"order_id": order_id})

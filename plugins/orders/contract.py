@@ -9,6 +9,8 @@ from kernel.events import Event
 from kernel.messages import Timestamp, Uuid, constraint, message
 from kernel.scopes import Scope
 from kernel.service import Service, rpc
+from plugins.payments.contract import Ack, PaymentOutcome
+from plugins.shipping.contract import Address, AddressInput, ShippingMethod
 from plugins.wallet.contract import Card
 
 # The scopes this plugin enforces (docs/plugins.md, "Scopes"); the consent screen shows the descriptions.
@@ -22,8 +24,11 @@ SCOPES = (
 CURRENCY = r"[A-Z]{3}"
 ID_MAX = 64  # ids are opaque strings (UUIDs here); longer input is refused before any lookup
 MAX_QTY = 999
+INT64_MAX_VALUE = 2**63 - 1
+EMAIL = r"[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{1,60}"
 
-OrderStatus = Literal["pending", "paid", "cancelled", "refunded"]
+OrderStatus = Literal["pending", "awaiting_payment", "paid", "cancelled", "refunded",
+                      "fulfilled", "partially_refunded"]
 PaymentMethod = Literal["wallet", "card"]
 ORDER_STATUSES: tuple[str, ...] = typing.get_args(OrderStatus)
 PAYMENT_METHODS: tuple[str, ...] = typing.get_args(PaymentMethod)
@@ -114,6 +119,33 @@ class OrderItem:
 
 
 @message
+class Fulfillment:
+    id: Uuid
+    carrier: str
+    tracking_number: str
+    created_at: Timestamp
+
+
+@message
+class Refund:
+    id: Uuid
+    amount_minor: int
+    currency: str
+    reason: str
+    created_at: Timestamp
+
+
+@message
+class OrderPayment:
+    """The payment intent of a card order (confirm it with POST /api/payments/{id}/confirm)."""
+
+    id: Uuid
+    provider: str
+    status: str  # the intent's status when the order was read
+    client_secret: str | None = None  # only in the checkout answer
+
+
+@message
 class Order:
     id: Uuid
     status: OrderStatus
@@ -126,6 +158,21 @@ class Order:
     card_brand: str | None = None
     card_last4: str | None = None
     cancelled_at: Timestamp | None = None
+    payment: OrderPayment | None = None
+    cancel_reason: str | None = None  # e.g. PAYMENT_EXPIRED
+    # Fulfilment (docs/orders.md): totalMinor = subtotalMinor + shippingMinor + taxMinor.
+    subtotal_minor: int = 0
+    shipping_minor: int = 0
+    tax_minor: int = 0
+    refunded_minor: int = 0
+    shipping_address: Address | None = None
+    shipping_method: ShippingMethod | None = None
+    email: str | None = None
+    updated_at: Timestamp | None = None
+    paid_at: Timestamp | None = None
+    fulfillments: tuple[Fulfillment, ...] = ()
+    refunds: tuple[Refund, ...] = ()
+    order_link: str | None = None  # a guest's signed link to the order (checkout answer only)
 
 
 @message
@@ -138,25 +185,28 @@ class OrderPage:
 
 @message
 class Checkout:
-    """Pay by wallet (``walletCurrency``) or by card (``card`` + ``currency``): exactly one of the two."""
+    """Pay by wallet (``walletCurrency``) or by card (``paymentMethod: "card"`` + ``currency``).
 
+    ``card`` (raw card data, with ``currency``) is the demo-mode seed form only.
+    """
+
+    payment_method: PaymentMethod | None = constraint(
+        default=None, doc='"card": the order awaits payment through a payment intent; "wallet": as walletCurrency')
     wallet_currency: str | None = constraint(default=None, pattern=CURRENCY)
     card: Card | None = None
     currency: str | None = constraint(default=None, pattern=CURRENCY, doc="the order currency for card payments")
+    # Fulfilment (plugins/orders/fulfilment.py): required with [plugins.orders] shipping_required = true.
+    shipping_address: AddressInput | None = None
+    address_id: str | None = constraint(default=None, min_len=1, max_len=ID_MAX, doc="a saved address instead")
+    shipping_method_id: str | None = constraint(default=None, min_len=1, max_len=ID_MAX)
+    email: str | None = constraint(default=None, min_len=3, max_len=254, pattern=EMAIL, strip=True,
+                                   doc="guests only: where the order confirmation and the order link go")
 
 
 @message
 class ListOrders:
     page: int = constraint(default=1, min=1, max=100_000)
     page_size: int = constraint(default=20, min=1, max=100)
-
-
-@message
-class ListAllOrders:
-    page: int = constraint(default=1, min=1, max=100_000)
-    page_size: int = constraint(default=20, min=1, max=100)
-    status: OrderStatus | None = None
-    user_id: str | None = constraint(default=None, min_len=1, max_len=ID_MAX)
 
 
 @message
@@ -178,6 +228,69 @@ class HasPurchased:
 @message
 class Purchased:
     purchased: bool  # the user holds a paid (not cancelled, not refunded) order with the product
+
+
+# ---- fulfilment and admin operations (scope orders:manage; admin implies it)
+
+
+@message
+class ListAllOrders:
+    """Newest-updated first (updatedAt desc, id desc): poll with updatedSince for an incremental sync."""
+
+    page: int = constraint(default=1, min=1, max=100_000)
+    page_size: int = constraint(default=20, min=1, max=100)
+    status: OrderStatus | None = None
+    email: str | None = constraint(default=None, min_len=1, max_len=254, strip=True, doc="exact, case-insensitive")
+    updated_since: Timestamp | None = constraint(default=None, doc="RFC 3339; orders updated at or after it")
+    user_id: str | None = constraint(default=None, min_len=1, max_len=ID_MAX)
+
+
+@message
+class CreateFulfillment:
+    id: str = constraint(min_len=1, max_len=ID_MAX)
+    carrier: str = constraint(min_len=1, max_len=100, strip=True)
+    tracking_number: str = constraint(min_len=1, max_len=100, strip=True, pattern=r"[A-Za-z0-9 ._/-]+")
+
+
+@message
+class CreateRefund:
+    id: str = constraint(min_len=1, max_len=ID_MAX)
+    amount_minor: int = constraint(min=1, max=INT64_MAX_VALUE)
+    reason: str = constraint(default="", max_len=500, strip=True)
+
+
+@message
+class ListCustomers:
+    page: int = constraint(default=1, min=1, max=100_000)
+    page_size: int = constraint(default=20, min=1, max=100)
+
+
+@message
+class CustomerTotal:
+    currency: str
+    amount_minor: int  # paid, net of refunds
+
+
+@message
+class Customer:
+    user_id: str
+    email: str | None
+    order_count: int  # orders that were paid (whatever happened after)
+    totals: tuple[CustomerTotal, ...]
+    last_order_at: Timestamp
+
+
+@message
+class CustomerPage:
+    items: tuple[Customer, ...]
+    page: int
+    page_size: int
+    total: int
+
+
+@message
+class GetGuestOrder:
+    token: str = constraint(min_len=1, max_len=300, pattern=r"[A-Za-z0-9_.-]+")
 
 
 @message
@@ -221,11 +334,20 @@ class Orders(Service, package="shop.orders.v1"):
     list_orders = rpc(ListOrders, OrderPage, scope="orders:read", user=True)
     get_order = rpc(GetOrder, Order, scope="orders:read", user=True)
     cancel_order = rpc(CancelOrder, Order, scope="orders:write", user=True, rate_limit="write", idempotent=True)
-    list_all_orders = rpc(ListAllOrders, OrderPage, scope="admin")
+    # Fulfilment and admin operations (plugins/orders/admin.py, lifecycle.py); admin implies orders:manage.
+    list_all_orders = rpc(ListAllOrders, OrderPage, scope="orders:manage")
+    admin_get_order = rpc(GetOrder, Order, scope="orders:manage")
+    fulfil_order = rpc(CreateFulfillment, Order, scope="orders:manage", idempotent=True, write=True)
+    refund_order = rpc(CreateRefund, Order, scope="orders:manage", idempotent=True, write=True)
+    list_customers = rpc(ListCustomers, CustomerPage, scope="orders:manage")
+    # A guest's order through the signed link of its confirmation (plugins/orders/guest.py).
+    get_guest_order = rpc(GetGuestOrder, Order, rate_limit="read")
     # GET /api/admin/sales, GraphQL salesReport: the admin dashboard's chart.
-    get_sales_report = rpc(GetSalesReport, SalesReport, scope="admin")
+    get_sales_report = rpc(GetSalesReport, SalesReport, scope="orders:manage")
     # For other plugins (e.g. reviews by buyers only); never exposed over HTTP.
     has_purchased = rpc(HasPurchased, Purchased, internal=True)
+    # Told by payments when an order's intent is paid, expires or is cancelled.
+    payment_outcome = rpc(PaymentOutcome, Ack, internal=True)
 
 
 # ---- events (written to the outbox inside the transaction, delivered after commit, in order per order)
@@ -253,4 +375,28 @@ class OrderCancelled(Event, topic="orders.order_cancelled", aggregate="order_id"
     total_minor: int
     currency: str
     product_ids: tuple[str, ...]
+    order: Order | None = None
+
+
+@message
+class OrderFulfilled(Event, topic="orders.order_fulfilled", aggregate="order_id"):
+    """A parcel left (an order may ship in several): webhook order.fulfilled, the shipping notice mail."""
+
+    order_id: str
+    user_id: str
+    fulfillment_id: str
+    carrier: str
+    tracking_number: str
+    order: Order | None = None
+
+
+@message
+class OrderRefunded(Event, topic="orders.order_refunded", aggregate="order_id"):
+    """An admin refund (part or all of what was paid) sent to the original payment method: webhook order.refunded."""
+
+    order_id: str
+    user_id: str
+    refund_id: str
+    amount_minor: int
+    currency: str
     order: Order | None = None

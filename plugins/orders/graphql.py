@@ -37,6 +37,13 @@ def part() -> GraphQLPart:
             "OrderItem.options": variant_options,
             "Mutation.checkout": bus_field(o.checkout),
             "Mutation.checkoutWithCard": bus_field(o.checkout),
+            "Mutation.checkoutByCard": bus_field(o.checkout),
             "Mutation.cancelOrder": bus_field(o.cancel_order),
+            "Query.adminOrders": bus_field(o.list_all_orders),
+            "Query.adminOrder": bus_field(o.admin_get_order, null_if_not_found=True),
+            "Query.guestOrder": bus_field(o.get_guest_order, null_if_not_found=True),
+            "Query.customers": bus_field(o.list_customers),
+            "Mutation.fulfilOrder": bus_field(o.fulfil_order),
+            "Mutation.refundOrder": bus_field(o.refund_order),
         },
     )

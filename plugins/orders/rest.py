@@ -7,6 +7,7 @@ from kernel.rest import Route
 from .contract import Orders
 
 TAGS = ("orders",)
+ADMIN = ("orders-admin",)
 
 
 def routes() -> list[Route]:
@@ -29,7 +30,20 @@ def routes() -> list[Route]:
         Route("GET", "/api/orders/{id}", Orders.get_order, summary="One of the caller's orders", tags=TAGS),
         Route("POST", "/api/orders/{id}/cancel", Orders.cancel_order,
               summary="Cancel a paid order: refund and restock (Idempotency-Key honoured)", tags=TAGS),
-        Route("GET", "/api/admin/orders", Orders.list_all_orders, summary="All orders (admin)", tags=("admin",)),
-        Route("GET", "/api/admin/sales", Orders.get_sales_report, tags=("admin",),
+        # Fulfilment and admin operations (scope orders:manage; admin implies it).
+        Route("GET", "/api/admin/orders", Orders.list_all_orders,
+              summary="Every order, newest-updated first (filter by status, email, updatedSince)", tags=ADMIN),
+        Route("GET", "/api/admin/orders/{id}", Orders.admin_get_order, summary="Any order, with the customer's email",
+              tags=ADMIN),
+        Route("POST", "/api/admin/orders/{id}/fulfillments", Orders.fulfil_order, status=201,
+              summary="Record a shipment (carrier, tracking number): the order is fulfilled", tags=ADMIN),
+        Route("POST", "/api/admin/orders/{id}/refunds", Orders.refund_order, status=201,
+              summary="Refund part or all of what was paid, to the original payment method (Idempotency-Key "
+                      "honoured)", tags=ADMIN),
+        Route("GET", "/api/guest-orders/{token}", Orders.get_guest_order,
+              summary="A guest's order, through the signed link given at checkout", tags=TAGS),
+        Route("GET", "/api/admin/customers", Orders.list_customers,
+              summary="Customers with their order counts and totals", tags=ADMIN),
+        Route("GET", "/api/admin/sales", Orders.get_sales_report, tags=ADMIN,
               summary="Orders and revenue per day of the last `days` (default 30), one series per currency"),
     ]

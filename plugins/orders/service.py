@@ -2,22 +2,31 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from kernel.context import CallContext
+from plugins.payments.contract import Ack, PaymentOutcome
 
+from .admin import AdminOps
 from .cart import CartStore
 from .checkout import CheckoutFlow
+from .config import OrdersConfig
 from .contract import (
     AddToCart,
     CancelOrder,
     Cart,
     Checkout,
+    CreateFulfillment,
+    CreateRefund,
+    CustomerPage,
     GetCart,
+    GetGuestOrder,
     GetOrder,
     GetSalesReport,
     HasPurchased,
     ListAllOrders,
+    ListCustomers,
     ListOrders,
     Order,
     OrderPage,
@@ -28,6 +37,8 @@ from .contract import (
     SetCartItem,
     SetCartVariant,
 )
+from .guest import GuestLinks, check_guest_checkout, link_invalid
+from .guest_session import is_guest
 from .store import load_order, order_page
 
 
@@ -43,6 +54,8 @@ class OrdersServicer:
         self.pctx = plugin_ctx
         self.carts = CartStore(plugin_ctx)
         self.flow = CheckoutFlow(plugin_ctx, self.carts)
+        self.admin = AdminOps(plugin_ctx)
+        self.links = GuestLinks(plugin_ctx)
 
     async def get_cart(self, req: GetCart, ctx: CallContext) -> Cart:
         return await self.carts.get(_user(ctx), ctx)
@@ -63,10 +76,19 @@ class OrdersServicer:
         return await self.carts.remove_variant(_user(ctx), req, ctx)
 
     async def checkout(self, req: Checkout, ctx: CallContext) -> Order:
-        return await self.flow.checkout(_user(ctx), req, ctx)
+        user_id = _user(ctx)
+        if not is_guest(user_id):
+            return await self.flow.checkout(user_id, req, ctx)
+        check_guest_checkout(req)
+        order = await self.flow.checkout(user_id, req, ctx)
+        ttl = (self.pctx.config or OrdersConfig()).guest_link_ttl
+        return dataclasses.replace(order, order_link=await self.links.sign(order.id, ttl))
 
     async def cancel_order(self, req: CancelOrder, ctx: CallContext) -> Order:
         return await self.flow.cancel(_user(ctx), req, ctx)
+
+    async def payment_outcome(self, req: PaymentOutcome, ctx: CallContext) -> Ack:
+        return await self.flow.payment_outcome(req, ctx)
 
     async def list_orders(self, req: ListOrders, ctx: CallContext) -> OrderPage:
         return await order_page(self.pctx.db, page=req.page, page_size=req.page_size, user_id=_user(ctx))
@@ -85,6 +107,28 @@ class OrdersServicer:
             "WHERE o.user_id = $1 AND i.product_id = $2 AND o.status = 'paid')", req.user_id, req.product_id)
         return Purchased(purchased=bool(found))
 
+    # ---- fulfilment and admin operations (admin.py)
+
     async def list_all_orders(self, req: ListAllOrders, ctx: CallContext) -> OrderPage:
-        return await order_page(self.pctx.db, page=req.page, page_size=req.page_size, user_id=req.user_id,
-                                status=req.status)
+        return await self.admin.list_orders(req)
+
+    async def admin_get_order(self, req: GetOrder, ctx: CallContext) -> Order:
+        return await self.admin.get_order(req, ctx)
+
+    async def fulfil_order(self, req: CreateFulfillment, ctx: CallContext) -> Order:
+        return await self.admin.fulfil(req, ctx)
+
+    async def refund_order(self, req: CreateRefund, ctx: CallContext) -> Order:
+        return await self.admin.refund(req, ctx)
+
+    async def list_customers(self, req: ListCustomers, ctx: CallContext) -> CustomerPage:
+        return await self.admin.customers(req)
+
+    # ---- guests (guest.py)
+
+    async def get_guest_order(self, req: GetGuestOrder, ctx: CallContext) -> Order:
+        order_id = await self.links.verify(req.token)
+        order = await load_order(self.pctx.db, order_id, None)
+        if not order.user_id.startswith("guest:"):
+            raise link_invalid()
+        return order

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -11,11 +12,17 @@ import orjson
 
 from kernel.db import Database
 from kernel.status import BusError, Status
+from plugins.shipping.contract import Address, ShippingMethod
 
-from .contract import Order, OrderItem, OrderPage
+from .contract import Fulfillment, Order, OrderItem, OrderPage, OrderPayment, Refund
 
 ORDER_COLUMNS = ("id, user_id, status, total_minor, currency, payment_method, card_brand, card_last4, "
-                 "created_at, cancelled_at")
+                 "created_at, cancelled_at, payment_id, payment_provider, cancel_reason")
+# What an order's status says about its payment intent (GET /api/payments/{id} has the intent's own).
+_PAYMENT_STATUS = {"awaiting_payment": "requires_payment_method", "paid": "succeeded", "cancelled": "canceled",
+                   "refunded": "refunded", "pending": "requires_payment_method",
+                   # after payment (fulfilment): the intent succeeded; refunds are the order's own list
+                   "fulfilled": "succeeded", "partially_refunded": "succeeded"}
 
 
 def parse_uuid(value: str) -> str | None:
@@ -32,6 +39,11 @@ def iso(ts: datetime | None) -> str | None:
     return ts.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
+# The fulfilment columns (m0004_fulfilment), read next to ORDER_COLUMNS by orders_from_rows.
+FULFIL_COLUMNS = ("subtotal_minor, shipping_minor, tax_minor, refunded_minor, email, shipping_address, "
+                  "shipping_method, updated_at, paid_at")
+
+
 def order_not_found() -> BusError:
     return BusError(Status.NOT_FOUND, "order not found", reason="ORDER_NOT_FOUND")
 
@@ -46,7 +58,7 @@ def _item(r: Any) -> OrderItem:
     )
 
 
-async def orders_from_rows(db: Database, rows: Sequence[Any]) -> list[Order]:
+async def _base_orders(db: Database, rows: Sequence[Any]) -> list[Order]:
     """Messages for order rows, with their items fetched in one query."""
     if not rows:
         return []
@@ -63,10 +75,49 @@ async def orders_from_rows(db: Database, rows: Sequence[Any]) -> list[Order]:
             id=str(r["id"]), status=r["status"], total_minor=r["total_minor"], currency=r["currency"],
             payment_method=r["payment_method"], items=tuple(items[r["id"]]), created_at=iso(r["created_at"]) or "",
             user_id=r["user_id"], card_brand=r["card_brand"], card_last4=r["card_last4"],
-            cancelled_at=iso(r["cancelled_at"]),
+            cancelled_at=iso(r["cancelled_at"]), cancel_reason=r["cancel_reason"],
+            payment=None if r["payment_id"] is None else OrderPayment(
+                id=r["payment_id"], provider=r["payment_provider"], status=_PAYMENT_STATUS[r["status"]]),
         )
         for r in rows
     ]
+
+
+async def orders_from_rows(db: Database, rows: Sequence[Any]) -> list[Order]:
+    """Messages for order rows: items, then the fulfilment fields, fulfillments and refunds (one query each)."""
+    orders = await _base_orders(db, rows)
+    if not orders:
+        return orders
+    ids = [r["id"] for r in rows]
+    extra = {r["id"]: r for r in await db.fetch(f"SELECT id, {FULFIL_COLUMNS} FROM orders_order "
+                                                 "WHERE id = ANY($1::uuid[])", ids)}
+    fulfillments: dict[Any, list[Fulfillment]] = {i: [] for i in ids}
+    for r in await db.fetch("SELECT id, order_id, carrier, tracking_number, created_at FROM orders_fulfillment "
+                            "WHERE order_id = ANY($1::uuid[]) ORDER BY order_id, created_at, id", ids):
+        fulfillments[r["order_id"]].append(Fulfillment(id=str(r["id"]), carrier=r["carrier"],
+                                                       tracking_number=r["tracking_number"],
+                                                       created_at=iso(r["created_at"]) or ""))
+    refunds: dict[Any, list[Refund]] = {i: [] for i in ids}
+    for r in await db.fetch("SELECT id, order_id, amount_minor, currency, reason, created_at FROM orders_refund "
+                            "WHERE order_id = ANY($1::uuid[]) ORDER BY order_id, created_at, id", ids):
+        refunds[r["order_id"]].append(Refund(id=str(r["id"]), amount_minor=r["amount_minor"],
+                                             currency=r["currency"].strip(), reason=r["reason"],
+                                             created_at=iso(r["created_at"]) or ""))
+    out = []
+    for row, order in zip(rows, orders, strict=True):
+        x = extra[row["id"]]
+        out.append(dataclasses.replace(
+            order, subtotal_minor=x["subtotal_minor"], shipping_minor=x["shipping_minor"], tax_minor=x["tax_minor"],
+            refunded_minor=x["refunded_minor"], email=x["email"], updated_at=iso(x["updated_at"]),
+            paid_at=iso(x["paid_at"]),
+            shipping_address=None if x["shipping_address"] is None else Address(**_json(x["shipping_address"])),
+            shipping_method=None if x["shipping_method"] is None else ShippingMethod(**_json(x["shipping_method"])),
+            fulfillments=tuple(fulfillments[row["id"]]), refunds=tuple(refunds[row["id"]])))
+    return out
+
+
+def _json(value: Any) -> dict[str, Any]:
+    return dict(orjson.loads(value)) if isinstance(value, (str, bytes)) else dict(value)
 
 
 async def load_order(db: Database, order_id: str, user_id: str | None) -> Order:

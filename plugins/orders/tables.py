@@ -3,7 +3,9 @@ tests/test_tables.py compares the two)."""
 
 from __future__ import annotations
 
-from piccolo.columns import JSONB, UUID, BigInt, ForeignKey, Integer, Text, Timestamptz
+from piccolo.columns import JSONB, UUID, BigInt, Bytea, ForeignKey, Integer, Text, Timestamptz
+from piccolo.columns.base import OnDelete
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
 from kernel.columns import Char
@@ -40,6 +42,18 @@ class OrderRow(Table, tablename="orders_order"):
     created_at = Timestamptz()
     paid_at = Timestamptz(null=True, default=None)
     cancelled_at = Timestamptz(null=True, default=None)
+    payment_id = Text(null=True, default=None)  # the payment intent (card orders)
+    payment_provider = Text(null=True, default=None)
+    cancel_reason = Text(null=True, default=None)  # e.g. PAYMENT_EXPIRED
+    # m0004_fulfilment
+    subtotal_minor = BigInt(default=0)
+    shipping_minor = BigInt(default=0)
+    tax_minor = BigInt(default=0)
+    refunded_minor = BigInt(default=0)
+    email = Text(null=True, default=None)
+    shipping_address = JSONB(null=True, default=None)
+    shipping_method = JSONB(null=True, default=None)
+    updated_at = Timestamptz(default=TimestamptzNow())
 
 
 class OrderItemRow(Table, tablename="orders_order_item"):
@@ -60,4 +74,27 @@ class OrderItemRow(Table, tablename="orders_order_item"):
     options = JSONB(default="{}")
 
 
-TABLES = [CartRow, CartItemRow, OrderRow, OrderItemRow]
+class FulfillmentRow(Table, tablename="orders_fulfillment"):
+    id = UUID(primary_key=True)
+    order_id = ForeignKey(OrderRow, null=False, on_delete=OnDelete.cascade)
+    carrier = Text()
+    tracking_number = Text()
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class RefundRow(Table, tablename="orders_refund"):
+    id = UUID(primary_key=True)
+    order_id = ForeignKey(OrderRow, null=False, on_delete=OnDelete.cascade)
+    amount_minor = BigInt()
+    currency = Char(3)
+    reason = Text(default="")
+    payment_refund_id = Text(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class SecretRow(Table, tablename="orders_secret"):
+    name = Text(primary_key=True)
+    value = Bytea()
+
+
+TABLES = [CartRow, CartItemRow, OrderRow, OrderItemRow, FulfillmentRow, RefundRow, SecretRow]

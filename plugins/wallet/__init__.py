@@ -1,7 +1,7 @@
-"""Wallet plugin: multi-currency wallets on a double-entry ledger, and card payments.
+"""Wallet plugin: multi-currency wallets on a double-entry ledger.
 
-Contributes the ``shop.wallet.v1.Wallets`` and ``shop.wallet.v1.Payments`` bus
-services, REST routes under /api/wallets, GraphQL fields, and ``shop ledger verify``.
+Contributes the ``shop.wallet.v1.Wallets`` bus service, REST routes under /api/wallets, GraphQL fields,
+and ``shop ledger verify``.
 See docs/wallets.md.
 """
 
@@ -17,8 +17,7 @@ from kernel.hookspecs import hookimpl
 from kernel.plugin import PluginContext, PluginInfo
 from kernel.rest import Route
 
-from .contract import SCOPES, Payments, Wallets
-from .gateway import make_provider
+from .contract import SCOPES, Wallets
 from .money import Money, WalletConfig
 
 
@@ -38,14 +37,10 @@ def shop_tables(ctx: PluginContext) -> list[Any]:
 
 @hookimpl
 def shop_services(ctx: PluginContext) -> list[tuple[Any, object]]:
-    from .service import PaymentsServicer, WalletServicer
+    from .service import WalletServicer
 
     config: WalletConfig = ctx.config
-    money = Money(config)
-    return [
-        (Wallets, WalletServicer(ctx, money, config)),
-        (Payments, PaymentsServicer(ctx, money, make_provider(config.payment_provider, demo=ctx.settings.demo))),
-    ]
+    return [(Wallets, WalletServicer(ctx, Money(config), config))]
 
 
 @hookimpl

@@ -1,4 +1,4 @@
-"""What other plugins may import from wallet: wallets, the ledger, and card payments."""
+"""What other plugins may import from wallet: wallets and the ledger (card payments: plugins.payments)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Literal
 from kernel.messages import Timestamp, Uuid, constraint, message
 from kernel.scopes import Scope
 from kernel.service import Service, rpc
+from plugins.payments.contract import Ack, PaymentOutcome
 
 # The scopes this plugin enforces (docs/plugins.md, "Scopes"); the consent screen shows the descriptions.
 SCOPES = (
@@ -19,10 +20,21 @@ EntryKind = Literal["topup", "transfer_in", "transfer_out", "payment", "refund"]
 
 
 @message
+class TopUpPayment:
+    """The payment intent of a paid top-up: confirm it (POST /api/payments/{id}/confirm) to be credited."""
+
+    id: Uuid
+    provider: str
+    status: str
+    client_secret: str | None = None
+
+
+@message
 class Wallet:
     id: Uuid
     currency: str
     balance_minor: int
+    payment: TopUpPayment | None = None  # a paid top-up waiting for its payment (balance not yet credited)
 
 
 @message
@@ -45,7 +57,9 @@ class ListWallets:
 class TopUp:
     currency: str = constraint(pattern=CURRENCY)
     amount_minor: int  # validated against configured bounds by the servicer
-    card: Card | None = None  # charge a card through the payment gateway; None: demo funding
+    # Demo mode only (seed compatibility): a raw test card, paid at once through the test provider.
+    # Otherwise a top-up outside demo mode answers with a payment intent to confirm.
+    card: Card | None = None
 
 
 @message
@@ -101,6 +115,8 @@ class Debit:
     currency: str = constraint(pattern=CURRENCY)
     amount_minor: int = constraint(min=1)
     reference: str  # e.g. "order:<id>"; recorded on the ledger transaction
+    # The ledger transaction's id, chosen by the caller (a UUID) so it can record it before paying.
+    transaction_id: str | None = constraint(default=None, min_len=36, max_len=36)
 
 
 @message
@@ -117,37 +133,6 @@ class Credit:
 class LedgerReceipt:
     transaction_id: str
     balance_minor: int
-
-
-@message
-class ChargeCard:
-    card: Card
-    currency: str = constraint(pattern=CURRENCY)
-    amount_minor: int = constraint(min=1)
-    reference: str
-
-
-@message
-class CardCharge:
-    charge_id: str
-    brand: str
-    last4: str
-    amount_minor: int
-    currency: str
-
-
-@message
-class RefundCharge:
-    charge_id: str
-    amount_minor: int = constraint(min=1)
-    reference: str
-
-
-@message
-class CardRefund:
-    refund_id: str
-    charge_id: str
-    amount_minor: int
 
 
 @message
@@ -209,10 +194,5 @@ class Wallets(Service, package="shop.wallet.v1"):
     rates_into = rpc(GetRates, Rates, internal=True)
     # Added: the currencies the shop accepts, for top-up forms (GET /api/wallets/currencies).
     list_currencies = rpc(ListCurrencies, tuple[CurrencyInfo, ...])
-
-
-class Payments(Service, package="shop.wallet.v1"):
-    """Card payments through the configured gateway (built-in: the test gateway)."""
-
-    charge_card = rpc(ChargeCard, CardCharge, internal=True)
-    refund_charge = rpc(RefundCharge, CardRefund, internal=True)
+    # Told by payments when a top-up's intent is paid (credits the wallet once), expires or is cancelled.
+    payment_outcome = rpc(PaymentOutcome, Ack, internal=True)

@@ -66,7 +66,6 @@ class WalletConfig:
                                              doc="ISO 4217 codes the shop accepts")
     max_topup_minor: int = constraint(default=100_000_000, min=1, doc="largest top-up per call, in minor units")
     exchange_rates: Any = constraint(default=DEFAULT_RATES, doc='{"FROM/TO" = "decimal"}; converts major units')
-    payment_provider: str = constraint(default="test", doc="card gateway: 'test' (built in)")
     allow_demo_topup: bool = True  # top-ups without a card, funded by system:funding (demo shops)
 
     def __post_init__(self) -> None:
@@ -78,10 +77,6 @@ class WalletConfig:
             parse_rates(self.exchange_rates)
         except FieldError as exc:
             errors.append(exc)
-        from .gateway import PROVIDERS
-
-        if self.payment_provider not in PROVIDERS:
-            errors.append(FieldError("paymentProvider", f"must be one of {', '.join(sorted(PROVIDERS))}"))
         if errors:
             raise DecodeError(errors)
 

@@ -1,4 +1,4 @@
-"""The wallet and payment servicers: validation, then the ledger."""
+"""The wallet servicer: validation, then the ledger. Paid top-ups go through plugins.payments."""
 
 from __future__ import annotations
 
@@ -8,14 +8,12 @@ from typing import Any
 from kernel.context import CallContext
 from kernel.iso4217 import EXPONENTS
 from kernel.plugin import PluginContext
-from kernel.status import BusError, Status, invalid, not_found, precondition
+from kernel.status import BusError, Status, invalid, precondition
 from plugins.auth.contract import FindUserByEmail, Users
+from plugins.payments.contract import Ack, CreateIntent, PaymentOutcome, Payments, PayNow
 
 from . import ledger, queries
 from .contract import (
-    CardCharge,
-    CardRefund,
-    ChargeCard,
     ConvertAmount,
     Converted,
     Credit,
@@ -28,16 +26,15 @@ from .contract import (
     ListCurrencies,
     ListTransactions,
     ListWallets,
-    Payments,
     Rate,
     Rates,
-    RefundCharge,
     TopUp,
+    TopUpPayment,
     Transfer,
     TransferResult,
     Wallet,
+    Wallets,
 )
-from .gateway import PaymentProvider
 from .ledger import CARD_CLEARING, FUNDING, SALES, Leg
 from .money import Money, WalletConfig
 
@@ -79,35 +76,65 @@ class WalletServicer:
         return tuple(CurrencyInfo(code=c, exponent=EXPONENTS[c]) for c in self.money.ordered)
 
     async def top_up(self, req: TopUp, ctx: CallContext) -> Wallet:
+        """Free in demo mode (system:funding); otherwise paid through a payment intent.
+
+        The paid top-up answers the wallet as it is with ``payment``: once the customer
+        confirms it, payments calls ``payment_outcome`` and the wallet is credited once.
+        """
         user = _user(ctx)
         currency = self.money.check_accepted(req.currency)
         amount = self.money.check_amount(req.amount_minor, maximum=self.money.max_topup_minor)
-        if req.card is None and not self.demo:
-            raise BusError(Status.FAILED_PRECONDITION,
-                           "A top-up needs a payment: free top-ups exist only in demo mode (SHOP_DEMO=1).",
-                           reason="PAYMENT_REQUIRED", field_errors=[("card", "is required outside demo mode")])
-        if req.card is None and not self.allow_demo_topup:
-            raise invalid("card", "is required: this shop tops up wallets only by card")
-
-        async def run() -> Wallet:
-            source, reference, memo = FUNDING, "", "Top-up"
-            if req.card is not None:
-                charge = await self.ctx.bus.call(
-                    Payments.charge_card,
-                    ChargeCard(card=req.card, currency=currency, amount_minor=amount, reference=f"wallet-topup:{user}"),
-                    ctx,
+        if req.card is not None and not self.demo:
+            raise invalid("card", "is accepted only in demo mode: top up without a card and confirm the payment "
+                                  "with a token from the provider's script")
+        if req.card is None and self.allow_demo_topup:
+            async def free() -> Wallet:
+                posted = await ledger.post(
+                    self.db, kind="topup", currency=currency, memo="Top-up",
+                    legs=[Leg("system", FUNDING, -amount, "topup", "Top-up"), Leg("user", user, amount, "topup", "Top-up")],
                 )
-                source, reference = CARD_CLEARING, f"card-charge:{charge.charge_id}"
-                memo = f"Card top-up ({charge.brand} ending {charge.last4})"
-            posted = await ledger.post(
-                self.db, kind="topup", currency=currency, reference=reference, memo=memo,
-                legs=[Leg("system", source, -amount, "topup", memo), Leg("user", user, amount, "topup", memo)],
-            )
-            key = ("user", user)
-            return Wallet(id=posted.account_ids[key], currency=currency, balance_minor=posted.balances[key])
+                key = ("user", user)
+                return Wallet(id=posted.account_ids[key], currency=currency, balance_minor=posted.balances[key])
 
-        # A card charge is never retried behind the caller's back.
-        return await ledger.atomic(self.db, run, retry=req.card is None)
+            return await ledger.atomic(self.db, free)
+        if not self.ctx.bus.has(Payments.create_intent):
+            raise invalid("card", "is required: free top-ups are off and no payment plugin is enabled")
+        async with self.db.transaction():
+            intent = await self.ctx.bus.call(Payments.create_intent, CreateIntent(
+                user_id=user, purpose="topup", reference=f"topup:{uuid.uuid4()}", amount_minor=amount,
+                currency=currency, notify=Wallets.payment_outcome.full_name), ctx)
+            if req.card is not None:
+                # Seed compatibility (demo only): the test provider tokenizes the card; confirmed at once.
+                await self.ctx.bus.call(Payments.pay_now, PayNow(id=intent.id, card=req.card), ctx)
+                return await self._wallet(user, currency)
+        wallet = await self._wallet(user, currency)
+        return Wallet(id=wallet.id, currency=currency, balance_minor=wallet.balance_minor, payment=TopUpPayment(
+            id=intent.id, provider=intent.provider, status=intent.status, client_secret=intent.client_secret))
+
+    async def _wallet(self, user: str, currency: str) -> Wallet:
+        await ledger._ensure_accounts(self.db, currency, [("user", user)])
+        row = await self.db.fetchrow("SELECT id::text AS id, balance_minor FROM wallet_accounts "
+                                     "WHERE kind = 'user' AND owner = $1 AND currency = $2", user, currency)
+        return Wallet(id=row["id"], currency=currency, balance_minor=row["balance_minor"])
+
+    async def payment_outcome(self, req: PaymentOutcome, ctx: CallContext) -> Ack:
+        """A paid top-up intent credits the wallet from card clearing, once (keyed by the intent)."""
+        if req.purpose != "topup" or req.outcome != "paid":
+            return Ack()
+        reference = f"payment:{req.intent_id}"
+
+        async def credit() -> None:
+            done = await self.db.fetchval("SELECT 1 FROM wallet_transactions WHERE reference = $1 AND kind = 'topup'",
+                                          reference)
+            if done:
+                return
+            memo = f"Card top-up ({req.brand} ending {req.last4})" if req.last4 else "Card top-up"
+            await ledger.post(self.db, kind="topup", currency=req.currency, reference=reference, memo=memo,
+                              legs=[Leg("system", CARD_CLEARING, -req.amount_minor, "topup", memo),
+                                    Leg("user", req.user_id, req.amount_minor, "topup", memo)])
+
+        await ledger.atomic(self.db, credit)
+        return Ack()
 
     async def transfer(self, req: Transfer, ctx: CallContext) -> TransferResult:
         sender = _user(ctx)
@@ -162,20 +189,55 @@ class WalletServicer:
     # ---------------------------------------------------------------- internal
 
     async def debit(self, req: Debit, ctx: CallContext) -> LedgerReceipt:
-        """Pay from a wallet into system:sales, inside the caller's transaction."""
+        """Pay from a wallet into system:sales, inside the caller's transaction.
+
+        The hot path of every wallet checkout, so it locks late and briefly: an unlocked
+        read finds both accounts (and refuses a short balance early), then ONE statement
+        locks them in id order, moves the money and writes the transaction and its entries.
+        system:sales is shared by every checkout in the currency: it stays locked only from
+        that statement to the caller's commit. The user balance CHECK still guards a race.
+        """
         currency = self.money.check_accepted(req.currency)
         amount = self.money.check_amount(req.amount_minor)
         if not req.user_id:
             raise invalid("userId", "must not be empty")
+        tx_id = req.transaction_id or str(uuid.uuid4())
+        if _uuid_or_none(tx_id) is None:
+            raise invalid("transactionId", "must be a UUID")
+        memo = f"Payment {req.reference}"
 
         async def run() -> LedgerReceipt:
-            posted = await ledger.post(
-                self.db, kind="payment", currency=currency, reference=req.reference, memo=f"Payment {req.reference}",
-                legs=[Leg("user", req.user_id, -amount, "payment", f"Payment {req.reference}"),
-                      Leg("system", SALES, amount, "payment", f"Payment {req.reference}")],
-            )
-            return LedgerReceipt(transaction_id=posted.transaction_id,
-                                 balance_minor=posted.balances[("user", req.user_id)])
+            found = {(r["kind"], r["owner"]): r for r in await self.db.fetch(
+                "SELECT id, kind, owner, balance_minor FROM wallet_accounts WHERE currency = $1 "
+                "AND ((kind = 'user' AND owner = $2) OR (kind = 'system' AND owner = $3))",
+                currency, req.user_id, SALES)}
+            user = found.get(("user", req.user_id))
+            balance = 0 if user is None else user["balance_minor"]
+            if balance < amount:
+                raise precondition("INSUFFICIENT_FUNDS",
+                                   f"Not enough money in the {currency} wallet: the balance is {balance}, "
+                                   f"{amount} is needed.")
+            sales = found.get(("system", SALES))
+            if sales is None:
+                await self.db.execute("INSERT INTO wallet_accounts (kind, owner, currency) VALUES ('system', $1, $2) "
+                                      "ON CONFLICT (kind, owner, currency) DO NOTHING", SALES, currency)
+                sales_id = await self.db.fetchval("SELECT id FROM wallet_accounts WHERE kind = 'system' "
+                                                  "AND owner = $1 AND currency = $2", SALES, currency)
+            else:
+                sales_id = sales["id"]
+            new_balance = await self.db.fetchval(
+                "WITH locked AS (SELECT id FROM wallet_accounts WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE), "
+                "upd AS (UPDATE wallet_accounts a SET balance_minor = a.balance_minor + d.delta "
+                "  FROM unnest($1::uuid[], $2::bigint[]) AS d(id, delta), locked l "
+                "  WHERE a.id = d.id AND l.id = d.id RETURNING a.id, a.balance_minor), "
+                "tx AS (INSERT INTO wallet_transactions (id, kind, currency, reference, memo) "
+                "  VALUES ($3::uuid, 'payment', $4, $5, $6) RETURNING id), "
+                "ent AS (INSERT INTO wallet_entries (transaction_id, account_id, kind, amount_minor, currency, memo) "
+                "  SELECT tx.id, d.id, 'payment', d.delta, $4, $6 FROM tx, "
+                "  unnest($1::uuid[], $2::bigint[]) WITH ORDINALITY AS d(id, delta, n) ORDER BY d.n) "
+                "SELECT balance_minor FROM upd WHERE id = $7",
+                [user["id"], sales_id], [-amount, amount], tx_id, currency, req.reference, memo, user["id"])
+            return LedgerReceipt(transaction_id=tx_id, balance_minor=new_balance)
 
         return await ledger.atomic(self.db, run)
 
@@ -202,7 +264,7 @@ class WalletServicer:
                 raise precondition(
                     "REFUND_EXCEEDS_PAYMENT",
                     f"Only {refundable} of the wallet payment {req.reference!r} can still be refunded "
-                    "(card payments are refunded with Payments.refund_charge).",
+                    "(card payments are refunded through plugins.payments).",
                 )
 
         async def run() -> LedgerReceipt:
@@ -230,67 +292,8 @@ class WalletServicer:
             Rate(from_currency=src, numerator=rate.numerator, denominator=rate.denominator) for src, rate in found))
 
 
-class PaymentsServicer:
-    """Records card charges and refunds; the provider talks to the card network."""
-
-    def __init__(self, ctx: PluginContext, money: Money, provider: PaymentProvider) -> None:
-        self.ctx = ctx
-        self.money = money
-        self.provider = provider
-
-    async def charge_card(self, req: ChargeCard, ctx: CallContext) -> CardCharge:
-        currency = self.money.check_accepted(req.currency)
-        amount = self.money.check_amount(req.amount_minor)
-        db = self.ctx.db
-        auth = await self.provider.charge(req.card, currency, amount, req.reference)
-        async with db.transaction():  # joins the caller's (checkout, top-up)
-            # SQL: Piccolo's insert would write its own defaults for every column, not the database's.
-            charge_id = await db.fetchval(
-                "INSERT INTO card_charges (provider, provider_ref, brand, last4, amount_minor, currency, reference) "
-                "VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id::text",
-                self.provider.name, auth.provider_ref, auth.brand, auth.last4, amount, currency, req.reference,
-            )
-        self.ctx.log.info("card_charged", extra={"charge_id": charge_id, "brand": auth.brand, "last4": auth.last4,
-                                                 "amount_minor": amount, "currency": currency})
-        return CardCharge(charge_id=charge_id, brand=auth.brand, last4=auth.last4, amount_minor=amount,
-                          currency=currency)
-
-    async def refund_charge(self, req: RefundCharge, ctx: CallContext) -> CardRefund:
-        """Refund part or all of a charge; the same (charge, reference) refunds only once."""
-        amount = self.money.check_amount(req.amount_minor)
-        if not _is_uuid(req.charge_id):
-            raise not_found("card charge")
-        if not req.reference:
-            raise invalid("reference", "must not be empty")
-        db = self.ctx.db
-
-        async def run() -> CardRefund:
-            # SQL: a row lock (FOR UPDATE).
-            charge = await db.fetchrow(
-                "SELECT id::text AS id, provider_ref, amount_minor, refunded_minor, currency FROM card_charges "
-                "WHERE id = $1 FOR UPDATE", req.charge_id)
-            if charge is None:
-                raise not_found("card charge")
-            refunds = await db.run(queries.REFUND_BY_REFERENCE, charge=req.charge_id, reference=req.reference)
-            if refunds:
-                done = refunds[0]
-                if done["amount_minor"] != amount:
-                    raise precondition("REFUND_ALREADY_MADE",
-                                       f"This charge was already refunded under reference {req.reference!r}.")
-                return CardRefund(refund_id=str(done["id"]), charge_id=charge["id"], amount_minor=amount)
-            left = charge["amount_minor"] - charge["refunded_minor"]
-            if amount > left:
-                raise precondition("REFUND_EXCEEDS_CHARGE",
-                                   f"Only {left} of this charge can still be refunded.")
-            await self.provider.refund(charge["provider_ref"], charge["currency"], amount, req.reference)
-            # SQL: as for charges, the database's defaults; then an arithmetic update in one statement.
-            refund_id = await db.fetchval(
-                "INSERT INTO card_refunds (charge_id, amount_minor, reference) VALUES ($1, $2, $3) RETURNING id::text",
-                req.charge_id, amount, req.reference)
-            await db.execute(
-                "UPDATE card_charges SET refunded_minor = refunded_minor + $2, "
-                "status = CASE WHEN refunded_minor + $2 = amount_minor THEN 'refunded' ELSE 'partially_refunded' END "
-                "WHERE id = $1", req.charge_id, amount)
-            return CardRefund(refund_id=refund_id, charge_id=charge["id"], amount_minor=amount)
-
-        return await ledger.atomic(db, run, retry=False)
+def _uuid_or_none(value: str) -> str | None:
+    try:
+        return str(uuid.UUID(value))
+    except (ValueError, AttributeError, TypeError):
+        return None

@@ -5,8 +5,7 @@ from __future__ import annotations
 from kernel.messages import constraint, message
 from kernel.service import Service, rpc
 
-# The event catalogue (docs/webhooks.md). Some have no source event yet (order.fulfilled):
-# subscriptions may name them now and receive them once the orders plugin publishes them.
+# The event catalogue (docs/webhooks.md); plugins/webhooks/fanout.py maps domain events onto it.
 EVENT_TYPES = (
     "order.created", "order.paid", "order.fulfilled", "order.cancelled", "order.refunded",
     "product.created", "product.updated", "product.deleted", "stock.low",

@@ -8,17 +8,19 @@ and redeliveries send the same bytes (the signature's timestamp is per attempt).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from typing import Any
 
 import orjson
 
-import plugins.orders.contract as orders_contract
+from kernel.context import CallContext
 from kernel.events import Event, Subscription, current_delivery
 from kernel.messages import encode
-from plugins.catalog.contract import ProductChanged
-from plugins.orders.contract import OrderCancelled, OrderPlaced
+from kernel.status import BusError, Status
+from plugins.catalog.contract import Catalog, GetProductsByIds, ProductChanged
+from plugins.orders.contract import OrderCancelled, OrderFulfilled, OrderPlaced, OrderRefunded
 
 log = logging.getLogger("shop.plugins.webhooks")
 
@@ -47,8 +49,13 @@ def order_cancelled(e: OrderCancelled, cfg: Any) -> list[Message]:
     return out
 
 
-def order_fulfilled(e: Any, cfg: Any) -> list[Message]:
+def order_fulfilled(e: OrderFulfilled, cfg: Any) -> list[Message]:
     return [("order.fulfilled", _order_data(e))]
+
+
+def order_refunded(e: OrderRefunded, cfg: Any) -> list[Message]:
+    """An admin refund, partial or full (a shopper's cancellation says order.refunded through OrderCancelled)."""
+    return [("order.refunded", _order_data(e))]
 
 
 _PRODUCT_TYPES = {"created": "product.created", "updated": "product.updated", "deleted": "product.deleted"}
@@ -61,23 +68,37 @@ def product_changed(e: ProductChanged, cfg: Any) -> list[Message]:
     kind = _PRODUCT_TYPES.get(e.change)
     if kind is not None:
         out.append((kind, data))
-    # stock.low once, when the stock crosses below the threshold (not on every sale below it).
-    threshold = cfg.stock_low_threshold
-    if (e.product is not None and e.previous_stock_qty is not None and e.change != "deleted"
-            and e.previous_stock_qty >= threshold > e.product.stock_qty):
-        out.append(("stock.low", {**data, "threshold": threshold}))
+    if e.product is not None and crosses_low(e, cfg):
+        out.append(("stock.low", {**data, "threshold": cfg.stock_low_threshold}))
     return out
+
+
+def crosses_low(e: ProductChanged, cfg: Any) -> bool:
+    """stock.low once, when the stock crosses below the threshold (not on every sale below it)."""
+    now = e.product.stock_qty if e.product is not None else e.stock_qty
+    return (e.previous_stock_qty is not None and now is not None and e.change != "deleted"
+            and e.previous_stock_qty >= cfg.stock_low_threshold > now)
+
+
+async def with_product(bus: Any, e: ProductChanged) -> ProductChanged:
+    """A checkout's stock event carries no product (none is loaded under its locks): for stock.low,
+    read it now, outside the checkout, showing the stock the event reports."""
+    try:
+        found = await bus.call(Catalog.get_products_by_ids, GetProductsByIds(ids=(e.product_id,)),
+                               CallContext().nested())
+    except BusError as exc:
+        if exc.status is Status.NOT_FOUND:
+            return e
+        raise
+    if not found.items:
+        return e  # deleted since: no stock.low for a product that is gone
+    return dataclasses.replace(e, product=dataclasses.replace(found.items[0], stock_qty=e.stock_qty))
 
 
 def sources() -> list[tuple[type[Event], Callable[[Any, Any], list[Message]]]]:
-    """Which domain events feed webhooks. Events the orders plugin does not publish yet
-    (OrderFulfilled) are picked up as soon as its contract declares them."""
-    out: list[tuple[type[Event], Callable[[Any, Any], list[Message]]]] = [
-        (OrderPlaced, order_placed), (OrderCancelled, order_cancelled), (ProductChanged, product_changed)]
-    fulfilled = getattr(orders_contract, "OrderFulfilled", None)
-    if fulfilled is not None:
-        out.append((fulfilled, order_fulfilled))
-    return out
+    """Which domain events feed webhooks."""
+    return [(OrderPlaced, order_placed), (OrderCancelled, order_cancelled), (OrderFulfilled, order_fulfilled),
+            (OrderRefunded, order_refunded), (ProductChanged, product_changed)]
 
 
 _QUEUE = """
@@ -95,6 +116,8 @@ def subscriptions(ctx: Any, cfg: Any, wake: Callable[[], None]) -> list[Subscrip
         async def fanout(event: Any) -> None:
             d = current_delivery()
             assert d is not None, "webhooks fan-out runs from the outbox"
+            if isinstance(event, ProductChanged) and event.product is None and crosses_low(event, cfg):
+                event = await with_product(ctx.bus, event)
             queued = 0
             for kind, data in mapper(event, cfg):
                 body = orjson.dumps({"type": kind, "timestamp": d.occurred_at, "data": data})

@@ -11,6 +11,8 @@ import pytest
 import plugins.auth
 import plugins.catalog
 import plugins.orders
+import plugins.payments
+import plugins.testpay
 import plugins.wallet
 from kernel.app import create_app
 from kernel.context import CallContext
@@ -22,7 +24,7 @@ from kernel.scopes import Scope, ScopeRegistry
 from kernel.service import Service, rpc
 from tests.support.auth_helpers import bearer, token_response
 
-FIRST_PARTY = [plugins.auth, plugins.catalog, plugins.wallet, plugins.orders]
+FIRST_PARTY = [plugins.auth, plugins.catalog, plugins.wallet, plugins.orders, plugins.payments, plugins.testpay]
 
 
 @message
@@ -95,7 +97,7 @@ def test_the_registry_is_the_union_of_the_plugins_declarations(settings):
     names = set(rt.scopes.names())
     spec = {"openid", "profile", "email", "catalog:read", "cart:write", "orders:read", "orders:write",
             "wallet:read", "wallet:write", "admin"}
-    assert spec | {"orders:manage", "catalog:write"} == names
+    assert spec | {"orders:manage", "catalog:write", "payments:write"} == names
     assert rt.scopes.owner("orders:manage") == "orders" and rt.scopes.owner("admin") == "kernel"
     assert rt.scopes.privileged("orders:manage") and rt.scopes.privileged("catalog:write")
     assert not rt.scopes.privileged("orders:write")

@@ -35,8 +35,9 @@ RATE_LIMITS = {f"SHOP_RATE_LIMIT_{c}": "100000/60" for c in ("LOGIN", "SIGNUP", 
 PASSWORD = "k6-Correct-Horse-9"
 # The suites test the first-party plugins; pinning them keeps other plugins installed in the same
 # environment (examples, plugins other tests install) out of the run.
-FIRST_PARTY = "auth,catalog,wallet,orders"
-USER_SCOPES = "openid profile email catalog:read cart:write orders:read orders:write wallet:read wallet:write"
+FIRST_PARTY = "auth,catalog,wallet,payments,testpay,orders,shipping"
+USER_SCOPES = ("openid profile email catalog:read cart:write orders:read orders:write wallet:read wallet:write addresses "
+               "payments:write")
 
 
 def _free_port() -> int:

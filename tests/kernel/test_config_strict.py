@@ -95,12 +95,12 @@ def test_unknown_plugin_names_in_enabled_disabled_and_sections_are_errors(settin
 
 def test_plugin_sections_come_from_the_environment_typed_by_the_plugins_own_model(settings):
     env = {"SHOP_PLUGINS__WALLET__MAX_TOPUP_MINOR": "500", "SHOP_PLUGINS__WALLET__CURRENCIES": "EUR,SEK",
-           "SHOP_PLUGINS__WALLET__ALLOW_DEMO_TOPUP": "false", "SHOP_PLUGINS__WALLET__PAYMENT_PROVIDER": "test"}
+           "SHOP_PLUGINS__WALLET__ALLOW_DEMO_TOPUP": "false"}
     from_env = load_settings(env=env)
     _pm, loaded = discover(settings.with_(plugin_config=from_env.plugin_config))
     wallet = next(lp for lp in loaded if lp.info.name == "wallet").config
     assert wallet.max_topup_minor == 500 and wallet.currencies == ("EUR", "SEK")
-    assert wallet.allow_demo_topup is False and wallet.payment_provider == "test"
+    assert wallet.allow_demo_topup is False
     # A TOML list works too, and the environment wins over the file.
     assert load_settings(env={"SHOP_PLUGINS__WALLET__CURRENCIES": '["JPY"]'}).plugin_config["wallet"]["currencies"]
     bad = load_settings(env={"SHOP_PLUGINS__WALLET__MAX_TOPUP_MINOR": "lots", "SHOP_PLUGINS__WALLET__COLOUR": "red"})

@@ -15,14 +15,14 @@ from aiosmtpd.controller import Controller
 import plugins.catalog
 import plugins.mail
 import plugins.orders
-import plugins.orders.contract as orders_contract
+import plugins.payments
+import plugins.testpay
 import plugins.wallet
 from kernel.context import CallContext
-from kernel.events import Event
-from kernel.messages import message
 from plugins.catalog.contract import Catalog, CreateCategory, CreateProduct
 from plugins.mail.render import money, render
-from plugins.orders.contract import Checkout, Order, OrderItem, Orders
+from plugins.orders.contract import Checkout, CreateFulfillment, Order, OrderItem, Orders
+from plugins.shipping.contract import Address, ShippingMethod
 from tests.conftest import rt_of
 from tests.orders.shop import ADMIN, Shop, user_ctx
 from tests.support import fake_identity
@@ -70,7 +70,8 @@ def mail_shop(make_client: Any, monkeypatch: Any) -> Callable[..., Any]:
         monkeypatch.setenv("SHOP_SMTP_URL", f"smtp://127.0.0.1:{port}")
         limits = {name: (1_000_000, 60.0) for name in ("read", "write", "money", "login", "signup", "token")}
         client = await make_client(
-            plugins=[plugins.catalog, plugins.wallet, plugins.orders, fake_users, fake_identity, plugins.mail],
+            plugins=[plugins.catalog, plugins.wallet, plugins.orders, plugins.payments, plugins.testpay, fake_users,
+                     fake_identity, plugins.mail],
             rate_limits=limits, plugin_config={"mail": {"shop_name": "Test <Shop>", "from_address": "shop@shop.test"}})
         rt = rt_of(client)
         assert rt.outbox is not None
@@ -147,50 +148,48 @@ async def test_mail_waits_in_the_outbox_while_smtp_is_down_and_goes_out_when_it_
     assert len([m for m in smtp.inbox.messages if order.id in str(m["Subject"])]) == 1
 
 
-@message
-class FulfilledForTest(Event, topic="orders.order_fulfilled", aggregate="order_id"):
-    order_id: str
-    order: Order | None = None
-    tracking: str | None = None
-
-
-async def test_the_shipping_notice_goes_out_once_orders_publishes_order_fulfilled(
-        mail_shop: Any, smtp: Smtp, monkeypatch: Any) -> None:
-    # The orders plugin has no fulfilment yet; the mail plugin subscribes as soon as its contract has it.
-    monkeypatch.setattr(orders_contract, "OrderFulfilled", FulfilledForTest, raising=False)
+async def test_fulfilling_an_order_sends_the_shipping_notice_with_carrier_and_tracking(
+        mail_shop: Any, smtp: Smtp) -> None:
     smtp.start()
     shop = await mail_shop(smtp.port)
     order = await order_for(shop, "mailer3")
-    async with shop.rt.db.transaction():
-        await shop.bus.publish(FulfilledForTest(order_id=order.id, order=order, tracking="TRACK-<42>"))
+    await shop.bus.call(Orders.fulfil_order, CreateFulfillment(id=order.id, carrier="Post <& Co>",
+                                                               tracking_number="TRACK-42"), CallContext(principal=ADMIN))
     await eventually(lambda: any("shipped" in str(m["Subject"]) for m in smtp.inbox.messages))
     msg = next(m for m in smtp.inbox.messages if "shipped" in str(m["Subject"]))
+    assert order.id in str(msg["Subject"]) and msg["To"] == "mailer3@example.test"
     text, page = parts(msg)
-    assert "Tracking: TRACK-<42>" in text and "Tracking: TRACK-&lt;42&gt;" in page
+    assert "Carrier: Post <& Co>" in text and "Tracking: TRACK-42" in text
+    assert "Carrier: Post &lt;&amp; Co&gt;" in page and "Post <&" not in page
     assert "2 x Tea <b>& Co</b>" in text
+    # A second parcel: a second notice, with its own tracking number (one event per fulfilment).
+    await shop.bus.call(Orders.fulfil_order, CreateFulfillment(id=order.id, carrier="DHL", tracking_number="T-2"),
+                        CallContext(principal=ADMIN))
+    await eventually(lambda: len([m for m in smtp.inbox.messages if "shipped" in str(m["Subject"])]) == 2)
+    assert "Tracking: T-2" in parts([m for m in smtp.inbox.messages if "shipped" in str(m["Subject"])][1])[0]
 
 
-def test_the_address_is_shown_when_the_order_has_one() -> None:
+def test_the_confirmation_shows_shipping_tax_and_the_address_when_the_order_has_them() -> None:
     item = OrderItem(product_id="p", slug="s", name="Lamp", qty=1, unit_price_minor=1000, currency="JPY",
                      line_total_minor=1000)
-    order = Order(id="o-1", status="paid", total_minor=1000, currency="JPY", payment_method="wallet", items=(item,),
-                  created_at="2026-12-01T00:00:00Z", user_id="u")
-
-    class WithAddress:
-        def __getattr__(self, name: str) -> Any:
-            return getattr(order, name)
-
-        shipping_address = {"name": "Ada <L>", "line1": "1 Main St", "city": "Springfield", "country": "US"}
-
-    text, page = render("order_confirmation", WithAddress(), name="Ada", shop="Shop")
-    assert "Shipping to:\n  Ada <L>\n  1 Main St\n  Springfield\n  US" in text
+    address = Address(id="", name="Ada <L>", line1="1 Main St", line2="", city="Springfield", postal_code="",
+                      region="", country="US", phone="+1 555")
+    method = ShippingMethod(id="00000000-0000-0000-0000-000000000001", name="Express", price_minor=500,
+                            currency="JPY")
+    order = Order(id="o-1", status="paid", total_minor=1650, currency="JPY", payment_method="wallet", items=(item,),
+                  created_at="2026-12-01T00:00:00Z", user_id="u", subtotal_minor=1000, shipping_minor=500,
+                  tax_minor=150, shipping_address=address, shipping_method=method)
+    text, page = render("order_confirmation", order, name="Ada", shop="Shop")
+    assert "Shipping to:\n  Ada <L>\n  1 Main St\n  Springfield\n  US" in text and "+1 555" not in text
     assert "Ada &lt;L&gt;<br>1 Main St" in page
-    assert "1000 JPY" in text and money(1050, "BHD") == "1.050 BHD"
+    assert "Subtotal: 1000 JPY\nShipping (Express): 500 JPY\nTax: 150 JPY" in text and "Total: 1650 JPY" in text
+    assert "Shipping (Express)" in page and "150 JPY" in page
+    assert money(1050, "BHD") == "1.050 BHD"
 
 
 async def test_without_an_smtp_url_the_mail_plugin_subscribes_to_nothing(make_client: Any, monkeypatch: Any) -> None:
     monkeypatch.delenv("SHOP_SMTP_URL", raising=False)
-    client = await make_client(plugins=[plugins.catalog, plugins.wallet, plugins.orders, fake_users,
-                                        fake_identity, plugins.mail])
+    client = await make_client(plugins=[plugins.catalog, plugins.wallet, plugins.orders, plugins.payments,
+                                        plugins.testpay, fake_users, fake_identity, plugins.mail])
     keys = rt_of(client).events.all_durable_keys()
     assert not [k for k in keys if k.startswith("mail:")]

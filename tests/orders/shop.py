@@ -14,6 +14,8 @@ from typing import Any
 import plugins.auth
 import plugins.catalog
 import plugins.orders
+import plugins.payments
+import plugins.testpay
 import plugins.wallet
 from kernel.context import CallContext
 from kernel.runtime import Runtime
@@ -25,7 +27,9 @@ from tests.support.fake_identity import ALL_USER_SCOPES, user_principal
 
 GOOD_CARD = "4242424242424242"
 DECLINED_CARD = "4000000000000002"
-ADMIN = user_principal("admin-1", roles=("admin",), scopes=(*ALL_USER_SCOPES, "admin"))
+# As auth issues it: admin and the scopes it implies.
+ADMIN = user_principal("admin-1", roles=("admin",), scopes=(*ALL_USER_SCOPES, "admin", "orders:manage",
+                                                            "catalog:write"))
 _seq = itertools.count()
 
 
@@ -39,7 +43,8 @@ def user_ctx(user_id: str, key: str | None = None) -> CallContext:
 
 def plugin_modules() -> list[object]:
     """Catalog, wallet, orders and whatever they declare they need, plus the test identity."""
-    mods: dict[str, Any] = {"catalog": plugins.catalog, "wallet": plugins.wallet, "orders": plugins.orders}
+    mods: dict[str, Any] = {"catalog": plugins.catalog, "wallet": plugins.wallet, "orders": plugins.orders,
+                            "payments": plugins.payments, "testpay": plugins.testpay}
     for name in ("catalog", "wallet", "orders"):
         for req in mods[name].shop_plugin().requires:
             if req == "auth":

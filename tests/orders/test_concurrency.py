@@ -63,10 +63,11 @@ async def test_sixty_four_wallet_shoppers_buy_exactly_the_ten_in_stock(shop: Sho
 
 async def test_sixty_four_card_shoppers_buy_exactly_the_ten_in_stock(shop: Shop) -> None:
     _, winners, _losers = await _rush(shop, "card")
-    refs = [f"order:{order.id}" for _, order in winners]
-    assert await shop.count("SELECT count(*) FROM card_charges WHERE reference = ANY($1::text[])", refs) == STOCK
-    # No charge exists for anyone who did not get an order.
+    refs = [order.id for _, order in winners]
+    assert await shop.count("SELECT count(*) FROM payments_intent WHERE purpose = 'order' AND status = 'succeeded' "
+                            "AND reference = ANY($1::text[])", refs) == STOCK
+    # No payment succeeded for anyone who did not get a paid order.
     assert await shop.count(
-        "SELECT count(*) FROM card_charges c WHERE c.reference LIKE 'order:%' "
-        "AND NOT EXISTS (SELECT 1 FROM orders_order o WHERE 'order:' || o.id::text = c.reference)") == 0
+        "SELECT count(*) FROM payments_intent i WHERE i.purpose = 'order' AND i.status = 'succeeded' "
+        "AND NOT EXISTS (SELECT 1 FROM orders_order o WHERE o.id::text = i.reference AND o.status = 'paid')") == 0
     assert await verify(shop.rt.db) == []

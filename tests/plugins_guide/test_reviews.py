@@ -20,6 +20,8 @@ from shop_reviews.contract import AddReview, ListReviews, Reviews
 import plugins.auth
 import plugins.catalog
 import plugins.orders
+import plugins.payments
+import plugins.testpay
 import plugins.wallet
 from kernel.cli import build_parser
 from kernel.context import CallContext
@@ -33,7 +35,8 @@ from tests.conftest import rt_of
 from tests.support import fake_identity
 from tests.support.fake_identity import ALL_USER_SCOPES, principal_header, user_principal
 
-PLUGINS: list[object] = [plugins.auth, plugins.catalog, plugins.wallet, plugins.orders, shop_reviews, fake_identity]
+PLUGINS: list[object] = [plugins.auth, plugins.catalog, plugins.wallet, plugins.orders, plugins.payments,
+                         plugins.testpay, shop_reviews, fake_identity]
 ADMIN = CallContext(principal=user_principal("admin-r", roles=("admin",), scopes=(*ALL_USER_SCOPES, "admin")))
 
 
@@ -73,6 +76,8 @@ async def bought(rt: Any, user: str, *products: Product) -> str:
 async def cancel(rt: Any, user: str, order_id: str) -> None:
     await rt.bus.call(Orders.cancel_order, CancelOrder(id=order_id),
                       CallContext(principal=user_principal(user), idempotency_key=uuid.uuid4().hex))
+    # OrderCancelled reaches the reviews plugin through the outbox, after commit: wait for its handler.
+    await rt.outbox.drain()
 
 
 async def gql(client: Any, query: str, headers: dict[str, str] | None = None) -> dict[str, Any]:

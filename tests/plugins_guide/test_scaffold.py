@@ -70,3 +70,13 @@ def test_cli_command_writes_the_skeleton_or_fails_in_one_line(tmp_path, capsys):
     assert main(["plugins", "new", "Gift", "--dir", str(tmp_path / "x")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("shop: error: plugin name 'Gift' must match") and "\n" not in err
+
+
+def test_a_payment_provider_skeleton_passes_its_own_tests(tmp_path):
+    dest = generate("acme_pay", tmp_path / "prov", kind="payment-provider")
+    init = (dest / "shop_acme_pay" / "__init__.py").read_text()
+    assert "def shop_payment_providers" in init and "requires=(\"payments\",)" in init
+    tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(dest / "tests")],
+                           capture_output=True, text=True, timeout=300, cwd=dest,
+                           env={**os.environ, "PYTHONPATH": f"{dest}{os.pathsep}{ROOT}"})
+    assert tests.returncode == 0, tests.stdout + tests.stderr

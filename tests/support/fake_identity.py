@@ -17,7 +17,7 @@ from kernel.hookspecs import hookimpl
 from kernel.plugin import PluginContext, PluginInfo
 
 ALL_USER_SCOPES = ("openid", "profile", "email", "catalog:read", "cart:write", "orders:read", "orders:write",
-                   "wallet:read", "wallet:write", "reviews:write")
+                   "wallet:read", "wallet:write", "reviews:write", "payments:write")
 
 
 def principal_header(user_id: str, *, email: str | None = None, roles: tuple[str, ...] = (),
@@ -44,7 +44,9 @@ def shop_authenticators(ctx: PluginContext) -> list[Any]:
         if not raw:
             return None
         d = orjson.loads(raw)
+        # Like auth: a broader scope grants what it implies (admin: orders:manage, catalog:write).
+        scopes = ctx.runtime.scopes.expand(d.get("scopes", ALL_USER_SCOPES))
         return user_principal(d["userId"], email=d.get("email"), roles=tuple(d.get("roles", ())),
-                              scopes=tuple(d.get("scopes", ALL_USER_SCOPES)))
+                              scopes=tuple(sorted(scopes)))
 
     return [from_header]

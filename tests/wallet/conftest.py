@@ -8,13 +8,15 @@ from typing import Any
 
 import pytest
 
+import plugins.payments as payments_plugin
+import plugins.testpay as testpay_plugin
 import plugins.wallet as wallet_plugin
 from kernel.context import CallContext
 from tests.support import fake_identity
 from tests.support.fake_identity import principal_header, user_principal
 from tests.wallet import fake_users
 
-PLUGINS = [wallet_plugin, fake_users, fake_identity]
+PLUGINS = [wallet_plugin, payments_plugin, testpay_plugin, fake_users, fake_identity]
 # Generous limits: these tests make many money calls from one address on purpose.
 RATE_LIMITS = {"read": (100_000, 60.0), "write": (100_000, 60.0), "money": (100_000, 60.0)}
 

@@ -1,4 +1,4 @@
-"""Internal methods (debit, credit, convert) and the card gateway, through the bus."""
+"""Internal methods (debit, credit, convert) through the bus (card payments: tests/payments)."""
 
 from __future__ import annotations
 
@@ -7,26 +7,16 @@ import pytest
 from kernel.context import CallContext
 from kernel.status import BusError, Status
 from plugins.wallet.contract import (
-    Card,
-    ChargeCard,
     ConvertAmount,
     Credit,
     Debit,
     ListWallets,
-    Payments,
-    RefundCharge,
     TopUp,
     Wallets,
 )
 from plugins.wallet.ledger import verify
 from tests.conftest import rt_of
 from tests.wallet.conftest import ctx_for, new_user
-
-CARD = dict(exp_month=12, exp_year=2031, cvc="123")
-
-
-def card(number: str) -> Card:
-    return Card(number=number, **CARD)
 
 
 async def balance(rt, user: str, currency: str = "EUR") -> int:
@@ -100,90 +90,12 @@ async def test_convert_is_exact_and_missing_rates_are_currency_mismatch(wallet_c
     assert exc.value.reason == "CURRENCY_MISMATCH"
 
 
-async def test_test_cards_succeed_decline_and_fail_as_documented(wallet_client):
-    rt = rt_of(await wallet_client())
-    ctx = CallContext().nested()
-
-    async def charge(number: str):
-        return await rt.bus.call(Payments.charge_card, ChargeCard(card=card(number), currency="EUR", amount_minor=999,
-                                                                  reference="order:c"), ctx)
-
-    ok = await charge("4242424242424242")
-    assert (ok.brand, ok.last4, ok.amount_minor, ok.currency) == ("visa", "4242", 999, "EUR")
-    stored = await rt.db.fetchrow("SELECT * FROM card_charges WHERE id = $1", ok.charge_id)
-    assert stored["last4"] == "4242" and stored["status"] == "succeeded"
-    assert "4242424242424242" not in repr(dict(stored))
-    with pytest.raises(BusError) as exc:
-        await charge("4000000000000002")
-    assert (exc.value.status, exc.value.reason) == (Status.FAILED_PRECONDITION, "CARD_DECLINED")
-    with pytest.raises(BusError) as exc:
-        await charge("4000000000009995")
-    assert exc.value.reason == "CARD_DECLINED" and "insufficient funds" in exc.value.message
-    with pytest.raises(BusError) as exc:
-        await charge("4000000000000119")
-    assert (exc.value.status, exc.value.reason) == (Status.UNAVAILABLE, "CARD_PROCESSING_ERROR")
-    with pytest.raises(BusError) as exc:
-        await charge("4242424242424241")
-    assert exc.value.field_errors[0][0] == "card.number"
-
-
-async def test_a_charge_refunds_once_and_never_beyond_its_amount(wallet_client):
-    rt = rt_of(await wallet_client())
-    ctx = CallContext().nested()
-    ch = await rt.bus.call(Payments.charge_card, ChargeCard(card=card("4242424242424242"), currency="EUR",
-                                                            amount_minor=1000, reference="order:r"), ctx)
-    first = await rt.bus.call(Payments.refund_charge, RefundCharge(charge_id=ch.charge_id, amount_minor=1000,
-                                                                   reference="cancel:1"), ctx)
-    again = await rt.bus.call(Payments.refund_charge, RefundCharge(charge_id=ch.charge_id, amount_minor=1000,
-                                                                   reference="cancel:1"), ctx)
-    assert again == first  # the same refund, not a second one
-    with pytest.raises(BusError) as exc:
-        await rt.bus.call(Payments.refund_charge, RefundCharge(charge_id=ch.charge_id, amount_minor=1,
-                                                               reference="cancel:2"), ctx)
-    assert (exc.value.status, exc.value.reason) == (Status.FAILED_PRECONDITION, "REFUND_EXCEEDS_CHARGE")
-    row = await rt.db.fetchrow("SELECT refunded_minor, status FROM card_charges WHERE id = $1", ch.charge_id)
-    assert (row["refunded_minor"], row["status"]) == (1000, "refunded")
-    for bad in ("not-a-uuid", "00000000-0000-0000-0000-000000000000"):
-        with pytest.raises(BusError) as exc:
-            await rt.bus.call(Payments.refund_charge, RefundCharge(charge_id=bad, amount_minor=1, reference="x"), ctx)
-        assert exc.value.status == Status.NOT_FOUND
-
-
-async def test_card_top_up_credits_the_wallet_from_card_clearing(wallet_client):
-    from tests.wallet.conftest import headers
-
-    client = await wallet_client()
-    user = new_user()
-    body = {"currency": "GBP", "amountMinor": 2500,
-            "card": {"number": "4242 4242 4242 4242", "expMonth": 12, "expYear": 2031, "cvc": "123"}}
-    r = await client.post("/api/wallets/top-up", json=body, headers=headers(user))
-    assert r.status == 200, await r.text()
-    assert (await r.json())["balanceMinor"] == 2500
-    r = await client.get("/api/wallets/GBP/transactions", headers=headers(user))
-    assert "visa ending 4242" in (await r.json())["items"][0]["memo"]
-    for number, status, reason in (("4000000000000002", 409, "CARD_DECLINED"),
-                                   ("4000000000000119", 503, "CARD_PROCESSING_ERROR")):
-        r = await client.post("/api/wallets/top-up", json={**body, "card": {**body["card"], "number": number}},
-                              headers=headers(user))
-        assert r.status == status and (await r.json())["reason"] == reason
-    for card_patch, field in (({"number": "4242424242424241"}, "card.number"),
-                              ({"expYear": 2020}, "card.expMonth"),  # expired
-                              ({"expYear": 1999}, "card.expYear"),
-                              ({"expYear": 2026, "expMonth": 1}, "card.expMonth"),
-                              ({"expMonth": 13}, "card.expMonth"),
-                              ({"cvc": "12a"}, "card.cvc")):
-        r = await client.post("/api/wallets/top-up", json={**body, "card": {**body["card"], **card_patch}},
-                              headers=headers(user))
-        assert r.status == 400, card_patch
-        assert [e["field"] for e in (await r.json())["errors"]] == [field]
-    rt = rt_of(client)
-    assert await balance(rt, user, "GBP") == 2500
-    assert await verify(rt.db) == []
-
-
 async def test_demo_top_ups_can_be_switched_off(wallet_client, settings):
     from tests.wallet.conftest import headers
 
     client = await wallet_client(settings_obj=settings.with_(plugin_config={"wallet": {"allow_demo_topup": False}}))
     r = await client.post("/api/wallets/top-up", json={"currency": "EUR", "amountMinor": 1}, headers=headers(new_user()))
-    assert r.status == 400 and (await r.json())["errors"][0]["field"] == "card"
+    # Free top-ups off: the top-up is paid through a payment intent, and nothing is credited yet.
+    body = await r.json()
+    assert r.status == 200 and body["balanceMinor"] == 0
+    assert body["payment"]["status"] == "requires_payment_method" and body["payment"]["clientSecret"]

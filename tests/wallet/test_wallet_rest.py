@@ -27,8 +27,8 @@ async def test_top_up_creates_the_wallet_and_lists_it(wallet_client):
     assert w2["id"] == w["id"] and w2["balanceMinor"] == 1750
     await top_up(client, user, 7, currency="JPY")
     r = await client.get("/api/wallets", headers=headers(user))
-    assert await r.json() == [{"id": w["id"], "currency": "EUR", "balanceMinor": 1750},
-                              {"id": (await r.json())[1]["id"], "currency": "JPY", "balanceMinor": 7}]
+    assert await r.json() == [{"id": w["id"], "currency": "EUR", "balanceMinor": 1750, "payment": None},
+                              {"id": (await r.json())[1]["id"], "currency": "JPY", "balanceMinor": 7, "payment": None}]
 
 
 async def test_wallets_need_a_signed_in_user(wallet_client):

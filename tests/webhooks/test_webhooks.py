@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from kernel.context import CallContext
+from kernel.status import BusError
 from plugins.catalog.contract import AdjustStock, Catalog, DeleteById, UpdateProduct
-from plugins.orders.contract import CancelOrder, Checkout, Orders
+from plugins.orders.contract import CancelOrder, Checkout, CreateFulfillment, CreateRefund, Orders
 from plugins.webhooks.contract import EVENT_TYPES
 from plugins.webhooks.ssrf import GuardedResolver, TargetRefused, address_allowed, check_url
 from tests.orders.shop import ADMIN, Shop, user_ctx
@@ -111,6 +112,33 @@ async def test_order_and_product_events_arrive_signed_with_the_rest_resource(hoo
     assert low["data"]["stockQty"] == 2 and low["data"]["threshold"] == 3
     headers = created.headers
     assert headers["webhook-id"].startswith("msg_") and headers["webhook-signature"].startswith("v1,")
+
+
+async def test_fulfilment_and_admin_refunds_arrive_as_order_fulfilled_and_order_refunded(
+        hooks_shop: Any, receiver: Receiver) -> None:
+    shop = await hooks_shop()
+    await subscribe(shop, receiver, ("order.paid", "order.fulfilled", "order.refunded"))
+    p = await shop.product(price=1000, stock=5)
+    order = await buy(shop, f"u-{p.id[:8]}", p.id, 2)
+    admin = CallContext(principal=ADMIN)
+    await shop.bus.call(Orders.fulfil_order, CreateFulfillment(id=order.id, carrier="DHL", tracking_number="T-1"),
+                        admin)
+    await shop.bus.call(Orders.refund_order, CreateRefund(id=order.id, amount_minor=300, reason="dented"), admin)
+    await eventually(lambda: "order.refunded" in types_for(receiver, order.id))
+    assert types_for(receiver, order.id) == ["order.paid", "order.fulfilled", "order.refunded"]
+    got = {m.message["type"]: m.message["data"] for m in receiver.delivered() if m.message["data"]["id"] == order.id}
+    shipped = got["order.fulfilled"]
+    assert shipped["status"] == "fulfilled"
+    assert [(f["carrier"], f["trackingNumber"]) for f in shipped["fulfillments"]] == [("DHL", "T-1")]
+    refunded = got["order.refunded"]
+    assert refunded["status"] == "partially_refunded" and refunded["refundedMinor"] == 300
+    assert [(r["amountMinor"], r["reason"]) for r in refunded["refunds"]] == [(300, "dented")]
+    # A refused refund (above what is left) changes nothing and announces nothing.
+    with pytest.raises(BusError):
+        await shop.bus.call(Orders.refund_order, CreateRefund(id=order.id, amount_minor=1701, reason="x"), admin)
+    n = await shop.rt.db.fetchval("SELECT count(*) FROM shop_outbox WHERE topic = 'orders.order_refunded' "
+                                  "AND aggregate = $1", f"orders:{order.id}")
+    assert n == 1
 
 
 async def test_a_failing_receiver_gets_retries_each_attempt_logged_then_a_manual_redelivery(

@@ -1,0 +1,111 @@
+"""Payments plugin: payment intents confirmed with client-side tokens, through provider plugins.
+
+Providers come from the ``shop_payment_providers`` hook (the test provider is
+plugins/testpay). A lifespan task expires unpaid intents. See docs/payments.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from aiohttp import web
+
+from kernel.graphql import GraphQLPart
+from kernel.hookspecs import hookimpl
+from kernel.plugin import PluginContext, PluginError, PluginInfo, call_each
+from kernel.rest import Route
+
+from .config import PaymentsConfig
+from .contract import SCOPES, Payments
+
+log = logging.getLogger("shop.plugins.payments")
+# The servicer of each runtime (tests run several apps in one process), for the lifespan task.
+_SERVICERS: dict[int, Any] = {}
+
+
+@hookimpl
+def shop_plugin() -> PluginInfo:
+    return PluginInfo(name="payments", version="0.2.0", description="payment intents through provider plugins",
+                      config=PaymentsConfig, scopes=SCOPES)
+
+
+@hookimpl
+def shop_tables(ctx: PluginContext) -> list[Any]:
+    from .tables import TABLES
+
+    return list(TABLES)
+
+
+def collect_providers(ctx: PluginContext) -> dict[str, Any]:
+    """Every provider the enabled plugins add, by name (a duplicate name is a startup error)."""
+    rt = ctx.runtime
+
+    def make_ctx(lp: Any) -> PluginContext:
+        return PluginContext(name=lp.info.name, settings=ctx.settings, config=lp.config, runtime=rt,
+                             log=logging.getLogger(f"shop.plugins.{lp.info.name}"))
+
+    found: dict[str, Any] = {}
+    for lp, providers in call_each(rt.pm, rt.plugins, "shop_payment_providers", make_ctx):
+        for p in providers:
+            name = getattr(p, "name", None)
+            if not isinstance(name, str) or not name:
+                raise PluginError(f"plugin {lp.info.name!r}: a payment provider needs a non-empty `name`")
+            if name in found:
+                raise PluginError(f"plugin {lp.info.name!r} adds payment provider {name!r}, already added")
+            found[name] = p
+    return found
+
+
+@hookimpl
+def shop_services(ctx: PluginContext) -> list[tuple[Any, object]]:
+    from .service import PaymentsServicer
+
+    providers = collect_providers(ctx)
+    if ctx.config.provider not in providers:
+        raise PluginError(f"[plugins.payments] provider = {ctx.config.provider!r}, but no enabled plugin adds it "
+                          f"(added: {', '.join(sorted(providers)) or 'none'}; the test provider is plugin 'testpay')")
+    servicer = PaymentsServicer(ctx, ctx.config, providers)
+    _SERVICERS[id(ctx.runtime)] = servicer
+    return [(Payments, servicer)]
+
+
+@hookimpl
+def shop_routes(ctx: PluginContext) -> list[Route]:
+    from .rest import ROUTES
+
+    return list(ROUTES)
+
+
+@hookimpl
+def shop_graphql(ctx: PluginContext) -> GraphQLPart:
+    from .graphql import part
+
+    return part()
+
+
+async def _expire_every(servicer: Any, every: float) -> None:
+    while True:
+        await asyncio.sleep(every)
+        try:
+            while await servicer.expire_due() == 100:  # a full batch: more may be due
+                pass
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("payments_expiry_failed")
+
+
+@hookimpl
+def shop_lifespan(ctx: PluginContext) -> Any:
+    async def lifespan(app: web.Application) -> AsyncIterator[None]:
+        servicer = _SERVICERS[id(ctx.runtime)]
+        task = asyncio.create_task(_expire_every(servicer, ctx.config.expiry_every_ms / 1000), name="payments-expiry")
+        yield
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        _SERVICERS.pop(id(ctx.runtime), None)
+
+    return lifespan

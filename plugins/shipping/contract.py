@@ -1,0 +1,248 @@
+"""What other plugins may import from shipping: addresses, methods, tax rates and the order quote."""
+
+from __future__ import annotations
+
+from kernel.messages import Timestamp, Uuid, constraint, message
+from kernel.scopes import Scope
+from kernel.service import Service, rpc
+
+# The admin scope is shipping's own (implied by ``admin``), so shipping runs with orders disabled;
+# give an integration both ``orders:manage`` and ``shipping:manage`` to run orders and shipping.
+SCOPES = (
+    Scope("addresses", "See and change your saved shipping addresses"),
+    Scope("shipping:manage", "Manage shipping zones, methods and tax rates", implied_by=("admin",)),
+)
+
+MANAGE = "shipping:manage"
+COUNTRY = r"[A-Z]{2}"
+CURRENCY = r"[A-Z]{3}"
+ID_MAX = 64
+# A percentage with at most 4 decimals ("19", "7.25", "0.5"): exact, never a float.
+RATE = r"(100(\.0{1,4})?|[0-9]{1,2}(\.[0-9]{1,4})?)"
+PHONE = r"[0-9+()./ -]{0,40}"
+
+
+# ---- addresses
+
+
+@message
+class AddressInput:
+    """A postal address as given by a shopper (also the checkout's ``shippingAddress``)."""
+
+    name: str = constraint(min_len=1, max_len=100, strip=True)
+    line1: str = constraint(min_len=1, max_len=200, strip=True)
+    city: str = constraint(min_len=1, max_len=100, strip=True)
+    country: str = constraint(pattern=COUNTRY, doc="ISO 3166-1 alpha-2, e.g. DE")
+    line2: str = constraint(default="", max_len=200, strip=True)
+    postal_code: str = constraint(default="", max_len=20, strip=True)
+    region: str = constraint(default="", max_len=100, strip=True)
+    phone: str = constraint(default="", max_len=40, pattern=PHONE, strip=True)
+
+
+@message
+class Address:
+    id: str  # a saved address's UUID; "" for an address given only at checkout
+    name: str
+    line1: str
+    line2: str
+    city: str
+    postal_code: str
+    region: str
+    country: str
+    phone: str
+
+
+@message
+class ListAddresses:
+    pass
+
+
+@message
+class CreateAddress:
+    name: str = constraint(min_len=1, max_len=100, strip=True)
+    line1: str = constraint(min_len=1, max_len=200, strip=True)
+    city: str = constraint(min_len=1, max_len=100, strip=True)
+    country: str = constraint(pattern=COUNTRY, doc="ISO 3166-1 alpha-2, e.g. DE")
+    line2: str = constraint(default="", max_len=200, strip=True)
+    postal_code: str = constraint(default="", max_len=20, strip=True)
+    region: str = constraint(default="", max_len=100, strip=True)
+    phone: str = constraint(default="", max_len=40, pattern=PHONE, strip=True)
+
+
+@message
+class UpdateAddress:
+    """Fields left out stay as they are."""
+
+    id: str = constraint(min_len=1, max_len=ID_MAX)
+    name: str | None = constraint(default=None, min_len=1, max_len=100, strip=True)
+    line1: str | None = constraint(default=None, min_len=1, max_len=200, strip=True)
+    line2: str | None = constraint(default=None, max_len=200, strip=True)
+    city: str | None = constraint(default=None, min_len=1, max_len=100, strip=True)
+    postal_code: str | None = constraint(default=None, max_len=20, strip=True)
+    region: str | None = constraint(default=None, max_len=100, strip=True)
+    country: str | None = constraint(default=None, pattern=COUNTRY)
+    phone: str | None = constraint(default=None, max_len=40, pattern=PHONE, strip=True)
+
+
+@message
+class AddressId:
+    id: str = constraint(min_len=1, max_len=ID_MAX)
+
+
+@message
+class Deleted:
+    id: str
+    deleted: bool
+
+
+# ---- zones, methods, rates
+
+
+@message
+class MethodPrice:
+    currency: str = constraint(pattern=CURRENCY)
+    price_minor: int = constraint(min=0, max=10**12)
+
+
+@message
+class ShippingMethodAdmin:
+    id: Uuid
+    name: str
+    prices: tuple[MethodPrice, ...]
+
+
+@message
+class Zone:
+    id: Uuid
+    name: str
+    countries: tuple[str, ...]
+    methods: tuple[ShippingMethodAdmin, ...]
+    created_at: Timestamp
+
+
+@message
+class ListZones:
+    pass
+
+
+@message
+class CreateZone:
+    name: str = constraint(min_len=1, max_len=100, strip=True)
+    countries: tuple[str, ...] = constraint(default=(), doc="ISO 3166-1 alpha-2 codes; each in at most one zone")
+
+
+@message
+class UpdateZone:
+    id: str = constraint(min_len=1, max_len=ID_MAX)
+    name: str | None = constraint(default=None, min_len=1, max_len=100, strip=True)
+    countries: tuple[str, ...] | None = constraint(default=None, doc="replaces the zone's countries")
+
+
+@message
+class ZoneId:
+    id: str = constraint(min_len=1, max_len=ID_MAX)
+
+
+@message
+class CreateMethod:
+    zone_id: str = constraint(min_len=1, max_len=ID_MAX)
+    name: str = constraint(min_len=1, max_len=100, strip=True)
+    prices: tuple[MethodPrice, ...] = constraint(default=(), doc="one price per currency")
+
+
+@message
+class MethodRef:
+    zone_id: str = constraint(min_len=1, max_len=ID_MAX)
+    id: str = constraint(min_len=1, max_len=ID_MAX)
+
+
+@message
+class ShippingMethod:
+    id: Uuid
+    name: str
+    price_minor: int
+    currency: str
+
+
+@message
+class FindMethods:
+    country: str = constraint(pattern=COUNTRY)
+    currency: str = constraint(pattern=CURRENCY)
+
+
+@message
+class TaxRate:
+    country: str
+    rate: str  # percent, exact decimal ("19", "7.25")
+    inclusive: bool  # prices already include the tax
+    updated_at: Timestamp
+
+
+@message
+class ListTaxRates:
+    pass
+
+
+@message
+class SetTaxRate:
+    country: str = constraint(pattern=COUNTRY)
+    rate: str = constraint(pattern=RATE, doc="percent as an exact decimal string, at most 4 decimals: \"19\", \"7.25\"")
+    inclusive: bool = False
+
+
+@message
+class CountryRef:
+    country: str = constraint(pattern=COUNTRY)
+
+
+# ---- internal, for orders
+
+
+@message
+class ResolveAddress:
+    """A saved address of ``user_id`` (``address_id``) or a given one (``address``), validated."""
+
+    user_id: str | None = None
+    address_id: str | None = constraint(default=None, min_len=1, max_len=ID_MAX)
+    address: AddressInput | None = None
+
+
+@message
+class Quote:
+    """Shipping and tax for an order: lines are the items' totals in ``currency``."""
+
+    country: str = constraint(pattern=COUNTRY)
+    currency: str = constraint(pattern=CURRENCY)
+    method_id: str | None = constraint(default=None, min_len=1, max_len=ID_MAX)
+    line_totals_minor: tuple[int, ...] = ()
+
+
+@message
+class Quoted:
+    subtotal_minor: int  # net of tax when the rate is inclusive
+    shipping_minor: int  # net of tax when the rate is inclusive
+    tax_minor: int
+    total_minor: int  # subtotal + shipping + tax
+    method: ShippingMethod | None
+    rate: str
+    inclusive: bool
+
+
+class Shipping(Service, package="shop.shipping.v1"):
+    list_addresses = rpc(ListAddresses, tuple[Address, ...], scope="addresses", user=True)
+    create_address = rpc(CreateAddress, Address, scope="addresses", user=True, rate_limit="write", write=True)
+    update_address = rpc(UpdateAddress, Address, scope="addresses", user=True, rate_limit="write", write=True)
+    delete_address = rpc(AddressId, Deleted, scope="addresses", user=True, rate_limit="write", write=True)
+    find_methods = rpc(FindMethods, tuple[ShippingMethod, ...])
+    list_zones = rpc(ListZones, tuple[Zone, ...], scope=MANAGE)
+    create_zone = rpc(CreateZone, Zone, scope=MANAGE, write=True)
+    update_zone = rpc(UpdateZone, Zone, scope=MANAGE, write=True)
+    delete_zone = rpc(ZoneId, Deleted, scope=MANAGE, write=True)
+    create_method = rpc(CreateMethod, Zone, scope=MANAGE, write=True)
+    delete_method = rpc(MethodRef, Zone, scope=MANAGE, write=True)
+    list_tax_rates = rpc(ListTaxRates, tuple[TaxRate, ...], scope=MANAGE)
+    set_tax_rate = rpc(SetTaxRate, TaxRate, scope=MANAGE, write=True)
+    delete_tax_rate = rpc(CountryRef, Deleted, scope=MANAGE, write=True)
+    # Internal: orders calls these inside its checkout transaction.
+    resolve_address = rpc(ResolveAddress, Address, internal=True)
+    quote = rpc(Quote, Quoted, internal=True)
