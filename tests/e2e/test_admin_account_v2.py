@@ -299,7 +299,7 @@ def test_the_sales_dashboard_charts_paid_orders_per_day_and_the_orders_tab_filte
     buyer = pages.new()
     sign_in(buyer, shop.email("spender"))
     product = shop.take_product()
-    top_up(buyer, "EUR", "500.00")
+    top_up(buyer, "EUR", "3000.00")
     add_to_cart(buyer, product["slug"])
     open_checkout(buyer)
     buyer.get_by_test_id("place-order").click()
@@ -399,3 +399,68 @@ def test_the_admin_uploads_pictures_in_the_product_editor_and_shoppers_see_a_gal
     expect(images.get_by_test_id("image-row")).to_have_count(before + 1)
     fresh = httpx.get(f"{shop.base}/api/products/{product['slug']}", timeout=10).json()
     assert [i["alt"] for i in fresh["images"]][-1] == "Red side"
+
+
+def test_the_owner_fulfils_and_partly_refunds_an_order_and_the_shopper_sees_tracking_and_the_refund(
+        pages: Pages, shop: Shop) -> None:
+    email = shop.email("tracker")
+    buyer = pages.new()
+    sign_in(buyer, email)
+    top_up(buyer, "EUR", "3000.00")
+    add_to_cart(buyer, shop.take_product()["slug"], qty=2)
+    open_checkout(buyer)
+    buyer.get_by_test_id("place-order").click()
+    order_id = placed_order_id(buyer)
+    total = session_api(buyer)("GET", f"/api/orders/{order_id}").json()["totalMinor"]
+
+    admin = _admin(pages, shop, "#/admin/orders")
+    search = admin.get_by_test_id("order-email-search")
+    search.get_by_test_id("order-email").fill(email)
+    search.get_by_role("button", name="Find").click()
+    row = admin.locator(f"[data-testid=admin-order-row][data-order-id='{order_id}']")
+    expect(row).to_contain_text(email)
+    row.get_by_test_id("admin-order-link").click()
+    detail = admin.get_by_test_id("admin-order-detail")
+    expect(detail).to_have_attribute("data-status", "paid")
+    expect(admin.get_by_test_id("admin-order-email")).to_have_text(email)
+    assert_accessible(admin, "the admin order detail")
+    fulfil = admin.get_by_test_id("fulfil-form")
+    fulfil.get_by_test_id("fulfil-submit").click()
+    expect(fulfil.locator("[data-error-for=carrier]")).to_contain_text("Enter the carrier")
+    fulfil.get_by_test_id("fulfil-carrier").fill("DHL")
+    fulfil.get_by_test_id("fulfil-tracking").fill("JD0146 0000 1234")
+    fulfil.get_by_test_id("fulfil-submit").click()
+    expect(admin.get_by_test_id("admin-order-result")).to_contain_text("Shipped with DHL")
+    expect(detail).to_have_attribute("data-status", "fulfilled")
+    expect(admin.get_by_test_id("fulfil-form")).to_have_count(0)
+
+    # The shopper sees the shipment and its tracking number.
+    go(buyer, f"#/orders/{order_id}")
+    tracking = buyer.get_by_test_id("order-tracking")
+    expect(tracking.get_by_test_id("tracking-number")).to_have_text("JD0146 0000 1234")
+    expect(tracking.locator("[data-event=fulfilled]")).to_contain_text("Shipped with DHL")
+    expect(buyer.get_by_test_id("cancel-order")).to_have_count(0)  # a shipped order is not cancelled by the shopper
+    assert_accessible(buyer, "the order page with tracking")
+
+    # A partial refund: more than paid is refused in the page, then a part goes back.
+    refund = admin.get_by_test_id("refund-form")
+    refund.get_by_test_id("refund-amount").fill(f"{(total + 100) // 100}.{(total + 100) % 100:02d}")
+    refund.get_by_test_id("refund-submit").click()
+    expect(refund.locator("[data-error-for=amount]")).to_contain_text("is left to refund")
+    refund.get_by_test_id("refund-amount").fill("1.50")
+    refund.get_by_test_id("refund-reason").fill("Scratched box")
+    refund.get_by_test_id("refund-submit").click()
+    expect(admin.get_by_test_id("admin-order-result")).to_contain_text("Refunded")
+    expect(detail).to_have_attribute("data-status", "partially_refunded")
+    expect(detail.get_by_test_id("order-refunded")).to_contain_text("1.50")
+
+    buyer.reload()
+    buyer.get_by_test_id("order-tracking").wait_for()
+    expect(buyer.locator("[data-testid=order-tracking] [data-event=refunded]")).to_contain_text("Scratched box")
+    expect(buyer.get_by_test_id("order-refunded")).to_contain_text("1.50")
+    expect(buyer.get_by_test_id("order-detail")).to_have_attribute("data-status", "partially_refunded")
+
+    # The customer list has the buyer with the net amount.
+    admin.get_by_test_id("admin-tab-customers").click()
+    admin.get_by_test_id("customer-table").wait_for()
+    assert_accessible(admin, "the customers list")

@@ -87,7 +87,11 @@ const CATEGORY = 'id slug name';
 const CART = `id items { productId variantId sku options { name value } slug name qty unitPriceMinor currency
   lineTotalMinor } totals { currency amountMinor }`;
 const ORDER = `id status totalMinor currency paymentMethod cardBrand cardLast4 createdAt cancelledAt
-  items { productId slug name qty unitPriceMinor currency lineTotalMinor }`;
+  items { productId slug name qty unitPriceMinor currency lineTotalMinor }
+  subtotalMinor shippingMinor taxMinor refundedMinor email paidAt updatedAt cancelReason
+  shippingAddress { name line1 line2 city postalCode region country }
+  shippingMethod { name priceMinor currency }
+  fulfillments { id carrier trackingNumber createdAt } refunds { id amountMinor currency reason createdAt }`;
 const WALLET = 'id currency balanceMinor';
 const LEDGER = 'id transactionId kind amountMinor currency memo createdAt';
 const TRANSFER = 'id currency amountMinor toEmail balanceMinor createdAt';
@@ -343,10 +347,32 @@ export async function revokeGrant(clientId) {
 
 // ---------------------------------------------------------------- admin: orders and sales
 
-export async function getAllOrders({ page = 1, pageSize = 20, status = null } = {}) {
-  return (await gql(`query AllOrders($page: Int, $pageSize: Int, $status: String) {
-      allOrders(page: $page, pageSize: $pageSize, status: $status) { items { ${ORDER} userId } page pageSize total } }`,
-  { page, pageSize, status })).allOrders;
+export async function getAllOrders({ page = 1, pageSize = 20, status = null, email = null } = {}) {
+  return (await gql(`query AllOrders($page: Int, $pageSize: Int, $status: String, $email: String) {
+      allOrders(page: $page, pageSize: $pageSize, status: $status, email: $email) { items { ${ORDER} userId } page pageSize total } }`,
+  { page, pageSize, status, email })).allOrders;
+}
+
+export async function getAdminOrder(id) {
+  return (await gql(`query AdminOrder($id: ID!) { adminOrder(id: $id) { ${ORDER} userId } }`, { id })).adminOrder;
+}
+
+export async function fulfilOrder(id, carrier, trackingNumber, idempotencyKey) {
+  return (await gql(`mutation Fulfil($id: ID!, $carrier: String!, $trackingNumber: String!, $idempotencyKey: String) {
+      fulfilOrder(id: $id, carrier: $carrier, trackingNumber: $trackingNumber, idempotencyKey: $idempotencyKey) { ${ORDER} userId } }`,
+  { id, carrier, trackingNumber, idempotencyKey })).fulfilOrder;
+}
+
+export async function refundOrder(id, amountMinor, reason, idempotencyKey) {
+  return (await gql(`mutation Refund($id: ID!, $amountMinor: Int!, $reason: String, $idempotencyKey: String) {
+      refundOrder(id: $id, amountMinor: $amountMinor, reason: $reason, idempotencyKey: $idempotencyKey) { ${ORDER} userId } }`,
+  { id, amountMinor, reason, idempotencyKey })).refundOrder;
+}
+
+export async function getCustomers(page = 1, pageSize = 20) {
+  return (await gql(`query Customers($page: Int, $pageSize: Int) { customers(page: $page, pageSize: $pageSize) {
+      items { userId email orderCount totals { currency amountMinor } lastOrderAt } page pageSize total } }`,
+  { page, pageSize })).customers;
 }
 
 export async function getSalesReport(days = 30) {

@@ -35,7 +35,8 @@ const ROUTES = [
   { pattern: /^\/admin$/, view: adminView, nav: 'admin', auth: true, admin: true, plugin: 'catalog' },
   { pattern: /^\/admin\/low-stock$/, view: adminStockView, nav: 'admin', auth: true, admin: true, plugin: 'catalog' },
   { pattern: /^\/admin\/sales$/, view: adminSalesView, nav: 'admin', auth: true, admin: true, plugin: 'orders' },
-  { pattern: /^\/admin\/(orders)$/, view: adminSalesView, nav: 'admin', keys: ['section'], auth: true, admin: true, plugin: 'orders' },
+  { pattern: /^\/admin\/(orders|customers)$/, view: adminSalesView, nav: 'admin', keys: ['section'], auth: true, admin: true, plugin: 'orders' },
+  { pattern: /^\/admin\/(orders)\/([^/]+)$/, view: adminSalesView, nav: 'admin', keys: ['section', 'id'], auth: true, admin: true, plugin: 'orders' },
   { pattern: /^\/admin\/webhooks$/, view: adminWebhooksView, nav: 'admin', auth: true, admin: true, plugin: 'webhooks' },
   { pattern: /^\/admin\/webhooks\/([^/]+)$/, view: adminWebhooksView, nav: 'admin', keys: ['id'], auth: true, admin: true, plugin: 'webhooks' },
 ];

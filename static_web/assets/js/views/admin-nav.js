@@ -8,6 +8,7 @@ const TABS = [
   { key: 'catalog', href: '#/admin', label: 'Catalog', plugin: 'catalog' },
   { key: 'low-stock', href: '#/admin/low-stock', label: 'Low stock', plugin: 'catalog' },
   { key: 'orders', href: '#/admin/orders', label: 'Orders', plugin: 'orders' },
+  { key: 'customers', href: '#/admin/customers', label: 'Customers', plugin: 'orders' },
   { key: 'sales', href: '#/admin/sales', label: 'Sales', plugin: 'orders' },
   { key: 'webhooks', href: '#/admin/webhooks', label: 'Webhooks', plugin: 'webhooks' },
 ];
