@@ -19,6 +19,11 @@ const REFUNDABLE = new Set(['paid', 'fulfilled', 'partially_refunded']);
 const label = (st) => st[0].toUpperCase() + st.slice(1).replace(/_/g, ' ');
 const SVG = 'http://www.w3.org/2000/svg';
 
+function itemCount(items) {
+  const n = items.reduce((sum, i) => sum + i.qty, 0);
+  return `${n} ${n === 1 ? 'item' : 'items'}`;
+}
+
 function svg(tag, attrs, ...children) {
   const el = document.createElementNS(SVG, tag);
   for (const [k, v] of Object.entries(attrs || {})) el.setAttribute(k, String(v));
@@ -151,7 +156,7 @@ async function renderOrders(main, ctx) {
       h('div', { class: 'muted' }, o.email || `Customer ${String(o.userId).slice(0, 12)}`)),
     h('td', null, statusBadge(o.status),
       h('div', { class: 'muted' }, o.paymentMethod === 'card' && o.cardLast4 ? `Card ending ${o.cardLast4}` : o.paymentMethod)),
-    h('td', null, h('details', null, h('summary', null, `${o.items.reduce((n, i) => n + i.qty, 0)} items`),
+    h('td', null, h('details', null, h('summary', null, itemCount(o.items)),
       h('ul', null, o.items.map((i) => h('li', null, `${i.qty} × ${i.name} (${formatMoney(i.unitPriceMinor, i.currency)})`))))),
     h('td', { class: 'num', dataset: { label: 'Total' } }, formatMoney(o.totalMinor, o.currency))));
   const table = h('table', { class: 'admin-list', testid: 'admin-order-table' },
