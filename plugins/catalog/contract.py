@@ -358,6 +358,32 @@ def _list_tags(r: ListProducts) -> tuple[str, ...]:
     return (f"products:v1:{r.category_slug or ''}", "products:v1")
 
 
+@message
+class ListLowStock:
+    threshold: int = constraint(default=5, min=0, max=10**9, doc="variants with at most this many in stock")
+    page: int = constraint(default=1, min=1, max=100_000)
+    page_size: int = constraint(default=20, min=1, max=100)
+
+
+@message
+class LowStockItem:
+    """One variant running low, with the product it belongs to (for the admin's restock list)."""
+
+    product_id: str
+    product_slug: str
+    product_name: str
+    variant: Variant
+
+
+@message
+class LowStockPage:
+    items: tuple[LowStockItem, ...]  # lowest stock first, then product name and SKU
+    page: int
+    page_size: int
+    total: int
+    threshold: int
+
+
 class Catalog(Service, package="shop.catalog.v1"):
     list_categories = rpc(ListCategories, tuple[Category, ...],
                           cache=CachePolicy(key=lambda r: "categories:v1", ttl=300), rate_limit="read")
@@ -386,6 +412,8 @@ class Catalog(Service, package="shop.catalog.v1"):
     delete_variant = rpc(DeleteById, Deleted, scope="catalog:write", write=True)
     set_variant_price = rpc(SetVariantPrice, Variant, scope="catalog:write", write=True)
     set_variant_stock = rpc(SetVariantStock, Variant, scope="catalog:write", write=True)
+    # GET /api/admin/low-stock, GraphQL lowStock: what to restock (reads the database, never cached).
+    list_low_stock = rpc(ListLowStock, LowStockPage, scope="catalog:write")
 
 
 PRODUCT_CHANGES = ("created", "updated", "deleted", "stock")

@@ -293,6 +293,35 @@ class GetGuestOrder:
     token: str = constraint(min_len=1, max_len=300, pattern=r"[A-Za-z0-9_.-]+")
 
 
+@message
+class GetSalesReport:
+    days: int = constraint(default=30, min=1, max=366, doc="the last N days (UTC), today included")
+
+
+@message
+class SalesDay:
+    date: str  # YYYY-MM-DD (UTC)
+    orders: int
+    revenue_minor: int
+
+
+@message
+class SalesSeries:
+    """One currency's sales: money in different currencies is never added up."""
+
+    currency: str
+    orders: int
+    revenue_minor: int
+    days: tuple[SalesDay, ...]  # every day of the period, oldest first, zero when nothing sold
+
+
+@message
+class SalesReport:
+    days: int
+    since: str
+    currencies: tuple[SalesSeries, ...]
+
+
 class Orders(Service, package="shop.orders.v1"):
     get_cart = rpc(GetCart, Cart, scope="cart:write", user=True)
     add_to_cart = rpc(AddToCart, Cart, scope="cart:write", user=True, rate_limit="write", write=True)
@@ -313,6 +342,8 @@ class Orders(Service, package="shop.orders.v1"):
     list_customers = rpc(ListCustomers, CustomerPage, scope="orders:manage")
     # A guest's order through the signed link of its confirmation (plugins/orders/guest.py).
     get_guest_order = rpc(GetGuestOrder, Order, rate_limit="read")
+    # GET /api/admin/sales, GraphQL salesReport: the admin dashboard's chart.
+    get_sales_report = rpc(GetSalesReport, SalesReport, scope="orders:manage")
     # For other plugins (e.g. reviews by buyers only); never exposed over HTTP.
     has_purchased = rpc(HasPurchased, Purchased, internal=True)
     # Told by payments when an order's intent is paid, expires or is cancelled.

@@ -23,6 +23,7 @@ from .contract import (
     GetCart,
     GetGuestOrder,
     GetOrder,
+    GetSalesReport,
     HasPurchased,
     ListAllOrders,
     ListCustomers,
@@ -32,6 +33,7 @@ from .contract import (
     Purchased,
     RemoveCartItem,
     RemoveCartVariant,
+    SalesReport,
     SetCartItem,
     SetCartVariant,
 )
@@ -93,6 +95,11 @@ class OrdersServicer:
 
     async def get_order(self, req: GetOrder, ctx: CallContext) -> Order:
         return await load_order(self.pctx.db, req.id, _user(ctx))
+
+    async def get_sales_report(self, req: GetSalesReport, ctx: CallContext) -> SalesReport:
+        from .sales import sales_report
+
+        return await sales_report(self.pctx.db, req.days)
 
     async def has_purchased(self, req: HasPurchased, ctx: CallContext) -> Purchased:
         found = await self.pctx.db.fetchval(

@@ -282,3 +282,43 @@ async def test_a_name_that_resolves_to_a_private_address_is_refused_when_connect
         await sender.close()
     assert out.status is None and out.error is not None and out.error.startswith("target refused")
     assert receiver.received == []
+
+
+async def test_an_admin_pauses_and_resumes_an_endpoint_and_a_paused_one_receives_nothing(
+        hooks_shop: Any, receiver: Receiver) -> None:
+    shop = await hooks_shop()
+    c = shop.client
+    hook = await subscribe(shop, receiver, ("product.created",))
+    r = await c.patch(f"/api/admin/webhooks/{hook['id']}", json={"active": False}, headers=ADMIN_H)
+    paused = await r.json()
+    assert r.status == 200 and paused["active"] is False and paused["disabledReason"] == "paused by an admin"
+    quiet = await shop.product(price=1, stock=1)
+    # A marker endpoint that stays on: once it has the product, the paused one would have had it too.
+    marker = Receiver()
+    await marker.start()
+    try:
+        r = await c.post("/api/admin/webhooks", json={"url": marker.url, "events": ["product.created"]},
+                         headers=ADMIN_H)
+        marker.secret = (await r.json())["secret"]
+        loud = await shop.product(price=1, stock=1)
+        await eventually(lambda: "product.created" in types_for(marker, loud.id))
+        assert types_for(receiver, quiet.id) == [] and types_for(receiver, loud.id) == []
+    finally:
+        await marker.stop()
+    # Resuming over GraphQL: the same service; the endpoint is subscribed again.
+    q = await c.post("/graphql", headers=ADMIN_H, json={
+        "query": "mutation($id: ID!) { setWebhookActive(id: $id, active: true) { id active disabledAt disabledReason } }",
+        "variables": {"id": hook["id"]}})
+    resumed = (await q.json())["data"]["setWebhookActive"]
+    assert resumed == {"id": hook["id"], "active": True, "disabledAt": None, "disabledReason": None}
+    after = await shop.product(price=1, stock=1)
+    await eventually(lambda: "product.created" in types_for(receiver, after.id))
+    # Bad input and strangers.
+    r = await c.patch(f"/api/admin/webhooks/{hook['id']}", json={"active": "yes"}, headers=ADMIN_H)
+    assert r.status == 400
+    r = await c.patch("/api/admin/webhooks/00000000-0000-0000-0000-000000000000", json={"active": True},
+                      headers=ADMIN_H)
+    assert r.status == 404
+    r = await c.patch(f"/api/admin/webhooks/{hook['id']}", json={"active": False},
+                      headers=principal_header("shopper"))
+    assert r.status == 403
