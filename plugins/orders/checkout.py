@@ -312,6 +312,10 @@ class CheckoutFlow:
         try:
             # No transaction open: a slow provider holds none of the shop's locks.
             intent = await self.bus.call(Payments.cancel_intent, CancelIntent(id=row["payment_id"]), ctx)
+        except BusError as exc:
+            if exc.reason != "REFUND_PENDING":  # pending: the money may have moved; the next cancel finishes it
+                await asyncio.shield(self._uncancel(oid))
+            raise
         except BaseException:
             await asyncio.shield(self._uncancel(oid))
             raise

@@ -22,7 +22,11 @@ from tests.orders.shop import ADMIN, Shop, new_user
 from tests.support.fake_identity import principal_header
 
 SUCCEED, ACTION, DECLINE, FAIL = "4242424242424242", "4000002500003155", "4000000000000002", "4000000000000119"
-INTERNAL = CallContext(depth=1)
+
+
+def internal() -> CallContext:
+    """A fresh internal context per call: the bus sets a deadline on the context it is given."""
+    return CallContext(depth=1)
 
 
 async def token(shop: Shop, number: str) -> str:
@@ -126,7 +130,7 @@ async def test_manual_capture_authorizes_at_confirmation_and_captures_at_fulfilm
     assert (await r.json())["status"] == "requires_capture" and (await r.json())["capturedMinor"] == 0
     assert (await order_of(shop, user, order["id"]))["status"] == "paid"
     with pytest.raises(BusError) as exc:  # nothing captured, nothing to refund
-        await shop.bus.call(Payments.refund, RefundPayment(id=pid, amount_minor=1, reference="r"), INTERNAL)
+        await shop.bus.call(Payments.refund, RefundPayment(id=pid, amount_minor=1, reference="r"), internal())
     assert exc.value.reason == "REFUND_EXCEEDS_PAYMENT"
     # The admin fulfils the order: the first parcel captures the payment, then it can be refunded.
     admin = CallContext(principal=ADMIN)
@@ -135,7 +139,7 @@ async def test_manual_capture_authorizes_at_confirmation_and_captures_at_fulfilm
     assert shipped.status == "fulfilled"
     assert await shop.count("SELECT captured_minor FROM payments_intent WHERE id = $1 AND status = 'succeeded'",
                             pid) == 1400
-    assert (await shop.bus.call(Payments.capture, CaptureIntent(id=pid), INTERNAL)).status == "succeeded"
+    assert (await shop.bus.call(Payments.capture, CaptureIntent(id=pid), internal())).status == "succeeded"
     await shop.bus.call(Orders.fulfil_order, CreateFulfillment(id=order["id"], carrier="DHL", tracking_number="T-2"),
                         admin)  # a second parcel: nothing more to capture
     refunded = await shop.bus.call(Orders.refund_order, CreateRefund(id=order["id"], amount_minor=400), admin)
@@ -157,7 +161,7 @@ async def test_partial_refunds_go_through_the_provider_once_per_reference_and_ne
 
     async def refund(amount: int, reference: str) -> Any:
         return await shop.bus.call(Payments.refund, RefundPayment(id=pid, amount_minor=amount, reference=reference),
-                                   INTERNAL)
+                                   internal())
 
     first = await refund(400, "return-1")
     assert await refund(400, "return-1") == first  # the same refund, not a second one
@@ -431,7 +435,7 @@ async def test_an_intent_whose_owner_fails_does_not_stop_the_expiry_of_the_other
     # An intent its owner cannot resolve (its reference names no order): the owner raises on every outcome.
     bad = await shop.bus.call(Payments.create_intent, CreateIntent(
         user_id=user, purpose="order", reference="not-an-order", amount_minor=100, currency="EUR",
-        notify=Orders.payment_outcome.full_name), INTERNAL)
+        notify=Orders.payment_outcome.full_name), internal())
     try:
         await shop.rt.db.execute("UPDATE payments_intent SET expires_at = now() - interval '1 hour' WHERE id = $1",
                                  bad.id)
