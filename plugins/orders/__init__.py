@@ -14,7 +14,7 @@ from kernel.plugin import PluginContext, PluginInfo
 from kernel.rest import Route
 
 from .config import OrdersConfig
-from .contract import SCOPES, OrderCancelled, OrderFulfilled, OrderPlaced, OrderRefunded, Orders
+from .contract import SCOPES, OrderCancelled, OrderCreated, OrderFulfilled, OrderPlaced, OrderRefunded, Orders
 
 log = logging.getLogger("shop.plugins.orders")
 # The servicer of each runtime (tests run several apps in one process), for the lifespan task.
@@ -25,7 +25,7 @@ _SERVICERS: dict[int, Any] = {}
 def shop_plugin() -> PluginInfo:
     return PluginInfo(name="orders", version="0.1.0", description="cart, checkout, orders",
                       requires=("catalog", "wallet", "payments"),
-                      events=(OrderPlaced, OrderCancelled, OrderFulfilled, OrderRefunded),
+                      events=(OrderCreated, OrderPlaced, OrderCancelled, OrderFulfilled, OrderRefunded),
                       scopes=SCOPES, config=OrdersConfig)
 
 

@@ -31,7 +31,7 @@ from plugins.payments.contract import (
 from plugins.wallet.contract import ConvertAmount, Credit, Debit, Wallets
 
 from .cart import CartStore
-from .contract import CancelOrder, Checkout, Order, OrderCancelled, OrderPayment, OrderPlaced, Orders
+from .contract import CancelOrder, Checkout, Order, OrderCancelled, OrderCreated, OrderPayment, OrderPlaced, Orders
 from .fulfilment import FulfilmentStep
 from .lifecycle import check_transition
 from .store import ORDER_COLUMNS, load_order, order_not_found, parse_uuid
@@ -162,6 +162,10 @@ class CheckoutFlow:
                                  order_id, intent.id, intent.provider)
                 payment = OrderPayment(id=intent.id, provider=intent.provider, status=intent.status,
                                        client_secret=intent.client_secret)
+                # Webhook order.created for the unpaid order, before the hot locks (like _placed below).
+                created = await load_order(db, order_id, user_id)
+                await self.bus.publish(OrderCreated(order_id=order_id, user_id=user_id, total_minor=total,
+                                                    currency=currency, order=created))
             placed: Order | None = None
             if status == "paid":
                 # Announced now, before the hot locks (its reads and the outbox write hold none of them); a
@@ -187,12 +191,12 @@ class CheckoutFlow:
         return dataclasses.replace(order, payment=payment) if payment is not None else order
 
     async def _placed(self, order_id: str, user_id: str, total: int, currency: str, method: str,
-                      product_ids: list[str]) -> Order:
+                      product_ids: list[str], created_announced: bool = False) -> Order:
         """Announce a paid order through the outbox, in the transaction that made it paid."""
         order = await load_order(self.db, order_id, user_id)  # the snapshot webhooks and mail carry
         await self.bus.publish(OrderPlaced(order_id=order_id, user_id=user_id, total_minor=total, currency=currency,
                                            payment_method=method, product_ids=tuple(dict.fromkeys(product_ids)),
-                                           order=order))
+                                           order=order, created_announced=created_announced))
         return order
 
     # --------------------------------------------------------- payment outcomes
@@ -212,16 +216,18 @@ class CheckoutFlow:
             items = await self.db.fetch("SELECT product_id FROM orders_order_item WHERE order_id = $1 "
                                         "ORDER BY position", oid)
             await self._placed(oid, row["user_id"], row["total_minor"], row["currency"].strip(), "card",
-                               [r["product_id"] for r in items])
+                               [r["product_id"] for r in items], created_announced=True)
             return Ack()
         reason = "PAYMENT_EXPIRED" if req.outcome == "expired" else "PAYMENT_CANCELED"
         await self._release(oid, reason, ctx)
         return Ack()
 
     async def _release(self, order_id: str, reason: str, ctx: CallContext) -> None:
-        """An unpaid order gives its stock back and is cancelled with ``reason``."""
+        """An unpaid order gives its stock back and is cancelled with ``reason``, and says so through the
+        outbox in the same transaction (webhook order.cancelled; nothing was paid, so no order.refunded)."""
         async with self.db.transaction():
-            row = await self.db.fetchrow("SELECT status FROM orders_order WHERE id = $1 FOR UPDATE", order_id)
+            row = await self.db.fetchrow("SELECT status, user_id, total_minor, currency FROM orders_order "
+                                         "WHERE id = $1 FOR UPDATE", order_id)
             if row is None or row["status"] != "awaiting_payment":
                 return
             items = await self.db.fetch("SELECT product_id, variant_id, qty FROM orders_order_item "
@@ -231,6 +237,11 @@ class CheckoutFlow:
                             for r in items)), ctx)
             await self.db.execute("UPDATE orders_order SET status = 'cancelled', cancelled_at = now(), "
                                   "cancel_reason = $2 WHERE id = $1", order_id, reason)
+            order = await load_order(self.db, order_id, None)
+            await self.bus.publish(OrderCancelled(
+                order_id=order_id, user_id=row["user_id"], total_minor=row["total_minor"],
+                currency=row["currency"].strip(), product_ids=tuple(dict.fromkeys(r["product_id"] for r in items)),
+                order=order))
 
     async def _price(self, product: Product, variant_id: str, qty: int, currency: str, ctx: CallContext
                      ) -> PricedLine:

@@ -323,8 +323,21 @@ class Orders(Service, package="shop.orders.v1"):
 
 
 @message
+class OrderCreated(Event, topic="orders.order_created", aggregate="order_id"):
+    """An order created unpaid (a card order awaiting its payment): webhook order.created.
+
+    An order paid as it is created (wallet) announces itself with OrderPlaced alone."""
+
+    order_id: str
+    user_id: str
+    total_minor: int
+    currency: str
+    order: Order | None = None
+
+
+@message
 class OrderPlaced(Event, topic="orders.order_placed", aggregate="order_id"):
-    """A paid order: webhooks order.created + order.paid, the confirmation mail."""
+    """A paid order: webhooks order.paid (and order.created unless OrderCreated said it), the confirmation mail."""
 
     order_id: str
     user_id: str
@@ -333,11 +346,13 @@ class OrderPlaced(Event, topic="orders.order_placed", aggregate="order_id"):
     payment_method: str
     product_ids: tuple[str, ...]
     order: Order | None = None  # the order as GET /api/orders/{id} shows it, when the event was published
+    created_announced: bool = False  # an OrderCreated was published when the (unpaid) order was created
 
 
 @message
 class OrderCancelled(Event, topic="orders.order_cancelled", aggregate="order_id"):
-    """A cancelled order, its money sent back: webhooks order.cancelled + order.refunded."""
+    """A cancelled order: webhook order.cancelled, and order.refunded when it was paid (its money sent back).
+    An unpaid order that expires or is cancelled is ``status = "cancelled"`` with nothing refunded."""
 
     order_id: str
     user_id: str
