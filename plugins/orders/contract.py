@@ -293,6 +293,19 @@ class GetGuestOrder:
     token: str = constraint(min_len=1, max_len=300, pattern=r"[A-Za-z0-9_.-]+")
 
 
+@message
+class SignGuestLink:
+    """Internal (the mail plugin): a fresh signed link to a guest's order, for its confirmation mail."""
+
+    order_id: str = constraint(min_len=1, max_len=64)
+
+
+@message
+class GuestLink:
+    token: str  # GET /api/guest-orders/{token}
+    expires_in: int  # seconds
+
+
 class Orders(Service, package="shop.orders.v1"):
     get_cart = rpc(GetCart, Cart, scope="cart:write", user=True)
     add_to_cart = rpc(AddToCart, Cart, scope="cart:write", user=True, rate_limit="write", write=True)
@@ -317,6 +330,7 @@ class Orders(Service, package="shop.orders.v1"):
     has_purchased = rpc(HasPurchased, Purchased, internal=True)
     # Told by payments when an order's intent is paid, expires or is cancelled.
     payment_outcome = rpc(PaymentOutcome, Ack, internal=True)
+    sign_guest_link = rpc(SignGuestLink, GuestLink, internal=True)
 
 
 # ---- events (written to the outbox inside the transaction, delivered after commit, in order per order)
