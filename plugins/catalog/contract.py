@@ -371,21 +371,21 @@ class Catalog(Service, package="shop.catalog.v1"):
     reserve_stock = rpc(ReserveStock, ProductList, internal=True)
     take_stock = rpc(TakeStock, StockTaken, internal=True)
     restock = rpc(Restock, ProductList, internal=True)
-    # Admin (scope admin; the auth plugin grants it only to users with the admin role).
-    create_category = rpc(CreateCategory, Category, scope="admin", write=True)
-    update_category = rpc(UpdateCategory, Category, scope="admin", write=True)
-    delete_category = rpc(DeleteById, Deleted, scope="admin", write=True)
-    create_product = rpc(CreateProduct, Product, scope="admin", write=True)
-    update_product = rpc(UpdateProduct, Product, scope="admin", write=True)
-    delete_product = rpc(DeleteById, Deleted, scope="admin", write=True)
-    set_price = rpc(SetPrice, Product, scope="admin", write=True)
-    set_stock = rpc(SetStock, Product, scope="admin", write=True)
-    adjust_stock = rpc(AdjustStock, Product, scope="admin", write=True)
-    create_variant = rpc(CreateVariant, Variant, scope="admin", write=True)
-    update_variant = rpc(UpdateVariant, Variant, scope="admin", write=True)
-    delete_variant = rpc(DeleteById, Deleted, scope="admin", write=True)
-    set_variant_price = rpc(SetVariantPrice, Variant, scope="admin", write=True)
-    set_variant_stock = rpc(SetVariantStock, Variant, scope="admin", write=True)
+    # Admin (scope catalog:write; admin implies it: the auth plugin grants both only to users with the admin role).
+    create_category = rpc(CreateCategory, Category, scope="catalog:write", write=True)
+    update_category = rpc(UpdateCategory, Category, scope="catalog:write", write=True)
+    delete_category = rpc(DeleteById, Deleted, scope="catalog:write", write=True)
+    create_product = rpc(CreateProduct, Product, scope="catalog:write", write=True)
+    update_product = rpc(UpdateProduct, Product, scope="catalog:write", write=True)
+    delete_product = rpc(DeleteById, Deleted, scope="catalog:write", write=True)
+    set_price = rpc(SetPrice, Product, scope="catalog:write", write=True)
+    set_stock = rpc(SetStock, Product, scope="catalog:write", write=True)
+    adjust_stock = rpc(AdjustStock, Product, scope="catalog:write", write=True)
+    create_variant = rpc(CreateVariant, Variant, scope="catalog:write", write=True)
+    update_variant = rpc(UpdateVariant, Variant, scope="catalog:write", write=True)
+    delete_variant = rpc(DeleteById, Deleted, scope="catalog:write", write=True)
+    set_variant_price = rpc(SetVariantPrice, Variant, scope="catalog:write", write=True)
+    set_variant_stock = rpc(SetVariantStock, Variant, scope="catalog:write", write=True)
 
 
 PRODUCT_CHANGES = ("created", "updated", "deleted", "stock")
@@ -421,5 +421,5 @@ class UploadImage:
 
 
 class CatalogMedia(Service, package="shop.catalog.v1"):
-    upload_image = rpc(UploadImage, ProductImage, scope="admin", write=True, rate_limit="write")
-    delete_image = rpc(DeleteById, Deleted, scope="admin", write=True)
+    upload_image = rpc(UploadImage, ProductImage, scope="catalog:write", write=True, rate_limit="write")
+    delete_image = rpc(DeleteById, Deleted, scope="catalog:write", write=True)
