@@ -89,6 +89,8 @@ async def _recover_every(servicer: Any, every: float) -> None:
         try:
             while await servicer.admin.finish_pending_refunds() == 100:  # a full batch: more may be due
                 pass
+            while await servicer.flow.finish_interrupted_cancellations() == 100:
+                pass
         except asyncio.CancelledError:
             raise
         except Exception:

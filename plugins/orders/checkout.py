@@ -337,6 +337,26 @@ class CheckoutFlow:
                 return await load_order(db, oid, user_id)
             return await self._cancelled(row, user_id, intent.id, ctx)
 
+    async def finish_interrupted_cancellations(self, limit: int = 100) -> int:
+        """The recovery job's second half: card cancellations claimed over CANCEL_STALE_S ago and never
+        finished (the process died around the provider call) are finished as the shopper's next cancel
+        would, so the money and the stock go back even if nobody asks again. ``cancel`` locks the order
+        and payments refunds by the reference "cancel", so two processes finishing one order refund once.
+        Returns how many were found."""
+        rows = await self.db.fetch(
+            "SELECT id, user_id FROM orders_order WHERE status = 'refunded' AND refund_id IS NULL "
+            "AND payment_method <> 'wallet' AND payment_id IS NOT NULL AND total_minor > 0 "
+            "AND cancelled_at < now() - make_interval(secs => $2) ORDER BY cancelled_at LIMIT $1",
+            limit, CANCEL_STALE_S)
+        ctx = CallContext(depth=1)  # the shop itself, calling payments' and the catalog's internal methods
+        for r in rows:
+            try:
+                await self.cancel(r["user_id"], CancelOrder(id=str(r["id"])), ctx)
+                log.info("order_cancel_recovered", extra={"order_id": str(r["id"])})
+            except Exception:
+                log.warning("order_cancel_recovery_failed", extra={"order_id": str(r["id"])})
+        return len(rows)
+
     async def _cancelled(self, row: Any, user_id: str, refund_id: str | None, ctx: CallContext) -> Order:
         """In the caller's transaction: stock back, the wallet credited (wallet orders), the event written."""
         db = self.db

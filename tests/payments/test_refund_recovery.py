@@ -21,6 +21,7 @@ from plugins.payments import _SERVICERS
 from plugins.payments.contract import Payments, RefundPayment
 from tests.orders.shop import Shop, new_user
 from tests.shipping.helpers import manager
+from tests.support.fake_identity import principal_header
 
 from .test_intents import SUCCEED, card_order, confirm, token
 
@@ -192,3 +193,37 @@ async def test_a_refund_the_provider_refuses_gives_the_reservation_back_at_once(
     assert order["refundedMinor"] == 0 and order["status"] == "paid" and order["refunds"] == []
     assert await shop.count("SELECT refunded_minor FROM payments_intent WHERE id = $1", pid) == 0
     assert await shop.count("SELECT count(*) FROM payments_refund WHERE intent_id = $1", pid) == 0
+
+
+@pytest.mark.parametrize("provider_state", ["never_called", "pending_refund"])
+async def test_a_card_cancellation_interrupted_by_a_crash_is_finished_by_the_recovery_job(
+        shop: Shop, provider_state: str) -> None:
+    user = new_user()
+    p, order = await card_order(shop, user, price=700, qty=2, stock=5)
+    oid, pid = order["id"], order["payment"]["id"]
+    assert (await (await confirm(shop, user, pid, await token(shop, SUCCEED))).json())["status"] == "succeeded"
+    ref = await shop.rt.db.fetchval("SELECT provider_ref FROM payments_intent WHERE id = $1", pid)
+    if provider_state == "pending_refund":
+        # The shopper's cancel reached payments, which reserved the refund; the provider was unreachable.
+        flaky(shop, "before")
+        r = await shop.client.post(f"/api/orders/{oid}/cancel", headers=principal_header(user))
+        assert r.status == 503 and (await r.json())["reason"] == "REFUND_PENDING"
+    else:
+        # What a process that died right after claiming the cancellation leaves: refunded, no refund id, no refund.
+        await shop.rt.db.execute("UPDATE orders_order SET status = 'refunded', cancelled_at = now() WHERE id = $1",
+                                 oid)
+    flow = ORDER_SERVICERS[id(shop.rt)].flow
+    assert await flow.finish_interrupted_cancellations() == 0  # claimed just now: maybe still in flight
+    assert await shop.stock(p.id) == 3
+    await shop.rt.db.execute("UPDATE orders_order SET cancelled_at = now() - interval '10 minutes' WHERE id = $1",
+                             oid)
+    # Nobody cancels again: two recovery runs at once finish it.
+    await asyncio.gather(flow.finish_interrupted_cancellations(), flow.finish_interrupted_cancellations())
+    got = await admin_order(shop, oid)
+    assert got["status"] == "refunded" and got["cancelledAt"] is not None
+    assert await shop.stock(p.id) == 5
+    assert await shop.count("SELECT refund_id IS NOT NULL FROM orders_order WHERE id = $1", oid) == 1
+    assert await shop.count("SELECT refunded_minor FROM payments_intent WHERE id = $1", pid) == 1400
+    assert await shop.count("SELECT refunded_minor FROM testpay_charge WHERE ref = $1", ref) == 1400
+    assert await shop.count("SELECT count(*) FROM testpay_refund WHERE charge_ref = $1", ref) == 1
+    assert await flow.finish_interrupted_cancellations() == 0
