@@ -397,7 +397,7 @@ class Catalog(Service, package="shop.catalog.v1"):
     reserve_stock = rpc(ReserveStock, ProductList, internal=True)
     take_stock = rpc(TakeStock, StockTaken, internal=True)
     restock = rpc(Restock, ProductList, internal=True)
-    # Admin (scope admin; the auth plugin grants it only to users with the admin role).
+    # Admin (scope catalog:write; admin implies it: the auth plugin grants both only to users with the admin role).
     create_category = rpc(CreateCategory, Category, scope="catalog:write", write=True)
     update_category = rpc(UpdateCategory, Category, scope="catalog:write", write=True)
     delete_category = rpc(DeleteById, Deleted, scope="catalog:write", write=True)

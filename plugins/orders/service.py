@@ -24,6 +24,7 @@ from .contract import (
     GetGuestOrder,
     GetOrder,
     GetSalesReport,
+    GuestLink,
     HasPurchased,
     ListAllOrders,
     ListCustomers,
@@ -36,6 +37,7 @@ from .contract import (
     SalesReport,
     SetCartItem,
     SetCartVariant,
+    SignGuestLink,
 )
 from .guest import GuestLinks, check_guest_checkout, link_invalid
 from .guest_session import is_guest
@@ -134,3 +136,10 @@ class OrdersServicer:
         if not order.user_id.startswith("guest:"):
             raise link_invalid()
         return order
+
+    async def sign_guest_link(self, req: SignGuestLink, ctx: CallContext) -> GuestLink:
+        order = await load_order(self.pctx.db, req.order_id, None)
+        if not order.user_id.startswith("guest:"):
+            raise link_invalid()  # an account's order is followed in the account, never by a bearer link
+        ttl = (self.pctx.config or OrdersConfig()).guest_link_ttl
+        return GuestLink(token=await self.links.sign(order.id, ttl), expires_in=ttl)

@@ -22,8 +22,10 @@ from tests.orders.shop import ADMIN, Shop, new_user
 from tests.support.fake_identity import principal_header
 
 SUCCEED, ACTION, DECLINE, FAIL = "4242424242424242", "4000002500003155", "4000000000000002", "4000000000000119"
+
+
 def internal() -> CallContext:
-    """A fresh context per call: the bus sets a context's deadline on first use, so a shared one expires."""
+    """A fresh internal context per call: the bus sets a deadline on the context it is given."""
     return CallContext(depth=1)
 
 

@@ -322,3 +322,38 @@ async def test_an_admin_pauses_and_resumes_an_endpoint_and_a_paused_one_receives
     r = await c.patch(f"/api/admin/webhooks/{hook['id']}", json={"active": False},
                       headers=principal_header("shopper"))
     assert r.status == 403
+
+
+async def test_card_orders_say_created_when_created_and_cancelled_when_unpaid_ones_expire_or_are_cancelled(
+        hooks_shop: Any, receiver: Receiver) -> None:
+    from plugins.payments import _SERVICERS
+    from tests.payments.test_intents import SUCCEED, card_order, confirm, token
+
+    shop = await hooks_shop()
+    await subscribe(shop, receiver, ("order.created", "order.paid", "order.cancelled", "order.refunded"))
+    paid_user, expired_user, cancel_user = (f"card-{n}-{id(shop)}" for n in ("paid", "expired", "cancel"))
+    _p, paid = await card_order(shop, paid_user, qty=1)
+    _p, expired = await card_order(shop, expired_user, qty=1)
+    _p, cancelled = await card_order(shop, cancel_user, qty=1)
+    r = await confirm(shop, paid_user, paid["payment"]["id"], await token(shop, SUCCEED))
+    assert (await r.json())["status"] == "succeeded"
+    # The payment deadline passes (as the expiry job sees it) and the job runs; the shopper cancels the third.
+    await shop.rt.db.execute("UPDATE payments_intent SET expires_at = now() - interval '1 second' WHERE id = $1",
+                             expired["payment"]["id"])
+    assert await _SERVICERS[id(shop.rt)].expire_due() >= 1
+    r = await shop.client.post(f"/api/orders/{cancelled['id']}/cancel", headers=principal_header(cancel_user))
+    assert r.status == 200 and (await r.json())["status"] == "cancelled"
+
+    await eventually(lambda: "order.paid" in types_for(receiver, paid["id"])
+                     and "order.cancelled" in types_for(receiver, expired["id"])
+                     and "order.cancelled" in types_for(receiver, cancelled["id"]))
+    # order.created once, when the order was created (unpaid), then order.paid.
+    assert types_for(receiver, paid["id"]) == ["order.created", "order.paid"]
+    # Nothing was paid: cancelled, never refunded.
+    assert types_for(receiver, expired["id"]) == ["order.created", "order.cancelled"]
+    assert types_for(receiver, cancelled["id"]) == ["order.created", "order.cancelled"]
+    got = [(m.message["type"], m.message["data"]) for m in receiver.delivered() if m.verified]
+    created = next(d for t, d in got if t == "order.created" and d["id"] == paid["id"])
+    assert created["status"] == "awaiting_payment" and created["paymentMethod"] == "card"
+    gone = next(d for t, d in got if t == "order.cancelled" and d["id"] == expired["id"])
+    assert gone["status"] == "cancelled" and gone["cancelledAt"] is not None and gone["refundedMinor"] == 0
