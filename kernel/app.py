@@ -19,9 +19,10 @@ from typing import Any
 
 import orjson
 from aiohttp import web, web_response
+from aiohttp.web_protocol import RequestPayloadError
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from . import __version__, system
+from . import __version__, storefront, system
 from .config import ConfigError, Settings
 from .context import ANONYMOUS, CallContext, Principal
 from .db import bind_tables
@@ -145,6 +146,11 @@ def create_app(settings: Settings, plugins: Iterable[object] | None = None) -> w
                 raise PluginError(f"plugin {lp.info.name!r}: readiness check name {check.name!r} is taken")
             readiness_checks.append(check)
             note(lp, "readiness", check.name)
+    ui_parts: list[tuple[str, storefront.StorefrontPart]] = []
+    for lp, part in call_each(pm, loaded, "shop_storefront", make_ctx):
+        ui_parts.append((lp.info.name, storefront.check_part(lp.info.name, part)))
+        for m in part.modules:
+            note(lp, "storefront", f"{m.slot} {m.file}")
     # The kernel's own service (admins: what was loaded), through the same bus and adapters.
     rt.bus.register(system.System, system.SystemServicer(loaded), plugin="kernel")
     rest_routes.extend(("kernel", r) for r in system.ROUTES)
@@ -181,6 +187,7 @@ def create_app(settings: Settings, plugins: Iterable[object] | None = None) -> w
         router.add_route(r.method, r.path, handler)
     router.add_routes(web_routes)
     _add_kernel_routes(app, rt, settings, readiness_checks)
+    storefront.add_routes(app, [lp.info.name for lp in loaded], ui_parts, demo=settings.demo)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         await start_runtime(rt, gql_parts)
@@ -293,6 +300,13 @@ def _outer_middleware(rt: Runtime) -> Any:
             return problem_from(exc, rid)
         except web.HTTPException as exc:
             return _http_exception(request, exc, rid)
+        except RequestPayloadError as exc:
+            # The body could not be read as sent: a Content-Encoding it does not follow (not gzip,
+            # not deflate), a broken chunked encoding. The client's fault, never a 500.
+            log.info("request_body_unreadable", extra={"path": request.path, "error": str(exc).replace("\n", " ")})
+            return problem(Status.INVALID_ARGUMENT, "The request body could not be decoded as sent "
+                           "(check its Content-Encoding and Transfer-Encoding).",
+                           errors=[{"field": "body", "message": "could not be decoded"}], request_id=rid)
         except asyncio.CancelledError:
             raise
         except Exception:

@@ -26,6 +26,7 @@ from .db import Database
 from .events import Event, EventBus
 from .messages import decode, encode
 from .ratelimit import RateLimiter, RateLimitUnavailable
+from .scopes import ScopeRegistry
 from .service import Method, Service
 from .status import BusError, Status
 
@@ -122,10 +123,25 @@ class DeadlineInterceptor(Interceptor):
 
 
 class AuthorizationInterceptor(Interceptor):
-    """Enforces each method's declared scope and user requirement."""
+    """Enforces each method's declared scope and user requirement.
+
+    A broader scope that implies the method's (``admin`` implies ``catalog:write``, as the
+    declaring plugin says) is accepted too, so a principal built with the broad scope alone
+    (sessions, tests, the CLI) is not refused where an issued token would carry both.
+    """
 
     name = "authorization"
     admission = True
+
+    def __init__(self, scopes: ScopeRegistry | None = None) -> None:
+        self.scopes = scopes
+
+    def _granted(self, principal: Any, scope: str) -> bool:
+        if principal.has_scope(scope):
+            return True
+        if self.scopes is None:
+            return False
+        return not principal.scopes.isdisjoint(self.scopes.expand([scope], upward=True))
 
     def applies(self, method: Method[Any, Any]) -> bool:
         o = method.options
@@ -140,7 +156,7 @@ class AuthorizationInterceptor(Interceptor):
             raise BusError(Status.UNAUTHENTICATED, "Sign in to do this.", reason="UNAUTHENTICATED")
         if o.user and p.user_id is None:
             raise BusError(Status.PERMISSION_DENIED, "This needs a signed-in user, not a client.")
-        if o.scope and not p.has_scope(o.scope):
+        if o.scope and not self._granted(p, o.scope):
             raise BusError(Status.PERMISSION_DENIED, f"This needs the '{o.scope}' scope.", reason="MISSING_SCOPE")
         return await nxt(request, ctx)
 

@@ -54,6 +54,12 @@ local n = (#KEYS - 1) / 2
 for i = 1, n do
   if (redis.call('GET', KEYS[1 + n + i]) or '0') ~= ARGV[2 + i] then return 0 end
 end
+-- A full tag set takes no new key: distinct requests (filters, prices, pages) must not grow Redis
+-- without bound; the entry is served and kept locally only, until an invalidation empties the set.
+local cap = tonumber(ARGV[3 + n])
+for i = 3, n + 1 do
+  if redis.call('SCARD', KEYS[i]) >= cap and redis.call('SISMEMBER', KEYS[i], KEYS[1]) == 0 then return 0 end
+end
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
 for i = 2, n + 1 do
   redis.call('SADD', KEYS[i], KEYS[1])
@@ -126,8 +132,10 @@ class LocalCache:
 
 class Cache:
     def __init__(self, redis: RedisLink | None, *, local_entries: int = 2048, local_ttl: float = 30.0,
-                 lock_ms: int = 2000) -> None:
+                 lock_ms: int = 2000, max_tag_members: int = 20_000) -> None:
         self.redis = redis
+        # Keys one tag may hold in Redis (members of expired entries count until the tag is invalidated).
+        self.max_tag_members = max_tag_members
         self.local = LocalCache(local_entries, local_ttl)
         self.lock_ms = lock_ms
         self._inflight: dict[str, asyncio.Future[bytes]] = {}
@@ -232,6 +240,12 @@ class Cache:
             if value is not None:
                 self._count("redis_hit")
                 return bytes(value)
+            try:
+                # The filler let go without storing (its tag was full): stop waiting, fill here.
+                if not await self.redis.run(lambda r: r.exists(lock)):
+                    return None
+            except RedisDown:
+                return None
         return None
 
     async def _store_redis(self, rkey: str, value: bytes, tags: tuple[str, ...], ttl: int,
@@ -240,7 +254,7 @@ class Cache:
         redis = self.redis
         keys = [rkey] + [redis.key("t:" + t) for t in tags] + [redis.key("v:" + t) for t in tags]
         try:
-            await redis.run(lambda r: self._store(keys=keys, args=[value, ttl, *versions], client=r))
+            await redis.run(lambda r: self._store(keys=keys, args=[value, ttl, *versions, self.max_tag_members], client=r))
             await redis.run(lambda r: r.delete(rkey + ":lock"))
         except RedisDown:
             pass

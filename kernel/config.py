@@ -73,6 +73,7 @@ class Settings:
     rate_limit_outage: str = "allow"  # allow | deny
     cache_local_entries: int = 4096
     cache_local_ttl: float = 30.0
+    cache_max_tag_members: int = 20_000
     deadline_seconds: float = 15.0
     graphql_introspection: bool = True
     graphql_max_depth: int = 12
@@ -351,6 +352,8 @@ OPTIONS: tuple[Option, ...] = (
            "in-process cache size"),
     Option("cache_local_ttl", "cache.local_ttl", "SHOP_CACHE_LOCAL_TTL", seconds(0, 3600),
            "in-process cache lifetime"),
+    Option("cache_max_tag_members", "cache.max_tag_members", "SHOP_CACHE_MAX_TAG_MEMBERS", integer(1, 10**7),
+           "Redis entries one invalidation tag may hold (bounds keys an anonymous client can create)"),
     Option("graphql_introspection", "graphql.introspection", "SHOP_GRAPHQL_INTROSPECTION", boolean,
            "allow GraphQL introspection"),
     Option("graphql_max_depth", "graphql.max_depth", "SHOP_GRAPHQL_MAX_DEPTH", integer(1, 10**6),

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from .rest import Route
     from .runtime import Runtime
     from .service import Service
+    from .storefront import StorefrontPart
 
 HOOKS_VERSION = 1
 PROJECT = "shop"
@@ -99,6 +100,11 @@ def shop_seed_demo(ctx: PluginContext) -> Callable[[Runtime, dict[str, Any]], Aw
 @hookspec
 def shop_readiness_checks(ctx: PluginContext) -> list[ReadinessCheck]:
     """``kernel.probes.ReadinessCheck``s: named async probes that ``/readyz`` runs (None: ready)."""
+
+
+@hookspec
+def shop_storefront(ctx: PluginContext) -> StorefrontPart:
+    """ES modules of the plugin's package data mounted into the storefront's named slots."""
 
 
 @hookspec

@@ -51,7 +51,8 @@ def build_runtime(settings: Settings) -> Runtime:
     instance_id = uuid.uuid4().hex[:12]
     db = Database(settings.database_url, max_size=settings.db_pool_max)
     redis = RedisLink(settings.redis_url, settings.redis_prefix) if settings.redis_url else None
-    cache = Cache(redis, local_entries=settings.cache_local_entries, local_ttl=settings.cache_local_ttl)
+    cache = Cache(redis, local_entries=settings.cache_local_entries, local_ttl=settings.cache_local_ttl,
+                  max_tag_members=settings.cache_max_tag_members)
     limiter = RateLimiter(redis, settings.rate_classes(), settings.rate_limit_outage)
     events = EventBus(instance_id)
     metrics = Metrics()
@@ -61,12 +62,13 @@ def build_runtime(settings: Settings) -> Runtime:
     if redis is not None:
         metrics.redis_up.set(1)  # until a call says otherwise
         redis.on_state = lambda up: metrics.redis_up.set(1 if up else 0)
+    scopes = ScopeRegistry()  # filled by the plugins' declarations when the app is built
     bus = Bus(
         db=db,
         events=events,
         interceptors=[
             MetricsInterceptor(metrics.observe_bus),
-            AuthorizationInterceptor(),
+            AuthorizationInterceptor(scopes),
             RateLimitInterceptor(limiter),
             IdempotencyInterceptor(db),
             CacheInterceptor(cache),
@@ -82,4 +84,4 @@ def build_runtime(settings: Settings) -> Runtime:
     bus.outbox = outbox
     events.outbox_enabled = True
     return Runtime(settings=settings, db=db, redis=redis, cache=cache, limiter=limiter, events=events,
-                   bus=bus, metrics=metrics, instance_id=instance_id, outbox=outbox)
+                   bus=bus, metrics=metrics, instance_id=instance_id, outbox=outbox, scopes=scopes)

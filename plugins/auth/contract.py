@@ -41,6 +41,23 @@ class FindUserByEmail:
 
 
 @message
+class UpdateMe:
+    name: str = constraint(max_len=200, strip=True, doc="the name the shop greets you by")
+
+
+@message
+class ChangePassword:
+    current_password: str = constraint(min_len=1, max_len=1024)
+    new_password: str = constraint(min_len=1, max_len=1024, doc="8 to 1024 characters")
+
+
+@message
+class PasswordChanged:
+    changed: bool
+    signed_out: bool  # every session and token of the account was revoked: sign in again
+
+
+@message
 class ScopeView:
     """A scope, with what it allows in words (as on the consent screen)."""
 
@@ -80,6 +97,9 @@ class Users(Service, package="shop.auth.v1"):
     get_me = rpc(GetMe, User, user=True)
     # GET /api/me/grants, DELETE /api/me/grants/{clientId}; GraphQL myGrants, revokeGrant.
     # Only from the shop itself (web-client): a third-party app cannot read or undo consents.
+    # PATCH /api/me, POST /api/me/password; GraphQL updateMe, changePassword. From the shop itself only.
+    update_me = rpc(UpdateMe, User, user=True, rate_limit="write", write=True)
+    change_password = rpc(ChangePassword, PasswordChanged, user=True, rate_limit="login", write=True)
     list_my_grants = rpc(ListMyGrants, tuple[Grant, ...], user=True)
     revoke_grant = rpc(RevokeGrant, GrantRevoked, user=True, rate_limit="write", write=True)
     # For other plugins (e.g. wallet transfers by email); never exposed over HTTP.

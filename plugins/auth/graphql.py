@@ -25,5 +25,7 @@ def part() -> GraphQLPart:
             raise
 
     return GraphQLPart(sdl=SDL, resolvers={"Query.me": me, "Query.myGrants": bus_field(Users.list_my_grants),
+                                           "Mutation.updateMe": bus_field(Users.update_me),
+                                           "Mutation.changePassword": bus_field(Users.change_password),
                                            "Mutation.revokeGrant": bus_field(Users.revoke_grant)},
                        fields={"Query.me": Users.get_me})

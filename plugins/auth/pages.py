@@ -14,6 +14,14 @@ from urllib.parse import urlencode, urlsplit
 from aiohttp import web
 
 STYLESHEET = "/oauth/assets/auth.css"
+# The storefront's stylesheet and logo (kernel static_web): the sign-in pages wear the shop's header and
+# look, so shoppers see they are still in the shop. Without a storefront they fall back to auth.css alone.
+SHOP_STYLESHEET = "/assets/css/shop.css"
+SHOP_HEADER = ('<a class="skip-link" href="#main">Skip to content</a>'
+               '<header class="site-header" data-testid="site-header"><div class="container header-row">'
+               '<a class="brand" href="/#/" data-testid="brand">'
+               '<img src="/assets/img/favicon.svg" alt="" width="28" height="28"><span>Shop</span></a>'
+               '<a class="back-to-shop" href="/#/">Back to the shop</a></div></header>')
 
 
 def csp(redirect_uri: str | None = None) -> str:
@@ -29,8 +37,10 @@ def csp(redirect_uri: str | None = None) -> str:
 def _page(title: str, body: str, *, status: int = 200, redirect_uri: str | None = None) -> web.Response:
     html = (f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f'<title>{escape(title)} · Shop</title><link rel="stylesheet" href="{STYLESHEET}"></head>'
-            f'<body><main>{body}</main></body></html>')
+            f'<title>{escape(title)} · Shop</title><link rel="icon" href="/assets/img/favicon.svg" type="image/svg+xml">'
+            f'<link rel="stylesheet" href="{SHOP_STYLESHEET}"><link rel="stylesheet" href="{STYLESHEET}"></head>'
+            f'<body class="auth-page">{SHOP_HEADER}<main id="main" class="container main">'
+            f'<div class="panel auth-card">{body}</div></main></body></html>')
     resp = web.Response(text=html, status=status, content_type="text/html")
     resp.headers["Content-Security-Policy"] = csp(redirect_uri)
     resp.headers["Cache-Control"] = "no-store"

@@ -8,6 +8,10 @@ from .contract import Users
 
 ROUTES = [
     Route("GET", "/api/me", Users.get_me, summary="The signed-in user", tags=("auth",)),
+    Route("PATCH", "/api/me", Users.update_me, summary="Change your name (from the shop itself only)",
+          tags=("auth",)),
+    Route("POST", "/api/me/password", Users.change_password, tags=("auth",),
+          summary="Change your password (the current one is required); every session is signed out"),
     Route("GET", "/api/me/grants", Users.list_my_grants,
           summary="Applications the user allowed, with the scopes in words (from the shop itself only)",
           tags=("auth",)),

@@ -9,7 +9,20 @@ from kernel.db import Database
 from kernel.status import BusError, Status, not_found
 
 from . import users
-from .contract import FindUserByEmail, GetMe, GetUser, Grant, GrantRevoked, ListMyGrants, RevokeGrant, ScopeView, User
+from .contract import (
+    ChangePassword,
+    FindUserByEmail,
+    GetMe,
+    GetUser,
+    Grant,
+    GrantRevoked,
+    ListMyGrants,
+    PasswordChanged,
+    RevokeGrant,
+    ScopeView,
+    UpdateMe,
+    User,
+)
 
 if TYPE_CHECKING:
     from .authority import Authority
@@ -53,6 +66,35 @@ class UsersServicer:
             raise BusError(Status.PERMISSION_DENIED, "Manage application permissions from the shop itself.",
                            reason="FIRST_PARTY_ONLY")
         return p.user_id
+
+    async def update_me(self, req: UpdateMe, ctx: CallContext) -> User:
+        user_id = self._first_party(ctx)
+        errors = users.validate_name(req.name)
+        if errors:
+            raise BusError(Status.INVALID_ARGUMENT, "name " + errors[0][1], field_errors=errors)
+        row = await users.set_name(self.db, user_id, req.name)
+        if row is None:
+            raise BusError(Status.UNAUTHENTICATED, "Your account no longer exists.", reason="UNAUTHENTICATED")
+        return users.to_message(row)
+
+    async def change_password(self, req: ChangePassword, ctx: CallContext) -> PasswordChanged:
+        """Needs the current password (a stolen session alone cannot take the account over). Every token of
+        the user is revoked afterwards, this session's too: whoever knew the old password is signed out."""
+        user_id = self._first_party(ctx)
+        row = await users.get_user(self.db, user_id)
+        if row is None or not row["password_hash"] or await users.authenticate(self.db, row["email"],
+                                                                                 req.current_password) is None:
+            raise BusError(Status.INVALID_ARGUMENT, "The current password is not right.", reason="WRONG_PASSWORD",
+                           field_errors=[("currentPassword", "is not your current password")])
+        if not (users.MIN_PASSWORD <= len(req.new_password) <= users.MAX_PASSWORD):
+            raise BusError(Status.INVALID_ARGUMENT, "The new password is too short.", field_errors=[
+                ("newPassword", f"must be {users.MIN_PASSWORD} to {users.MAX_PASSWORD} characters")])
+        if req.new_password == req.current_password:
+            raise BusError(Status.INVALID_ARGUMENT, "Choose a password you have not been using.",
+                           field_errors=[("newPassword", "is the same as the current one")])
+        await users.set_password(self.db, user_id, req.new_password)
+        await self.authority.revoke_user(user_id)
+        return PasswordChanged(changed=True, signed_out=True)
 
     async def list_my_grants(self, req: ListMyGrants, ctx: CallContext) -> tuple[Grant, ...]:
         user_id = self._first_party(ctx)

@@ -31,9 +31,14 @@ def validate_signup(email: str, password: str, name: str) -> list[tuple[str, str
         errors.append(("email", "must be an email address"))
     if not (MIN_PASSWORD <= len(password) <= MAX_PASSWORD):
         errors.append(("password", f"must be {MIN_PASSWORD} to {MAX_PASSWORD} characters"))
-    if len(name) > 200 or any(ord(c) < 32 for c in name):
-        errors.append(("name", "must be at most 200 printable characters"))
+    errors += validate_name(name)
     return errors
+
+
+def validate_name(name: str) -> list[tuple[str, str]]:
+    if len(name) > 200 or any(ord(c) < 32 or ord(c) == 127 for c in name):
+        return [("name", "must be at most 200 printable characters")]
+    return []
 
 
 async def hash_password(password: str) -> str:
@@ -69,6 +74,16 @@ async def create_user(db: Database, email: str, password: str | None, name: str 
     except asyncpg.UniqueViolationError:
         raise BusError(Status.ALREADY_EXISTS, "An account with this email already exists.",
                        reason="EMAIL_TAKEN", field_errors=[("email", "is already registered")]) from None
+
+
+async def set_name(db: Database, user_id: str, name: str) -> Any:
+    return await db.fetchrow(f"UPDATE auth_user SET name = $2 WHERE id = $1::uuid RETURNING {USER_COLUMNS}",
+                             user_id, name.strip())
+
+
+async def set_password(db: Database, user_id: str, password: str) -> None:
+    await db.execute("UPDATE auth_user SET password_hash = $2 WHERE id = $1::uuid", user_id,
+                     await hash_password(password))
 
 
 async def get_user(db: Database, user_id: str) -> Any:

@@ -19,6 +19,9 @@ from .contract import (
     CreateProduct,
     DeleteById,
     Deleted,
+    ListLowStock,
+    LowStockItem,
+    LowStockPage,
     Product,
     ProductChanged,
     SetPrice,
@@ -26,7 +29,7 @@ from .contract import (
     UpdateCategory,
     UpdateProduct,
 )
-from .rows import PRODUCT_COLS, PRODUCT_FROM, PRODUCT_RETURNING
+from .rows import PRODUCT_COLS, PRODUCT_FROM, PRODUCT_RETURNING, VARIANT_COLS
 
 if TYPE_CHECKING:
     from .service import CatalogServicer
@@ -64,6 +67,21 @@ def _unknown_category() -> BusError:
 
 class AdminMixin:
     """Mixed into CatalogServicer (which provides db and changed/changed_products)."""
+
+    # ----------------------------------------------------------- low stock
+
+    async def list_low_stock(self: CatalogServicer, req: ListLowStock, ctx: CallContext) -> LowStockPage:
+        require_admin(ctx)
+        total = await self.db.fetchval("SELECT count(*) FROM catalog_variant WHERE stock_qty <= $1", req.threshold)
+        found = await self.db.fetch(
+            f"SELECT {VARIANT_COLS}, p.slug AS product_slug, p.name AS product_name FROM catalog_variant v "
+            "JOIN catalog_product p ON p.id = v.product_id WHERE v.stock_qty <= $1 "
+            "ORDER BY v.stock_qty, p.name, v.sku, v.id LIMIT $2 OFFSET $3",
+            req.threshold, req.page_size, (req.page - 1) * req.page_size)
+        items = tuple(LowStockItem(product_id=r["product_id"], product_slug=r["product_slug"],
+                                   product_name=r["product_name"], variant=rows.variant(r)) for r in found)
+        return LowStockPage(items=items, page=req.page, page_size=req.page_size, total=total,
+                            threshold=req.threshold)
 
     # ----------------------------------------------------------- categories
 

@@ -390,6 +390,32 @@ def _list_tags(r: ListProducts) -> tuple[str, ...]:
     return (f"products:v1:{r.category_slug or ''}", "products:v1")
 
 
+@message
+class ListLowStock:
+    threshold: int = constraint(default=5, min=0, max=10**9, doc="variants with at most this many in stock")
+    page: int = constraint(default=1, min=1, max=100_000)
+    page_size: int = constraint(default=20, min=1, max=100)
+
+
+@message
+class LowStockItem:
+    """One variant running low, with the product it belongs to (for the admin's restock list)."""
+
+    product_id: str
+    product_slug: str
+    product_name: str
+    variant: Variant
+
+
+@message
+class LowStockPage:
+    items: tuple[LowStockItem, ...]  # lowest stock first, then product name and SKU
+    page: int
+    page_size: int
+    total: int
+    threshold: int
+
+
 class Catalog(Service, package="shop.catalog.v1"):
     list_categories = rpc(ListCategories, tuple[Category, ...],
                           cache=CachePolicy(key=lambda r: "categories:v1", ttl=300), rate_limit="read")
@@ -403,21 +429,23 @@ class Catalog(Service, package="shop.catalog.v1"):
     reserve_stock = rpc(ReserveStock, ProductList, internal=True)
     take_stock = rpc(TakeStock, StockTaken, internal=True)
     restock = rpc(Restock, ProductList, internal=True)
-    # Admin (scope admin; the auth plugin grants it only to users with the admin role).
-    create_category = rpc(CreateCategory, Category, scope="admin", write=True)
-    update_category = rpc(UpdateCategory, Category, scope="admin", write=True)
-    delete_category = rpc(DeleteById, Deleted, scope="admin", write=True)
-    create_product = rpc(CreateProduct, Product, scope="admin", write=True)
-    update_product = rpc(UpdateProduct, Product, scope="admin", write=True)
-    delete_product = rpc(DeleteById, Deleted, scope="admin", write=True)
-    set_price = rpc(SetPrice, Product, scope="admin", write=True)
-    set_stock = rpc(SetStock, Product, scope="admin", write=True)
-    adjust_stock = rpc(AdjustStock, Product, scope="admin", write=True)
-    create_variant = rpc(CreateVariant, Variant, scope="admin", write=True)
-    update_variant = rpc(UpdateVariant, Variant, scope="admin", write=True)
-    delete_variant = rpc(DeleteById, Deleted, scope="admin", write=True)
-    set_variant_price = rpc(SetVariantPrice, Variant, scope="admin", write=True)
-    set_variant_stock = rpc(SetVariantStock, Variant, scope="admin", write=True)
+    # Admin (scope catalog:write; admin implies it: the auth plugin grants both only to users with the admin role).
+    create_category = rpc(CreateCategory, Category, scope="catalog:write", write=True)
+    update_category = rpc(UpdateCategory, Category, scope="catalog:write", write=True)
+    delete_category = rpc(DeleteById, Deleted, scope="catalog:write", write=True)
+    create_product = rpc(CreateProduct, Product, scope="catalog:write", write=True)
+    update_product = rpc(UpdateProduct, Product, scope="catalog:write", write=True)
+    delete_product = rpc(DeleteById, Deleted, scope="catalog:write", write=True)
+    set_price = rpc(SetPrice, Product, scope="catalog:write", write=True)
+    set_stock = rpc(SetStock, Product, scope="catalog:write", write=True)
+    adjust_stock = rpc(AdjustStock, Product, scope="catalog:write", write=True)
+    create_variant = rpc(CreateVariant, Variant, scope="catalog:write", write=True)
+    update_variant = rpc(UpdateVariant, Variant, scope="catalog:write", write=True)
+    delete_variant = rpc(DeleteById, Deleted, scope="catalog:write", write=True)
+    set_variant_price = rpc(SetVariantPrice, Variant, scope="catalog:write", write=True)
+    set_variant_stock = rpc(SetVariantStock, Variant, scope="catalog:write", write=True)
+    # GET /api/admin/low-stock, GraphQL lowStock: what to restock (reads the database, never cached).
+    list_low_stock = rpc(ListLowStock, LowStockPage, scope="catalog:write")
 
 
 PRODUCT_CHANGES = ("created", "updated", "deleted", "stock")
@@ -453,5 +481,5 @@ class UploadImage:
 
 
 class CatalogMedia(Service, package="shop.catalog.v1"):
-    upload_image = rpc(UploadImage, ProductImage, scope="admin", write=True, rate_limit="write")
-    delete_image = rpc(DeleteById, Deleted, scope="admin", write=True)
+    upload_image = rpc(UploadImage, ProductImage, scope="catalog:write", write=True, rate_limit="write")
+    delete_image = rpc(DeleteById, Deleted, scope="catalog:write", write=True)

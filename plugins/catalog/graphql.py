@@ -38,6 +38,7 @@ def part() -> GraphQLPart:
             "Query.categories": bus_field(c.list_categories),
             "Query.products": bus_field(c.list_products),
             "Query.product": bus_field(c.get_product, null_if_not_found=True),
+            "Query.lowStock": bus_field(c.list_low_stock),
             "Mutation.createCategory": bus_field(c.create_category),
             "Mutation.updateCategory": bus_field(c.update_category),
             "Mutation.deleteCategory": bus_field(c.delete_category),

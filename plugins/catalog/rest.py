@@ -44,6 +44,8 @@ def routes() -> list[Route]:
               summary="Delete a variant (not a product's last)", tags=ADMIN),
         Route("PUT", "/api/admin/variants/{id}/price", Catalog.set_variant_price, summary="Set a variant's price",
               tags=ADMIN),
+        Route("GET", "/api/admin/low-stock", Catalog.list_low_stock, tags=ADMIN,
+              summary="Variants with at most `threshold` in stock (default 5), lowest first"),
         Route("PUT", "/api/admin/variants/{id}/stock", Catalog.set_variant_stock, summary="Set a variant's stock",
               tags=ADMIN),
         Route("POST", "/api/admin/products/{id}/images", CatalogMedia.upload_image, status=201, tags=ADMIN,

@@ -51,7 +51,7 @@ def _totals(order: Any) -> list[tuple[str, str]]:
 
 
 def render(kind: str, order: Any, *, name: str, shop: str,
-           shipment: tuple[str, str] | None = None) -> tuple[str, str]:
+           shipment: tuple[str, str] | None = None, link: str | None = None) -> tuple[str, str]:
     """(text, html) of ``kind`` (order_confirmation | shipping_notice) for ``order`` (the Order message)."""
     address = _address_lines(getattr(order, "shipping_address", None) or getattr(order, "address", None))
     text_lines, html_lines = [], []
@@ -77,9 +77,14 @@ def render(kind: str, order: Any, *, name: str, shop: str,
     text_tracking = (f"Carrier: {carrier}\n" if carrier else "") + (f"Tracking: {tracking}\n" if tracking else "")
     html_tracking = ((f"<p>Carrier: {html.escape(carrier)}</p>" if carrier else "")
                      + (f"<p>Tracking: {html.escape(tracking)}</p>" if tracking else ""))
+    # Where to follow the order: a guest's signed link (no account), else the account.
+    text_follow = f"Follow your order here:\n{link}" if link else "You can follow your order in your account."
+    html_follow = (f'Follow your order here: <a href="{html.escape(link)}">{html.escape(link)}</a>' if link
+                   else "You can follow your order in your account.")
     text = _template(f"{kind}.txt").substitute(
-        values, lines="\n".join(text_lines), address_block=text_address, tracking_block=text_tracking)
+        values, lines="\n".join(text_lines), address_block=text_address, tracking_block=text_tracking,
+        follow=text_follow)
     page = _template(f"{kind}.html").substitute(
         {k: html.escape(str(v)) for k, v in values.items()}, lines="\n".join(html_lines),
-        address_block=html_address, tracking_block=html_tracking)
+        address_block=html_address, tracking_block=html_tracking, follow=html_follow)
     return text, page

@@ -41,6 +41,7 @@ class Mailer:
         self.bus = ctx.bus
         self.cfg = cfg
         self.target = SmtpTarget(cfg.smtp_url)
+        self.base_url = ctx.settings.issuer  # public_url, or this server's address
 
     async def _recipient(self, kind: str, order: Any) -> tuple[str, str] | None:
         """(address, greeting name): the order's email when it has one (guests always do), else the account's."""
@@ -59,7 +60,8 @@ class Mailer:
             raise
         return order.email or user.email, user.name or user.email
 
-    async def order_mail(self, kind: str, order: Any, shipment: tuple[str, str] | None = None) -> None:
+    async def order_mail(self, kind: str, order: Any, shipment: tuple[str, str] | None = None,
+                         link: str | None = None) -> None:
         if order is None:
             log.warning("mail_skipped_no_order_snapshot", extra={"kind": kind})
             return
@@ -67,7 +69,7 @@ class Mailer:
         if who is None:
             return
         address, name = who
-        text, page = render(kind, order, name=name, shop=self.cfg.shop_name, shipment=shipment)
+        text, page = render(kind, order, name=name, shop=self.cfg.shop_name, shipment=shipment, link=link)
         msg = EmailMessage()
         msg["From"] = self.cfg.from_address
         msg["To"] = address
@@ -84,8 +86,19 @@ class Mailer:
                               use_tls=t.tls, timeout=self.cfg.timeout_seconds)
         log.info("mail_sent", extra={"kind": kind, "order": order.id})
 
+    async def guest_link(self, order: Any) -> str | None:
+        """A guest has no account to follow the order in: the mail carries a fresh signed link instead
+        (signed by orders at send time, so no bearer link waits in the outbox)."""
+        import plugins.orders.contract as orders
+
+        if order is None or not order.user_id.startswith("guest:") or not self.bus.has(orders.Orders.sign_guest_link):
+            return None
+        link = await self.bus.call(orders.Orders.sign_guest_link, orders.SignGuestLink(order_id=order.id),
+                                   CallContext(principal=SYSTEM).nested())
+        return f"{self.base_url}/api/guest-orders/{link.token}"
+
     async def on_order_placed(self, event: Any) -> None:
-        await self.order_mail("order_confirmation", event.order)
+        await self.order_mail("order_confirmation", event.order, link=await self.guest_link(event.order))
 
     async def on_order_fulfilled(self, event: Any) -> None:
         # The parcel this event is about (an order may ship in several).

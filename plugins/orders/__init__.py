@@ -3,6 +3,9 @@ fulfilment and refunds (uses the shipping plugin for addresses, shipping and tax
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 from kernel.graphql import GraphQLPart
@@ -11,14 +14,18 @@ from kernel.plugin import PluginContext, PluginInfo
 from kernel.rest import Route
 
 from .config import OrdersConfig
-from .contract import SCOPES, OrderCancelled, OrderFulfilled, OrderPlaced, OrderRefunded, Orders
+from .contract import SCOPES, OrderCancelled, OrderCreated, OrderFulfilled, OrderPlaced, OrderRefunded, Orders
+
+log = logging.getLogger("shop.plugins.orders")
+# The servicer of each runtime (tests run several apps in one process), for the lifespan task.
+_SERVICERS: dict[int, Any] = {}
 
 
 @hookimpl
 def shop_plugin() -> PluginInfo:
     return PluginInfo(name="orders", version="0.1.0", description="cart, checkout, orders",
                       requires=("catalog", "wallet", "payments"),
-                      events=(OrderPlaced, OrderCancelled, OrderFulfilled, OrderRefunded),
+                      events=(OrderCreated, OrderPlaced, OrderCancelled, OrderFulfilled, OrderRefunded),
                       scopes=SCOPES, config=OrdersConfig)
 
 
@@ -33,7 +40,9 @@ def shop_tables(ctx: PluginContext) -> list[Any]:
 def shop_services(ctx: PluginContext) -> list[tuple[Any, object]]:
     from .service import OrdersServicer
 
-    return [(Orders, OrdersServicer(ctx))]
+    servicer = OrdersServicer(ctx)
+    _SERVICERS[id(ctx.runtime)] = servicer
+    return [(Orders, servicer)]
 
 
 @hookimpl
@@ -72,3 +81,31 @@ def shop_web_routes(ctx: PluginContext) -> list[Any]:
     from aiohttp import web
 
     return [web.post("/api/guest-session", _guests(ctx).start)]
+
+
+async def _recover_every(servicer: Any, every: float) -> None:
+    while True:
+        await asyncio.sleep(every)
+        try:
+            while await servicer.admin.finish_pending_refunds() == 100:  # a full batch: more may be due
+                pass
+            while await servicer.flow.finish_interrupted_cancellations() == 100:
+                pass
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("orders_recovery_failed")
+
+
+@hookimpl
+def shop_lifespan(ctx: PluginContext) -> Any:
+    async def lifespan(app: Any) -> AsyncIterator[None]:
+        servicer = _SERVICERS[id(ctx.runtime)]
+        every = (ctx.config or OrdersConfig()).recovery_every_ms / 1000
+        task = asyncio.create_task(_recover_every(servicer, every), name="orders-recovery")
+        yield
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        _SERVICERS.pop(id(ctx.runtime), None)
+
+    return lifespan

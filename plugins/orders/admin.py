@@ -36,6 +36,8 @@ from .lifecycle import check_transition, status_after_refund
 from .store import ORDER_COLUMNS, iso, load_order, order_not_found, orders_from_rows, parse_uuid
 
 log = logging.getLogger("shop.plugins.orders")
+# How long a card refund belongs to the request (or recovery run) that reserved it before the job retries it.
+REFUND_LEASE_S = 120
 
 
 def _since(value: str) -> datetime:
@@ -130,9 +132,9 @@ class AdminOps:
 
     async def refund(self, req: CreateRefund, ctx: CallContext) -> Order:
         """To the original payment method. Wallet: one transaction (the ledger is in this database).
-        Card: the amount is reserved on the order in one short transaction, the provider is called with
-        no transaction open (payments' rule: no external call under locks), and a refused refund gives
-        the reservation back."""
+        Card: the amount is reserved on the order, with the refund row, in one short transaction; the
+        provider is called with no transaction open (payments' rule: no external call under locks); a
+        refused refund gives the reservation back, an unconfirmed one is finished by the recovery job."""
         async with self.db.transaction():
             # The row lock serializes refunds of one order: the sum can never pass what was paid.
             row = await self._lock(req.id)
@@ -143,47 +145,92 @@ class AdminOps:
                                f"At most {left} can still be refunded on this order.", reason="REFUND_EXCEEDS_PAID",
                                field_errors=[("amountMinor", f"at most {left}")])
             oid, currency = str(row["id"]), row["currency"].strip()
+            by_card = row["payment_method"] != "wallet"
+            if by_card and row["payment_id"] is None:
+                raise BusError(Status.FAILED_PRECONDITION, "This card order has no payment to refund.",
+                               reason="NOTHING_TO_REFUND")
+            # The refund row is the refund intent: written with the reservation, so a crash before the
+            # provider answers leaves a row the recovery job finishes (retry_at: after this request's lease).
             refund_id = str(await self.db.fetchval(
-                "INSERT INTO orders_refund (order_id, amount_minor, currency, reason) VALUES ($1, $2, $3, $4) "
-                "RETURNING id", oid, req.amount_minor, currency, req.reason))
+                "INSERT INTO orders_refund (order_id, amount_minor, currency, reason, retry_at) "
+                "VALUES ($1, $2, $3, $4, CASE WHEN $5 THEN now() + make_interval(secs => $6) END) RETURNING id",
+                oid, req.amount_minor, currency, req.reason, by_card, float(REFUND_LEASE_S)))
             refunded = row["refunded_minor"] + req.amount_minor
             await self.db.execute("UPDATE orders_order SET refunded_minor = $2, status = $3 WHERE id = $1",
                                   oid, refunded, status_after_refund(row["total_minor"], refunded))
-            if row["payment_method"] == "wallet":
+            if not by_card:
                 # The money last, in the same transaction: the step other systems see.
                 receipt = await self.bus.call(Wallets.credit, Credit(
                     user_id=row["user_id"], currency=currency, amount_minor=req.amount_minor,
                     reference=f"order:{oid}"), ctx)
                 return await self._refunded(refund_id, str(receipt.transaction_id), oid, req.amount_minor)
         # Card: through the payments plugin, outside any transaction.
+        return await self._card_refund(oid, refund_id, row["payment_id"], req.amount_minor, ctx)
+
+    async def _card_refund(self, oid: str, refund_id: str, payment_id: str, amount: int, ctx: CallContext) -> Order:
+        """Payments refunds by the reference ``order-refund:<refund id>``: asked again (a retry, the recovery
+        job), it answers with the same refund. Only a refusal gives the reservation back; any other failure
+        (provider down, a crash) leaves the refund pending for the recovery job."""
         try:
-            if row["payment_id"] is None:
-                raise BusError(Status.FAILED_PRECONDITION, "This card order has no payment to refund.",
-                               reason="NOTHING_TO_REFUND")
             done = await self.bus.call(Payments.refund, RefundPayment(
-                id=row["payment_id"], amount_minor=req.amount_minor, reference=f"order-refund:{refund_id}"), ctx)
-        except BaseException:
-            await self._undo(oid, refund_id, req.amount_minor)
-            raise
+                id=payment_id, amount_minor=amount, reference=f"order-refund:{refund_id}"), ctx)
+        except BusError as exc:
+            if exc.status in (Status.FAILED_PRECONDITION, Status.NOT_FOUND):
+                await self._undo(oid, refund_id, amount)
+                raise
+            log.warning("order_refund_pending", extra={"order_id": oid, "refund_id": refund_id})
+            raise BusError(Status.UNAVAILABLE, "The refund is recorded but the payment provider has not confirmed "
+                           "it yet; it will be completed.", reason="REFUND_PENDING") from exc
         async with self.db.transaction():
-            return await self._refunded(refund_id, done.id, oid, req.amount_minor)
+            return await self._refunded(refund_id, done.id, oid, amount)
+
+    async def finish_pending_refunds(self, limit: int = 100) -> int:
+        """The recovery job: card refunds reserved but never confirmed, past their ``retry_at``. Safe with
+        many processes: each claims a disjoint batch (SKIP LOCKED) for REFUND_LEASE_S, and a refund done
+        twice by a race is one refund (payments and the provider answer the same reference the same way;
+        ``_refunded`` records and announces it once). Returns how many were claimed."""
+        ctx = CallContext(depth=1)  # the shop itself, calling payments' internal methods
+        async with self.db.transaction():
+            rows = await self.db.fetch(
+                "SELECT r.id, r.order_id, r.amount_minor, o.payment_id FROM orders_refund r "
+                "JOIN orders_order o ON o.id = r.order_id WHERE r.payment_refund_id IS NULL AND r.retry_at < now() "
+                "ORDER BY r.retry_at LIMIT $1 FOR UPDATE OF r SKIP LOCKED", limit)
+            for r in rows:
+                await self.db.execute("UPDATE orders_refund SET retry_at = now() + make_interval(secs => $2) "
+                                      "WHERE id = $1", r["id"], float(REFUND_LEASE_S))
+        for r in rows:
+            try:
+                await self._card_refund(str(r["order_id"]), str(r["id"]), r["payment_id"], r["amount_minor"], ctx)
+                log.info("order_refund_recovered", extra={"order_id": str(r["order_id"]), "refund_id": str(r["id"])})
+            except Exception:
+                log.warning("order_refund_recovery_failed", extra={"order_id": str(r["order_id"]),
+                                                                   "refund_id": str(r["id"])})
+        return len(rows)
 
     async def _refunded(self, refund_id: str, payment_ref: str, oid: str, amount: int) -> Order:
-        """The money went back: record it and announce it (webhook order.refunded), in the caller's transaction."""
-        await self.db.execute("UPDATE orders_refund SET payment_refund_id = $2 WHERE id = $1", refund_id, payment_ref)
+        """The money went back: record it and announce it (webhook order.refunded), in the caller's
+        transaction; once, however many callers (request, recovery job) saw the refund succeed."""
+        first = await self.db.fetchval("UPDATE orders_refund SET payment_refund_id = $2, retry_at = NULL "
+                                       "WHERE id = $1 AND payment_refund_id IS NULL RETURNING id",
+                                       refund_id, payment_ref)
         order = await load_order(self.db, oid, None)
+        if first is None:
+            return order
         await self.bus.publish(OrderRefunded(order_id=oid, user_id=order.user_id, refund_id=refund_id,
                                              amount_minor=amount, currency=order.currency, order=order))
         log.info("order_refunded", extra={"order_id": oid, "refund_id": refund_id, "amount": amount})
         return order
 
     async def _undo(self, oid: str, refund_id: str, amount: int) -> None:
-        """The provider refused (or failed): the reserved amount goes back, with the status it had."""
+        """The provider refused: the reserved amount goes back, with the status it had (once)."""
         async with self.db.transaction():
             row = await self.db.fetchrow("SELECT total_minor, refunded_minor FROM orders_order WHERE id = $1 "
                                          "FOR UPDATE", oid)
+            gone = await self.db.fetchval("DELETE FROM orders_refund WHERE id = $1 AND payment_refund_id IS NULL "
+                                          "RETURNING id", refund_id)
+            if gone is None:
+                return
             refunded = row["refunded_minor"] - amount
-            await self.db.execute("DELETE FROM orders_refund WHERE id = $1", refund_id)
             if refunded > 0:
                 status = status_after_refund(row["total_minor"], refunded)
             else:  # back to what it was; a parcel may have shipped meanwhile

@@ -31,7 +31,7 @@ from plugins.payments.contract import (
 from plugins.wallet.contract import ConvertAmount, Credit, Debit, Wallets
 
 from .cart import CartStore
-from .contract import CancelOrder, Checkout, Order, OrderCancelled, OrderPayment, OrderPlaced, Orders
+from .contract import CancelOrder, Checkout, Order, OrderCancelled, OrderCreated, OrderPayment, OrderPlaced, Orders
 from .fulfilment import FulfilmentStep
 from .lifecycle import check_transition
 from .store import ORDER_COLUMNS, load_order, order_not_found, parse_uuid
@@ -162,6 +162,10 @@ class CheckoutFlow:
                                  order_id, intent.id, intent.provider)
                 payment = OrderPayment(id=intent.id, provider=intent.provider, status=intent.status,
                                        client_secret=intent.client_secret)
+                # Webhook order.created for the unpaid order, before the hot locks (like _placed below).
+                created = await load_order(db, order_id, user_id)
+                await self.bus.publish(OrderCreated(order_id=order_id, user_id=user_id, total_minor=total,
+                                                    currency=currency, order=created))
             placed: Order | None = None
             if status == "paid":
                 # Announced now, before the hot locks (its reads and the outbox write hold none of them); a
@@ -187,12 +191,12 @@ class CheckoutFlow:
         return dataclasses.replace(order, payment=payment) if payment is not None else order
 
     async def _placed(self, order_id: str, user_id: str, total: int, currency: str, method: str,
-                      product_ids: list[str]) -> Order:
+                      product_ids: list[str], created_announced: bool = False) -> Order:
         """Announce a paid order through the outbox, in the transaction that made it paid."""
         order = await load_order(self.db, order_id, user_id)  # the snapshot webhooks and mail carry
         await self.bus.publish(OrderPlaced(order_id=order_id, user_id=user_id, total_minor=total, currency=currency,
                                            payment_method=method, product_ids=tuple(dict.fromkeys(product_ids)),
-                                           order=order))
+                                           order=order, created_announced=created_announced))
         return order
 
     # --------------------------------------------------------- payment outcomes
@@ -212,16 +216,18 @@ class CheckoutFlow:
             items = await self.db.fetch("SELECT product_id FROM orders_order_item WHERE order_id = $1 "
                                         "ORDER BY position", oid)
             await self._placed(oid, row["user_id"], row["total_minor"], row["currency"].strip(), "card",
-                               [r["product_id"] for r in items])
+                               [r["product_id"] for r in items], created_announced=True)
             return Ack()
         reason = "PAYMENT_EXPIRED" if req.outcome == "expired" else "PAYMENT_CANCELED"
         await self._release(oid, reason, ctx)
         return Ack()
 
     async def _release(self, order_id: str, reason: str, ctx: CallContext) -> None:
-        """An unpaid order gives its stock back and is cancelled with ``reason``."""
+        """An unpaid order gives its stock back and is cancelled with ``reason``, and says so through the
+        outbox in the same transaction (webhook order.cancelled; nothing was paid, so no order.refunded)."""
         async with self.db.transaction():
-            row = await self.db.fetchrow("SELECT status FROM orders_order WHERE id = $1 FOR UPDATE", order_id)
+            row = await self.db.fetchrow("SELECT status, user_id, total_minor, currency FROM orders_order "
+                                         "WHERE id = $1 FOR UPDATE", order_id)
             if row is None or row["status"] != "awaiting_payment":
                 return
             items = await self.db.fetch("SELECT product_id, variant_id, qty FROM orders_order_item "
@@ -231,6 +237,11 @@ class CheckoutFlow:
                             for r in items)), ctx)
             await self.db.execute("UPDATE orders_order SET status = 'cancelled', cancelled_at = now(), "
                                   "cancel_reason = $2 WHERE id = $1", order_id, reason)
+            order = await load_order(self.db, order_id, None)
+            await self.bus.publish(OrderCancelled(
+                order_id=order_id, user_id=row["user_id"], total_minor=row["total_minor"],
+                currency=row["currency"].strip(), product_ids=tuple(dict.fromkeys(r["product_id"] for r in items)),
+                order=order))
 
     async def _price(self, product: Product, variant_id: str, qty: int, currency: str, ctx: CallContext
                      ) -> PricedLine:
@@ -312,6 +323,10 @@ class CheckoutFlow:
         try:
             # No transaction open: a slow provider holds none of the shop's locks.
             intent = await self.bus.call(Payments.cancel_intent, CancelIntent(id=row["payment_id"]), ctx)
+        except BusError as exc:
+            if exc.reason != "REFUND_PENDING":  # pending: the money may have moved; the next cancel finishes it
+                await asyncio.shield(self._uncancel(oid))
+            raise
         except BaseException:
             await asyncio.shield(self._uncancel(oid))
             raise
@@ -321,6 +336,26 @@ class CheckoutFlow:
             if row["refund_id"] is not None:  # a concurrent call finished it
                 return await load_order(db, oid, user_id)
             return await self._cancelled(row, user_id, intent.id, ctx)
+
+    async def finish_interrupted_cancellations(self, limit: int = 100) -> int:
+        """The recovery job's second half: card cancellations claimed over CANCEL_STALE_S ago and never
+        finished (the process died around the provider call) are finished as the shopper's next cancel
+        would, so the money and the stock go back even if nobody asks again. ``cancel`` locks the order
+        and payments refunds by the reference "cancel", so two processes finishing one order refund once.
+        Returns how many were found."""
+        rows = await self.db.fetch(
+            "SELECT id, user_id FROM orders_order WHERE status = 'refunded' AND refund_id IS NULL "
+            "AND payment_method <> 'wallet' AND payment_id IS NOT NULL AND total_minor > 0 "
+            "AND cancelled_at < now() - make_interval(secs => $2) ORDER BY cancelled_at LIMIT $1",
+            limit, CANCEL_STALE_S)
+        ctx = CallContext(depth=1)  # the shop itself, calling payments' and the catalog's internal methods
+        for r in rows:
+            try:
+                await self.cancel(r["user_id"], CancelOrder(id=str(r["id"])), ctx)
+                log.info("order_cancel_recovered", extra={"order_id": str(r["id"])})
+            except Exception:
+                log.warning("order_cancel_recovery_failed", extra={"order_id": str(r["id"])})
+        return len(rows)
 
     async def _cancelled(self, row: Any, user_id: str, refund_id: str | None, ctx: CallContext) -> Order:
         """In the caller's transaction: stock back, the wallet credited (wallet orders), the event written."""

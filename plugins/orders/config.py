@@ -12,3 +12,5 @@ class OrdersConfig:
     shipping_required: bool = False
     # How long a guest's signed order link stays valid.
     guest_link_ttl: int = constraint(default=30 * 86400, min=300, max=365 * 86400)
+    # How often the recovery job finishes card refunds a crashed or failed request left unconfirmed.
+    recovery_every_ms: int = constraint(default=5000, min=50, max=3_600_000)

@@ -319,6 +319,48 @@ class GetGuestOrder:
     token: str = constraint(min_len=1, max_len=300, pattern=r"[A-Za-z0-9_.-]+")
 
 
+@message
+class GetSalesReport:
+    days: int = constraint(default=30, min=1, max=366, doc="the last N days (UTC), today included")
+
+
+@message
+class SalesDay:
+    date: str  # YYYY-MM-DD (UTC)
+    orders: int
+    revenue_minor: int
+
+
+@message
+class SalesSeries:
+    """One currency's sales: money in different currencies is never added up."""
+
+    currency: str
+    orders: int
+    revenue_minor: int
+    days: tuple[SalesDay, ...]  # every day of the period, oldest first, zero when nothing sold
+
+
+@message
+class SalesReport:
+    days: int
+    since: str
+    currencies: tuple[SalesSeries, ...]
+
+
+@message
+class SignGuestLink:
+    """Internal (the mail plugin): a fresh signed link to a guest's order, for its confirmation mail."""
+
+    order_id: str = constraint(min_len=1, max_len=64)
+
+
+@message
+class GuestLink:
+    token: str  # GET /api/guest-orders/{token}
+    expires_in: int  # seconds
+
+
 class Orders(Service, package="shop.orders.v1"):
     get_cart = rpc(GetCart, Cart, scope="cart:write", user=True)
     add_to_cart = rpc(AddToCart, Cart, scope="cart:write", user=True, rate_limit="write", write=True)
@@ -339,18 +381,34 @@ class Orders(Service, package="shop.orders.v1"):
     list_customers = rpc(ListCustomers, CustomerPage, scope="orders:manage")
     # A guest's order through the signed link of its confirmation (plugins/orders/guest.py).
     get_guest_order = rpc(GetGuestOrder, Order, rate_limit="read")
+    # GET /api/admin/sales, GraphQL salesReport: the admin dashboard's chart.
+    get_sales_report = rpc(GetSalesReport, SalesReport, scope="orders:manage")
     # For other plugins (e.g. reviews by buyers only); never exposed over HTTP.
     has_purchased = rpc(HasPurchased, Purchased, internal=True)
     # Told by payments when an order's intent is paid, expires or is cancelled.
     payment_outcome = rpc(PaymentOutcome, Ack, internal=True)
+    sign_guest_link = rpc(SignGuestLink, GuestLink, internal=True)
 
 
 # ---- events (written to the outbox inside the transaction, delivered after commit, in order per order)
 
 
 @message
+class OrderCreated(Event, topic="orders.order_created", aggregate="order_id"):
+    """An order created unpaid (a card order awaiting its payment): webhook order.created.
+
+    An order paid as it is created (wallet) announces itself with OrderPlaced alone."""
+
+    order_id: str
+    user_id: str
+    total_minor: int
+    currency: str
+    order: Order | None = None
+
+
+@message
 class OrderPlaced(Event, topic="orders.order_placed", aggregate="order_id"):
-    """A paid order: webhooks order.created + order.paid, the confirmation mail."""
+    """A paid order: webhooks order.paid (and order.created unless OrderCreated said it), the confirmation mail."""
 
     order_id: str
     user_id: str
@@ -359,11 +417,13 @@ class OrderPlaced(Event, topic="orders.order_placed", aggregate="order_id"):
     payment_method: str
     product_ids: tuple[str, ...]
     order: Order | None = None  # the order as GET /api/orders/{id} shows it, when the event was published
+    created_announced: bool = False  # an OrderCreated was published when the (unpaid) order was created
 
 
 @message
 class OrderCancelled(Event, topic="orders.order_cancelled", aggregate="order_id"):
-    """A cancelled order, its money sent back: webhooks order.cancelled + order.refunded."""
+    """A cancelled order: webhook order.cancelled, and order.refunded when it was paid (its money sent back).
+    An unpaid order that expires or is cancelled is ``status = "cancelled"`` with nothing refunded."""
 
     order_id: str
     user_id: str

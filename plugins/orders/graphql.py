@@ -27,6 +27,7 @@ def part() -> GraphQLPart:
             "Query.order": bus_field(o.get_order, null_if_not_found=True),
             "Query.orders": bus_field(o.list_orders),
             "Query.allOrders": bus_field(o.list_all_orders),
+            "Query.salesReport": bus_field(o.get_sales_report),
             "Mutation.addToCart": bus_field(o.add_to_cart),
             "Mutation.setCartItem": bus_field(o.set_cart_item),
             "Mutation.removeCartItem": bus_field(o.remove_cart_item),

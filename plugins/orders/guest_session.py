@@ -76,7 +76,9 @@ class GuestSessions:
         if principal is None or principal.kind != "guest":
             gid = str(uuid.uuid4())
             resp.set_cookie(COOKIE, f"{gid}.{await self._mac(gid)}", max_age=MAX_AGE, httponly=True,
-                            samesite="Lax", secure=request.secure, path="/")
+                            samesite="Lax", path="/",
+                            # Behind a TLS proxy the request itself is http: the public URL says https.
+                            secure=request.secure or self.pctx.settings.secure_cookies)
         return resp
 
     def middleware(self) -> Any:

@@ -44,4 +44,6 @@ def routes() -> list[Route]:
               summary="A guest's order, through the signed link given at checkout", tags=TAGS),
         Route("GET", "/api/admin/customers", Orders.list_customers,
               summary="Customers with their order counts and totals", tags=ADMIN),
+        Route("GET", "/api/admin/sales", Orders.get_sales_report, tags=ADMIN,
+              summary="Orders and revenue per day of the last `days` (default 30), one series per currency"),
     ]

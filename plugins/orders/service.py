@@ -23,6 +23,8 @@ from .contract import (
     GetCart,
     GetGuestOrder,
     GetOrder,
+    GetSalesReport,
+    GuestLink,
     HasPurchased,
     ListAllOrders,
     ListCustomers,
@@ -32,8 +34,10 @@ from .contract import (
     Purchased,
     RemoveCartItem,
     RemoveCartVariant,
+    SalesReport,
     SetCartItem,
     SetCartVariant,
+    SignGuestLink,
 )
 from .guest import GuestLinks, check_guest_checkout, link_invalid
 from .guest_session import is_guest
@@ -94,6 +98,11 @@ class OrdersServicer:
     async def get_order(self, req: GetOrder, ctx: CallContext) -> Order:
         return await load_order(self.pctx.db, req.id, _user(ctx))
 
+    async def get_sales_report(self, req: GetSalesReport, ctx: CallContext) -> SalesReport:
+        from .sales import sales_report
+
+        return await sales_report(self.pctx.db, req.days)
+
     async def has_purchased(self, req: HasPurchased, ctx: CallContext) -> Purchased:
         found = await self.pctx.db.fetchval(
             "SELECT EXISTS (SELECT 1 FROM orders_order o JOIN orders_order_item i ON i.order_id = o.id "
@@ -127,3 +136,10 @@ class OrdersServicer:
         if not order.user_id.startswith("guest:"):
             raise link_invalid()
         return order
+
+    async def sign_guest_link(self, req: SignGuestLink, ctx: CallContext) -> GuestLink:
+        order = await load_order(self.pctx.db, req.order_id, None)
+        if not order.user_id.startswith("guest:"):
+            raise link_invalid()  # an account's order is followed in the account, never by a bearer link
+        ttl = (self.pctx.config or OrdersConfig()).guest_link_ttl
+        return GuestLink(token=await self.links.sign(order.id, ttl), expires_in=ttl)

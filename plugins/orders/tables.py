@@ -89,6 +89,7 @@ class RefundRow(Table, tablename="orders_refund"):
     currency = Char(3)
     reason = Text(default="")
     payment_refund_id = Text(null=True, default=None)
+    retry_at = Timestamptz(null=True, default=None)  # a card refund not confirmed yet is retried after this
     created_at = Timestamptz(default=TimestamptzNow())
 
 

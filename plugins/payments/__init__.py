@@ -92,6 +92,8 @@ async def _expire_every(servicer: Any, every: float) -> None:
         try:
             while await servicer.expire_due() == 100:  # a full batch: more may be due
                 pass
+            while await servicer.finish_pending_refunds() == 100:
+                pass
         except asyncio.CancelledError:
             raise
         except Exception:

@@ -263,12 +263,16 @@ class PaymentsServicer:
         provider = self.provider(row["provider"])
         if was == "requires_capture" and row["provider_ref"]:
             await provider.void(provider_ref=row["provider_ref"])
-        elif row["captured_minor"] > row["refunded_minor"]:
-            # Captured money still held (also on a retry, after a refund the provider refused): give it back.
-            # The reference makes it one refund however often this runs.
-            await self.refund(RefundPayment(id=iid, amount_minor=row["captured_minor"] - row["refunded_minor"],
-                                            reference="cancel"), ctx)
-            row = await self.db.fetchrow(f"SELECT {COLUMNS} FROM payments_intent WHERE id = $1", iid)
+        else:
+            # A cancel refund reserved before and never confirmed (crash, provider down): finished by its reference.
+            pending = await self.db.fetchval("SELECT amount_minor FROM payments_refund WHERE intent_id = $1 AND "
+                                             "reference = 'cancel' AND provider_ref IS NULL", iid)
+            amount = pending or row["captured_minor"] - row["refunded_minor"]
+            if amount > 0:
+                # Captured money still held (also on a retry, after a refund the provider refused): give it back.
+                # The reference makes it one refund however often this runs.
+                await self.refund(RefundPayment(id=iid, amount_minor=amount, reference="cancel"), ctx)
+                row = await self.db.fetchrow(f"SELECT {COLUMNS} FROM payments_intent WHERE id = $1", iid)
         return to_message(row)
 
     async def capture(self, req: CaptureIntent, ctx: CallContext) -> PaymentIntent:
@@ -293,8 +297,11 @@ class PaymentsServicer:
     async def refund(self, req: RefundPayment, ctx: CallContext) -> PaymentRefund:
         """Refund part or all of a captured payment; the same reference refunds once.
 
-        The amount is reserved first (short transaction), the provider called with none
-        open, and the refund recorded; a provider failure gives the reservation back.
+        The amount is reserved and the refund row written first, in one short transaction
+        (``provider_ref`` NULL: pending); the provider is called with none open, by the same
+        reference (its idempotency key), and its answer recorded. So a retry, or the expiry job
+        after a crash, finishes that same refund and never counts the amount twice. Only a
+        provider's refusal gives the reservation back; any other failure leaves it pending.
         """
         iid = _uuid(req.id)
         if iid is None:
@@ -309,25 +316,72 @@ class PaymentsServicer:
                 if done["amount_minor"] != req.amount_minor:
                     raise precondition("REFUND_ALREADY_MADE",
                                        f"This payment was already refunded under reference {req.reference!r}.")
-                return PaymentRefund(id=str(done["id"]), intent_id=iid, amount_minor=done["amount_minor"],
-                                     provider_ref=done["provider_ref"])
-            left = row["captured_minor"] - row["refunded_minor"]
-            if req.amount_minor > left:
-                raise precondition("REFUND_EXCEEDS_PAYMENT", f"Only {left} of this payment can still be refunded.")
-            await self.db.execute("UPDATE payments_intent SET refunded_minor = refunded_minor + $2, "
-                                  "updated_at = now() WHERE id = $1", iid, req.amount_minor)
+                if done["provider_ref"] is not None:
+                    return PaymentRefund(id=str(done["id"]), intent_id=iid, amount_minor=done["amount_minor"],
+                                         provider_ref=done["provider_ref"])
+                refund_id = done["id"]  # reserved earlier, never confirmed: finish it (no second reservation)
+            else:
+                left = row["captured_minor"] - row["refunded_minor"]
+                if req.amount_minor > left:
+                    raise precondition("REFUND_EXCEEDS_PAYMENT",
+                                       f"Only {left} of this payment can still be refunded.")
+                await self.db.execute("UPDATE payments_intent SET refunded_minor = refunded_minor + $2, "
+                                      "updated_at = now() WHERE id = $1", iid, req.amount_minor)
+                refund_id = await self.db.fetchval(
+                    "INSERT INTO payments_refund (intent_id, amount_minor, reference, retry_at) "
+                    "VALUES ($1, $2, $3, now() + make_interval(secs => $4)) RETURNING id",
+                    iid, req.amount_minor, req.reference, float(STUCK_PROCESSING_S))
+        return await self._refund_at_provider(row, refund_id, req.amount_minor, req.reference)
+
+    async def _refund_at_provider(self, row: Any, refund_id: Any, amount: int, reference: str) -> PaymentRefund:
         try:
             ref = await self.provider(row["provider"]).refund(
-                provider_ref=row["provider_ref"], amount_minor=req.amount_minor, currency=row["currency"],
-                reference=req.reference)
-        except BaseException:
-            await self.db.execute("UPDATE payments_intent SET refunded_minor = refunded_minor - $2 WHERE id = $1",
-                                  iid, req.amount_minor)
+                provider_ref=row["provider_ref"], amount_minor=amount, currency=row["currency"],
+                reference=reference)
+        except BusError as exc:
+            if exc.status == Status.FAILED_PRECONDITION:  # the provider said no: nothing moved
+                await self._refund_refused(row["id"], refund_id, amount)
             raise
-        refund_id = await self.db.fetchval(
-            "INSERT INTO payments_refund (intent_id, amount_minor, reference, provider_ref) "
-            "VALUES ($1, $2, $3, $4) RETURNING id", iid, req.amount_minor, req.reference, ref)
-        return PaymentRefund(id=str(refund_id), intent_id=iid, amount_minor=req.amount_minor, provider_ref=ref)
+        except Exception as exc:
+            # Unreachable, timed out: the money may have moved. The refund stays pending; a retry by
+            # reference (or the expiry job) finishes it.
+            log.warning("refund_pending", extra={"intent_id": str(row["id"]), "error": type(exc).__name__})
+            raise BusError(Status.UNAVAILABLE, "The payment provider could not be reached; the refund is "
+                           "recorded and will be completed.", reason="REFUND_PENDING") from exc
+        await self.db.execute("UPDATE payments_refund SET provider_ref = $2, retry_at = NULL "
+                              "WHERE id = $1 AND provider_ref IS NULL", refund_id, ref)
+        return PaymentRefund(id=str(refund_id), intent_id=str(row["id"]), amount_minor=amount, provider_ref=ref)
+
+    async def _refund_refused(self, intent_id: Any, refund_id: Any, amount: int) -> None:
+        async with self.db.transaction():
+            gone = await self.db.fetchval("DELETE FROM payments_refund WHERE id = $1 AND provider_ref IS NULL "
+                                          "RETURNING id", refund_id)
+            if gone is not None:  # once, however many callers saw the refusal
+                await self.db.execute("UPDATE payments_intent SET refunded_minor = refunded_minor - $2, "
+                                      "updated_at = now() WHERE id = $1", intent_id, amount)
+
+    async def finish_pending_refunds(self, limit: int = 100) -> int:
+        """Refunds reserved but never confirmed by the provider (the process died, the provider was down),
+        past their ``retry_at``: each is claimed for a while (SKIP LOCKED: disjoint between processes) and
+        asked again by its reference, which the provider answers with the same refund. Returns how many
+        were claimed."""
+        async with self.db.transaction():
+            rows = await self.db.fetch(
+                "SELECT r.id AS refund_id, r.amount_minor AS refund_minor, r.reference, i.id, i.provider, "
+                "i.provider_ref, i.currency FROM payments_refund r JOIN payments_intent i ON i.id = r.intent_id "
+                "WHERE r.provider_ref IS NULL AND r.retry_at < now() ORDER BY r.retry_at LIMIT $1 "
+                "FOR UPDATE OF r SKIP LOCKED", limit)
+            for r in rows:
+                await self.db.execute("UPDATE payments_refund SET retry_at = now() + make_interval(secs => $2) "
+                                      "WHERE id = $1", r["refund_id"], float(STUCK_PROCESSING_S))
+        for r in rows:
+            try:
+                await self._refund_at_provider(r, r["refund_id"], r["refund_minor"], r["reference"])
+                log.info("refund_finished", extra={"intent_id": str(r["id"]), "refund_id": str(r["refund_id"])})
+            except Exception:
+                log.warning("refund_still_pending", extra={"intent_id": str(r["id"]),
+                                                           "refund_id": str(r["refund_id"])})
+        return len(rows)
 
     # ---------------------------------------------------------- webhooks, demo
 

@@ -39,7 +39,8 @@ class RefundRow(Table, tablename="payments_refund"):
     intent_id = ForeignKey(IntentRow, null=False, on_delete=OnDelete.restrict)
     amount_minor = BigInt()
     reference = Text()
-    provider_ref = Text()
+    provider_ref = Text(null=True, default=None)  # NULL: reserved, the provider has not confirmed it yet
+    retry_at = Timestamptz(null=True, default=None)  # a pending refund is finished by the expiry job after this
     created_at = Timestamptz(default=TimestamptzNow())
 
 

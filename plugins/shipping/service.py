@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
 import pycountry
 
 from kernel.context import CallContext
+from kernel.messages import camel
 from kernel.status import BusError, Status
 
 from .contract import (
@@ -64,6 +66,20 @@ def check_country(code: str, field: str = "country") -> str:
     return code
 
 
+# Line breaks and bidirectional overrides in one line of an address: a "name" that carries a second
+# street line onto a packing slip or a mail, or text shown reversed to the admin who ships it.
+_NOT_ONE_LINE = re.compile("[\t\n\r\v\f\x85\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_LINE_FIELDS = ("name", "line1", "line2", "city", "postal_code", "region")
+
+
+def check_lines(address: Any, prefix: str = "") -> None:
+    """Each field of an address is one plain line of text."""
+    bad = [(prefix + camel(f), "must be one line (no line breaks or direction overrides)")
+           for f in _LINE_FIELDS if isinstance(getattr(address, f, None), str) and _NOT_ONE_LINE.search(getattr(address, f))]
+    if bad:
+        raise BusError(Status.INVALID_ARGUMENT, "Each address field is one line of text.", field_errors=bad)
+
+
 def check_currency(code: str, field: str = "currency") -> str:
     if pycountry.currencies.get(alpha_3=code) is None:
         raise BusError(Status.INVALID_ARGUMENT, f"{code} is not an ISO 4217 currency code.",
@@ -115,6 +131,7 @@ class ShippingServicer:
     async def create_address(self, req: CreateAddress, ctx: CallContext) -> Address:
         user_id = _user(ctx)
         check_country(req.country)
+        check_lines(req)
         async with self.db.transaction():
             # Serialize one user's creations so the cap holds under concurrency.
             await self.db.execute("SELECT pg_advisory_xact_lock(hashtext('shipping_address:' || $1))", user_id)
@@ -135,6 +152,7 @@ class ShippingServicer:
             raise address_not_found()
         if req.country is not None:
             check_country(req.country)
+        check_lines(req)
         row = await self.db.fetchrow(
             "UPDATE shipping_address SET name = coalesce($3, name), line1 = coalesce($4, line1), "
             "line2 = coalesce($5, line2), city = coalesce($6, city), postal_code = coalesce($7, postal_code), "
@@ -167,6 +185,7 @@ class ShippingServicer:
                            field_errors=[("shippingAddress", "is required")])
         a: AddressInput = req.address
         check_country(a.country, "shippingAddress.country")
+        check_lines(a, "shippingAddress.")
         return Address(id="", name=a.name, line1=a.line1, line2=a.line2, city=a.city, postal_code=a.postal_code,
                        region=a.region, country=a.country, phone=a.phone)
 

@@ -19,7 +19,7 @@ from kernel.context import CallContext
 from kernel.graphql import GraphQLPart, bus_field
 from kernel.hookspecs import hookimpl
 from kernel.messages import constraint, message
-from kernel.plugin import PluginContext, PluginInfo
+from kernel.plugin import PluginContext, PluginError, PluginInfo
 from kernel.rest import Route
 from kernel.status import HTTP_STATUS, BusError
 
@@ -33,8 +33,11 @@ MAX_WEBHOOK_BODY = 64 * 1024
 class TestPayConfig:
     __test__ = False
     delay_ms: int = constraint(default=0, min=0, max=10_000, doc="latency of every authorization, void and refund")
-    webhook_secret: str = constraint(default="testpay-webhook-secret", min_len=16, max_len=200,
-                                     doc="HMAC key of the Testpay-Signature header")
+    webhook_secret: str = constraint(default="", max_len=200, pattern=r"(?:.{16,})?",
+                                     doc="HMAC key of the Testpay-Signature header (at least 16 characters); "
+                                         "unset: derived from the shop's secret key")
+    allow_in_production: bool = constraint(default=False, doc="let a production-mode shop run the test provider "
+                                                              "(it approves any Luhn-valid card)")
 
 
 @hookimpl
@@ -64,6 +67,13 @@ def provider_of(ctx: PluginContext) -> Any:
 
 @hookimpl
 def shop_payment_providers(ctx: PluginContext) -> list[Any]:
+    settings = ctx.settings
+    # The test provider approves any Luhn-valid card: a public shop that forgot to switch providers
+    # would give its goods away. A deliberate public demo says so with either setting.
+    if settings.production and not (ctx.config.allow_in_production or settings.allow_demo_in_production):
+        raise PluginError("plugin 'testpay': the test payment provider approves any valid-looking card, so "
+                          "production mode refuses it; disable it (SHOP_PLUGINS_DISABLED=testpay or [plugins] disabled) "
+                          "or, for a public demo, set SHOP_PLUGINS__TESTPAY__ALLOW_IN_PRODUCTION=1")
     return [provider_of(ctx)]
 
 

@@ -26,6 +26,8 @@ from .contract import DECLINED, INSUFFICIENT, PROCESSING_ERROR, REQUIRES_ACTION
 NAME = "test"
 SIGNATURE_HEADER = "testpay-signature"
 TOLERANCE_S = 300
+# Without webhook_secret and without a shop secret key (development only): public, see webhook_secret().
+DEV_WEBHOOK_SECRET = "testpay-webhook-secret"
 _SEPARATORS = re.compile(r"[ -]")
 
 
@@ -179,6 +181,17 @@ class TestPayProvider:
         if self.config.delay_ms:
             await asyncio.sleep(self.config.delay_ms / 1000)  # a real network's latency, for benchmarks and tests
 
+    def webhook_secret(self) -> str:
+        """The configured secret; else one derived from the shop's secret key. The documented
+        development default is public: a shop that has a secret key never accepts it (anyone
+        could sign "captured" for any payment and be given the goods)."""
+        if self.config.webhook_secret:
+            return str(self.config.webhook_secret)
+        shop_secret = self.ctx.settings.secret_key
+        if not shop_secret:
+            return DEV_WEBHOOK_SECRET
+        return hmac.new(shop_secret.encode(), b"testpay-webhook-secret", hashlib.sha256).hexdigest()
+
     def verify_webhook(self, body: bytes, headers: Mapping[str, str]) -> WebhookEvent:
         header = headers.get(SIGNATURE_HEADER, "")
         parts = dict(p.split("=", 1) for p in header.split(",") if "=" in p)
@@ -188,7 +201,7 @@ class TestPayProvider:
             raise WebhookRejected("no timestamp") from None
         if abs(time.time() - t) > TOLERANCE_S:
             raise WebhookRejected("stale")
-        expected = sign(self.config.webhook_secret, body, t).split("v1=", 1)[1]
+        expected = sign(self.webhook_secret(), body, t).split("v1=", 1)[1]
         if not hmac.compare_digest(expected, parts.get("v1", "")):
             raise WebhookRejected("bad signature")
         try:

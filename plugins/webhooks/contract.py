@@ -56,6 +56,12 @@ class WebhookById:
 
 
 @message
+class SetWebhookActive:
+    id: str = constraint(min_len=1, max_len=ID_MAX)
+    active: bool = constraint(doc="false pauses deliveries; true resumes them (also after an automatic disable)")
+
+
+@message
 class WebhookDeleted:
     id: str
     deleted: bool
@@ -103,6 +109,7 @@ class Redeliver:
 class Webhooks(Service, package="shop.webhooks.v1"):
     create_webhook = rpc(CreateWebhook, CreatedWebhook, scope="admin", write=True)
     list_webhooks = rpc(ListWebhooks, tuple[WebhookEndpoint, ...], scope="admin")
+    set_webhook_active = rpc(SetWebhookActive, WebhookEndpoint, scope="admin", write=True)
     delete_webhook = rpc(WebhookById, WebhookDeleted, scope="admin", write=True)
     list_deliveries = rpc(ListDeliveries, tuple[WebhookDelivery, ...], scope="admin")
     redeliver = rpc(Redeliver, WebhookDelivery, scope="admin", write=True)

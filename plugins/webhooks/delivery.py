@@ -70,6 +70,12 @@ def sign_headers(secret: str, msg_id: str, body: bytes, now: datetime | None = N
             "content-type": "application/json", "user-agent": USER_AGENT}
 
 
+def _text(value: str | None) -> str | None:
+    """What a target sent, storable in a text column: PostgreSQL refuses NUL, and a failed INSERT
+    would leave the attempt unrecorded and the delivery pending forever."""
+    return None if value is None else value.replace("\x00", "\ufffd")
+
+
 class Sender:
     """POSTs one message; never follows redirects, never reads more than the cap."""
 
@@ -116,7 +122,7 @@ class Sender:
             error = "timed out"
         except aiohttp.ClientError as exc:
             error = f"{type(exc).__name__}: {exc}"[:500]
-        return Outcome(status, round((time.perf_counter() - start) * 1000), error, excerpt)
+        return Outcome(status, round((time.perf_counter() - start) * 1000), _text(error), _text(excerpt))
 
 
 class DeliveryWorker:

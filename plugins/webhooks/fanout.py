@@ -20,7 +20,7 @@ from kernel.events import Event, Subscription, current_delivery
 from kernel.messages import encode
 from kernel.status import BusError, Status
 from plugins.catalog.contract import Catalog, GetProductsByIds, ProductChanged
-from plugins.orders.contract import OrderCancelled, OrderFulfilled, OrderPlaced, OrderRefunded
+from plugins.orders.contract import OrderCancelled, OrderCreated, OrderFulfilled, OrderPlaced, OrderRefunded
 
 log = logging.getLogger("shop.plugins.webhooks")
 
@@ -33,9 +33,14 @@ def _order_data(e: Any) -> Any:
     return {"id": e.order_id, "userId": e.user_id, "totalMinor": e.total_minor, "currency": e.currency}
 
 
+def order_created(e: OrderCreated, cfg: Any) -> list[Message]:
+    """An unpaid (card) order; its order.paid follows from OrderPlaced when the payment succeeds."""
+    return [("order.created", _order_data(e))]
+
+
 def order_placed(e: OrderPlaced, cfg: Any) -> list[Message]:
     data = _order_data(e)
-    out = [("order.created", data)]
+    out: list[Message] = [] if e.created_announced else [("order.created", data)]
     if e.order is None or e.order.status == "paid":
         out.append(("order.paid", data))
     return out
@@ -97,7 +102,8 @@ async def with_product(bus: Any, e: ProductChanged) -> ProductChanged:
 
 def sources() -> list[tuple[type[Event], Callable[[Any, Any], list[Message]]]]:
     """Which domain events feed webhooks."""
-    return [(OrderPlaced, order_placed), (OrderCancelled, order_cancelled), (OrderFulfilled, order_fulfilled),
+    return [(OrderCreated, order_created), (OrderPlaced, order_placed), (OrderCancelled, order_cancelled),
+            (OrderFulfilled, order_fulfilled),
             (OrderRefunded, order_refunded), (ProductChanged, product_changed)]
 
 

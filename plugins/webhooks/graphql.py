@@ -19,6 +19,7 @@ def part() -> GraphQLPart:
             "Query.webhooks": bus_field(w.list_webhooks),
             "Query.webhookDeliveries": bus_field(w.list_deliveries),
             "Mutation.createWebhook": bus_field(w.create_webhook),
+            "Mutation.setWebhookActive": bus_field(w.set_webhook_active),
             "Mutation.deleteWebhook": bus_field(w.delete_webhook),
             "Mutation.redeliverWebhook": bus_field(w.redeliver),
         },

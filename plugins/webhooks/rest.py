@@ -15,6 +15,8 @@ def routes() -> list[Route]:
         Route("POST", "/api/admin/webhooks", w.create_webhook, status=201, tags=TAGS,
               summary="Subscribe a URL to event types (the signing secret is shown once)"),
         Route("GET", "/api/admin/webhooks", w.list_webhooks, tags=TAGS, summary="Webhook endpoints"),
+        Route("PATCH", "/api/admin/webhooks/{id}", w.set_webhook_active, tags=TAGS,
+              summary="Pause (active false) or resume (active true) an endpoint; resuming clears an automatic disable"),
         Route("DELETE", "/api/admin/webhooks/{id}", w.delete_webhook, tags=TAGS,
               summary="Delete a webhook endpoint (nothing more is sent to it)"),
         Route("GET", "/api/admin/webhooks/{id}/deliveries", w.list_deliveries, tags=TAGS,

@@ -18,6 +18,7 @@ from .contract import (
     ListDeliveries,
     ListWebhooks,
     Redeliver,
+    SetWebhookActive,
     WebhookAttempt,
     WebhookById,
     WebhookDeleted,
@@ -92,6 +93,24 @@ class WebhooksServicer:
         rows = await self.db.fetch(f"SELECT {_ENDPOINT_COLS} FROM webhooks_endpoint WHERE deleted_at IS NULL "
                                    "ORDER BY created_at, id")
         return tuple(_endpoint(r) for r in rows)
+
+    async def set_webhook_active(self, req: SetWebhookActive, ctx: CallContext) -> WebhookEndpoint:
+        _require_admin(ctx)
+        eid = _uuid(req.id, f"webhook {req.id!r}")
+        # Resuming starts afresh: the failing clock and an automatic disable's reason are cleared, and
+        # deliveries still pending go out at the next poll. A paused endpoint is not subscribed: events
+        # published meanwhile are not queued for it (fanout picks active endpoints only).
+        if req.active:
+            sql = ("UPDATE webhooks_endpoint SET active = true, failing_since = NULL, disabled_at = NULL, "
+                   f"disabled_reason = NULL WHERE id = $1 AND deleted_at IS NULL RETURNING {_ENDPOINT_COLS}")
+        else:
+            sql = ("UPDATE webhooks_endpoint SET active = false, disabled_at = coalesce(disabled_at, now()), "
+                   "disabled_reason = coalesce(disabled_reason, 'paused by an admin') "
+                   f"WHERE id = $1 AND deleted_at IS NULL RETURNING {_ENDPOINT_COLS}")
+        r = await self.db.fetchrow(sql, eid)
+        if r is None:
+            raise not_found(f"webhook {req.id!r}")
+        return _endpoint(r)
 
     async def delete_webhook(self, req: WebhookById, ctx: CallContext) -> WebhookDeleted:
         _require_admin(ctx)

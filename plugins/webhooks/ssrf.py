@@ -22,16 +22,43 @@ class TargetRefused(OSError):
     """This target is not allowed (scheme, private address, bad URL)."""
 
 
+# IPv6 ranges that carry an IPv4 address in their last 32 bits, which a host, a NAT64 gateway or
+# a 6to4 relay may turn into a connection to that IPv4 address: ``is_global`` says nothing about
+# it (``64:ff9b::127.0.0.1`` and ``::127.0.0.1`` count as global), so the IPv4 inside is judged.
+_EMBEDS_V4 = tuple(ipaddress.IPv6Network(n) for n in (
+    "::/96",  # IPv4-compatible (deprecated; ::1 and :: are judged as themselves)
+    "::ffff:0:0:0/96",  # IPv4-translated (SIIT)
+    "64:ff9b::/96",  # NAT64 well-known prefix
+))
+# Never public whatever the Python version says: NAT64 local use (RFC 8215), site-local (RFC 3879).
+_NOT_PUBLIC_V6 = tuple(ipaddress.IPv6Network(n) for n in ("64:ff9b:1::/48", "fec0::/10"))
+
+
+def _as_judged(addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """The address a connection would really reach: the IPv4 inside an IPv4-embedding IPv6 address."""
+    if not isinstance(addr, ipaddress.IPv6Address):
+        return addr
+    if addr.ipv4_mapped is not None:
+        return addr.ipv4_mapped
+    if addr.sixtofour is not None:  # 2002:V4ADDR::/48
+        return addr.sixtofour
+    if int(addr) > 1 and any(addr in net for net in _EMBEDS_V4):
+        return ipaddress.IPv4Address(int(addr) & 0xFFFFFFFF)
+    return addr
+
+
 def address_allowed(raw: str, allow_private: bool) -> bool:
     try:
-        addr = ipaddress.ip_address(raw.split("%", 1)[0])
+        addr = _as_judged(ipaddress.ip_address(raw.split("%", 1)[0]))
     except ValueError:
         return False
-    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
-        addr = addr.ipv4_mapped
     if addr.is_unspecified or addr.is_multicast:
         return False
-    return allow_private or addr.is_global
+    if allow_private:
+        return True
+    if isinstance(addr, ipaddress.IPv6Address) and any(addr in net for net in _NOT_PUBLIC_V6):
+        return False
+    return addr.is_global
 
 
 def check_url(url: str, allow_private: bool) -> tuple[str, int]:

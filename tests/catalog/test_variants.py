@@ -292,3 +292,44 @@ async def test_migration_gives_every_existing_product_and_order_line_its_default
         assert dict(item) == {"variant_id": str(pid), "sku": "old-mug", "options": "{}"}
     finally:
         await db.stop()
+
+
+async def _low_stock_pages(c: Any, headers: Any, threshold: int) -> list[dict[str, Any]]:
+    """Every page of the low-stock list (the database is shared by the run: others' variants are in it too)."""
+    items: list[dict[str, Any]] = []
+    page = 1
+    while True:
+        body = await _ok(await c.get("/api/admin/low-stock", params={"threshold": threshold, "page": page,
+                                                                      "pageSize": 100}, headers=headers))
+        assert body["threshold"] == threshold
+        items += body["items"]
+        if page * 100 >= body["total"]:
+            assert len(items) == body["total"]
+            return items
+        page += 1
+
+
+async def test_the_low_stock_list_holds_each_variant_at_or_below_the_threshold_lowest_first(catalog_client):
+    c = await catalog_client()
+    _cat, p, (s_navy, m_navy, m_sand) = await _tee(c)  # stock 4, 0 and 7
+    items = await _low_stock_pages(c, ADMIN, 4)
+    mine = [i for i in items if i["productId"] == p["id"]]
+    assert [i["variant"]["id"] for i in mine] == [m_navy["id"], s_navy["id"]]
+    assert mine[0]["productSlug"] == p["slug"] and mine[0]["productName"] == "Tee"
+    assert mine[0]["variant"]["options"] == {"size": "M", "colour": "Navy"}
+    stocks = [i["variant"]["stockQty"] for i in items]
+    assert stocks == sorted(stocks) and all(s <= 4 for s in stocks)
+    assert m_sand["id"] not in [i["variant"]["id"] for i in await _low_stock_pages(c, ADMIN, 6)]
+    # GraphQL: the same list, options as pairs.
+    q = await c.post("/graphql", headers=ADMIN, json={
+        "query": "{ lowStock(threshold: 0, pageSize: 100) { threshold total items { productId "
+                 "variant { id sku stockQty options { name value } } } } }"})
+    data = (await q.json())["data"]["lowStock"]
+    assert data["threshold"] == 0 and all(i["variant"]["stockQty"] == 0 for i in data["items"])
+    # Bad input is a 400 naming the field; shoppers and strangers are refused.
+    await _problem(await c.get("/api/admin/low-stock", params={"threshold": "-1"}, headers=ADMIN),
+                   400, "INVALID_ARGUMENT", "threshold")
+    await _problem(await c.get("/api/admin/low-stock", params={"pageSize": "500"}, headers=ADMIN),
+                   400, "INVALID_ARGUMENT", "pageSize")
+    assert (await c.get("/api/admin/low-stock", headers=SHOPPER)).status == 403
+    assert (await c.get("/api/admin/low-stock")).status == 401

@@ -30,7 +30,8 @@ def _create_user(live: LiveShop, email: str, name: str, admin: bool) -> None:
 
 @pytest.fixture(scope="package")
 def shop(servers: dict[str, str]) -> Iterator[Shop]:
-    live = LiveShop(servers["database"], servers["redis"])
+    # Webhooks to the tests' receiver on 127.0.0.1 (the admin webhooks page).
+    live = LiveShop(servers["database"], servers["redis"], env_extra={"SHOP_WEBHOOKS_ALLOW_PRIVATE_TARGETS": "1"})
     live.create()
     try:
         live.cli("seed", "--demo")

@@ -24,7 +24,8 @@ TIMEOUT_MS = 15_000
 ADMIN = "admin@shop.test"
 # One shopper per flow, so a flow never sees another's cart, wallet or orders.
 SHOPPERS = ("buyer", "decliner", "sender", "recipient", "watcher", "plain", "expiring", "photographer", "searcher",
-            "sizer")
+            "sizer", "picker", "stocker", "dropper", "phoner", "cardholder", "reviewer", "stranger", "renamer",
+            "rekeyer", "visitor", "spender", "tracker")
 
 
 @dataclass

@@ -7,12 +7,27 @@ is wider than a 360 px phone screen.
 
 from __future__ import annotations
 
+import httpx
 from playwright.sync_api import Page, expect
 
+from tests.e2e.a11y import violations
 from tests.e2e.harness import DESKTOP, PHONE, SCREENSHOTS, Pages, Shop
-from tests.e2e.steps import add_to_cart, go, header_link, open_checkout, open_shop, placed_order_id, sign_in, top_up
+from tests.e2e.steps import (
+    add_to_cart,
+    go,
+    header_link,
+    open_checkout,
+    open_shop,
+    placed_order_id,
+    session_api,
+    sign_in,
+    top_up,
+)
 
 VIEWPORTS = {"phone": PHONE, "desktop": DESKTOP}
+# axe-core runs on every page shot; its critical and serious findings are collected and
+# reported together at the end (one run shows them all).
+FINDINGS: list[str] = []
 
 
 def settle(page: Page, ready_testid: str) -> None:
@@ -37,10 +52,15 @@ def shoot(page: Page, name: str, viewport: str) -> None:
     page.screenshot(path=str(SCREENSHOTS / f"{name}-{viewport}.png"), full_page=True)
     overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 0, f"{name} at {viewport} width is {overflow}px wider than the screen"
+    for v in violations(page):
+        FINDINGS.append(f"{name}-{viewport}: {v['impact']} {v['id']}: {v['help']}\n    " + "\n    ".join(v["nodes"]))
 
 
 def test_main_pages_render_fully_at_phone_and_desktop_widths(pages: Pages, shop: Shop) -> None:
+    FINDINGS.clear()
     product, extra = shop.take_product(), shop.take_product()
+    clothing = httpx.get(f"{shop.base}/api/products", params={"category": "clothing", "inStock": "true"}, timeout=30)
+    varied = next(p for p in clothing.json()["items"] if len(p["variants"]) > 1)
     page = pages.new(PHONE)
 
     # The sign-in page (the auth server's form), then sign in from it.
@@ -64,13 +84,17 @@ def test_main_pages_render_fully_at_phone_and_desktop_widths(pages: Pages, shop:
         ("home", "#/", "product-card"),
         ("category", "#/c/kitchen", "product-card"),
         ("search", "#/products?q=lamp", "product-card"),
-        ("product", f"#/p/{product['slug']}", "product-detail"),
+        ("filtered", "#/c/clothing?stock=1&sort=price_asc", "facets-toggle"),
+        ("long-query", "#/products?q=" + "x" * 200, "no-results"),
+        ("product", f"#/p/{product['slug']}", "review-summary"),
+        ("product-variants", f"#/p/{varied['slug']}", "option-select"),
         ("cart", "#/cart", "cart-line"),
         ("checkout", "#/checkout", "checkout-form"),
         ("orders", "#/orders", "order-row"),
         ("order-detail", f"#/orders/{order_id}", "order-detail"),
         ("order-confirmation", f"#/orders/{order_id}?placed=1", "order-confirmation"),
         ("wallet", "#/wallet", "transaction-row"),
+        ("account", "#/account", "profile-form"),
     ]
     for vp, size in VIEWPORTS.items():
         page.set_viewport_size(size)
@@ -90,6 +114,12 @@ def test_main_pages_render_fully_at_phone_and_desktop_widths(pages: Pages, shop:
 
     admin = pages.new(DESKTOP)
     sign_in(admin, shop.email("admin"), start="#/admin")
+    # Something to show on the webhooks page: an endpoint on a closed port (its deliveries fail and are logged).
+    api = session_api(admin)
+    hook = api("POST", "/api/admin/webhooks", data={"url": "http://127.0.0.1:9/hooks/shop",
+                                                    "events": ["product.updated", "stock.low"]})
+    assert hook.ok, hook.text()
+    assert api("PATCH", f"/api/admin/products/{product['id']}", data={"description": "Now with a webhook."}).ok
     for vp, size in VIEWPORTS.items():
         admin.set_viewport_size(size)
         go(admin, "#/")
@@ -97,5 +127,18 @@ def test_main_pages_render_fully_at_phone_and_desktop_widths(pages: Pages, shop:
         go(admin, "#/admin")
         settle(admin, "admin-product-row")
         admin.get_by_test_id("edit-product").first.click()
-        admin.get_by_test_id("price-form").wait_for()
+        admin.locator("[data-testid=price-form], [data-testid=variant-rows]").first.wait_for()
         shoot(admin, "admin", vp)
+        for name, route, ready in [("admin-low-stock", "#/admin/low-stock?threshold=3", "low-stock-table"),
+                                   ("admin-sales", "#/admin/sales", "sales-chart"),
+                                   ("admin-orders", "#/admin/orders", "admin-order-row"),
+                                   ("admin-webhooks", "#/admin/webhooks", "webhook-table")]:
+            go(admin, route)
+            settle(admin, ready)
+            shoot(admin, name, vp)
+        go(admin, "#/admin/webhooks")
+        settle(admin, "webhook-table")
+        admin.get_by_test_id("webhook-log-link").first.click()
+        settle(admin, "delivery-log")
+        shoot(admin, "admin-webhook-log", vp)
+    assert not FINDINGS, "axe-core critical/serious violations:\n" + "\n".join(FINDINGS)

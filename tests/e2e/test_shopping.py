@@ -269,10 +269,12 @@ def test_a_shopper_picks_a_size_and_colour_and_the_cart_line_names_them(page: Pa
     sign_in(page, shop.email("sizer"))
     go(page, f"#/p/{product['slug']}")
     detail = page.locator(f"[data-testid=product-detail][data-slug='{product['slug']}']")
-    select = detail.get_by_test_id("variant-select")
-    expect(select.locator("option")).to_have_count(len(product["variants"]))
+    # One picker per option (size, colour, ...), each offering that option's values.
+    expect(detail.get_by_test_id("option-select")).to_have_count(len(product["options"]))
     for variant, qty in ((a, 2), (b, 1)):
-        select.select_option(variant["id"])
+        for name, value in variant["options"].items():
+            detail.locator(f"[data-testid=option-select][data-option='{name}']").select_option(value)
+        expect(detail.get_by_test_id("variant-sku")).to_contain_text(variant["sku"])
         expect(detail.get_by_test_id("product-price")).to_contain_text(major(variant["priceMinor"]))
         detail.get_by_test_id("qty-input").fill(str(qty))
         detail.get_by_test_id("add-to-cart").click()

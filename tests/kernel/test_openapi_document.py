@@ -85,6 +85,49 @@ def test_security_names_the_scope_each_bus_method_requires_and_public_operations
     assert "security" not in doc  # no global requirement: public reads stay public
 
 
+# The v0.2 contract's routes (spec: "Fulfilment", "Payments", "Events and webhooks") and the scope each needs
+# (None: public). A route missing from the document, or documented with another scope, fails here.
+V02_ROUTES = {
+    ("get", "/api/me/addresses"): "addresses", ("post", "/api/me/addresses"): "addresses",
+    ("patch", "/api/me/addresses/{id}"): "addresses", ("delete", "/api/me/addresses/{id}"): "addresses",
+    ("get", "/api/shipping-methods"): None,
+    ("get", "/api/admin/shipping-zones"): "shipping:manage", ("post", "/api/admin/shipping-zones"): "shipping:manage",
+    ("patch", "/api/admin/shipping-zones/{id}"): "shipping:manage",
+    ("delete", "/api/admin/shipping-zones/{id}"): "shipping:manage",
+    ("post", "/api/admin/shipping-zones/{zoneId}/methods"): "shipping:manage",
+    ("delete", "/api/admin/shipping-zones/{zoneId}/methods/{id}"): "shipping:manage",
+    ("get", "/api/admin/tax-rates"): "shipping:manage", ("put", "/api/admin/tax-rates/{country}"): "shipping:manage",
+    ("delete", "/api/admin/tax-rates/{country}"): "shipping:manage",
+    ("get", "/api/admin/orders"): "orders:manage", ("get", "/api/admin/orders/{id}"): "orders:manage",
+    ("post", "/api/admin/orders/{id}/fulfillments"): "orders:manage",
+    ("post", "/api/admin/orders/{id}/refunds"): "orders:manage", ("get", "/api/admin/customers"): "orders:manage",
+    ("get", "/api/guest-orders/{token}"): None,
+    ("post", "/api/orders/checkout"): "orders:write",
+    ("get", "/api/payments/{id}"): "payments:write", ("post", "/api/payments/{id}/confirm"): "payments:write",
+    ("post", "/test-provider/tokens"): None,
+    ("post", "/api/admin/webhooks"): "admin", ("get", "/api/admin/webhooks"): "admin",
+    ("delete", "/api/admin/webhooks/{id}"): "admin", ("get", "/api/admin/webhooks/{id}/deliveries"): "admin",
+    ("post", "/api/admin/webhooks/{id}/deliveries/{deliveryId}/redeliver"): "admin",
+    # Catalog administration: catalog:write (admin implies it), so an ERP with orders:manage cannot.
+    ("post", "/api/admin/categories"): "catalog:write", ("post", "/api/admin/products"): "catalog:write",
+    ("patch", "/api/admin/products/{id}"): "catalog:write", ("put", "/api/admin/products/{id}/stock"): "catalog:write",
+    ("post", "/api/admin/products/{id}/images"): "catalog:write",
+}
+
+
+def test_every_v02_route_is_documented_with_the_scope_it_needs(shop):
+    doc, _ = shop
+    declared = set(doc["components"]["securitySchemes"]["oauth2"]["flows"]["authorizationCode"]["scopes"])
+    for (verb, path), scope in V02_ROUTES.items():
+        op = doc["paths"].get(path, {}).get(verb)
+        assert op is not None, f"{verb.upper()} {path} is not in the OpenAPI document"
+        if scope is None:
+            assert "security" not in op, (verb, path)
+        else:
+            assert op["security"][0] == {"oauth2": [scope]}, (verb, path, op.get("security"))
+            assert scope in declared and {"401", "403"} <= set(op["responses"]), (verb, path)
+
+
 def test_oauth2_offers_authorization_code_and_client_credentials_at_the_issuer(shop):
     doc, _ = shop
     issuer = doc["servers"][0]["url"].rstrip("/")

@@ -193,3 +193,53 @@ async def test_without_an_smtp_url_the_mail_plugin_subscribes_to_nothing(make_cl
                                         plugins.testpay, fake_users, fake_identity, plugins.mail])
     keys = rt_of(client).events.all_durable_keys()
     assert not [k for k in keys if k.startswith("mail:")]
+
+
+async def test_a_guest_confirmation_carries_the_signed_order_link_and_the_link_opens_the_order(
+        mail_shop: Any, smtp: Smtp) -> None:
+    import re
+    from urllib.parse import urlsplit
+
+    from tests.orders.shop import GOOD_CARD
+
+    smtp.start()
+    shop = await mail_shop(smtp.port)
+    c = shop.client
+    assert (await c.post("/api/guest-session")).status == 200
+    p = await shop.product(price=450, stock=5)
+    assert (await c.post("/api/cart/items", json={"productId": p.id, "qty": 2})).status == 200
+    r = await c.post("/api/orders/checkout", json={
+        "card": {"number": GOOD_CARD, "expMonth": 12, "expYear": 2099, "cvc": "123"}, "currency": "EUR",
+        "email": "guest-mail@example.test"})
+    assert r.status == 201, await r.text()
+    order = await r.json()
+    await eventually(lambda: any(order["id"] in str(m["Subject"]) for m in smtp.inbox.messages))
+    msg = next(m for m in smtp.inbox.messages if order["id"] in str(m["Subject"]))
+    assert msg["To"] == "guest-mail@example.test"
+    text, page = parts(msg)
+    found = re.findall(r"https?://\S+/api/guest-orders/[A-Za-z0-9_.-]+", text)
+    assert len(found) == 1 and "in your account" not in text, text
+    url = found[0]
+    assert url.startswith(shop.rt.settings.issuer) and f'href="{url}"' in page
+    # Follow it with no cookie (the guest came back from the mail, in another browser).
+    c.session.cookie_jar.clear()
+    r = await c.get(urlsplit(url).path)
+    assert r.status == 200, await r.text()
+    got = await r.json()
+    assert got["id"] == order["id"] and got["email"] == "guest-mail@example.test" and got["status"] == "paid"
+    # Altered, it opens nothing.
+    assert (await c.get(urlsplit(url).path[:-3] + "xyz")).status == 404
+
+
+async def test_an_account_order_mail_has_no_bearer_link(mail_shop: Any, smtp: Smtp) -> None:
+    smtp.start()
+    shop = await mail_shop(smtp.port)
+    order = await order_for(shop, "mailer-nolink")
+    await eventually(lambda: any(order.id in str(m["Subject"]) for m in smtp.inbox.messages))
+    text, _page = parts(next(m for m in smtp.inbox.messages if order.id in str(m["Subject"])))
+    assert "guest-orders" not in text and "You can follow your order in your account." in text
+    with pytest.raises(Exception) as exc:  # orders signs links to guest orders only
+        from plugins.orders.contract import SignGuestLink
+
+        await shop.bus.call(Orders.sign_guest_link, SignGuestLink(order_id=order.id), CallContext(depth=1))
+    assert getattr(exc.value, "reason", None) == "ORDER_LINK_INVALID"

@@ -316,3 +316,34 @@ async def test_graphql_admin_orders_fulfil_refund_and_customers(fshop: Shop) -> 
                     id=order["id"], e=f"{user}@example.test")
     assert out["data"]["adminOrder"] == {"email": f"{user}@example.test", "subtotalMinor": 600, "taxMinor": 0}
     assert out["data"]["adminOrders"]["total"] == 1
+
+
+async def test_catalog_write_alone_manages_the_catalog_and_cannot_touch_the_orders(fshop: Shop) -> None:
+    from kernel.context import CallContext, Principal
+    from kernel.status import BusError
+    from plugins.catalog.contract import Catalog, CreateCategory
+    from plugins.orders.contract import ListAllOrders, Orders
+    from tests.support.fake_identity import principal_header
+
+    c = fshop.client
+    # A catalog editor (auth grants catalog:write only with the admin role): the catalog, not the orders.
+    editor = principal_header("editor", roles=("admin",), scopes=("catalog:write",))
+    r = await c.post("/api/admin/categories", json={"slug": f"pim-{new_user()}", "name": "PIM"}, headers=editor)
+    assert r.status == 201, await r.text()
+    p = await fshop.product(price=100, stock=3)
+    r = await c.put(f"/api/admin/products/{p.id}/stock", json={"stockQty": 7}, headers=editor)
+    assert r.status == 200 and (await r.json())["stockQty"] == 7
+    for path in ("/api/admin/orders", "/api/admin/customers"):
+        r = await c.get(path, headers=editor)
+        assert r.status == 403 and (await r.json())["reason"] == "MISSING_SCOPE", path
+    # A PIM integration (client credentials) with only catalog:write, on the bus.
+    pim = CallContext(principal=Principal(kind="client", subject="client:pim", client_id="pim",
+                                          scopes=frozenset({"catalog:write"})))
+    made = await fshop.bus.call(Catalog.create_category, CreateCategory(slug=f"pim-bus-{new_user()}", name="P"), pim)
+    assert made.id
+    with pytest.raises(BusError) as exc:
+        await fshop.bus.call(Orders.list_all_orders, ListAllOrders(), pim)
+    assert exc.value.reason == "MISSING_SCOPE"
+    # Without catalog:write (a shopper, or orders:manage): no catalog changes.
+    r = await c.post("/api/admin/categories", json={"slug": "nope", "name": "N"}, headers=shopper("someone"))
+    assert r.status == 403

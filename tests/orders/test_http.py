@@ -126,3 +126,50 @@ async def test_graphql_errors_carry_code_and_reason(shop: Shop) -> None:
     data = await gql(shop, new_user(), 'mutation { checkout(walletCurrency: "EUR") { id } }')
     [err] = data["errors"]
     assert err["extensions"]["code"] == "FAILED_PRECONDITION" and err["extensions"]["reason"] == "CART_EMPTY"
+
+
+async def _today(shop: Shop, currency: str) -> tuple[int, int, dict[str, Any]]:
+    admin = principal_header("admin-1", roles=("admin",), scopes=("admin",))
+    r = await shop.client.get("/api/admin/sales", params={"days": "7"}, headers=admin)
+    assert r.status == 200, await r.text()
+    report = await r.json()
+    series = next((s for s in report["currencies"] if s["currency"] == currency), None)
+    if series is None:
+        return 0, 0, report
+    today = series["days"][-1]
+    return today["orders"], today["revenueMinor"], report
+
+
+async def test_the_sales_report_counts_paid_orders_per_day_and_currency_and_leaves_out_cancelled_ones(
+        shop: Shop) -> None:
+    before_n, before_rev, _ = await _today(shop, "EUR")
+    user = new_user()
+    h = principal_header(user)
+    p = await shop.product(price=321, stock=10)
+    await shop.top_up(user, "EUR", 10_000)
+    placed = []
+    for key in ("s1", "s2"):
+        await shop.client.post("/api/cart/items", json={"productId": p.id, "qty": 1}, headers=h)
+        r = await shop.client.post("/api/orders/checkout", json={"walletCurrency": "EUR"},
+                                   headers={**h, "Idempotency-Key": key})
+        assert r.status == 201
+        placed.append(await r.json())
+    r = await shop.client.post(f"/api/orders/{placed[1]['id']}/cancel", headers={**h, "Idempotency-Key": "c1"})
+    assert r.status == 200
+    n, rev, report = await _today(shop, "EUR")
+    assert (n - before_n, rev - before_rev) == (1, 321)
+    assert report["days"] == 7 and all(len(s["days"]) == 7 for s in report["currencies"])
+    eur = next(s for s in report["currencies"] if s["currency"] == "EUR")
+    assert eur["orders"] == sum(d["orders"] for d in eur["days"])
+    dates = [d["date"] for d in eur["days"]]
+    assert dates == sorted(dates) and dates[0] == report["since"]
+    # GraphQL: the same report; bad input and shoppers refused.
+    admin = principal_header("admin-1", roles=("admin",), scopes=("admin",))
+    r = await shop.client.post("/graphql", headers=admin, json={
+        "query": "{ salesReport(days: 1) { days currencies { currency orders days { date orders } } } }"})
+    gq = (await r.json())["data"]["salesReport"]
+    assert gq["days"] == 1 and next(s for s in gq["currencies"] if s["currency"] == "EUR")["orders"] >= 1
+    for bad in ("0", "367", "x"):
+        r = await shop.client.get("/api/admin/sales", params={"days": bad}, headers=admin)
+        assert r.status == 400, bad
+    assert (await shop.client.get("/api/admin/sales", headers=h)).status == 403

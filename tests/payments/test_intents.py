@@ -25,8 +25,7 @@ SUCCEED, ACTION, DECLINE, FAIL = "4242424242424242", "4000002500003155", "400000
 
 
 def internal() -> CallContext:
-    """A fresh internal caller per call: the bus stamps its deadline on the context it is given, so a
-    module-level one would carry the first call's deadline into tests run minutes later."""
+    """A fresh internal context per call: the bus sets a deadline on the context it is given."""
     return CallContext(depth=1)
 
 

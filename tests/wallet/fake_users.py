@@ -15,13 +15,16 @@ from kernel.hookspecs import hookimpl
 from kernel.plugin import PluginContext, PluginInfo
 from kernel.status import BusError, Status, not_found
 from plugins.auth.contract import (
+    ChangePassword,
     FindUserByEmail,
     GetMe,
     GetUser,
     Grant,
     GrantRevoked,
     ListMyGrants,
+    PasswordChanged,
     RevokeGrant,
+    UpdateMe,
     User,
     Users,
 )
@@ -54,6 +57,13 @@ class FakeUsers:
 
     async def revoke_grant(self, req: RevokeGrant, ctx: CallContext) -> GrantRevoked:
         return GrantRevoked(client_id=req.client_id, revoked=False)
+
+    # Canned users are read-only: the account page's writes belong to the real auth plugin.
+    async def update_me(self, req: UpdateMe, ctx: CallContext) -> User:
+        raise BusError(Status.FAILED_PRECONDITION, "Canned test users cannot be changed.")
+
+    async def change_password(self, req: ChangePassword, ctx: CallContext) -> PasswordChanged:
+        raise BusError(Status.FAILED_PRECONDITION, "Canned test users have no password.")
 
 
 @hookimpl

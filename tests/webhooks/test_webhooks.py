@@ -282,3 +282,78 @@ async def test_a_name_that_resolves_to_a_private_address_is_refused_when_connect
         await sender.close()
     assert out.status is None and out.error is not None and out.error.startswith("target refused")
     assert receiver.received == []
+
+
+async def test_an_admin_pauses_and_resumes_an_endpoint_and_a_paused_one_receives_nothing(
+        hooks_shop: Any, receiver: Receiver) -> None:
+    shop = await hooks_shop()
+    c = shop.client
+    hook = await subscribe(shop, receiver, ("product.created",))
+    r = await c.patch(f"/api/admin/webhooks/{hook['id']}", json={"active": False}, headers=ADMIN_H)
+    paused = await r.json()
+    assert r.status == 200 and paused["active"] is False and paused["disabledReason"] == "paused by an admin"
+    quiet = await shop.product(price=1, stock=1)
+    # A marker endpoint that stays on: once it has the product, the paused one would have had it too.
+    marker = Receiver()
+    await marker.start()
+    try:
+        r = await c.post("/api/admin/webhooks", json={"url": marker.url, "events": ["product.created"]},
+                         headers=ADMIN_H)
+        marker.secret = (await r.json())["secret"]
+        loud = await shop.product(price=1, stock=1)
+        await eventually(lambda: "product.created" in types_for(marker, loud.id))
+        assert types_for(receiver, quiet.id) == [] and types_for(receiver, loud.id) == []
+    finally:
+        await marker.stop()
+    # Resuming over GraphQL: the same service; the endpoint is subscribed again.
+    q = await c.post("/graphql", headers=ADMIN_H, json={
+        "query": "mutation($id: ID!) { setWebhookActive(id: $id, active: true) { id active disabledAt disabledReason } }",
+        "variables": {"id": hook["id"]}})
+    resumed = (await q.json())["data"]["setWebhookActive"]
+    assert resumed == {"id": hook["id"], "active": True, "disabledAt": None, "disabledReason": None}
+    after = await shop.product(price=1, stock=1)
+    await eventually(lambda: "product.created" in types_for(receiver, after.id))
+    # Bad input and strangers.
+    r = await c.patch(f"/api/admin/webhooks/{hook['id']}", json={"active": "yes"}, headers=ADMIN_H)
+    assert r.status == 400
+    r = await c.patch("/api/admin/webhooks/00000000-0000-0000-0000-000000000000", json={"active": True},
+                      headers=ADMIN_H)
+    assert r.status == 404
+    r = await c.patch(f"/api/admin/webhooks/{hook['id']}", json={"active": False},
+                      headers=principal_header("shopper"))
+    assert r.status == 403
+
+
+async def test_card_orders_say_created_when_created_and_cancelled_when_unpaid_ones_expire_or_are_cancelled(
+        hooks_shop: Any, receiver: Receiver) -> None:
+    from plugins.payments import _SERVICERS
+    from tests.payments.test_intents import SUCCEED, card_order, confirm, token
+
+    shop = await hooks_shop()
+    await subscribe(shop, receiver, ("order.created", "order.paid", "order.cancelled", "order.refunded"))
+    paid_user, expired_user, cancel_user = (f"card-{n}-{id(shop)}" for n in ("paid", "expired", "cancel"))
+    _p, paid = await card_order(shop, paid_user, qty=1)
+    _p, expired = await card_order(shop, expired_user, qty=1)
+    _p, cancelled = await card_order(shop, cancel_user, qty=1)
+    r = await confirm(shop, paid_user, paid["payment"]["id"], await token(shop, SUCCEED))
+    assert (await r.json())["status"] == "succeeded"
+    # The payment deadline passes (as the expiry job sees it) and the job runs; the shopper cancels the third.
+    await shop.rt.db.execute("UPDATE payments_intent SET expires_at = now() - interval '1 second' WHERE id = $1",
+                             expired["payment"]["id"])
+    assert await _SERVICERS[id(shop.rt)].expire_due() >= 1
+    r = await shop.client.post(f"/api/orders/{cancelled['id']}/cancel", headers=principal_header(cancel_user))
+    assert r.status == 200 and (await r.json())["status"] == "cancelled"
+
+    await eventually(lambda: "order.paid" in types_for(receiver, paid["id"])
+                     and "order.cancelled" in types_for(receiver, expired["id"])
+                     and "order.cancelled" in types_for(receiver, cancelled["id"]))
+    # order.created once, when the order was created (unpaid), then order.paid.
+    assert types_for(receiver, paid["id"]) == ["order.created", "order.paid"]
+    # Nothing was paid: cancelled, never refunded.
+    assert types_for(receiver, expired["id"]) == ["order.created", "order.cancelled"]
+    assert types_for(receiver, cancelled["id"]) == ["order.created", "order.cancelled"]
+    got = [(m.message["type"], m.message["data"]) for m in receiver.delivered() if m.verified]
+    created = next(d for t, d in got if t == "order.created" and d["id"] == paid["id"])
+    assert created["status"] == "awaiting_payment" and created["paymentMethod"] == "card"
+    gone = next(d for t, d in got if t == "order.cancelled" and d["id"] == expired["id"])
+    assert gone["status"] == "cancelled" and gone["cancelledAt"] is not None and gone["refundedMinor"] == 0

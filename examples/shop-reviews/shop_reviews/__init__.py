@@ -17,6 +17,7 @@ from kernel.graphql import GraphQLPart
 from kernel.hookspecs import hookimpl
 from kernel.plugin import PluginContext, PluginInfo
 from kernel.rest import Route
+from kernel.storefront import StorefrontModule, StorefrontPart
 from plugins.orders.contract import OrderCancelled, OrderRefunded
 
 from .contract import SCOPES, Reviews
@@ -76,3 +77,9 @@ def shop_cli(ctx: PluginContext) -> list[Command]:
     from .cli import commands
 
     return commands()
+
+
+@hookimpl
+def shop_storefront(ctx: PluginContext) -> StorefrontPart:
+    # The rating, reviews and review form on the product page (served from this package's data).
+    return StorefrontPart(Path(__file__).parent / "storefront", (StorefrontModule("product.details", "reviews.js"),))

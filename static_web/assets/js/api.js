@@ -79,12 +79,19 @@ export async function gql(query, variables = {}) {
 // ---------------------------------------------------------------- fragments
 
 const PRODUCT = `id slug name description categoryId categorySlug priceMinor currency stockQty
-  variants { id sku options { name value } priceMinor currency stockQty }`;
+  displayPriceMinor displayCurrency options { name values }
+  variants { id sku options { name value } priceMinor currency stockQty }
+  images { id url alt width height contentType renditions { url width height contentType } }`;
+const FACETS = 'facets { categories { slug count } options { name values { value count } } price { min max currency } }';
 const CATEGORY = 'id slug name';
 const CART = `id items { productId variantId sku options { name value } slug name qty unitPriceMinor currency
   lineTotalMinor } totals { currency amountMinor }`;
 const ORDER = `id status totalMinor currency paymentMethod cardBrand cardLast4 createdAt cancelledAt
-  items { productId slug name qty unitPriceMinor currency lineTotalMinor }`;
+  items { productId slug name qty unitPriceMinor currency lineTotalMinor }
+  subtotalMinor shippingMinor taxMinor refundedMinor email paidAt updatedAt cancelReason
+  shippingAddress { name line1 line2 city postalCode region country }
+  shippingMethod { name priceMinor currency }
+  fulfillments { id carrier trackingNumber createdAt } refunds { id amountMinor currency reason createdAt }`;
 const WALLET = 'id currency balanceMinor';
 const LEDGER = 'id transactionId kind amountMinor currency memo createdAt';
 const TRANSFER = 'id currency amountMinor toEmail balanceMinor createdAt';
@@ -95,14 +102,30 @@ export async function getCategories() {
   return (await gql(`query { categories { ${CATEGORY} } }`)).categories;
 }
 
-export async function getProducts({ categorySlug = null, search = null, page = 1, pageSize = 12, sort = null } = {}) {
+/**
+ * A page of products. Filters (docs/catalog.md): minPrice/maxPrice in minor units
+ * (of displayCurrency when given), inStock, options [{name, value}]; with
+ * displayCurrency each product carries displayPriceMinor and price sorts compare
+ * the converted prices, so currencies never interleave.
+ */
+export async function getProducts({ categorySlug = null, search = null, page = 1, pageSize = 12, sort = null,
+  minPrice = null, maxPrice = null, inStock = null, options = null, displayCurrency = null, facets = false } = {}) {
   const data = await gql(
-    `query Products($categorySlug: String, $search: String, $page: Int, $pageSize: Int, $sort: String) {
-      products(categorySlug: $categorySlug, search: $search, page: $page, pageSize: $pageSize, sort: $sort) {
-        items { ${PRODUCT} } page pageSize total } }`,
-    { categorySlug, search, page, pageSize, sort },
+    `query Products($categorySlug: String, $search: String, $page: Int, $pageSize: Int, $sort: String,
+      $minPrice: Int, $maxPrice: Int, $inStock: Boolean, $options: [OptionFilterInput!], $displayCurrency: String,
+      $facets: Boolean) {
+      products(categorySlug: $categorySlug, search: $search, page: $page, pageSize: $pageSize, sort: $sort,
+        minPrice: $minPrice, maxPrice: $maxPrice, inStock: $inStock, options: $options,
+        displayCurrency: $displayCurrency, facets: $facets) {
+        items { ${PRODUCT} } page pageSize total ${facets ? FACETS : ''} } }`,
+    { categorySlug, search, page, pageSize, sort, minPrice, maxPrice, inStock, options, displayCurrency, facets },
   );
   return data.products;
+}
+
+/** The currencies the shop accepts (wallet plugin), for the display-currency selector. */
+export async function getShopCurrencies() {
+  return (await gql('query { walletCurrencies { code } }')).walletCurrencies.map((c) => c.code);
 }
 
 export async function getProduct(slug) {
@@ -242,4 +265,151 @@ export async function setPrice(id, priceMinor, currency) {
 export async function setStock(id, stockQty) {
   return (await gql(`mutation SetStock($id: ID!, $stockQty: Int!) { setStock(id: $id, stockQty: $stockQty) { ${PRODUCT} } }`,
     { id, stockQty })).setStock;
+}
+
+const VARIANT = 'id productId sku options { name value } priceMinor currency stockQty';
+
+export async function setVariantPrice(id, priceMinor, currency) {
+  return (await gql(`mutation SetVP($id: ID!, $priceMinor: Int!, $currency: String!) {
+      setVariantPrice(id: $id, priceMinor: $priceMinor, currency: $currency) { ${VARIANT} } }`,
+  { id, priceMinor, currency })).setVariantPrice;
+}
+
+export async function setVariantStock(id, stockQty) {
+  return (await gql(`mutation SetVS($id: ID!, $stockQty: Int!) { setVariantStock(id: $id, stockQty: $stockQty) { ${VARIANT} } }`,
+    { id, stockQty })).setVariantStock;
+}
+
+// ---------------------------------------------------------------- admin: low stock
+
+export async function getLowStock({ threshold = 5, page = 1, pageSize = 20 } = {}) {
+  return (await gql(`query Low($threshold: Int, $page: Int, $pageSize: Int) {
+      lowStock(threshold: $threshold, page: $page, pageSize: $pageSize) {
+        items { productId productSlug productName variant { ${VARIANT} } } page pageSize total threshold } }`,
+  { threshold, page, pageSize })).lowStock;
+}
+
+// ---------------------------------------------------------------- admin: webhooks
+
+const WEBHOOK = 'id url events active createdAt disabledAt disabledReason';
+const DELIVERY = `id endpointId eventId eventType state attemptCount createdAt nextAttemptAt
+  attempts { attemptedAt statusCode durationMs error responseExcerpt manual }`;
+
+export async function getWebhooks() {
+  return (await gql(`query { webhooks { ${WEBHOOK} } }`)).webhooks;
+}
+
+export async function createWebhook(url, events) {
+  return (await gql(`mutation CreateWebhook($url: String!, $events: [String!]!) {
+      createWebhook(url: $url, events: $events) { id url events active secret createdAt } }`, { url, events })).createWebhook;
+}
+
+export async function setWebhookActive(id, active) {
+  return (await gql(`mutation SetActive($id: ID!, $active: Boolean!) {
+      setWebhookActive(id: $id, active: $active) { ${WEBHOOK} } }`, { id, active })).setWebhookActive;
+}
+
+export async function deleteWebhook(id) {
+  return (await gql('mutation DeleteWebhook($id: ID!) { deleteWebhook(id: $id) { id deleted } }', { id })).deleteWebhook;
+}
+
+export async function getWebhookDeliveries(id, limit = 50) {
+  return (await gql(`query Deliveries($id: ID!, $limit: Int) { webhookDeliveries(id: $id, limit: $limit) { ${DELIVERY} } }`,
+    { id, limit })).webhookDeliveries;
+}
+
+export async function redeliverWebhook(id, deliveryId) {
+  return (await gql(`mutation Redeliver($id: ID!, $deliveryId: ID!) {
+      redeliverWebhook(id: $id, deliveryId: $deliveryId) { ${DELIVERY} } }`, { id, deliveryId })).redeliverWebhook;
+}
+
+// ---------------------------------------------------------------- account
+
+export async function updateMe(name) {
+  return (await gql('mutation UpdateMe($name: String!) { updateMe(name: $name) { id email name roles createdAt } }',
+    { name })).updateMe;
+}
+
+export async function changePassword(currentPassword, newPassword) {
+  return (await gql(`mutation ChangePassword($currentPassword: String!, $newPassword: String!) {
+      changePassword(currentPassword: $currentPassword, newPassword: $newPassword) { changed signedOut } }`,
+  { currentPassword, newPassword })).changePassword;
+}
+
+export async function getMyGrants() {
+  return (await gql('query { myGrants { clientId clientName scopes { name description } createdAt updatedAt } }')).myGrants;
+}
+
+export async function revokeGrant(clientId) {
+  return (await gql('mutation Revoke($clientId: ID!) { revokeGrant(clientId: $clientId) { clientId revoked } }',
+    { clientId })).revokeGrant;
+}
+
+// ---------------------------------------------------------------- admin: orders and sales
+
+export async function getAllOrders({ page = 1, pageSize = 20, status = null, email = null } = {}) {
+  return (await gql(`query AllOrders($page: Int, $pageSize: Int, $status: String, $email: String) {
+      allOrders(page: $page, pageSize: $pageSize, status: $status, email: $email) { items { ${ORDER} userId } page pageSize total } }`,
+  { page, pageSize, status, email })).allOrders;
+}
+
+export async function getAdminOrder(id) {
+  return (await gql(`query AdminOrder($id: ID!) { adminOrder(id: $id) { ${ORDER} userId } }`, { id })).adminOrder;
+}
+
+export async function fulfilOrder(id, carrier, trackingNumber, idempotencyKey) {
+  return (await gql(`mutation Fulfil($id: ID!, $carrier: String!, $trackingNumber: String!, $idempotencyKey: String) {
+      fulfilOrder(id: $id, carrier: $carrier, trackingNumber: $trackingNumber, idempotencyKey: $idempotencyKey) { ${ORDER} userId } }`,
+  { id, carrier, trackingNumber, idempotencyKey })).fulfilOrder;
+}
+
+export async function refundOrder(id, amountMinor, reason, idempotencyKey) {
+  return (await gql(`mutation Refund($id: ID!, $amountMinor: Int!, $reason: String, $idempotencyKey: String) {
+      refundOrder(id: $id, amountMinor: $amountMinor, reason: $reason, idempotencyKey: $idempotencyKey) { ${ORDER} userId } }`,
+  { id, amountMinor, reason, idempotencyKey })).refundOrder;
+}
+
+export async function getCustomers(page = 1, pageSize = 20) {
+  return (await gql(`query Customers($page: Int, $pageSize: Int) { customers(page: $page, pageSize: $pageSize) {
+      items { userId email orderCount totals { currency amountMinor } lastOrderAt } page pageSize total } }`,
+  { page, pageSize })).customers;
+}
+
+export async function getSalesReport(days = 30) {
+  return (await gql(`query Sales($days: Int) { salesReport(days: $days) { days since
+      currencies { currency orders revenueMinor days { date orders revenueMinor } } } }`, { days })).salesReport;
+}
+
+// ---------------------------------------------------------------- admin: images
+
+/**
+ * POST /api/admin/products/{id}/images as multipart/form-data (GraphQL carries no files).
+ * Errors come back as RFC 9457 problems and reject like gql() does.
+ */
+export async function uploadImage(productId, file, alt) {
+  const body = new FormData();
+  body.append('file', file);
+  if (alt) body.append('alt', alt);
+  let res;
+  try {
+    res = await fetch(`/api/admin/products/${encodeURIComponent(productId)}/images`, {
+      method: 'POST', credentials: 'same-origin', body,
+      headers: { Accept: 'application/json', 'X-CSRF-Token': session.csrfToken || '' },
+    });
+  } catch {
+    throw new ApiError({ code: 'NETWORK', message: '' });
+  }
+  const data = await readJson(res);
+  if (!res.ok) {
+    const p = data || {};
+    throw onUnauthenticated(new ApiError({
+      message: p.detail, code: p.code || HTTP_CODES[res.status] || 'UNKNOWN', reason: p.reason,
+      fieldErrors: p.errors, status: res.status, retryAfter: res.headers.get('Retry-After'),
+    }));
+  }
+  return data;
+}
+
+export async function deleteImage(id) {
+  return (await gql('mutation DeleteImage($id: ID!) { deleteImage(id: $id) { id deleted } }', { id })).deleteImage;
 }

@@ -1,11 +1,17 @@
 // Storefront entry point: header (account, nav, search), hash router, views.
 // Routes: #/  #/products  #/c/{slug}  #/p/{slug}  #/cart  #/checkout
-//         #/orders  #/orders/{id}  #/wallet  #/admin
+//         #/orders  #/orders/{id}  #/wallet  #/account
+//         #/admin  #/admin/low-stock  #/admin/orders  #/admin/sales  #/admin/webhooks  #/admin/webhooks/{id}
 
 import { refreshCart } from './cart-store.js';
 import { alertRegion, clear, h, replace, showError } from './dom.js';
+import { demoMode, loadManifest, pluginOn } from './plugins-ui.js';
 import { isAdmin, loadSession, onSessionChange, session, signInUrl, signOut, signUpUrl } from './session.js';
 
+import * as accountView from './views/account.js';
+import * as adminSalesView from './views/admin-sales.js';
+import * as adminStockView from './views/admin-stock.js';
+import * as adminWebhooksView from './views/admin-webhooks.js';
 import * as adminView from './views/admin.js';
 import * as cartView from './views/cart.js';
 import * as catalogView from './views/catalog.js';
@@ -17,15 +23,22 @@ import * as walletView from './views/wallet.js';
 
 const ROUTES = [
   { pattern: /^\/$/, view: homeView, nav: 'home' },
-  { pattern: /^\/products$/, view: catalogView, nav: 'products' },
-  { pattern: /^\/c\/([^/]+)$/, view: catalogView, nav: 'products', keys: ['slug'] },
-  { pattern: /^\/p\/([^/]+)$/, view: productView, nav: 'products', keys: ['slug'] },
-  { pattern: /^\/cart$/, view: cartView, nav: 'cart' },
-  { pattern: /^\/checkout$/, view: checkoutView, nav: 'cart', auth: true },
-  { pattern: /^\/orders$/, view: ordersView, nav: 'orders', auth: true },
-  { pattern: /^\/orders\/([^/]+)$/, view: ordersView, nav: 'orders', keys: ['id'], auth: true, detail: true },
-  { pattern: /^\/wallet$/, view: walletView, nav: 'wallet', auth: true },
-  { pattern: /^\/admin$/, view: adminView, nav: 'admin', auth: true, admin: true },
+  { pattern: /^\/products$/, view: catalogView, nav: 'products', plugin: 'catalog' },
+  { pattern: /^\/c\/([^/]+)$/, view: catalogView, nav: 'products', keys: ['slug'], plugin: 'catalog' },
+  { pattern: /^\/p\/([^/]+)$/, view: productView, nav: 'products', keys: ['slug'], plugin: 'catalog' },
+  { pattern: /^\/cart$/, view: cartView, nav: 'cart', plugin: 'orders' },
+  { pattern: /^\/checkout$/, view: checkoutView, nav: 'cart', auth: true, plugin: 'orders' },
+  { pattern: /^\/orders$/, view: ordersView, nav: 'orders', auth: true, plugin: 'orders' },
+  { pattern: /^\/orders\/([^/]+)$/, view: ordersView, nav: 'orders', keys: ['id'], auth: true, detail: true, plugin: 'orders' },
+  { pattern: /^\/wallet$/, view: walletView, nav: 'wallet', auth: true, plugin: 'wallet' },
+  { pattern: /^\/account$/, view: accountView, nav: 'account', auth: true },
+  { pattern: /^\/admin$/, view: adminView, nav: 'admin', auth: true, admin: true, plugin: 'catalog' },
+  { pattern: /^\/admin\/low-stock$/, view: adminStockView, nav: 'admin', auth: true, admin: true, plugin: 'catalog' },
+  { pattern: /^\/admin\/sales$/, view: adminSalesView, nav: 'admin', auth: true, admin: true, plugin: 'orders' },
+  { pattern: /^\/admin\/(orders|customers)$/, view: adminSalesView, nav: 'admin', keys: ['section'], auth: true, admin: true, plugin: 'orders' },
+  { pattern: /^\/admin\/(orders)\/([^/]+)$/, view: adminSalesView, nav: 'admin', keys: ['section', 'id'], auth: true, admin: true, plugin: 'orders' },
+  { pattern: /^\/admin\/webhooks$/, view: adminWebhooksView, nav: 'admin', auth: true, admin: true, plugin: 'webhooks' },
+  { pattern: /^\/admin\/webhooks\/([^/]+)$/, view: adminWebhooksView, nav: 'admin', keys: ['id'], auth: true, admin: true, plugin: 'webhooks' },
 ];
 
 let navToken = 0;
@@ -92,6 +105,7 @@ async function route() {
     navigate: (hash) => { location.hash = hash; },
     hashFor,
   };
+  if (match && match.plugin && !pluginOn(match.plugin)) match = null; // what a disabled plugin provides is not there
   if (!match) {
     setTitle('Not found');
     replace(main, h('div', { class: 'notice', testid: 'not-found' },
@@ -145,6 +159,7 @@ function renderAccount() {
   const box = document.getElementById('account');
   for (const li of document.querySelectorAll('.auth-only')) li.hidden = !session.authenticated;
   for (const li of document.querySelectorAll('.admin-only')) li.hidden = !isAdmin();
+  hideDisabled();
   if (!session.authenticated) {
     replace(box,
       h('a', { href: signInUrl(), testid: 'sign-in-link' }, 'Sign in'),
@@ -167,8 +182,18 @@ function renderAccount() {
     },
   }, 'Sign out');
   replace(box,
-    h('span', { class: 'user-name', testid: 'user-name', title: user.email || '' }, user.name || user.email || 'Account'),
+    // The name leads to the account page (profile, password, connected applications).
+    h('a', { href: '#/account', class: 'user-name', testid: 'user-name', title: user.email || '', dataset: { nav: 'account' },
+      'aria-label': `Your account, ${user.name || user.email || ''}` }, user.name || user.email || 'Account'),
     button, errorBox);
+}
+
+// Links to what a disabled plugin would provide (data-plugin in index.html) are hidden.
+function hideDisabled() {
+  for (const el of document.querySelectorAll('[data-plugin]')) if (!pluginOn(el.dataset.plugin)) el.hidden = true;
+  // The admin area opens on its first tab that exists (Catalog needs the catalog plugin).
+  const admin = document.querySelector('[data-testid="admin-link"]');
+  if (admin && !pluginOn('catalog')) admin.href = pluginOn('orders') ? '#/admin/orders' : '#/admin/webhooks';
 }
 
 function wireHeader() {
@@ -199,14 +224,27 @@ function wireHeader() {
   });
 }
 
+/** Demo mode (manifest): one line under the header says what is not real. */
+function showDemoBanner() {
+  if (!demoMode()) return;
+  const parts = ['Demo shop: no real money moves.'];
+  if (pluginOn('orders')) parts.push('Pay with the test card 4242 4242 4242 4242 (any future expiry, any CVC).');
+  if (pluginOn('wallet')) parts.push('Wallet top-ups are free.');
+  const banner = h('div', { class: 'demo-banner', role: 'note', 'aria-label': 'Demo mode', testid: 'demo-banner' },
+    h('div', { class: 'container' }, h('p', null, parts.join(' '))));
+  document.querySelector('.site-header').after(banner);
+}
+
 async function start() {
   wireHeader();
   onSessionChange(renderAccount);
-  await loadSession();
+  await Promise.all([loadSession(), loadManifest()]);
+  hideDisabled();
+  showDemoBanner();
   window.addEventListener('hashchange', route);
   // Sign-in links carry the current view as `next`: keep them current.
   window.addEventListener('hashchange', () => { if (!session.authenticated) renderAccount(); });
-  await Promise.all([route(), refreshCart()]);
+  await Promise.all([route(), pluginOn('orders') ? refreshCart() : null]);
   document.documentElement.dataset.ready = 'true'; // a stable hook for browser tests
 }
 

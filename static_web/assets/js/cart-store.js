@@ -18,6 +18,13 @@ export function setCart(cart) {
     badge.textContent = String(n);
     badge.dataset.count = String(n);
   }
+  // Phones: the count also sits beside the menu button, not only inside the closed menu.
+  const phone = document.querySelector('[data-testid=phone-cart-link]');
+  if (phone) {
+    const n = cartCount(cart);
+    phone.setAttribute('aria-label', `Cart, ${n} ${n === 1 ? 'item' : 'items'}`);
+    phone.querySelector('.badge').textContent = String(n);
+  }
 }
 
 export function cachedCart() {

@@ -86,10 +86,39 @@ export function alertRegion(testid) {
   return h('div', { class: 'alert', role: 'alert', 'aria-live': 'assertive', testid: testid || 'error' });
 }
 
-export function showOk(region, message) {
+export function showOk(region, message, { focus = true } = {}) {
   region.className = 'alert alert-ok';
   region.setAttribute('role', 'status');
   replace(region, message);
+  if (focus) reveal(region, true);
+}
+
+/**
+ * Bring a message into view below the sticky header (CSS scroll-margin-top on
+ * .alert) and, when nothing better has focus, move keyboard focus to it, so the
+ * result of an action is where the shopper's focus and eyes are.
+ */
+export function reveal(region, focus) {
+  if (!region.isConnected) return;
+  if (focus) {
+    region.setAttribute('tabindex', '-1');
+    region.focus({ preventScroll: true });
+  }
+  const top = region.getBoundingClientRect().top;
+  const header = document.querySelector('.site-header');
+  const below = header ? header.getBoundingClientRect().bottom : 0;
+  if (top < below || top > window.innerHeight - 40) region.scrollIntoView({ block: 'center' });
+}
+
+/**
+ * A whole quantity typed by a shopper, or null: "1.5", "2e1", "-1", "" are
+ * refused instead of being silently truncated as parseInt would.
+ */
+export function parseQty(text, { min = 1, max = 999 } = {}) {
+  const t = String(text ?? '').trim();
+  if (!/^\d{1,6}$/.test(t)) return null;
+  const n = Number(t);
+  return n >= min && n <= max ? n : null;
 }
 
 export function clearAlert(region) {
@@ -120,7 +149,10 @@ function fieldMessage(message) {
 export function showFieldErrors(form, errors, aliases = {}) {
   const leftovers = [];
   let first = null;
-  for (const { field: path, message } of errors || []) {
+  for (const error of errors || []) {
+    // GraphQL names a bad variable `$name` and starts its message with it: the field is `name`.
+    const path = String(error.field || '').replace(/^\$/, '');
+    const message = String(error.message || '').replace(/^\$[A-Za-z_]\w*\s+/, '');
     const segments = String(path || '').split('.');
     const candidates = [path, segments[segments.length - 1], aliases[path], aliases[segments[segments.length - 1]]];
     let slot = null;
@@ -137,7 +169,10 @@ export function showFieldErrors(form, errors, aliases = {}) {
       if (!first) first = input;
     }
   }
-  if (first) first.focus();
+  if (first) {
+    first.focus({ preventScroll: true });
+    reveal(first, false);
+  }
   return leftovers;
 }
 
@@ -162,10 +197,32 @@ export function showError(region, err, { form, aliases, session } = {}) {
     region.append(' ', h('a', { href: signInUrl(), testid: 'sign-in-again' }, 'Sign in'));
   }
   if (leftovers.length) {
-    region.appendChild(h('ul', null, leftovers.map((f) => h('li', null, f.field ? `${f.field}: ${f.message}` : f.message))));
+    const lines = [...new Set(leftovers.map(humanFieldError))].filter((t) => t && t !== region.textContent);
+    if (lines.length) region.appendChild(h('ul', null, lines.map((t) => h('li', null, t))));
   }
   region.dataset.code = e.code || 'UNKNOWN';
   if (e.reason) region.dataset.reason = e.reason; else delete region.dataset.reason;
+  const focused = form && form.contains(document.activeElement) && document.activeElement.getAttribute('aria-invalid');
+  reveal(region, !focused);
+}
+
+// What a shopper calls the API's field names (paths such as `lines[0].qty` are
+// internal: the last name, without indexes, is looked up here).
+const FIELD_LABELS = {
+  qty: 'Quantity', quantity: 'Quantity', amountMinor: 'Amount', amount: 'Amount', currency: 'Currency',
+  number: 'Card number', cvc: 'Security code', expMonth: 'Expiry month', expYear: 'Expiry year', email: 'Email',
+  toEmail: 'Recipient email', memo: 'Message', search: 'Search', q: 'Search', variantId: 'Option',
+  productId: 'Product', priceMinor: 'Price', stockQty: 'Stock', minPrice: 'Minimum price', maxPrice: 'Maximum price',
+  name: 'Name', slug: 'Web address', password: 'Password', file: 'Picture', alt: 'Description',
+};
+
+/** `lines[0].qty: must be at most 3` -> "Quantity: must be at most 3." (never the raw path). */
+export function humanFieldError({ field: path, message }) {
+  const last = String(path || '').split('.').pop().replace(/\[\d+\]/g, '');
+  const text = fieldMessage(message);
+  if (/^(lines|items)$/.test(last) || !last) return text;
+  const label = FIELD_LABELS[last] || 'A value';
+  return `${label}: ${text.charAt(0).toLowerCase()}${text.slice(1)}`;
 }
 
 const REASONS = {
@@ -174,6 +231,7 @@ const REASONS = {
   CURRENCY_MISMATCH: 'These items cannot be paid in that currency.',
   CART_EMPTY: 'Your cart is empty.',
   CARD_DECLINED: 'Your card was declined.',
+  UNSUPPORTED_IMAGE: 'That file is not a JPEG, PNG or WebP picture the shop can use.',
 };
 
 /** "recipient not found" -> "Recipient not found." */

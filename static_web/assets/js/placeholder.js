@@ -48,8 +48,8 @@ export function placeholderImage(categorySlug, name = '', { label = true } = {})
 
 // <img> attributes for a product: its main image (the API's first) with a WebP srcset from the
 // fixed-width renditions, or the generated placeholder when it has none.
-export function productPicture(p, sizes) {
-  const img = (p.images || [])[0];
+export function productPicture(p, sizes, index = 0) {
+  const img = (p.images || [])[index];
   if (!img) return { src: placeholderImage(p.categorySlug, p.name), alt: '' };
   const webp = (img.renditions || []).filter((r) => r.contentType === 'image/webp');
   return {

@@ -2,13 +2,15 @@
 // stock. The server enforces the admin scope; this page is only shown to admins.
 
 import {
-  createCategory, createProduct, getCategories, getProducts, setPrice, setStock, updateCategory, updateProduct,
+  createCategory, createProduct, deleteImage, getCategories, getProduct, getProducts, setPrice, setStock, setVariantPrice,
+  setVariantStock, updateCategory, updateProduct, uploadImage,
 } from '../api.js';
 import {
-  alertRegion, busy, clearAlert, clearFieldErrors, field, h, replace, showError, showOk, skeletonLines,
+  alertRegion, busy, clearAlert, clearFieldErrors, field, h, parseQty, replace, showError, showOk, skeletonLines,
 } from '../dom.js';
 import { COMMON_CURRENCIES, formatMoney, minorToInput, parseMajor } from '../money.js';
 import { session } from '../session.js';
+import { adminTabs } from './admin-nav.js';
 
 const PAGE_SIZE = 20;
 const SLUG_HINT = 'Lowercase letters, digits and dashes, e.g. "summer-shoes".';
@@ -29,7 +31,7 @@ export async function render(main, ctx) {
   const prodSection = h('section', { class: 'panel', 'aria-labelledby': 'admin-products', testid: 'admin-products' },
     h('h2', { id: 'admin-products' }, 'Products'), skeletonLines(8));
   const editor = h('section', { class: 'panel', 'aria-labelledby': 'admin-editor', testid: 'admin-editor' });
-  replace(main, h('div', { class: 'page-head' }, h('h1', null, 'Shop admin')), error,
+  replace(main, h('div', { class: 'page-head' }, h('h1', null, 'Shop admin')), adminTabs('catalog'), error,
     h('div', { class: 'admin-grid' }, prodSection, h('div', { class: 'stack' }, editor, catSection)));
 
   let categories = [];
@@ -119,7 +121,7 @@ export async function render(main, ctx) {
     });
     const newButton = h('button', { type: 'button', class: 'btn', testid: 'new-product' }, 'New product');
     newButton.addEventListener('click', () => drawEditor(null));
-    const table = h('div', { class: 'table-wrap', 'aria-busy': 'true' }, skeletonLines(8));
+    const table = h('div', { class: 'table-wrap', 'aria-busy': 'true', tabindex: '0', role: 'region', 'aria-label': 'Table (scrolls sideways)' }, skeletonLines(8));
     replace(prodSection, h('div', { class: 'page-head' }, h('h2', { id: 'admin-products' }, 'Products'), newButton),
       search, listError, table);
     let res;
@@ -147,8 +149,8 @@ export async function render(main, ctx) {
         return h('tr', { testid: 'admin-product-row', dataset: { productId: p.id, slug: p.slug } },
           h('td', null, h('a', { href: `#/p/${encodeURIComponent(p.slug)}` }, p.name)),
           h('td', null, catName(p.categoryId) || p.categorySlug),
-          h('td', { class: 'num' }, formatMoney(p.priceMinor, p.currency)),
-          h('td', { class: 'num' }, String(p.stockQty)),
+          h('td', { class: 'num', dataset: { label: 'Price' } }, formatMoney(p.priceMinor, p.currency)),
+          h('td', { class: 'num', dataset: { label: 'Stock' } }, String(p.stockQty)),
           h('td', null, edit));
       }))));
     const pages = Math.max(1, Math.ceil(res.total / res.pageSize));
@@ -163,6 +165,111 @@ export async function render(main, ctx) {
   }
 
   // ---------------------------------------------------------- product editor
+
+  /** One variant: its price and stock, saved together (only what changed is sent). */
+  function variantRow(v) {
+    const label = (v.options || []).map((o) => `${o.name} ${o.value}`).join(', ') || v.sku;
+    const result = alertRegion('variant-result');
+    const save = h('button', { type: 'submit', class: 'btn btn-secondary btn-small', testid: 'save-variant' }, 'Save');
+    const form = h('form', { class: 'variant-row', testid: 'variant-row', dataset: { variantId: v.id }, novalidate: true,
+      'aria-label': `Variant ${label}` },
+      h('div', { class: 'variant-name' }, h('strong', null, label), h('span', { class: 'muted mono' }, ` ${v.sku}`)),
+      field({ label: `Price (${v.currency})`, name: 'price', value: minorToInput(v.priceMinor, v.currency), testid: 'variant-price',
+        attrs: { inputmode: 'decimal', maxlength: 20 } }),
+      field({ label: 'Stock', name: 'stockQty', type: 'number', value: String(v.stockQty), testid: 'variant-stock',
+        attrs: { min: 0, step: 1, inputmode: 'numeric' } }),
+      save);
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      clearAlert(result);
+      clearFieldErrors(form);
+      const price = parseMajor(form.elements.price.value, v.currency, { allowZero: true });
+      const qty = parseQty(form.elements.stockQty.value, { min: 0, max: 1_000_000_000 });
+      const problems = [];
+      if (!price.ok) problems.push({ field: 'price', message: price.message });
+      if (qty === null) problems.push({ field: 'stockQty', message: 'Enter a whole number of 0 or more.' });
+      if (problems.length) {
+        showError(result, { code: 'INVALID_ARGUMENT', message: 'check the highlighted fields', fieldErrors: problems }, { form });
+        return;
+      }
+      try {
+        await busy(save, async () => {
+          if (price.minor !== v.priceMinor) Object.assign(v, await setVariantPrice(v.id, price.minor, v.currency));
+          if (qty !== v.stockQty) Object.assign(v, await setVariantStock(v.id, qty));
+        });
+        showOk(result, `Saved: ${formatMoney(v.priceMinor, v.currency)}, ${v.stockQty} in stock.`);
+        drawProducts();
+      } catch (err) {
+        if (ctx.alive()) showError(result, err, { form, session, aliases: { priceMinor: 'price' } });
+      }
+    });
+    return h('li', null, form, result);
+  }
+
+  /** The product's pictures (first = main) with delete, and an upload form (multipart, checked here first). */
+  function imagesSection(p) {
+    const box = h('div', { testid: 'product-images' });
+    const draw = () => {
+      const result = alertRegion('image-result');
+      const list = (p.images || []).length
+        ? h('ul', { class: 'image-rows', testid: 'image-rows' }, p.images.map((img, i) => {
+          const del = h('button', { type: 'button', class: 'btn btn-secondary btn-small', testid: 'delete-image',
+            'aria-label': `Delete picture ${i + 1}${img.alt ? `: ${img.alt}` : ''}` }, 'Delete');
+          del.addEventListener('click', async () => {
+            clearAlert(result);
+            try {
+              await busy(del, () => deleteImage(img.id));
+              await reload();
+              showOk(box.querySelector('[data-testid="image-result"]'), 'Picture deleted.');
+            } catch (err) {
+              if (ctx.alive()) showError(result, err, { session });
+            }
+          });
+          return h('li', { testid: 'image-row', dataset: { imageId: img.id } },
+            h('img', { src: img.url, alt: img.alt || '', width: 140, height: 96, loading: 'lazy' }),
+            h('div', { class: 'muted' }, `${i === 0 ? 'Main picture · ' : ''}${img.width}×${img.height}`),
+            img.alt ? h('div', { class: 'muted' }, img.alt) : h('div', { class: 'muted' }, 'No description'),
+            del);
+        }))
+        : h('p', { class: 'muted', testid: 'no-images' }, 'No pictures yet: the shop shows a generated placeholder.');
+      const upload = h('button', { type: 'submit', class: 'btn btn-secondary', testid: 'upload-image' }, 'Upload picture');
+      const form = h('form', { testid: 'image-form', novalidate: true },
+        field({ label: 'Picture file', name: 'file', type: 'file', testid: 'image-file', hint: 'JPEG, PNG or WebP, at most 10 MB.',
+          attrs: { accept: 'image/jpeg,image/png,image/webp', required: true } }),
+        field({ label: 'Description (alt text)', name: 'alt', testid: 'image-alt', hint: 'What the picture shows, for people who cannot see it.',
+          attrs: { maxlength: 500 } }),
+        upload, result);
+      form.addEventListener('submit', async (e) => {
+        e.preventDefault();
+        clearAlert(result);
+        clearFieldErrors(form);
+        const file = form.elements.file.files[0];
+        let problem = null;
+        if (!file) problem = 'Choose a picture to upload.';
+        else if (!['image/jpeg', 'image/png', 'image/webp'].includes(file.type)) problem = 'Choose a JPEG, PNG or WebP picture.';
+        else if (file.size > 10 * 1024 * 1024) problem = 'The picture is larger than 10 MB.';
+        if (problem) {
+          showError(result, { code: 'INVALID_ARGUMENT', message: 'check the picture', fieldErrors: [{ field: 'file', message: problem }] }, { form });
+          return;
+        }
+        try {
+          await busy(upload, () => uploadImage(p.id, file, form.elements.alt.value.trim()));
+          await reload();
+          showOk(box.querySelector('[data-testid="image-result"]'), `Uploaded “${file.name}”.`);
+        } catch (err) {
+          if (ctx.alive()) showError(result, err, { form, session });
+        }
+      });
+      replace(box, h('h3', null, 'Pictures'), list, form);
+    };
+    const reload = async () => {
+      const fresh = await getProduct(p.slug);
+      if (fresh) p.images = fresh.images;
+      if (ctx.alive()) draw();
+    };
+    draw();
+    return box;
+  }
 
   function moneyFields(prefix, currency, priceMinor) {
     return [
@@ -229,7 +336,10 @@ export async function render(main, ctx) {
     });
 
     const sections = [h('h2', { id: 'admin-editor' }, isNew ? 'New product' : `Edit “${p.name}”`), form];
-    if (!isNew) {
+    if (!isNew && (p.variants || []).length > 1) {
+      // Several variants: price and stock are per variant (the product-level calls answer HAS_VARIANTS).
+      sections.push(h('h3', null, 'Variants'), h('ul', { class: 'variant-rows', testid: 'variant-rows' }, p.variants.map(variantRow)));
+    } else if (!isNew) {
       // Price and stock have their own forms: each is one admin call with its own result.
       const priceResult = alertRegion('price-form-error');
       const priceSave = h('button', { type: 'submit', class: 'btn btn-secondary' }, 'Set price');
@@ -278,6 +388,7 @@ export async function render(main, ctx) {
       });
       sections.push(h('h3', null, 'Price'), priceForm, priceResult, h('h3', null, 'Stock'), stockForm, stockResult);
     }
+    if (!isNew) sections.push(imagesSection(p));
     const close = h('button', { type: 'button', class: 'btn btn-secondary btn-small' }, 'Close');
     close.addEventListener('click', () => replace(editor));
     sections.push(h('div', { class: 'row' }, close));

@@ -6,6 +6,7 @@ import { checkoutWithCard, checkoutWithWallet, getCart, getWalletCurrencies, get
 import { refreshCart, setCart } from '../cart-store.js';
 import { alertRegion, busy, clearAlert, clearFieldErrors, field, h, replace, showError, skeletonLines } from '../dom.js';
 import { formatMoney } from '../money.js';
+import { demoMode } from '../plugins-ui.js';
 import { session } from '../session.js';
 import { totalsList } from './cart.js';
 
@@ -81,7 +82,7 @@ export async function render(main, ctx) {
       field({ label: 'CVC', name: 'cvc', value: '', testid: 'card-cvc', attrs: { inputmode: 'numeric', autocomplete: 'cc-csc', maxlength: 4 } }),
       field({ label: 'Charge in', name: 'currency', type: 'select', value: cartCurrencies[0], testid: 'card-currency',
         options: payCurrencies.map((c) => ({ value: c, label: c })) })),
-    demoCards());
+    demoMode() ? demoCards() : null);
 
   const submit = h('button', { type: 'submit', class: 'btn btn-block', testid: 'place-order' }, 'Place order');
   const form = h('form', { class: 'panel', novalidate: true, testid: 'checkout-form' },

@@ -5,6 +5,7 @@ import { setCart } from '../cart-store.js';
 import { alertRegion, busy, clearAlert, h, replace, showError, showOk } from '../dom.js';
 import { formatMoney } from '../money.js';
 import { productPicture } from '../placeholder.js';
+import { pluginOn } from '../plugins-ui.js';
 import { session, signInUrl } from '../session.js';
 
 export const LOW_STOCK = 5;
@@ -54,13 +55,14 @@ export function productCard(p) {
   const region = alertRegion('card-message');
   // A product in sizes or colours is chosen on its own page.
   const choose = (p.variants || []).length > 1;
-  const button = choose && !out
+  const button = !pluginOn('orders') ? null : choose && !out
     ? h('a', { class: 'btn btn-small btn-block', href, testid: 'choose-options' }, 'Choose options')
     : h('button', {
       type: 'button', class: 'btn btn-small btn-block', testid: 'add-to-cart', disabled: out,
-      'aria-label': out ? `${p.name} is out of stock` : `Add ${p.name} to cart`,
+      // The visible words start the accessible name (WCAG 2.5.3 "label in name").
+      'aria-label': out ? `Out of stock: ${p.name}` : `Add to cart: ${p.name}`,
     }, out ? 'Out of stock' : 'Add to cart');
-  if (!choose) button.addEventListener('click', () => addWithFeedback(button, region, p, 1));
+  if (button && !choose) button.addEventListener('click', () => addWithFeedback(button, region, p, 1));
   return h('li', null,
     h('article', { class: 'product-card', testid: 'product-card', dataset: { slug: p.slug, productId: p.id } },
       h('a', { href, tabindex: '-1', 'aria-hidden': 'true' },
@@ -68,9 +70,24 @@ export function productCard(p) {
       h('div', { class: 'body' },
         h('h3', null, h('a', { href, testid: 'product-link' }, p.name)),
         stockLabel(p.stockQty),
-        h('div', { class: 'price', testid: 'product-price' }, formatMoney(p.priceMinor, p.currency)),
+        priceBlock(p),
         button,
         region)));
+}
+
+/**
+ * A card's price. With a display currency the converted price (what a wallet in
+ * that currency pays at checkout) leads and the product's own price follows.
+ */
+export function priceBlock(p) {
+  const from = (p.variants || []).length > 1 && new Set(p.variants.map((v) => `${v.priceMinor}${v.currency}`)).size > 1 ? 'From ' : '';
+  if (p.displayPriceMinor != null && p.displayCurrency && p.displayCurrency !== p.currency) {
+    return h('div', { class: 'price', testid: 'product-price', dataset: { displayMinor: String(p.displayPriceMinor), displayCurrency: p.displayCurrency } },
+      `${from}${formatMoney(p.displayPriceMinor, p.displayCurrency)}`,
+      h('span', { class: 'price-own muted' }, ` ${formatMoney(p.priceMinor, p.currency)}`));
+  }
+  return h('div', { class: 'price', testid: 'product-price', dataset: { displayMinor: String(p.displayPriceMinor ?? p.priceMinor), displayCurrency: p.displayCurrency || p.currency } },
+    `${from}${formatMoney(p.priceMinor, p.currency)}`);
 }
 
 /** Prev / next pager. `hrefFor(page)` builds the link for a page. */

@@ -3,6 +3,7 @@
 import { getCategories, getProducts } from '../api.js';
 import { alertRegion, h, replace, showError, skeletonCards } from '../dom.js';
 import { placeholderImage } from '../placeholder.js';
+import { pluginOn } from '../plugins-ui.js';
 import { session } from '../session.js';
 import { productCard } from './components.js';
 
@@ -16,6 +17,14 @@ export function categoryTiles(categories) {
 
 export async function render(main, ctx) {
   ctx.setTitle('');
+  if (!pluginOn('catalog')) {
+    // No catalogue in this shop: a home page that says what there is, not a broken grid.
+    replace(main, h('section', { class: 'section notice', testid: 'home-no-catalog' },
+      h('h1', null, 'Welcome to the shop'),
+      h('p', null, 'The catalogue is not available right now.'),
+      pluginOn('wallet') ? h('a', { href: '#/wallet' }, 'Go to your wallet') : null));
+    return;
+  }
   const catBox = h('div', { class: 'cat-grid', testid: 'category-list', 'aria-busy': 'true' },
     Array.from({ length: 6 }, () => h('div', { class: 'skeleton skeleton-tile', 'aria-hidden': 'true' })));
   const grid = h('ul', { class: 'product-grid', testid: 'featured-products', 'aria-busy': 'true' }, skeletonCards(FEATURED));

@@ -6,6 +6,7 @@ import { alertRegion, busy, clearAlert, formatDate, h, replace, showError, showO
 import { formatMoney } from '../money.js';
 import { session } from '../session.js';
 import { pager, statusBadge } from './components.js';
+import { addressBlock, orderSums, orderTimeline } from './order-parts.js';
 
 const PAGE_SIZE = 10;
 const CANCELLABLE = new Set(['pending', 'paid']);
@@ -53,7 +54,7 @@ async function renderList(main, ctx) {
       h('p', null, 'You have not placed any orders yet.'), h('a', { class: 'btn', href: '#/products' }, 'Start shopping')));
     return;
   }
-  const table = h('div', { class: 'table-wrap' }, h('table', { testid: 'orders-table' },
+  const table = h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': 'Table (scrolls sideways)' }, h('table', { testid: 'orders-table' },
     h('caption', { class: 'visually-hidden' }, 'Your orders, newest first'),
     h('thead', null, h('tr', null,
       h('th', { scope: 'col' }, 'Order'), h('th', { scope: 'col' }, 'Placed'), h('th', { scope: 'col' }, 'Status'),
@@ -142,10 +143,15 @@ async function renderDetail(main, ctx) {
           h('dt', null, 'Total'), h('dd', { testid: 'order-total' }, h('strong', null, formatMoney(o.totalMinor, o.currency))),
           o.cancelledAt ? [h('dt', null, 'Cancelled'), h('dd', null, formatDate(o.cancelledAt))] : null,
           h('dt', null, 'Order id'), h('dd', { class: 'mono' }, o.id)),
-        h('div', { class: 'table-wrap' }, h('table', null,
+        h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': 'Table (scrolls sideways)' }, h('table', null,
           h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Item'), h('th', { scope: 'col', class: 'num' }, 'Qty'),
             h('th', { scope: 'col', class: 'num' }, 'Unit price'), h('th', { scope: 'col', class: 'num' }, 'Subtotal'))),
-          h('tbody', null, items)))),
+          h('tbody', null, items))),
+        orderSums(o)),
+      h('section', { class: 'panel', 'aria-labelledby': 'track-h', testid: 'order-tracking' },
+        h('h2', { id: 'track-h' }, (o.fulfillments || []).length ? 'Tracking' : 'Status'),
+        orderTimeline(o),
+        o.shippingAddress ? [h('h3', null, 'Shipping to'), addressBlock(o.shippingAddress)] : null),
       h('div', { class: 'row section' }, cancel, h('a', { class: 'btn btn-secondary', href: '#/orders' }, 'All orders'),
         h('a', { class: 'btn btn-secondary', href: '#/products' }, 'Continue shopping')),
       cancelResult);

@@ -5,6 +5,7 @@
 import { getWalletCurrencies, getWalletTransactions, getWallets, newIdempotencyKey, topUpWallet, transferMoney } from '../api.js';
 import { alertRegion, busy, clearAlert, clearFieldErrors, field, formatDate, h, replace, showError, showOk, skeletonLines } from '../dom.js';
 import { COMMON_CURRENCIES, formatMoney, parseMajor } from '../money.js';
+import { demoMode } from '../plugins-ui.js';
 import { session } from '../session.js';
 
 const TX_PAGE_SIZE = 10;
@@ -66,6 +67,12 @@ export async function render(main, ctx) {
   }
 
   function drawTopUp() {
+    if (!demoMode()) {
+      // Free top-ups are a demo convenience; outside demo mode the server refuses them.
+      replace(topupBox, h('h2', { id: 'topup-title' }, 'Top up'),
+        h('p', { class: 'notice', testid: 'topup-unavailable' }, 'Top-ups are not available in this shop.'));
+      return;
+    }
     let key = newIdempotencyKey();
     const result = alertRegion('topup-error');
     const submit = h('button', { type: 'submit', class: 'btn', testid: 'topup-submit' }, 'Top up');
@@ -73,7 +80,7 @@ export async function render(main, ctx) {
       h('div', { class: 'form-grid cols-2' },
         field({ label: 'Currency', name: 'currency', type: 'select', value: wallets[0] ? wallets[0].currency : 'EUR', options: currencyOptions(), testid: 'topup-currency' }),
         amountField('topup-amount')),
-      h('p', { class: 'muted' }, 'Demo funding: no card is charged.'),
+      h('p', { class: 'muted', testid: 'demo-topup-hint' }, 'Demo shop: top-ups are free, no card is charged.'),
       submit, result);
     form.addEventListener('submit', async (e) => {
       e.preventDefault();
@@ -160,7 +167,7 @@ export async function render(main, ctx) {
         return b;
       }));
     const listError = alertRegion('transactions-error');
-    const table = h('div', { class: 'table-wrap', 'aria-busy': 'true' }, skeletonLines(5));
+    const table = h('div', { class: 'table-wrap', 'aria-busy': 'true', tabindex: '0', role: 'region', 'aria-label': 'Table (scrolls sideways)' }, skeletonLines(5));
     replace(historyBox, title, tabs, listError, table);
     let res;
     try {
