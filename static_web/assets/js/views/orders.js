@@ -124,7 +124,7 @@ async function renderDetail(main, ctx) {
       const name = i.slug ? h('a', { href: `#/p/${encodeURIComponent(i.slug)}` }, i.name) : (i.name || `Product ${shortId(i.productId)}`);
       return h('tr', { testid: 'order-item', dataset: { productId: i.productId } },
         h('td', null, name), h('td', { class: 'num' }, String(i.qty)),
-        h('td', { class: 'num' }, formatMoney(i.unitPriceMinor, i.currency)),
+        h('td', { class: 'num unit' }, formatMoney(i.unitPriceMinor, i.currency)),
         h('td', { class: 'num' }, formatMoney(i.lineTotalMinor ?? i.unitPriceMinor * i.qty, i.currency)));
     });
     replace(main,
@@ -143,9 +143,9 @@ async function renderDetail(main, ctx) {
           h('dt', null, 'Total'), h('dd', { testid: 'order-total' }, h('strong', null, formatMoney(o.totalMinor, o.currency))),
           o.cancelledAt ? [h('dt', null, 'Cancelled'), h('dd', null, formatDate(o.cancelledAt))] : null,
           h('dt', null, 'Order id'), h('dd', { class: 'mono' }, o.id)),
-        h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': 'Table (scrolls sideways)' }, h('table', null,
+        h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': 'Items' }, h('table', { class: 'order-items' },
           h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Item'), h('th', { scope: 'col', class: 'num' }, 'Qty'),
-            h('th', { scope: 'col', class: 'num' }, 'Unit price'), h('th', { scope: 'col', class: 'num' }, 'Subtotal'))),
+            h('th', { scope: 'col', class: 'num unit' }, 'Unit price'), h('th', { scope: 'col', class: 'num' }, 'Subtotal'))),
           h('tbody', null, items))),
         orderSums(o)),
       h('section', { class: 'panel', 'aria-labelledby': 'track-h', testid: 'order-tracking' },
