@@ -18,7 +18,7 @@ import { refreshCart, setCart } from '../cart-store.js';
 import { alertRegion, busy, clearAlert, clearFieldErrors, field, h, replace, showError, skeletonLines } from '../dom.js';
 import { formatMoney } from '../money.js';
 import { demoMode } from '../plugins-ui.js';
-import { session } from '../session.js';
+import { session, signInUrl } from '../session.js';
 import { orderSums } from './order-parts.js';
 
 export const TEST_CARDS = [
@@ -62,8 +62,10 @@ export function addressFields(prefix = 'a') {
 /** Reads the address fields of `form`; returns {address} or {problems}. */
 export function readAddress(form) {
   const v = (n) => (form.elements[n] ? form.elements[n].value.trim() : '');
-  const a = { name: v('name'), line1: v('line1'), line2: v('line2') || null, city: v('city'),
-    postalCode: v('postalCode') || null, region: v('region') || null, country: v('country').toUpperCase(), phone: v('phone') || null };
+  // Empty optional fields are left out (undefined is dropped by JSON): the API wants a string or nothing.
+  const a = { name: v('name'), line1: v('line1'), line2: v('line2') || undefined, city: v('city'),
+    postalCode: v('postalCode') || undefined, region: v('region') || undefined, country: v('country').toUpperCase(),
+    phone: v('phone') || undefined };
   const problems = [];
   if (!a.name) problems.push({ field: 'name', message: 'Enter the name to ship to.' });
   if (!a.line1) problems.push({ field: 'line1', message: 'Enter the street address.' });
@@ -117,7 +119,7 @@ export async function render(main, ctx) {
   const contact = guest ? h('fieldset', { testid: 'contact' }, h('legend', null, 'Contact'),
     field({ label: 'Email', name: 'email', type: 'email', testid: 'guest-email',
       hint: 'Your receipt and the link to your order go here.', attrs: { autocomplete: 'email', maxlength: 254, required: true } }),
-    h('p', { class: 'muted' }, 'Have an account? ', h('a', { href: '#/signin-checkout', testid: 'signin-to-checkout' }, 'Sign in'),
+    h('p', { class: 'muted' }, 'Have an account? ', h('a', { href: signInUrl('/#/checkout'), testid: 'signin-to-checkout' }, 'Sign in'),
       ' and your cart comes with you.')) : null;
 
   // ---- where
