@@ -122,3 +122,31 @@ def test_the_order_items_table_fits_a_phone(pages: Pages, shop: Shop) -> None:
     box = table.bounding_box()
     panel = page.get_by_test_id("order-detail").bounding_box()
     assert box and panel and box["x"] + box["width"] <= panel["x"] + panel["width"] + 1
+
+
+def test_the_account_page_lists_adds_and_deletes_addresses(pages: Pages, shop: Shop) -> None:
+    page = pages.new(PHONE)
+    sign_in(page, shop.email("phonebuyer"), start="#/account")
+    section = page.get_by_test_id("addresses")
+    expect(section.get_by_test_id("address-form")).to_be_visible()
+    before = section.get_by_test_id("saved-address").count()
+    form = section.get_by_test_id("address-form")
+    form.get_by_test_id("add-address").click()  # empty: the page says what is missing
+    expect(form.locator("[data-error-for=name]")).not_to_be_empty()
+    form.get_by_test_id("acct-name").fill("Jón Account")
+    form.get_by_test_id("acct-line1").fill("Hafnarstræti 9")
+    form.get_by_test_id("acct-city").fill("Akureyri")
+    form.get_by_test_id("acct-country").fill("is")
+    form.get_by_test_id("add-address").click()
+    rows = section.get_by_test_id("saved-address")
+    expect(rows).to_have_count(before + 1)
+    expect(section.get_by_test_id("addresses-status")).to_contain_text("Saved")
+    assert_accessible(page, "account addresses (phone)")
+    row = rows.filter(has_text="Akureyri")
+    expect(row).to_contain_text("IS")
+    row.get_by_test_id("delete-address").click()
+    expect(section.get_by_test_id("saved-address")).to_have_count(before)
+    expect(section.get_by_test_id("addresses-status")).to_contain_text("Deleted")
+    api_list = page.request.get("/api/me/addresses").json()
+    cities = [a["city"] for a in (api_list if isinstance(api_list, list) else api_list.get("items", []))]
+    assert "Akureyri" not in cities
