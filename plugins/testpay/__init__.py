@@ -130,7 +130,23 @@ def shop_web_routes(ctx: PluginContext) -> list[Any]:
             return _problem(HTTP_STATUS.get(exc.status, 500), exc.message, exc.reason)
         return web.json_response({"received": True, "status": intent.status})
 
-    return [web.get("/test-provider/hosted-fields.js", script), web.post("/test-provider/webhooks", webhook)]
+    # The card frame is the one page of the shop's origin that the shop's own pages may frame
+    # (the provider's hosted field); everything else keeps frame-ancestors 'none'.
+    frame_csp = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                 "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'self'; "
+                 "form-action 'none'")
+    frame_files = {"card-frame.html": "text/html", "card-frame.js": "text/javascript", "card-frame.css": "text/css"}
+
+    async def frame_file(request: web.Request) -> web.StreamResponse:
+        name = request.match_info["name"]
+        if name not in frame_files:
+            raise web.HTTPNotFound()
+        return web.Response(body=(STATIC / name).read_bytes(), content_type=frame_files[name],
+                            headers={"Cache-Control": "public, max-age=300", "Content-Security-Policy": frame_csp,
+                                     "X-Frame-Options": "SAMEORIGIN"})
+
+    return [web.get("/test-provider/hosted-fields.js", script), web.post("/test-provider/webhooks", webhook),
+            web.get(r"/test-provider/{name:card-frame\.(?:html|js|css)}", frame_file)]
 
 
 def _problem(status: int, detail: str, reason: str | None) -> web.Response:

@@ -41,11 +41,15 @@ def shop(servers: dict[str, str]) -> Iterator[Shop]:
             for f in [pool.submit(_create_user, live, *u) for u in users]:
                 f.result()
         live.start()
-        r = httpx.get(f"{live.base}/api/products", params={"pageSize": 100, "sort": "name"}, timeout=30)
-        r.raise_for_status()
         # Single-variant products: the shared steps add to cart without choosing a size.
-        products = [p for p in r.json()["items"] if p["currency"] == "EUR" and p["stockQty"] >= 3
-                    and len(p["variants"]) == 1]
+        # Three pages: each test that buys takes its own product, and the suite holds many such tests.
+        products = []
+        for page in (1, 2, 3):
+            r = httpx.get(f"{live.base}/api/products", params={"pageSize": 100, "sort": "name", "page": page},
+                          timeout=30)
+            r.raise_for_status()
+            products += [p for p in r.json()["items"] if p["currency"] == "EUR" and p["stockQty"] >= 3
+                         and len(p["variants"]) == 1]
         assert len(products) >= 10, "the demo catalogue should hold plenty of EUR products in stock"
         yield Shop(live, products)
     finally:

@@ -123,3 +123,21 @@ def session_api(page: Page) -> Callable[..., Any]:
 def major(minor: int) -> str:
     """Minor units of a two-decimal currency as the storefront shows them (en-US): 12345 -> "123.45"."""
     return f"{minor // 100:,}.{minor % 100:02d}"
+
+
+def review_card_order(page: Page, currency: str | None = None) -> None:
+    """Checkout step 1 by card: "Review and pay" creates the order; step 2 shows its sums and the card frame."""
+    page.get_by_test_id("pay-card").check()
+    if currency:
+        page.get_by_test_id("card-currency").select_option(currency)
+    page.get_by_test_id("place-order").click()
+    page.get_by_test_id("pay-form").wait_for()
+
+
+def pay_in_card_frame(page: Page, number: str, exp: str = "12/34", cvc: str = "123") -> None:
+    """Types the card into the provider's frame (the shop's page has no card inputs) and pays."""
+    frame = page.frame_locator("[data-testid=card-frame]")
+    frame.get_by_label("Card number").fill(number)
+    frame.get_by_label("Expiry (MM/YY)").fill(exp)
+    frame.get_by_label("CVC").fill(cvc)
+    page.get_by_test_id("pay-now").click()

@@ -76,6 +76,10 @@ def test_main_pages_render_fully_at_phone_and_desktop_widths(pages: Pages, shop:
     top_up(page, "EUR", "2000.00")
     add_to_cart(page, product["slug"])
     open_checkout(page)
+    # A new address, saved to the address book on the way (the account page then lists it).
+    for testid, value in [("addr-name", "Photo Grapher"), ("addr-line1", "Lichtstraße 12 Hinterhaus 3. OG links"),
+                          ("addr-city", "Berlin"), ("addr-postalCode", "10115"), ("addr-country", "DE")]:
+        page.get_by_test_id(testid).fill(value)
     page.get_by_test_id("place-order").click()
     order_id = placed_order_id(page)
     add_to_cart(page, extra["slug"], qty=2)
@@ -94,7 +98,7 @@ def test_main_pages_render_fully_at_phone_and_desktop_widths(pages: Pages, shop:
         ("order-detail", f"#/orders/{order_id}", "order-detail"),
         ("order-confirmation", f"#/orders/{order_id}?placed=1", "order-confirmation"),
         ("wallet", "#/wallet", "transaction-row"),
-        ("account", "#/account", "profile-form"),
+        ("account", "#/account", "saved-address"),
     ]
     for vp, size in VIEWPORTS.items():
         page.set_viewport_size(size)
@@ -104,6 +108,18 @@ def test_main_pages_render_fully_at_phone_and_desktop_widths(pages: Pages, shop:
             go(page, route)
             settle(page, ready)
             shoot(page, name, vp)
+
+    # Checkout step 2 by card: the exact sums and the provider's card frame (each shot places an order).
+    for vp, size in VIEWPORTS.items():
+        page.set_viewport_size(size)
+        if vp != "phone":
+            add_to_cart(page, extra["slug"])
+        open_checkout(page)
+        page.get_by_test_id("pay-card").check()
+        page.get_by_test_id("place-order").click()
+        settle(page, "pay-form")
+        expect(page.frame_locator("[data-testid=card-frame]").get_by_label("Card number")).to_be_visible()
+        shoot(page, "checkout-pay", vp)
 
     # The phone menu, open.
     page.set_viewport_size(PHONE)

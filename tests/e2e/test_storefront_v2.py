@@ -24,7 +24,9 @@ from tests.e2e.steps import (
     header_link,
     open_checkout,
     open_shop,
+    pay_in_card_frame,
     placed_order_id,
+    review_card_order,
     session_api,
     sign_in,
     top_up,
@@ -224,16 +226,13 @@ def test_a_declined_card_message_is_shown_below_the_sticky_header_with_focus(pag
     sign_in(page, shop.email("cardholder"))
     add_to_cart(page, product["slug"])
     open_checkout(page)
-    page.get_by_test_id("pay-card").check()
-    page.get_by_test_id("card-number").fill("4000 0000 0000 0002")
-    page.get_by_test_id("card-cvc").fill("123")
-    page.get_by_test_id("card-currency").select_option("EUR")
-    page.get_by_test_id("place-order").click()
-    message = page.get_by_test_id("checkout-error")
+    review_card_order(page, "EUR")
+    pay_in_card_frame(page, "4000 0000 0000 0002")
+    message = page.get_by_test_id("pay-error")
     expect(message).to_contain_text("declined")
     expect(message).to_be_focused()
     header_bottom = page.evaluate("document.querySelector('.site-header').getBoundingClientRect().bottom")
-    top = page.evaluate("document.querySelector('[data-testid=checkout-error]').getBoundingClientRect().top")
+    top = page.evaluate("document.querySelector('[data-testid=pay-error]').getBoundingClientRect().top")
     assert top >= header_bottom, f"the message (top {top}) is under the sticky header (bottom {header_bottom})"
     assert_accessible(page, "checkout with a declined card (phone)")
 

@@ -186,6 +186,60 @@ export async function checkoutWithCard(card, currency, idempotencyKey) {
   { card, currency, idempotencyKey })).checkoutWithCard;
 }
 
+const ADDRESS = 'id name line1 line2 city postalCode region country phone';
+const PAYMENT = 'id provider status amountMinor currency nextAction { type url } lastError brand last4';
+
+/** Wallet checkout with the shipping choice: where ({addressId} or {shippingAddress}) and how (shippingMethodId). */
+export async function checkoutWalletTo(walletCurrency, ship, idempotencyKey) {
+  return (await gql(`mutation CheckoutTo($walletCurrency: String!, $shippingAddress: ShippingAddressInput, $addressId: ID,
+      $shippingMethodId: ID, $idempotencyKey: String) {
+      checkout(walletCurrency: $walletCurrency, shippingAddress: $shippingAddress, addressId: $addressId,
+        shippingMethodId: $shippingMethodId, idempotencyKey: $idempotencyKey) { ${ORDER} } }`,
+  { walletCurrency, ...ship, idempotencyKey })).checkout;
+}
+
+/** Card checkout through a payment intent: the order awaits payment, its sums are final (no card data here). */
+export async function checkoutByCard(currency, ship, email, idempotencyKey) {
+  return (await gql(`mutation CheckoutByCard($currency: String!, $shippingAddress: ShippingAddressInput, $addressId: ID,
+      $shippingMethodId: ID, $email: String, $idempotencyKey: String) {
+      checkoutByCard(currency: $currency, shippingAddress: $shippingAddress, addressId: $addressId,
+        shippingMethodId: $shippingMethodId, email: $email, idempotencyKey: $idempotencyKey) {
+        ${ORDER} orderLink payment { id provider status } } }`,
+  { currency, ...ship, email, idempotencyKey })).checkoutByCard;
+}
+
+/** Confirms a payment intent with the provider's token (safe to repeat). */
+export async function confirmPayment(id, paymentToken) {
+  return (await gql(`mutation Confirm($id: ID!, $paymentToken: String!) {
+      confirmPayment(id: $id, paymentToken: $paymentToken) { ${PAYMENT} } }`, { id, paymentToken })).confirmPayment;
+}
+
+export async function getGuestOrder(token) {
+  return (await gql(`query GuestOrder($token: String!) { guestOrder(token: $token) { ${ORDER} } }`, { token })).guestOrder;
+}
+
+export async function getShippingMethods(country, currency) {
+  return (await gql(`query Methods($country: String!, $currency: String!) {
+      shippingMethods(country: $country, currency: $currency) { id name priceMinor currency } }`,
+  { country, currency })).shippingMethods;
+}
+
+export async function getMyAddresses() {
+  return (await gql(`query { myAddresses { ${ADDRESS} } }`)).myAddresses;
+}
+
+/** a: {name, line1, line2, city, postalCode, region, country, phone} */
+export async function createAddress(a) {
+  return (await gql(`mutation AddAddress($name: String!, $line1: String!, $line2: String, $city: String!,
+      $postalCode: String, $region: String, $country: String!, $phone: String) {
+      createAddress(name: $name, line1: $line1, line2: $line2, city: $city, postalCode: $postalCode, region: $region,
+        country: $country, phone: $phone) { ${ADDRESS} } }`, a)).createAddress;
+}
+
+export async function deleteAddress(id) {
+  return (await gql('mutation DelAddress($id: ID!) { deleteAddress(id: $id) { id deleted } }', { id })).deleteAddress;
+}
+
 export async function getOrders(page = 1, pageSize = 10) {
   return (await gql(`query Orders($page: Int, $pageSize: Int) { orders(page: $page, pageSize: $pageSize) {
       items { ${ORDER} } page pageSize total } }`, { page, pageSize })).orders;

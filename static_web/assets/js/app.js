@@ -6,7 +6,7 @@
 import { refreshCart } from './cart-store.js';
 import { alertRegion, clear, h, replace, showError } from './dom.js';
 import { demoMode, loadManifest, pluginOn } from './plugins-ui.js';
-import { isAdmin, loadSession, onSessionChange, session, signInUrl, signOut, signUpUrl } from './session.js';
+import { isAdmin, loadSession, onSessionChange, session, signInUrl, signOut, signUpUrl, forgetGuest } from './session.js';
 
 import * as accountView from './views/account.js';
 import * as adminSalesView from './views/admin-sales.js';
@@ -27,7 +27,8 @@ const ROUTES = [
   { pattern: /^\/c\/([^/]+)$/, view: catalogView, nav: 'products', keys: ['slug'], plugin: 'catalog' },
   { pattern: /^\/p\/([^/]+)$/, view: productView, nav: 'products', keys: ['slug'], plugin: 'catalog' },
   { pattern: /^\/cart$/, view: cartView, nav: 'cart', plugin: 'orders' },
-  { pattern: /^\/checkout$/, view: checkoutView, nav: 'cart', auth: true, plugin: 'orders' },
+  { pattern: /^\/checkout$/, view: checkoutView, nav: 'cart', plugin: 'orders' },
+  { pattern: /^\/order-link\/([^/]+)$/, view: ordersView, nav: 'orders', keys: ['token'], detail: true, guestLink: true, plugin: 'orders' },
   { pattern: /^\/orders$/, view: ordersView, nav: 'orders', auth: true, plugin: 'orders' },
   { pattern: /^\/orders\/([^/]+)$/, view: ordersView, nav: 'orders', keys: ['id'], auth: true, detail: true, plugin: 'orders' },
   { pattern: /^\/wallet$/, view: walletView, nav: 'wallet', auth: true, plugin: 'wallet' },
@@ -239,6 +240,7 @@ async function start() {
   wireHeader();
   onSessionChange(renderAccount);
   await Promise.all([loadSession(), loadManifest()]);
+  if (session.authenticated) forgetGuest(); // the server merged any guest cart into the account's
   hideDisabled();
   showDemoBanner();
   window.addEventListener('hashchange', route);

@@ -2,7 +2,7 @@
 // readers hear the new count after every add, edit or checkout.
 
 import { getCart } from './api.js';
-import { session } from './session.js';
+import { session, isGuest } from './session.js';
 
 let current = null;
 
@@ -33,7 +33,7 @@ export function cachedCart() {
 
 /** Refresh the badge from the server; silent on failure (the cart page reports errors). */
 export async function refreshCart() {
-  if (!session.authenticated) {
+  if (!session.authenticated && !isGuest()) {
     setCart(null);
     return null;
   }

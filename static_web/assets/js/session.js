@@ -80,3 +80,32 @@ export async function signOut() {
   location.hash = '#/';
   location.reload();
 }
+
+// ---- guests: an anonymous visitor's cart lives under the HttpOnly shop_guest cookie
+// (POST /api/guest-session). The page cannot read that cookie, so it remembers that it
+// asked for one; signing in merges the guest cart into the account's (server side).
+const GUEST_KEY = 'shop.guest';
+
+export function isGuest() {
+  try {
+    return !session.authenticated && localStorage.getItem(GUEST_KEY) === '1';
+  } catch {
+    return false;
+  }
+}
+
+/** Starts (or keeps) the guest session; resolves once the cookie is set. */
+export async function startGuest() {
+  const res = await fetch('/api/guest-session', {
+    method: 'POST', credentials: 'same-origin',
+    headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'X-CSRF-Token': session.csrfToken || '' },
+    body: '{}',
+  });
+  if (!res.ok) throw Object.assign(new Error('Could not start a guest cart.'), { code: 'UNAVAILABLE' });
+  try { localStorage.setItem(GUEST_KEY, '1'); } catch { /* private mode: the cookie still works */ }
+}
+
+/** After sign-in the guest cart was merged: forget the flag. */
+export function forgetGuest() {
+  try { localStorage.removeItem(GUEST_KEY); } catch { /* nothing to forget */ }
+}

@@ -5,7 +5,8 @@ import { changePassword, getMe, getMyGrants, revokeGrant, updateMe } from '../ap
 import {
   alertRegion, busy, clearAlert, clearFieldErrors, field, formatDate, h, replace, showError, showOk, skeletonLines,
 } from '../dom.js';
-import { mountSlot } from '../plugins-ui.js';
+import { mountSlot, pluginOn } from '../plugins-ui.js';
+import { drawAddresses } from './account-addresses.js';
 import { markSignedOut, session, signInUrl } from '../session.js';
 
 const MIN_PASSWORD = 8;
@@ -17,9 +18,10 @@ export async function render(main, ctx) {
     h('h2', { id: 'profile-h' }, 'Profile'), skeletonLines(3));
   const password = h('section', { class: 'panel', 'aria-labelledby': 'password-h', testid: 'password' });
   const apps = h('section', { class: 'panel', 'aria-labelledby': 'apps-h', testid: 'connected-apps' });
+  const addresses = h('section', { class: 'panel', 'aria-labelledby': 'addresses-h', testid: 'addresses' });
   const slot = h('div', { class: 'product-slot', testid: 'slot-account' });
   replace(main, h('h1', null, 'Your account'), error,
-    h('div', { class: 'two-col' }, h('div', null, profile, password), h('div', null, apps)), slot);
+    h('div', { class: 'two-col' }, h('div', null, profile, password), h('div', null, addresses, apps)), slot);
 
   let me;
   try {
@@ -34,6 +36,8 @@ export async function render(main, ctx) {
   drawProfile(profile, me, ctx);
   drawPassword(password, ctx);
   drawApps(apps, ctx);
+  if (pluginOn('shipping')) drawAddresses(addresses, ctx);
+  else addresses.remove();
   mountSlot('account.sections', slot, { user: me });
 }
 

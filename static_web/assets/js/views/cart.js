@@ -5,7 +5,7 @@ import { setCart } from '../cart-store.js';
 import { alertRegion, busy, clearAlert, h, nextId, parseQty, replace, reveal, showError, showOk, skeletonLines } from '../dom.js';
 import { formatMoney } from '../money.js';
 import { placeholderImage } from '../placeholder.js';
-import { session, signInUrl, signUpUrl } from '../session.js';
+import { session, signInUrl, signUpUrl, isGuest } from '../session.js';
 
 export function totalsList(totals) {
   return h('ul', { class: 'totals', testid: 'cart-totals' },
@@ -15,10 +15,10 @@ export function totalsList(totals) {
 
 export async function render(main, ctx) {
   ctx.setTitle('Cart');
-  if (!session.authenticated) {
+  if (!session.authenticated && !isGuest()) {
     replace(main, h('h1', null, 'Your cart'),
       h('div', { class: 'panel', testid: 'cart-sign-in' },
-        h('p', null, 'Sign in to fill a cart and check out.'),
+        h('p', null, 'Your cart is empty. Add something from the shop, or sign in to see your saved cart.'),
         h('div', { class: 'row' }, h('a', { class: 'btn', href: signInUrl() }, 'Sign in'),
           h('a', { class: 'btn btn-secondary', href: signUpUrl() }, 'Create an account'))));
     return;

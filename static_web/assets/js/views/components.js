@@ -6,7 +6,7 @@ import { alertRegion, busy, clearAlert, h, replace, showError, showOk } from '..
 import { formatMoney } from '../money.js';
 import { productPicture } from '../placeholder.js';
 import { pluginOn } from '../plugins-ui.js';
-import { session, signInUrl } from '../session.js';
+import { session, signInUrl, isGuest, startGuest } from '../session.js';
 
 export const LOW_STOCK = 5;
 
@@ -27,13 +27,12 @@ export function stockLabel(qty) {
  */
 export async function addWithFeedback(button, region, product, qty, variant = null) {
   clearAlert(region);
-  if (!session.authenticated) {
-    region.className = 'alert alert-info';
-    replace(region, 'Sign in to add items to your cart. ', h('a', { href: signInUrl(), testid: 'sign-in-to-buy' }, 'Sign in'));
-    return false;
-  }
   try {
-    const cart = await busy(button, () => addToCart(product.id, qty, variant ? variant.id : null));
+    // An anonymous visitor shops as a guest (cart under the guest cookie); signing in merges it.
+    const cart = await busy(button, async () => {
+      if (!session.authenticated && !isGuest()) await startGuest();
+      return addToCart(product.id, qty, variant ? variant.id : null);
+    });
     setCart(cart);
     const what = variant && variant.options.length ? `${product.name} (${variantLabel(variant)})` : product.name;
     showOk(region, h('span', null, `Added ${qty} × ${what} to your cart. `, h('a', { href: '#/cart' }, 'View cart')));

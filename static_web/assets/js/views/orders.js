@@ -1,7 +1,7 @@
 // Order history (#/orders), order detail and confirmation (#/orders/{id}),
 // with cancel (refund + restock on the server).
 
-import { cancelOrder, getOrder, getOrders, newIdempotencyKey } from '../api.js';
+import { cancelOrder, getOrder, getOrders, newIdempotencyKey, getGuestOrder } from '../api.js';
 import { alertRegion, busy, clearAlert, formatDate, h, replace, showError, showOk, skeletonLines } from '../dom.js';
 import { formatMoney } from '../money.js';
 import { session } from '../session.js';
@@ -70,6 +70,7 @@ async function renderList(main, ctx) {
 
 async function renderDetail(main, ctx) {
   const id = ctx.params.id;
+  const link = ctx.params.token || null;
   const placed = ctx.query.get('placed') === '1';
   ctx.setTitle(placed ? 'Thank you' : 'Order');
   const error = alertRegion('order-error');
@@ -77,7 +78,8 @@ async function renderDetail(main, ctx) {
   replace(main, h('h1', null, placed ? 'Thank you for your order' : 'Order'), error, box);
   let order;
   try {
-    order = await getOrder(id);
+    // A guest's signed order link (#/order-link/{token}) opens the order without an account.
+    order = link ? await getGuestOrder(link) : await getOrder(id);
   } catch (err) {
     if (!ctx.alive()) return;
     replace(box);
@@ -95,7 +97,7 @@ async function renderDetail(main, ctx) {
   function draw(o) {
     let cancelKey = newIdempotencyKey();
     const cancelResult = alertRegion('cancel-error');
-    const cancel = CANCELLABLE.has(o.status)
+    const cancel = !link && CANCELLABLE.has(o.status)
       ? h('button', { type: 'button', class: 'btn btn-danger', testid: 'cancel-order' }, 'Cancel order')
       : null;
     if (cancel) {
@@ -124,7 +126,7 @@ async function renderDetail(main, ctx) {
       const name = i.slug ? h('a', { href: `#/p/${encodeURIComponent(i.slug)}` }, i.name) : (i.name || `Product ${shortId(i.productId)}`);
       return h('tr', { testid: 'order-item', dataset: { productId: i.productId } },
         h('td', null, name), h('td', { class: 'num' }, String(i.qty)),
-        h('td', { class: 'num' }, formatMoney(i.unitPriceMinor, i.currency)),
+        h('td', { class: 'num unit' }, formatMoney(i.unitPriceMinor, i.currency)),
         h('td', { class: 'num' }, formatMoney(i.lineTotalMinor ?? i.unitPriceMinor * i.qty, i.currency)));
     });
     replace(main,
@@ -132,7 +134,8 @@ async function renderDetail(main, ctx) {
         h('img', { class: 'tick', src: TICK, alt: '', width: 56, height: 56 }),
         h('h1', null, 'Thank you for your order'),
         h('p', { class: 'muted' }, `Order #${shortId(o.id)} is ${o.status}.`)) : null,
-      h('nav', { class: 'breadcrumbs', 'aria-label': 'Breadcrumb' }, h('a', { href: '#/orders' }, 'Orders'), ` / #${shortId(o.id)}`),
+      link ? null : h('nav', { class: 'breadcrumbs', 'aria-label': 'Breadcrumb' }, h('a', { href: '#/orders' }, 'Orders'), ` / #${shortId(o.id)}`),
+      link ? h('p', { class: 'muted', testid: 'guest-link-note' }, 'Keep this page’s address: it is your link to this order (we also emailed it to you).') : null,
       placed ? h('h2', null, 'Order details') : h('h1', null, `Order #${shortId(o.id)}`),
       h('div', { class: 'alert', role: 'status', testid: 'cancel-result' }),
       h('section', { class: 'panel', testid: 'order-detail', dataset: { orderId: o.id, status: o.status } },
@@ -143,16 +146,16 @@ async function renderDetail(main, ctx) {
           h('dt', null, 'Total'), h('dd', { testid: 'order-total' }, h('strong', null, formatMoney(o.totalMinor, o.currency))),
           o.cancelledAt ? [h('dt', null, 'Cancelled'), h('dd', null, formatDate(o.cancelledAt))] : null,
           h('dt', null, 'Order id'), h('dd', { class: 'mono' }, o.id)),
-        h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': 'Table (scrolls sideways)' }, h('table', null,
+        h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': 'Items' }, h('table', { class: 'order-items' },
           h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Item'), h('th', { scope: 'col', class: 'num' }, 'Qty'),
-            h('th', { scope: 'col', class: 'num' }, 'Unit price'), h('th', { scope: 'col', class: 'num' }, 'Subtotal'))),
+            h('th', { scope: 'col', class: 'num unit' }, 'Unit price'), h('th', { scope: 'col', class: 'num' }, 'Subtotal'))),
           h('tbody', null, items))),
         orderSums(o)),
       h('section', { class: 'panel', 'aria-labelledby': 'track-h', testid: 'order-tracking' },
         h('h2', { id: 'track-h' }, (o.fulfillments || []).length ? 'Tracking' : 'Status'),
         orderTimeline(o),
         o.shippingAddress ? [h('h3', null, 'Shipping to'), addressBlock(o.shippingAddress)] : null),
-      h('div', { class: 'row section' }, cancel, h('a', { class: 'btn btn-secondary', href: '#/orders' }, 'All orders'),
+      h('div', { class: 'row section' }, cancel, link ? null : h('a', { class: 'btn btn-secondary', href: '#/orders' }, 'All orders'),
         h('a', { class: 'btn btn-secondary', href: '#/products' }, 'Continue shopping')),
       cancelResult);
   }
