@@ -48,6 +48,8 @@ HEADERS: dict[str, dict[str, Any]] = {
     "Idempotent-Replayed": {"description": "Present when this is the stored first response to the same "
                                            "Idempotency-Key and body (nothing was done again).",
                             "schema": {"type": "string", "enum": ["true"]}},
+    "Idempotency-Replayed": {"description": "Same as Idempotent-Replayed (both names are sent).",
+                             "schema": {"type": "string", "enum": ["true"]}},
     "ETag": {"description": "Entity tag of a public read; send it back in If-None-Match to get 304.",
              "schema": {"type": "string"}},
 }
@@ -201,7 +203,8 @@ def _operation(plugin: str, route: Route, schemas: SchemaSet, used_ids: set[str]
             op["requestBody"] = {"required": bool(body_required),
                                  "content": {"application/json": {"schema": body_schema}}}
     rate = ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset") if o.rate_limit else ()
-    success_headers = (*rate, *(("Idempotent-Replayed",) if o.idempotent else ()), *(("ETag",) if public_read else ()))
+    replay = ("Idempotent-Replayed", "Idempotency-Replayed") if o.idempotent else ()
+    success_headers = (*rate, *replay, *(("ETag",) if public_read else ()))
     responses: dict[str, Any] = {
         str(route.status): {"description": "Success", "headers": _headers(*success_headers),
                             "content": {"application/json": {"schema": schemas.schema(rpc.response_type,

@@ -364,7 +364,10 @@ def make_handler(route: Route, bus_getter: Callable[[web.Request], Any], max_jso
                                 headers={"ETag": tag})
         resp = web.Response(body=reply.body, status=status, content_type="application/json")
         if reply.replayed:
+            # Both spellings: the IETF draft's header is not settled; Stripe clients read
+            # Idempotent-Replayed, the issue and some SDKs Idempotency-Replayed.
             resp.headers["Idempotent-Replayed"] = "true"
+            resp.headers["Idempotency-Replayed"] = "true"
         return resp
 
     handler.__name__ = f"rest_{rpc.attr}"

@@ -115,6 +115,7 @@ async def test_idempotency_key_replays_and_refuses_other_bodies(make_client):
     assert r1.status == r2.status == 200
     assert await r1.read() == await r2.read()
     assert r2.headers.get("Idempotent-Replayed") == "true"
+    assert r2.headers.get("Idempotency-Replayed") == "true"
     r = await client.get("/api/hello/idem")
     assert (await r.json())["count"] == 1  # moved once
     r3 = await client.post("/api/hello", json={"name": "idem", "times": 2}, headers=h)
