@@ -10,14 +10,13 @@ from typing import Any
 import asyncpg
 from aiohttp import web
 
-from kernel.app import LENIENT_START
-from kernel.cli import Command
-from kernel.config import ConfigError
-from kernel.graphql import GraphQLPart
-from kernel.hookspecs import hookimpl
-from kernel.plugin import PluginContext, PluginInfo
-from kernel.probes import ReadinessCheck
-from kernel.rest import Route
+from kernel.engine.config import ConfigError
+from kernel.host.app import LENIENT_START
+from kernel.host.hookspecs import hookimpl
+from kernel.host.plugin import Command, PluginContext, PluginInfo
+from kernel.web.graphql import GraphQLPart
+from kernel.web.probes import ReadinessCheck
+from kernel.web.rest import Route
 
 from . import cli, graphql, rest, tables
 from .authority import Authority

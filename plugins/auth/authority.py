@@ -19,10 +19,10 @@ from typing import Any
 import asyncpg
 import jwt
 
-from kernel.config import Settings
-from kernel.db import Database
-from kernel.redis_link import RedisDown, RedisLink
-from kernel.scopes import ScopeRegistry
+from kernel.core.scopes import ScopeRegistry
+from kernel.engine.config import Settings
+from kernel.storage.db import Database
+from kernel.storage.redis_link import RedisDown, RedisLink
 
 from . import scopes as sc
 from .config import AuthConfig

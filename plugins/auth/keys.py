@@ -19,7 +19,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from kernel.db import Database
+from kernel.storage.db import Database
 
 log = logging.getLogger("shop.plugins.auth")
 

@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
-from kernel import iso4217
-from kernel.context import CallContext
-from kernel.status import BusError, Status, invalid, not_found
+from kernel.core import iso4217
+from kernel.core.context import CallContext
+from kernel.core.status import BusError, Status, invalid, not_found
 
 from . import rows
 from .contract import (

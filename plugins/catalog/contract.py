@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from kernel.events import Event
-from kernel.messages import MinorUnits, Uuid, constraint, message
-from kernel.scopes import Scope
-from kernel.service import CachePolicy, Service, rpc
+from kernel.core.events import Event
+from kernel.core.messages import MinorUnits, Uuid, constraint, message
+from kernel.core.scopes import Scope
+from kernel.core.service import CachePolicy, Service, rpc
 
 # The scopes this plugin enforces (docs/plugins.md, "Scopes"); the consent screen shows the descriptions.
 SCOPES = (

@@ -28,8 +28,8 @@ import orjson
 from aiohttp import web
 from PIL import Image, ImageOps
 
-from kernel.context import CallContext
-from kernel.status import BusError, Status, not_found
+from kernel.core.context import CallContext
+from kernel.core.status import BusError, Status, not_found
 
 from . import rows
 from .admin import require_admin

@@ -7,9 +7,9 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from kernel.context import CallContext
-from kernel.plugin import PluginContext
-from kernel.status import BusError, Status, not_found
+from kernel.core.context import CallContext
+from kernel.core.status import BusError, Status, not_found
+from kernel.host.plugin import PluginContext
 
 from . import facets, filters, rows, search
 from .admin import AdminMixin

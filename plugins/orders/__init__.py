@@ -8,10 +8,10 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-from kernel.graphql import GraphQLPart
-from kernel.hookspecs import hookimpl
-from kernel.plugin import PluginContext, PluginInfo
-from kernel.rest import Route
+from kernel.host.hookspecs import hookimpl
+from kernel.host.plugin import PluginContext, PluginInfo
+from kernel.web.graphql import GraphQLPart
+from kernel.web.rest import Route
 
 from .config import OrdersConfig
 from .contract import SCOPES, OrderCancelled, OrderCreated, OrderFulfilled, OrderPlaced, OrderRefunded, Orders

@@ -19,8 +19,8 @@ from typing import Any
 
 from aiohttp import web
 
-from kernel.context import Principal
-from kernel.rest import CTX_KEY
+from kernel.core.context import Principal
+from kernel.web.rest import CTX_KEY
 
 from .cart import MAX_LINES
 from .contract import MAX_QTY

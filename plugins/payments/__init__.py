@@ -13,10 +13,11 @@ from typing import Any
 
 from aiohttp import web
 
-from kernel.graphql import GraphQLPart
-from kernel.hookspecs import hookimpl
-from kernel.plugin import PluginContext, PluginError, PluginInfo, call_each
-from kernel.rest import Route
+from kernel.host.hookspecs import hookimpl
+from kernel.host.loader import call_each
+from kernel.host.plugin import PluginContext, PluginError, PluginInfo
+from kernel.web.graphql import GraphQLPart
+from kernel.web.rest import Route
 
 from .config import PaymentsConfig
 from .contract import SCOPES, Payments

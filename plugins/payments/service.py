@@ -20,8 +20,8 @@ from typing import Any
 
 import orjson
 
-from kernel.context import CallContext
-from kernel.status import BusError, Status, invalid, precondition
+from kernel.core.context import CallContext
+from kernel.core.status import BusError, Status, invalid, precondition
 
 from .contract import (
     CancelIntent,

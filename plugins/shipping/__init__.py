@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from kernel.graphql import GraphQLPart
-from kernel.hookspecs import hookimpl
-from kernel.plugin import PluginContext, PluginInfo
-from kernel.rest import Route
+from kernel.host.hookspecs import hookimpl
+from kernel.host.plugin import PluginContext, PluginInfo
+from kernel.web.graphql import GraphQLPart
+from kernel.web.rest import Route
 
 from .contract import SCOPES, Shipping
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import pycountry
 
-from kernel.context import CallContext
-from kernel.messages import camel
-from kernel.status import BusError, Status
+from kernel.core.context import CallContext
+from kernel.core.messages import camel
+from kernel.core.status import BusError, Status
 
 from .contract import (
     Address,

@@ -15,13 +15,13 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from kernel.context import CallContext
-from kernel.graphql import GraphQLPart, bus_field
-from kernel.hookspecs import hookimpl
-from kernel.messages import constraint, message
-from kernel.plugin import PluginContext, PluginError, PluginInfo
-from kernel.rest import Route
-from kernel.status import HTTP_STATUS, BusError
+from kernel.core.context import CallContext
+from kernel.core.messages import constraint, message
+from kernel.core.status import HTTP_STATUS, BusError
+from kernel.host.hookspecs import hookimpl
+from kernel.host.plugin import PluginContext, PluginError, PluginInfo
+from kernel.web.graphql import GraphQLPart, bus_field
+from kernel.web.rest import Route
 
 from .contract import TestProvider
 

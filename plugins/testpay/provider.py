@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from kernel.status import BusError, Status, invalid
+from kernel.core.status import BusError, Status, invalid
 from plugins.payments.contract import ProviderResult, WebhookEvent, WebhookRejected
 
 from .contract import DECLINED, INSUFFICIENT, PROCESSING_ERROR, REQUIRES_ACTION

@@ -11,11 +11,10 @@ import argparse
 import sys
 from typing import Any
 
-from kernel.cli import Command
-from kernel.graphql import GraphQLPart
-from kernel.hookspecs import hookimpl
-from kernel.plugin import PluginContext, PluginInfo
-from kernel.rest import Route
+from kernel.host.hookspecs import hookimpl
+from kernel.host.plugin import Command, PluginContext, PluginInfo
+from kernel.web.graphql import GraphQLPart
+from kernel.web.rest import Route
 
 from .contract import SCOPES, Wallets
 from .money import Money, WalletConfig

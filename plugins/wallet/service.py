@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from kernel.context import CallContext
-from kernel.iso4217 import EXPONENTS
-from kernel.plugin import PluginContext
-from kernel.status import BusError, Status, invalid, precondition
+from kernel.core.context import CallContext
+from kernel.core.iso4217 import EXPONENTS
+from kernel.core.status import BusError, Status, invalid, precondition
+from kernel.host.plugin import PluginContext
 from plugins.auth.contract import FindUserByEmail, Users
 from plugins.payments.contract import Ack, CreateIntent, PaymentOutcome, Payments, PayNow
 

@@ -7,12 +7,11 @@ from typing import Any
 
 from aiohttp import web
 
-from kernel.cli import Command
-from kernel.events import Subscription
-from kernel.graphql import GraphQLPart
-from kernel.hookspecs import hookimpl
-from kernel.plugin import PluginContext, PluginInfo
-from kernel.rest import Route
+from kernel.core.events import Subscription
+from kernel.host.hookspecs import hookimpl
+from kernel.host.plugin import Command, PluginContext, PluginInfo
+from kernel.web.graphql import GraphQLPart
+from kernel.web.rest import Route
 
 from .config import WebhooksConfig, effective
 from .contract import Webhooks

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestServer
 
-from kernel.app import create_app, runtime_of
-from kernel.config import Settings
+from kernel.engine.config import Settings
+from kernel.host.app import create_app, runtime_of
 
 
 def free_port() -> int:

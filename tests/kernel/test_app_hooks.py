@@ -9,9 +9,10 @@ from typing import Any
 
 from aiohttp import web
 
-from kernel.app import runtime_of
-from kernel.hookspecs import hookimpl
-from kernel.plugin import PluginInfo, call_each
+from kernel.host.app import runtime_of
+from kernel.host.hookspecs import hookimpl
+from kernel.host.loader import call_each
+from kernel.host.plugin import PluginInfo
 
 
 def _plugin(events: list[str]) -> types.SimpleNamespace:

@@ -94,7 +94,7 @@ def fresh_database(servers: dict[str, str]) -> Iterator[str]:
 def test_installed_wheel_runs_from_elsewhere_without_shop_home(installed: Installed, fresh_database: str,
                                                                servers: dict[str, str]):
     where = subprocess.run([str(installed.venv / "bin" / "python"), "-c",
-                            "import kernel.resources as r; print(r.data_folder('migrations'))"],
+                            "import kernel.core.resources as r; print(r.data_folder('migrations'))"],
                            cwd=installed.cwd, env=installed.env(), capture_output=True, text=True, check=True)
     assert where.stdout.strip().startswith(str(installed.venv)), where.stdout  # the wheel's copy, not the checkout's
 

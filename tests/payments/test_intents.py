@@ -10,10 +10,10 @@ from typing import Any
 import orjson
 import pytest
 
-from kernel.context import CallContext
-from kernel.hookspecs import hookimpl
-from kernel.plugin import PluginError, PluginInfo
-from kernel.status import BusError, Status
+from kernel.core.context import CallContext
+from kernel.core.status import BusError, Status
+from kernel.host.hookspecs import hookimpl
+from kernel.host.plugin import PluginError, PluginInfo
 from plugins.orders.contract import CreateFulfillment, CreateRefund, Orders
 from plugins.payments import _SERVICERS
 from plugins.payments.contract import CaptureIntent, Payments, ProviderResult, RefundPayment

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from kernel.context import CallContext
-from kernel.status import BusError
+from kernel.core.context import CallContext
+from kernel.core.status import BusError
 from plugins.orders import _SERVICERS as ORDER_SERVICERS
 from plugins.payments import _SERVICERS
 from plugins.payments.contract import Payments, RefundPayment

@@ -11,8 +11,8 @@ from urllib.parse import urlparse, urlunparse
 
 import pytest
 
-from kernel.cli import main
-from kernel.scaffold import ScaffoldError, generate
+from kernel.commands.cli import main
+from kernel.commands.scaffold import ScaffoldError, generate
 from tests.support.live import create_database, drop_database, run_async
 
 ROOT = Path(__file__).resolve().parents[2]

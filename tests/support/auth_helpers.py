@@ -16,7 +16,7 @@ from html import unescape
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from kernel.app import runtime_of
+from kernel.host.app import runtime_of
 
 DEFAULT_PASSWORD = "correct horse battery staple"
 USER_SCOPES = ("openid", "profile", "email", "catalog:read", "cart:write", "orders:read", "orders:write",

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from kernel.context import CallContext
-from kernel.status import BusError
+from kernel.core.context import CallContext
+from kernel.core.status import BusError
 from plugins.catalog.contract import AdjustStock, Catalog, DeleteById, UpdateProduct
 from plugins.orders.contract import CancelOrder, Checkout, CreateFulfillment, CreateRefund, Orders
 from plugins.webhooks.contract import EVENT_TYPES
@@ -244,7 +244,7 @@ async def test_the_cli_manages_endpoints_through_the_same_service(hooks_shop: An
                                                                   capsys: Any) -> None:
     import orjson
 
-    from kernel.cli import build_parser
+    from kernel.commands.cli import build_parser
     from plugins.webhooks.cli import commands
 
     shop = await hooks_shop()
@@ -260,7 +260,7 @@ async def test_the_cli_manages_endpoints_through_the_same_service(hooks_shop: An
     assert created["id"] in [h["id"] for h in await run("webhooks", "list")]
     assert await run("webhooks", "deliveries", created["id"]) == []
     assert (await run("webhooks", "delete", created["id"]))["deleted"] is True
-    from kernel.cli import CliError
+    from kernel.host.plugin import CliError
 
     args = parser.parse_args(["webhooks", "create", receiver.url, "order.eaten"])
     with pytest.raises(CliError, match="unknown event type"):

@@ -8,9 +8,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .messages import SchemaSet, apply_constraints, camel, type_hints
+from ..core.messages import SchemaSet, apply_constraints, camel, type_hints
+from ..core.status import HTTP_STATUS, Status
 from .rest import Route, multipart_fields
-from .status import HTTP_STATUS, Status
 
 _PARAM_RE = re.compile(r"{(\w+)(?::[^}]*)?}")
 _PAGING = frozenset({"page", "pageSize"})
@@ -36,7 +36,7 @@ PROBLEM_SCHEMA = {
     },
 }
 
-# Response headers the kernel sets (kernel.app's outer middleware, kernel.rest).
+# Response headers the kernel sets (kernel.host.app's outer middleware, kernel.web.rest).
 HEADERS: dict[str, dict[str, Any]] = {
     "X-Request-Id": {"description": "The request's id (the caller's own when it sent a valid one); in logs too.",
                      "schema": {"type": "string"}},
@@ -192,7 +192,7 @@ def _operation(plugin: str, route: Route, schemas: SchemaSet, used_ids: set[str]
         if body_required:
             body_schema["required"] = body_required
         if multipart_fields(rpc.request_type):
-            # Routes with binary fields take multipart/form-data (kernel.rest.read_multipart).
+            # Routes with binary fields take multipart/form-data (kernel.web.rest.read_multipart).
             encoding = {name: {"contentType": "application/octet-stream"}
                         for name, prop in body_props.items() if prop.get("format") == "binary"}
             op["requestBody"] = {"required": True, "content": {"multipart/form-data": {
@@ -216,7 +216,7 @@ def _operation(plugin: str, route: Route, schemas: SchemaSet, used_ids: set[str]
     if public_read:
         responses["304"] = {"description": "Not modified: If-None-Match matched", "headers": _headers("ETag")}
     if route.takes_body:
-        # Refused by the kernel before the method runs (see kernel.rest.read_json_object).
+        # Refused by the kernel before the method runs (see kernel.web.rest.read_json_object).
         responses["408"] = _problem("The request body arrived too slowly")
         responses["413"] = _problem("The request body is larger than the server accepts")
     if o.scope or o.user:

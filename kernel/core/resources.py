@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 FOLDERS = ("migrations", "static_web")
-_KERNEL = Path(__file__).resolve().parent
+_KERNEL = Path(__file__).resolve().parent.parent  # kernel/, above kernel/core/
 BUNDLED = _KERNEL / "_bundled"  # the installed wheel's copy
 SOURCE = _KERNEL.parent  # a source checkout or an editable install
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .migrate import migration_status
+from ..storage.migrate import migration_status
 
 log = logging.getLogger("shop.kernel.probes")
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from .context import CallContext
+from ..core.context import CallContext
+from ..core.messages import message
+from ..core.service import Service, rpc
 from .graphql import GraphQLPart, bus_field
-from .messages import message
 from .rest import Route
-from .service import Service, rpc
 
 
 @message(graphql="PluginContribution")

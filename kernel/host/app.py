@@ -22,25 +22,28 @@ from aiohttp import web, web_response
 from aiohttp.web_protocol import RequestPayloadError
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from . import __version__, storefront, system
-from .config import ConfigError, Settings
-from .context import ANONYMOUS, CallContext, Principal
-from .db import bind_tables
-from .edge import CORS_EXPOSE, FORWARDING_HEADERS, ClientAddress, Cors, MetricsGuard, networks
-from .events import Subscription
-from .gqlscan import ScanLimits
-from .graphql import GraphQLPart, GraphQLService, QueryLimits, error_dict
-from .graphql import refusal as graphql_refusal
-from .observability import exposition, request_id_var
-from .openapi import api_page, build_openapi
-from .plugin import LoadedPlugin, PluginContext, PluginError, call_each, discover
-from .probes import RESERVED_CHECK_NAMES, Readiness, ReadinessCheck
-from .resources import data_folder
-from .rest import CTX_KEY, PROBLEM_JSON, Route, make_handler, problem, problem_from, read_json_object
-from .runtime import Runtime, build_runtime
-from .scopes import KERNEL_SCOPES, ScopeError
-from .service import Service
-from .status import BusError, Status
+from .. import __version__
+from ..core.context import ANONYMOUS, CallContext, Principal
+from ..core.events import Subscription
+from ..core.observability import exposition, request_id_var
+from ..core.resources import data_folder
+from ..core.scopes import KERNEL_SCOPES, ScopeError
+from ..core.service import Service
+from ..core.status import BusError, Status
+from ..engine.config import ConfigError, Settings
+from ..engine.runtime import Runtime, build_runtime
+from ..storage.db import bind_tables
+from ..web import system
+from ..web.edge import CORS_EXPOSE, FORWARDING_HEADERS, ClientAddress, Cors, MetricsGuard, networks
+from ..web.gqlscan import ScanLimits
+from ..web.graphql import GraphQLPart, GraphQLService, QueryLimits, error_dict
+from ..web.graphql import refusal as graphql_refusal
+from ..web.openapi import api_page, build_openapi
+from ..web.probes import RESERVED_CHECK_NAMES, Readiness, ReadinessCheck
+from ..web.rest import CTX_KEY, PROBLEM_JSON, Route, make_handler, problem, problem_from, read_json_object
+from . import storefront
+from .loader import call_each, discover, migration_apps
+from .plugin import LoadedPlugin, PluginContext, PluginError
 
 log = logging.getLogger("shop.kernel.app")
 access_log = logging.getLogger("shop.kernel.access")
@@ -53,7 +56,7 @@ LENIENT_START = web.AppKey("shop_lenient_start", bool)
 # 400s, which no middleware sees): aiohttp fills the header from this module constant.
 web_response.SERVER_SOFTWARE = "shop"  # type: ignore[attr-defined]
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-KERNEL_STATIC = Path(__file__).parent / "static"
+KERNEL_STATIC = Path(__file__).parent.parent / "web" / "static"
 
 Authenticator = Callable[[web.Request], Awaitable[Principal | None]]
 HandlerFn = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -98,7 +101,7 @@ def create_app(settings: Settings, plugins: Iterable[object] | None = None) -> w
     for lp, subs in call_each(pm, loaded, "shop_event_handlers", make_ctx):
         for sub in subs:
             if not isinstance(sub, Subscription):
-                raise PluginError(f"plugin {lp.info.name!r}: shop_event_handlers must return kernel.events.Subscription")
+                raise PluginError(f"plugin {lp.info.name!r}: shop_event_handlers must return kernel.core.events.Subscription")
             rt.events.subscribe(dataclasses.replace(sub, plugin=lp.info.name))
             note(lp, "events", sub.event_type.topic)
     rest_routes: list[tuple[str, Route]] = []
@@ -106,7 +109,7 @@ def create_app(settings: Settings, plugins: Iterable[object] | None = None) -> w
     for lp, routes in call_each(pm, loaded, "shop_routes", make_ctx):
         for r in routes:
             if not isinstance(r, Route):
-                raise PluginError(f"plugin {lp.info.name!r}: shop_routes must return kernel.rest.Route objects")
+                raise PluginError(f"plugin {lp.info.name!r}: shop_routes must return kernel.web.rest.Route objects")
             key = (r.method, r.path)
             if key in seen_routes:
                 raise PluginError(f"plugin {lp.info.name!r} adds route {r.method} {r.path}, "
@@ -124,7 +127,7 @@ def create_app(settings: Settings, plugins: Iterable[object] | None = None) -> w
     gql_parts: list[tuple[str, GraphQLPart]] = []
     for lp, part in call_each(pm, loaded, "shop_graphql", make_ctx):
         if not isinstance(part, GraphQLPart):
-            raise PluginError(f"plugin {lp.info.name!r}: shop_graphql must return kernel.graphql.GraphQLPart")
+            raise PluginError(f"plugin {lp.info.name!r}: shop_graphql must return kernel.web.graphql.GraphQLPart")
         gql_parts.append((lp.info.name, part))
         for name in part.resolvers:
             note(lp, "graphql", name)
@@ -140,7 +143,7 @@ def create_app(settings: Settings, plugins: Iterable[object] | None = None) -> w
         for check in checks:
             if not isinstance(check, ReadinessCheck):
                 raise PluginError(f"plugin {lp.info.name!r}: shop_readiness_checks must return "
-                                  "kernel.probes.ReadinessCheck objects")
+                                  "kernel.web.probes.ReadinessCheck objects")
             if check.name in RESERVED_CHECK_NAMES or any(
                     c.name == check.name for c in readiness_checks):
                 raise PluginError(f"plugin {lp.info.name!r}: readiness check name {check.name!r} is taken")
@@ -473,8 +476,6 @@ def _add_kernel_routes(app: web.Application, rt: Runtime, settings: Settings,
                                  dumps=lambda o: orjson.dumps(o).decode())
 
     def apps() -> list[tuple[str, Path]]:
-        from .cli import migration_apps  # the CLI owns where migrations live
-
         return migration_apps(settings, rt.plugins)
 
     readiness = Readiness(rt, apps, readiness_checks)

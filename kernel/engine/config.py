@@ -11,7 +11,7 @@ Secret values may be written as ``$env:NAME`` or ``$file:/path`` and are resolve
 here; :meth:`Settings.redacted` shows the config without them.
 
 Plugin sections (``[plugins.<name>]``) are validated later by the plugin's own
-config model (kernel.plugin); from the environment they are set as
+config model (kernel.host.plugin); from the environment they are set as
 ``SHOP_PLUGINS__<NAME>__<KEY>=value`` (the value is read as the field's type).
 """
 
@@ -146,7 +146,7 @@ class Settings:
 
 class EnvText(str):
     """A plugin setting that came from the environment as text: the plugin's
-    config model says which type to read it as (see kernel.plugin)."""
+    config model says which type to read it as (see kernel.host.plugin)."""
 
     __slots__ = ()
 

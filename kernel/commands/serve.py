@@ -18,11 +18,11 @@ hand-made pre-fork loop:
   to every worker; each stops accepting, finishes its in-flight requests (also
   those whose bodies are still arriving) within ``GRACEFUL_TIMEOUT`` and exits.
 
-The embedded PostgreSQL/Valkey (``kernel.embedded``) and the migrations are run
+The embedded PostgreSQL/Valkey (``kernel.storage.embedded``) and the migrations are run
 once, by the master, before it forks. Prometheus metrics aggregate across the
 workers: each writes its samples under ``PROMETHEUS_MULTIPROC_DIR``, a temporary
 directory this module creates and removes, and ``/metrics`` in any worker reads
-them all (``kernel.observability.exposition``).
+them all (``kernel.core.observability.exposition``).
 """
 
 from __future__ import annotations
@@ -40,10 +40,10 @@ from typing import Any
 
 from aiohttp import web
 
-from . import __version__
-from .app import create_app
-from .config import Settings
-from .observability import MULTIPROC_ENV, enable_multiprocess_metrics
+from .. import __version__
+from ..core.observability import MULTIPROC_ENV, enable_multiprocess_metrics
+from ..engine.config import Settings
+from ..host.app import create_app
 
 log = logging.getLogger("shop.kernel.serve")
 

@@ -38,9 +38,9 @@ import asyncpg
 import orjson
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
+from ..core.events import Delivery, Event, EventBus, _delivery
+from ..core.messages import decode, encode
 from .db import Database
-from .events import Delivery, Event, EventBus, _delivery
-from .messages import decode, encode
 
 log = logging.getLogger("shop.kernel.outbox")
 

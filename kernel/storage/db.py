@@ -22,7 +22,7 @@ from urllib.parse import urlparse
 import asyncpg
 from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 
-from .status import BusError, Status
+from ..core.status import BusError, Status
 
 log = logging.getLogger("shop.kernel.db")
 

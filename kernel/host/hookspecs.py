@@ -20,15 +20,14 @@ if TYPE_CHECKING:
     from aiohttp import web
     from piccolo.table import Table
 
-    from .cli import Command
-    from .context import Principal
-    from .events import Subscription
-    from .graphql import GraphQLPart
-    from .plugin import PluginContext, PluginInfo
-    from .probes import ReadinessCheck
-    from .rest import Route
-    from .runtime import Runtime
-    from .service import Service
+    from ..core.context import Principal
+    from ..core.events import Subscription
+    from ..core.service import Service
+    from ..engine.runtime import Runtime
+    from ..web.graphql import GraphQLPart
+    from ..web.probes import ReadinessCheck
+    from ..web.rest import Route
+    from .plugin import Command, PluginContext, PluginInfo
     from .storefront import StorefrontPart
 
 HOOKS_VERSION = 1
@@ -54,7 +53,7 @@ def shop_services(ctx: PluginContext) -> list[tuple[type[Service], object]]:
 
 @hookspec
 def shop_routes(ctx: PluginContext) -> list[Route]:
-    """REST routes: ``kernel.rest.Route`` adapters over bus methods."""
+    """REST routes: ``kernel.web.rest.Route`` adapters over bus methods."""
 
 
 @hookspec
@@ -64,12 +63,12 @@ def shop_web_routes(ctx: PluginContext) -> list[web.RouteDef]:
 
 @hookspec
 def shop_graphql(ctx: PluginContext) -> GraphQLPart:
-    """A ``kernel.graphql.GraphQLPart``: SDL fragment and resolvers."""
+    """A ``kernel.web.graphql.GraphQLPart``: SDL fragment and resolvers."""
 
 
 @hookspec
 def shop_event_handlers(ctx: PluginContext) -> list[Subscription]:
-    """``kernel.events.Subscription``s to other plugins' (or own) events."""
+    """``kernel.core.events.Subscription``s to other plugins' (or own) events."""
 
 
 @hookspec
@@ -89,7 +88,7 @@ def shop_lifespan(ctx: PluginContext) -> Callable[[web.Application], AsyncIterat
 
 @hookspec
 def shop_cli(ctx: PluginContext) -> list[Command]:
-    """``kernel.cli.Command``s added to the ``shop`` CLI."""
+    """``kernel.commands.cli.Command``s added to the ``shop`` CLI."""
 
 
 @hookspec
@@ -99,7 +98,7 @@ def shop_seed_demo(ctx: PluginContext) -> Callable[[Runtime, dict[str, Any]], Aw
 
 @hookspec
 def shop_readiness_checks(ctx: PluginContext) -> list[ReadinessCheck]:
-    """``kernel.probes.ReadinessCheck``s: named async probes that ``/readyz`` runs (None: ready)."""
+    """``kernel.web.probes.ReadinessCheck``s: named async probes that ``/readyz`` runs (None: ready)."""
 
 
 @hookspec

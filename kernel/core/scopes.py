@@ -46,7 +46,7 @@ class ScopeRegistry:
 
     def add(self, owner: str, scope: Any) -> None:
         if not isinstance(scope, Scope):
-            raise ScopeError(f"plugin {owner!r}: scopes must be kernel.scopes.Scope objects, not {scope!r}")
+            raise ScopeError(f"plugin {owner!r}: scopes must be kernel.core.scopes.Scope objects, not {scope!r}")
         if not SCOPE_NAME_RE.match(scope.name):
             raise ScopeError(f"plugin {owner!r}: scope name {scope.name!r} must match {SCOPE_NAME_RE.pattern}")
         if not scope.description.strip() or len(scope.description) > 200:

@@ -15,7 +15,8 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
-from .plugin import ENTRY_POINT_GROUP
+from ..host.loader import ENTRY_POINT_GROUP
+from ..host.plugin import CliError
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 _TOKEN = re.compile(r"\{\{(\w+)\}\}")
@@ -86,13 +87,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 async def run(args: argparse.Namespace, runtime: Any) -> int:
-    from .cli import CliError  # cli imports this module: import lazily
-
     dest = Path(args.dir) if args.dir else Path.cwd() / ("shop-" + str(args.name).replace("_", "-"))
     try:
         generate(args.name, dest, getattr(args, "kind", "plugin"))
     except ScaffoldError as exc:
-        raise CliError(str(exc)) from None
+        raise CliError(str(exc)) from None  # the CLI prints it and exits 2
     print(f"created plugin {args.name!r} in {dest}")
     print(f"next: pip install -e {dest} && shop migrate && pytest {dest / 'tests'}")
     return 0
@@ -172,12 +171,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from kernel.cli import Command
-from kernel.events import Subscription
-from kernel.graphql import GraphQLPart
-from kernel.hookspecs import hookimpl
-from kernel.plugin import PluginContext, PluginInfo
-from kernel.rest import Route
+from kernel.core.events import Subscription
+from kernel.host.hookspecs import hookimpl
+from kernel.host.plugin import Command, PluginContext, PluginInfo
+from kernel.web.graphql import GraphQLPart
+from kernel.web.rest import Route
 
 from .contract import {{Camel}}, NoteAdded
 
@@ -200,7 +198,7 @@ def shop_tables(ctx: PluginContext) -> list[Any]:
 
 @hookimpl
 def shop_services(ctx: PluginContext) -> list[tuple[Any, object]]:
-    from .service import {{Camel}}Servicer
+    from ..core.service import {{Camel}}Servicer
 
     return [({{Camel}}, {{Camel}}Servicer(ctx))]
 
@@ -215,14 +213,14 @@ def shop_routes(ctx: PluginContext) -> list[Route]:
 
 @hookimpl
 def shop_graphql(ctx: PluginContext) -> GraphQLPart:
-    from .graphql import part
+    from ..web.graphql import part
 
     return part()
 
 
 @hookimpl
 def shop_event_handlers(ctx: PluginContext) -> list[Subscription]:
-    from .service import {{Camel}}Servicer
+    from ..core.service import {{Camel}}Servicer
 
     return [Subscription(NoteAdded, {{Camel}}Servicer(ctx).on_note_added)]
 
@@ -239,9 +237,9 @@ TEMPLATES["PKG/contract.py"] = '''
 
 from __future__ import annotations
 
-from kernel.events import Event
-from kernel.messages import constraint, message
-from kernel.service import CachePolicy, Service, rpc
+from kernel.core.events import Event
+from kernel.core.messages import constraint, message
+from kernel.core.service import CachePolicy, Service, rpc
 
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
@@ -286,9 +284,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from kernel.context import CallContext
-from kernel.plugin import PluginContext
-from kernel.status import BusError, Status
+from kernel.core.context import CallContext
+from kernel.core.status import BusError, Status
+from kernel.host.plugin import PluginContext
 
 from .contract import AddNote, GetNote, Note, NoteAdded
 
@@ -346,7 +344,7 @@ TABLES = [{{Camel}}Note]
 TEMPLATES["PKG/migrations/m0001_init.py"] = '''
 """The {{name}}_note table."""
 
-from kernel.migrate import manager, sql
+from kernel.storage.migrate import manager, sql
 
 ID = "2026-11-26T00:00:00:000001"
 VERSION = "1.38.0"
@@ -386,7 +384,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kernel.graphql import GraphQLPart, bus_field
+from kernel.web.graphql import GraphQLPart, bus_field
 
 from .contract import {{Camel}}
 
@@ -409,7 +407,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from kernel.cli import Command
+from kernel.host.plugin import Command
 
 
 async def _count(args: argparse.Namespace, runtime: Any) -> int:
@@ -440,11 +438,11 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 import {{pkg}}
-from kernel.app import create_app, runtime_of
-from kernel.cli import build_parser, migration_apps
-from kernel.config import load_settings
-from kernel.migrate import migrate
-from kernel.plugin import call_each
+from kernel.commands.cli import build_parser
+from kernel.engine.config import load_settings
+from kernel.host.app import create_app, runtime_of
+from kernel.host.loader import call_each, migration_apps
+from kernel.storage.migrate import migrate
 
 
 @pytest.fixture
@@ -527,9 +525,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from kernel.hookspecs import hookimpl
-from kernel.messages import constraint, message
-from kernel.plugin import PluginContext, PluginInfo
+from kernel.core.messages import constraint, message
+from kernel.host.hookspecs import hookimpl
+from kernel.host.plugin import PluginContext, PluginInfo
 
 from .provider import {{Camel}}Provider
 

@@ -58,7 +58,7 @@ def message(cls: type[T] | None = None, /, *, graphql: str | None = None,
     """Declare a message type: a frozen, slotted, keyword-only dataclass.
 
     ``@message(graphql="OAuthGrant", graphql_input="CardPaymentInput")`` names the GraphQL
-    types generated from it (kernel.gqltypes) where they differ from the class name (output)
+    types generated from it (kernel.web.gqltypes) where they differ from the class name (output)
     or from the class name plus ``Input`` (input). Said once, here; not inherited.
     """
 
@@ -212,7 +212,7 @@ def _make_decoder(tp: Any) -> Decoder:
 
         return dec_str
     if tp is bytes:
-        # Binary fields come from multipart/form-data file parts (kernel.rest), never from JSON.
+        # Binary fields come from multipart/form-data file parts (kernel.web.rest), never from JSON.
         def dec_bytes(value: Any, path: str) -> Any:
             if not isinstance(value, (bytes, bytearray)):
                 raise FieldError(path, "must be a file (multipart/form-data)")
@@ -500,7 +500,7 @@ class SchemaSet:
             return {"type": "integer", "format": "int64", "minimum": INT64_MIN, "maximum": INT64_MAX}
         if tp is str:
             return {"type": "string"}
-        if tp is bytes:  # a file part of a multipart/form-data body (kernel.rest)
+        if tp is bytes:  # a file part of a multipart/form-data body (kernel.web.rest)
             return {"type": "string", "format": "binary", "contentMediaType": "application/octet-stream"}
         if origin is typing.Literal:
             return _enum_schema(list(typing.get_args(tp)))

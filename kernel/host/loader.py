@@ -1,4 +1,4 @@
-"""Plugin discovery, manifests, enable/disable, dependency order, contributions.
+"""Plugin loading: discovery, manifests, enable/disable, dependency order, hook calls.
 
 Startup sequence (see docs/architecture.md):
 1. list ``shop.plugins`` entry points by name, without importing;
@@ -6,75 +6,36 @@ Startup sequence (see docs/architecture.md):
 3. validate each manifest and its config section;
 4. check ``requires``, order topologically, reject cycles and missing plugins;
 5. call contribution hooks one plugin at a time, in that order.
+
+Also where migrations live (:func:`migration_apps`): the app's readiness probe and the
+CLI both ask, so it sits here rather than in either.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
+import os
 import re
 import tomllib
 import types
 import typing
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Any
 
 import pluggy
 
+from ..core.messages import DecodeError, camel, decode
+from ..core.resources import data_folder
+from ..engine.config import ConfigError, EnvText, Settings
 from . import hookspecs
-from .config import ConfigError, EnvText, Settings
-from .messages import DecodeError, decode
-from .scopes import Scope
+from .plugin import CliError, LoadedPlugin, PluginContext, PluginError, PluginInfo, config_fields
 
 log = logging.getLogger("shop.kernel.plugins")
 
 ENTRY_POINT_GROUP = "shop.plugins"
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
-
-
-class PluginError(Exception):
-    """A plugin could not be loaded; the message names the plugin and the fix."""
-
-
-@dataclass(frozen=True)
-class PluginInfo:
-    name: str
-    version: str
-    description: str = ""
-    requires: tuple[str, ...] = ()
-    config: type | None = None  # a message dataclass validating the plugin's config section
-    migrations: str | None = None  # folder name under migrations/ (default: the plugin name)
-    events: tuple[type, ...] = ()  # event types the plugin publishes
-    scopes: tuple[Scope, ...] = ()  # OAuth scopes the plugin's methods need (kernel.scopes.Scope)
-
-
-@dataclass
-class LoadedPlugin:
-    info: PluginInfo
-    module: object
-    config: Any = None
-    contributions: dict[str, list[str]] = field(default_factory=dict)
-
-
-@dataclass
-class PluginContext:
-    """What a plugin's hooks receive: its own config and the runtime handles."""
-
-    name: str
-    settings: Settings
-    config: Any
-    runtime: Any  # kernel.runtime.Runtime (db, redis, cache, bus, events)
-    log: logging.Logger
-
-    @property
-    def bus(self) -> Any:
-        return self.runtime.bus
-
-    @property
-    def db(self) -> Any:
-        return self.runtime.db
 
 
 PluginSource = object  # a module or object with hookimpls
@@ -163,7 +124,7 @@ def _manifest(module: object, name: str) -> PluginInfo:
         raise PluginError(f"plugin {name!r} has no shop_plugin() hook returning its PluginInfo")
     info = fn()
     if not isinstance(info, PluginInfo):
-        raise PluginError(f"plugin {name!r}: shop_plugin() must return kernel.plugin.PluginInfo")
+        raise PluginError(f"plugin {name!r}: shop_plugin() must return kernel.host.plugin.PluginInfo")
     if not NAME_RE.match(info.name):
         raise PluginError(f"plugin name {info.name!r} must match {NAME_RE.pattern}")
     return info
@@ -176,8 +137,6 @@ def _validate_config(info: PluginInfo, settings: Settings) -> Any:
             raise ConfigError(f"plugins.{info.name} has settings but plugin {info.name!r} takes none")
         return None
     # TOML keys are snake_case; the decoder speaks camelCase.
-    from .messages import camel
-
     try:
         return decode(info.config, {camel(k): _from_env(info.config, k, v) for k, v in section.items()})
     except DecodeError as exc:
@@ -268,11 +227,30 @@ def call_each(pm: pluggy.PluginManager, plugins: list[LoadedPlugin], hook: str,
     return results
 
 
-def config_fields(info: PluginInfo) -> list[str]:
-    if info.config is None:
-        return []
-    return [f.name for f in dataclasses.fields(typing.cast(Any, info.config))]
 
+def migration_apps(settings: Settings, plugins: list[LoadedPlugin]) -> list[tuple[str, Path]]:
+    """(app, folder) for the kernel and each enabled plugin, in load order.
 
-def is_module(obj: object) -> bool:
-    return isinstance(obj, types.ModuleType)
+    A missing folder is an error, not "nothing to apply": a shop started without its
+    migrations would look healthy and fail on its first query. Only a plugin that
+    owns no tables and names no migrations folder may have none.
+    """
+    root = data_folder("migrations", settings.home)
+    kernel_dir = root / "kernel"
+    if not kernel_dir.is_dir():
+        # A third-party plugin's own checkout (SHOP_HOME) has no migrations/kernel: use the
+        # shop's own, so the kernel's tables (idempotency keys, outbox) exist.
+        kernel_dir = data_folder("migrations") / "kernel"
+    apps = [("kernel", kernel_dir)]
+    for lp in plugins:
+        folder = lp.info.migrations or lp.info.name
+        path = Path(folder) if os.path.isabs(folder) else root / folder
+        needs = lp.info.migrations is not None or callable(getattr(lp.module, "shop_tables", None))
+        if not path.is_dir() and not needs:
+            continue
+        apps.append((lp.info.name, path))
+    missing = [f"{app} ({path})" for app, path in apps if not path.is_dir()]
+    if missing:
+        hint = "set SHOP_HOME to the folder holding migrations/" if settings.home else "reinstall the package"
+        raise CliError(f"migrations folder not found for {', '.join(missing)}; {hint}")
+    return apps

@@ -6,6 +6,13 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..core.events import EventBus
+from ..core.observability import Metrics
+from ..core.scopes import ScopeRegistry
+from ..storage.cache import Cache
+from ..storage.db import Database
+from ..storage.outbox import Outbox, OutboxPolicy
+from ..storage.redis_link import RedisLink
 from .bus import (
     AuthorizationInterceptor,
     Bus,
@@ -15,15 +22,8 @@ from .bus import (
     MetricsInterceptor,
     RateLimitInterceptor,
 )
-from .cache import Cache
 from .config import Settings
-from .db import Database
-from .events import EventBus
-from .observability import Metrics
-from .outbox import Outbox, OutboxPolicy
 from .ratelimit import RateLimiter
-from .redis_link import RedisLink
-from .scopes import ScopeRegistry
 
 
 @dataclass
@@ -47,7 +47,7 @@ class Runtime:
 
 def build_runtime(settings: Settings) -> Runtime:
     if not settings.database_url:
-        raise RuntimeError("no database_url: start embedded services first (kernel.embedded) or set DATABASE_URL")
+        raise RuntimeError("no database_url: start embedded services first (kernel.storage.embedded) or set DATABASE_URL")
     instance_id = uuid.uuid4().hex[:12]
     db = Database(settings.database_url, max_size=settings.db_pool_max)
     redis = RedisLink(settings.redis_url, settings.redis_prefix) if settings.redis_url else None

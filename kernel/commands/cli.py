@@ -12,45 +12,25 @@ import inspect
 import logging
 import os
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import orjson
 from aiohttp import web
 
-from . import __version__, scaffold
+from .. import __version__
+from ..core.status import BusError
+from ..engine.config import ConfigError, Settings, load_settings
+from ..engine.runtime import Runtime
+from ..host.app import LENIENT_START, create_app, runtime_of
+from ..host.loader import ENTRY_POINT_GROUP, call_each, discover, migration_apps
+from ..host.plugin import CliError, Command, LoadedPlugin, PluginContext, PluginError
+from ..storage.embedded import EmbeddedServices, EmbeddedUnavailable
+from ..storage.migrate import migrate, migration_status
+from . import scaffold
 from . import serve as serve_mod
-from .app import LENIENT_START, create_app, runtime_of
-from .config import ConfigError, Settings, load_settings
-from .embedded import EmbeddedServices, EmbeddedUnavailable
-from .migrate import migrate, migration_status
-from .plugin import LoadedPlugin, PluginContext, PluginError, call_each, discover
-from .resources import data_folder
-from .runtime import Runtime
-from .status import BusError
 
 log = logging.getLogger("shop.kernel.cli")
-
-
-class CliError(Exception):
-    """A one-line error for the operator; exit code 2."""
-
-
-@dataclass(frozen=True)
-class Command:
-    """A CLI command. ``path`` like ("users", "create"); ``run(args, runtime)`` is async.
-
-    With ``needs_runtime=False`` the command gets ``runtime=None`` and no services start.
-    """
-
-    path: tuple[str, ...]
-    help: str
-    configure: Callable[[argparse.ArgumentParser], None]
-    run: Callable[[argparse.Namespace, Any], Awaitable[int | None]]
-    needs_runtime: bool = True
-    description: str = ""
 
 
 def _print_json(obj: Any) -> None:
@@ -84,34 +64,6 @@ async def running(settings: Settings) -> AsyncIterator[Runtime]:
         yield runtime_of(app)
     finally:
         await runner.cleanup()
-
-
-def migration_apps(settings: Settings, plugins: list[LoadedPlugin]) -> list[tuple[str, Path]]:
-    """(app, folder) for the kernel and each enabled plugin, in load order.
-
-    A missing folder is an error, not "nothing to apply": a shop started without its
-    migrations would look healthy and fail on its first query. Only a plugin that
-    owns no tables and names no migrations folder may have none.
-    """
-    root = data_folder("migrations", settings.home)
-    kernel_dir = root / "kernel"
-    if not kernel_dir.is_dir():
-        # A third-party plugin's own checkout (SHOP_HOME) has no migrations/kernel: use the
-        # shop's own, so the kernel's tables (idempotency keys, outbox) exist.
-        kernel_dir = data_folder("migrations") / "kernel"
-    apps = [("kernel", kernel_dir)]
-    for lp in plugins:
-        folder = lp.info.migrations or lp.info.name
-        path = Path(folder) if os.path.isabs(folder) else root / folder
-        needs = lp.info.migrations is not None or callable(getattr(lp.module, "shop_tables", None))
-        if not path.is_dir() and not needs:
-            continue
-        apps.append((lp.info.name, path))
-    missing = [f"{app} ({path})" for app, path in apps if not path.is_dir()]
-    if missing:
-        hint = "set SHOP_HOME to the folder holding migrations/" if settings.home else "reinstall the package"
-        raise CliError(f"migrations folder not found for {', '.join(missing)}; {hint}")
-    return apps
 
 
 # --------------------------------------------------------------- kernel commands
@@ -180,7 +132,6 @@ async def _cmd_plugins_list(args: argparse.Namespace, rt: Any) -> int:
     settings: Settings = args.settings
     from importlib.metadata import entry_points
 
-    from .plugin import ENTRY_POINT_GROUP
 
     installed = sorted(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP))
     settings = settings.with_(database_url=settings.database_url or "postgresql://unused/none")
@@ -218,7 +169,7 @@ def _serve_configure(p: argparse.ArgumentParser) -> None:
 
 def serve(settings: Settings, migrate_first: bool = True) -> int:
     """Apply pending migrations (or, with ``--no-migrate``, check that their folders are
-    there), then serve until SIGTERM/SIGINT: see :mod:`kernel.serve`."""
+    there), then serve until SIGTERM/SIGINT: see :mod:`kernel.commands.serve`."""
     if migrate_first:
         asyncio.run(_migrate_only(settings))
     else:
@@ -280,13 +231,13 @@ def _plugin_commands(settings: Settings) -> list[Command]:
         return []
     cmds: list[Command] = []
     dummy = settings.with_(database_url=settings.database_url or "postgresql://unused/none")
-    from .runtime import build_runtime
+    from ..engine.runtime import build_runtime
 
     rt = build_runtime(dummy)
     for lp, contributed in call_each(pm, loaded, "shop_cli", lambda lp: _plugin_ctx(rt, lp)):
         for c in contributed:
             if not isinstance(c, Command):
-                raise PluginError(f"plugin {lp.info.name!r}: shop_cli must return kernel.cli.Command objects")
+                raise PluginError(f"plugin {lp.info.name!r}: shop_cli must return kernel.commands.cli.Command objects")
             cmds.append(c)
     return cmds
 
@@ -300,7 +251,6 @@ def _disabled_owner(settings: Settings, word: str) -> str | None:
     """
     from importlib.metadata import entry_points
 
-    from .plugin import ENTRY_POINT_GROUP
 
     enabled = settings.with_(plugins_enabled=None, plugins_disabled=())
     for ep in entry_points(group=ENTRY_POINT_GROUP):
@@ -359,7 +309,7 @@ async def _run_command(cmd: Command, args: argparse.Namespace, settings: Setting
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .observability import setup_logging
+    from ..core.observability import setup_logging
 
     try:
         settings = load_settings()

@@ -38,7 +38,7 @@ class StorefrontPart:
 def check_part(plugin: str, part: Any) -> StorefrontPart:
     """Refuse at startup what would fail or leak at request time."""
     if not isinstance(part, StorefrontPart):
-        raise PluginError(f"plugin {plugin!r}: shop_storefront must return kernel.storefront.StorefrontPart")
+        raise PluginError(f"plugin {plugin!r}: shop_storefront must return kernel.host.storefront.StorefrontPart")
     root = Path(part.root)
     if not root.is_dir():
         raise PluginError(f"plugin {plugin!r}: storefront folder {str(root)!r} does not exist")

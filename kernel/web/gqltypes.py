@@ -5,12 +5,12 @@ type those fields return, and every input object their arguments take, is genera
 here from the bus method's response and request messages, so GraphQL cannot drift
 from REST: same camelCase field names, same nullability, same docs.
 
-Mapping (walks the same type hints as :class:`kernel.messages.SchemaSet`):
+Mapping (walks the same type hints as :class:`kernel.core.messages.SchemaSet`):
 
 - ``str`` is ``String`` (``ID`` for ``Uuid`` and for fields named ``id`` / ``*_id``),
   ``bool`` ``Boolean``, ``float`` ``Float``;
 - ``int`` is ``Int``, except money: fields named ``*_minor`` and fields typed
-  :data:`kernel.messages.MinorUnits` are ``Long`` (64-bit, as on the bus and in REST);
+  :data:`kernel.core.messages.MinorUnits` are ``Long`` (64-bit, as on the bus and in REST);
 - ``T | None`` is nullable, everything else non-null (in inputs, a field with a default is
   optional: left out or null, the default applies); tuples are lists;
 - a message is an object type named by its class (or ``@message(graphql=...)``), and an
@@ -21,7 +21,7 @@ Mapping (walks the same type hints as :class:`kernel.messages.SchemaSet`):
   ``constraint(graphql=...)``, nullability included (``Shape | None``); the JSON value
   must have that shape, or the plugin's resolver reshapes it.
 
-This module knows no GraphQL engine; kernel.graphql feeds its SDL to tartiflette.
+This module knows no GraphQL engine; kernel.web.graphql feeds its SDL to tartiflette.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ import typing
 from collections.abc import Iterable, Mapping
 from typing import Annotated, Any
 
-from .messages import Format, GraphQLScalar, _is_optional, camel, graphql_names
+from ..core.messages import Format, GraphQLScalar, _is_optional, camel, graphql_names
 
 LONG = "Long"
 LONG_SDL = '''"""A 64-bit signed integer (money in minor units), sent as a JSON number like REST sends it."""

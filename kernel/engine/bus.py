@@ -20,15 +20,15 @@ from typing import Any, Generic, TypeVar
 
 import orjson
 
-from .cache import Cache
-from .context import CallContext, RateLimitState
-from .db import Database
-from .events import Event, EventBus
-from .messages import decode, encode
+from ..core.context import CallContext, RateLimitState
+from ..core.events import Event, EventBus
+from ..core.messages import decode, encode
+from ..core.scopes import ScopeRegistry
+from ..core.service import Method, Service
+from ..core.status import BusError, Status
+from ..storage.cache import Cache
+from ..storage.db import Database
 from .ratelimit import RateLimiter, RateLimitUnavailable
-from .scopes import ScopeRegistry
-from .service import Method, Service
-from .status import BusError, Status
 
 log = logging.getLogger("shop.kernel.bus")
 
@@ -276,7 +276,7 @@ class Bus:
     def __init__(self, *, db: Database | None, events: EventBus, interceptors: Sequence[Interceptor]) -> None:
         self.db = db
         self.events = events
-        self.outbox: Any = None  # kernel.outbox.Outbox, set by the runtime when there is a database
+        self.outbox: Any = None  # kernel.storage.outbox.Outbox, set by the runtime when there is a database
         self.interceptors = list(interceptors)
         self._handlers: dict[str, Handler] = {}
         self._owners: dict[str, str] = {}

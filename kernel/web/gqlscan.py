@@ -23,8 +23,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .messages import BAD_CHARS, bad_char_message
-from .status import BusError, Status
+from ..core.messages import BAD_CHARS, bad_char_message
+from ..core.status import BusError, Status
 
 
 @dataclass(frozen=True)

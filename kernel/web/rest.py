@@ -21,10 +21,10 @@ import orjson
 from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from .context import CallContext
-from .messages import DecodeError, FieldError, camel, decode, type_hints
-from .service import Method
-from .status import HTTP_STATUS, TITLES, BusError, Status
+from ..core.context import CallContext
+from ..core.messages import DecodeError, FieldError, camel, decode, type_hints
+from ..core.service import Method
+from ..core.status import HTTP_STATUS, TITLES, BusError, Status
 
 PROBLEM_JSON = "application/problem+json"
 _INT_RE = re.compile(r"^-?\d{1,19}$")

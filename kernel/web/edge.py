@@ -2,7 +2,7 @@
 may call the API, who may read /metrics.
 
 Pure functions over settings and headers, compiled once per app; the outer
-middleware in kernel.app applies them (see docs/operations.md).
+middleware in kernel.host.app applies them (see docs/operations.md).
 """
 
 from __future__ import annotations

@@ -12,8 +12,8 @@ import asyncio
 import time
 from dataclasses import dataclass
 
-from .context import RateLimitState
-from .redis_link import RedisDown, RedisLink
+from ..core.context import RateLimitState
+from ..storage.redis_link import RedisDown, RedisLink
 
 # GCRA: the theoretical arrival time (TAT) per key. One call takes up to ARGV[3]
 # tokens at once (a lease); it grants as many as the burst window has room for.

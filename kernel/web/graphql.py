@@ -36,13 +36,13 @@ from tartiflette.language.ast import (
 from tartiflette.language.parsers.libgraphqlparser import parse_to_document
 from tartiflette.types.exceptions.tartiflette import TartifletteError
 
-from .bus import note_rate_limit
-from .context import CallContext
+from ..core.context import CallContext
+from ..core.messages import INT64_MAX, INT64_MIN, DecodeError, decode
+from ..core.service import Method
+from ..core.status import HIDDEN, HTTP_STATUS, BusError, Status
+from ..engine.bus import note_rate_limit
 from .gqlscan import ScanLimits, check_variables, scan
 from .gqltypes import LONG, LONG_SDL, generate, handwritten_types
-from .messages import INT64_MAX, INT64_MIN, DecodeError, decode
-from .service import Method
-from .status import HIDDEN, HTTP_STATUS, BusError, Status
 
 log = logging.getLogger("shop.kernel.graphql")
 
@@ -69,7 +69,7 @@ class GraphQLPart:
 
     ``sdl`` holds the ``extend type Query/Mutation`` root fields (and ``extend type`` of
     another plugin's type). The object, input and enum types those fields return and
-    take are generated (kernel.gqltypes) from the request and response messages of the
+    take are generated (kernel.web.gqltypes) from the request and response messages of the
     bus methods behind ``resolvers`` (built with :func:`bus_field`) and ``fields``;
     ``types`` adds messages no bus field returns. A type defined by hand in ``sdl`` that
     is also generated is a startup error.
@@ -387,7 +387,7 @@ def part_methods(part: GraphQLPart) -> list[tuple[Method[Any, Any], bool]]:
 
 
 def generated_types(parts: list[tuple[str, GraphQLPart]]) -> Any:
-    """The types generated for every part together (kernel.gqltypes.TypeSet).
+    """The types generated for every part together (kernel.web.gqltypes.TypeSet).
 
     Together, because parts share types (orders' lines use catalog's ``OptionValue``);
     a plugin that defines by hand a type that is generated is refused, named.
@@ -411,8 +411,8 @@ class GraphQLService:
     def __init__(self, schema_name: str, limits: QueryLimits, cache: Any = None, bus: Any = None) -> None:
         self.schema_name = schema_name
         self.limits = limits
-        self.cache = cache  # kernel.cache.Cache: whole responses of cacheable queries, locally
-        self.bus = bus  # kernel.bus.Bus: admission checks for responses served from the cache
+        self.cache = cache  # kernel.storage.cache.Cache: whole responses of cacheable queries, locally
+        self.bus = bus  # kernel.engine.bus.Bus: admission checks for responses served from the cache
         self.engine: Any = None
         self.sdl = ""
         self.field_methods: dict[str, Method[Any, Any]] = {}

@@ -3,7 +3,7 @@
 Two kinds of subscribers:
 
 - durable (the default): the event is written to the transactional outbox
-  (kernel/outbox.py) in the publisher's transaction, one task per subscriber,
+  (kernel/storage/outbox.py) in the publisher's transaction, one task per subscriber,
   and a worker in any process runs the handler at least once, in order per
   aggregate, retrying with backoff. Handlers are told the event id
   (:func:`current_delivery`) so they can be idempotent.

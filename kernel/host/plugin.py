@@ -1,0 +1,91 @@
+"""The plugin boundary: what a plugin declares (:class:`PluginInfo`), what its hooks
+receive (:class:`PluginContext`) and the CLI commands it may add (:class:`Command`).
+
+Loading (entry points, manifests, order, hook calls) is :mod:`kernel.host.loader`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import types
+import typing
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..core.scopes import Scope
+from ..engine.config import Settings
+
+
+class CliError(Exception):
+    """A one-line error for the operator; exit code 2."""
+
+
+@dataclass(frozen=True)
+class Command:
+    """A CLI command. ``path`` like ("users", "create"); ``run(args, runtime)`` is async.
+
+    With ``needs_runtime=False`` the command gets ``runtime=None`` and no services start.
+    """
+
+    path: tuple[str, ...]
+    help: str
+    configure: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace, Any], Awaitable[int | None]]
+    needs_runtime: bool = True
+    description: str = ""
+
+
+class PluginError(Exception):
+    """A plugin could not be loaded; the message names the plugin and the fix."""
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    name: str
+    version: str
+    description: str = ""
+    requires: tuple[str, ...] = ()
+    config: type | None = None  # a message dataclass validating the plugin's config section
+    migrations: str | None = None  # folder name under migrations/ (default: the plugin name)
+    events: tuple[type, ...] = ()  # event types the plugin publishes
+    scopes: tuple[Scope, ...] = ()  # OAuth scopes the plugin's methods need (kernel.core.scopes.Scope)
+
+
+@dataclass
+class LoadedPlugin:
+    info: PluginInfo
+    module: object
+    config: Any = None
+    contributions: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass
+class PluginContext:
+    """What a plugin's hooks receive: its own config and the runtime handles."""
+
+    name: str
+    settings: Settings
+    config: Any
+    runtime: Any  # kernel.engine.runtime.Runtime (db, redis, cache, bus, events)
+    log: logging.Logger
+
+    @property
+    def bus(self) -> Any:
+        return self.runtime.bus
+
+    @property
+    def db(self) -> Any:
+        return self.runtime.db
+
+
+def config_fields(info: PluginInfo) -> list[str]:
+    if info.config is None:
+        return []
+    return [f.name for f in dataclasses.fields(typing.cast(Any, info.config))]
+
+
+def is_module(obj: object) -> bool:
+    return isinstance(obj, types.ModuleType)
