@@ -25,7 +25,10 @@ from pathlib import Path
 from typing import Any
 
 import pluggy
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import Version
 
+from .. import __version__
 from ..core.messages import DecodeError, camel, decode
 from ..core.resources import data_folder
 from ..engine.config import ConfigError, EnvText, Settings
@@ -97,6 +100,7 @@ def discover(
             continue
         if info.name != name:
             raise PluginError(f"entry point {name!r} loads a plugin that calls itself {info.name!r}; the names must match")
+        check_compatibility(info)
         config = _validate_config(info, settings)
         pm.register(module, name=name)
         loaded[name] = LoadedPlugin(info=info, module=module, config=config)
@@ -128,6 +132,25 @@ def _manifest(module: object, name: str) -> PluginInfo:
     if not NAME_RE.match(info.name):
         raise PluginError(f"plugin name {info.name!r} must match {NAME_RE.pattern}")
     return info
+
+
+def check_compatibility(info: PluginInfo, kernel_version: str = __version__) -> None:
+    """Refuse a plugin whose ``compatibility`` range leaves out this kernel's version.
+
+    A pre-release or local build of the kernel counts as its final version (a plugin for
+    ">=0.2,<0.3" runs on 0.2.0rc1 and on 0.2.1+local): plugins are tested on release candidates.
+    """
+    if info.compatibility is None:
+        return
+    try:
+        spec = SpecifierSet(str(info.compatibility))
+    except InvalidSpecifier:
+        raise PluginError(f"plugin {info.name!r}: compatibility {info.compatibility!r} is not a PEP 440 version "
+                          f"specifier (for example \">=0.2,<0.3\")") from None
+    if not spec.contains(Version(kernel_version).base_version):
+        raise PluginError(f"plugin {info.name!r} {info.version} supports kernel versions {info.compatibility}, "
+                          f"but this kernel is {kernel_version}; install a release of {info.name!r} made for "
+                          f"kernel {kernel_version}, or disable it (plugins.disabled)")
 
 
 def _validate_config(info: PluginInfo, settings: Settings) -> Any:

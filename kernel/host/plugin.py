@@ -52,6 +52,9 @@ class PluginInfo:
     migrations: str | None = None  # folder name under migrations/ (default: the plugin name)
     events: tuple[type, ...] = ()  # event types the plugin publishes
     scopes: tuple[Scope, ...] = ()  # OAuth scopes the plugin's methods need (kernel.core.scopes.Scope)
+    # The kernel versions the plugin runs on, a PEP 440 specifier such as ">=0.2,<0.3"
+    # (None: any). A plugin outside its range is refused at startup (kernel.host.loader).
+    compatibility: str | None = None
 
 
 @dataclass
