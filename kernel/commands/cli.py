@@ -21,7 +21,7 @@ from aiohttp import web
 from .. import __version__
 from ..core.status import BusError
 from ..engine.config import ConfigError, Settings, load_settings
-from ..engine.runtime import Runtime
+from ..engine.runtime import Runtime, build_runtime
 from ..host.app import LENIENT_START, create_app, runtime_of
 from ..host.loader import ENTRY_POINT_GROUP, call_each, discover, migration_apps
 from ..host.plugin import CliError, Command, LoadedPlugin, PluginContext, PluginError
@@ -231,13 +231,11 @@ def _plugin_commands(settings: Settings) -> list[Command]:
         return []
     cmds: list[Command] = []
     dummy = settings.with_(database_url=settings.database_url or "postgresql://unused/none")
-    from ..engine.runtime import build_runtime
-
     rt = build_runtime(dummy)
     for lp, contributed in call_each(pm, loaded, "shop_cli", lambda lp: _plugin_ctx(rt, lp)):
         for c in contributed:
             if not isinstance(c, Command):
-                raise PluginError(f"plugin {lp.info.name!r}: shop_cli must return kernel.commands.cli.Command objects")
+                raise PluginError(f"plugin {lp.info.name!r}: shop_cli must return kernel.host.plugin.Command objects")
             cmds.append(c)
     return cmds
 
@@ -251,8 +249,8 @@ def _disabled_owner(settings: Settings, word: str) -> str | None:
     """
     from importlib.metadata import entry_points
 
-
     enabled = settings.with_(plugins_enabled=None, plugins_disabled=())
+    idle = build_runtime(enabled.with_(database_url=settings.database_url or "postgresql://unused/none"))
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         if ep.name not in settings.plugins_disabled and (
                 settings.plugins_enabled is None or ep.name in settings.plugins_enabled):
@@ -262,7 +260,7 @@ def _disabled_owner(settings: Settings, word: str) -> str | None:
             hook = getattr(module, "shop_cli", None)
             if hook is None:
                 continue
-            ctx = PluginContext(name=ep.name, settings=enabled, config=None, runtime=None,
+            ctx = PluginContext(name=ep.name, settings=enabled, config=None, runtime=idle,
                                 log=logging.getLogger(f"shop.plugins.{ep.name}"))
             commands = hook(ctx=ctx) if "ctx" in inspect.signature(hook).parameters else hook()
         except Exception:

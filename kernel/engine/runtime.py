@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from ..core.events import EventBus
 from ..core.observability import Metrics
@@ -25,6 +25,8 @@ from .bus import (
 from .config import Settings
 from .ratelimit import RateLimiter
 
+S = TypeVar("S")
+
 
 @dataclass
 class Runtime:
@@ -43,6 +45,20 @@ class Runtime:
     openapi: dict[str, Any] | None = None
     scopes: ScopeRegistry = field(default_factory=ScopeRegistry)  # declared by the plugins (and the kernel)
     outbox: Outbox | None = None
+    # Each plugin's own state objects, one per (plugin, class): see state().
+    plugin_states: dict[tuple[str, type], object] = field(default_factory=dict)
+
+    def state(self, plugin: str, kind: type[S]) -> S:
+        """Plugin ``plugin``'s instance of ``kind``, made with ``kind()`` on first use.
+
+        The typed replacement for attributes set on the runtime and module-level dicts
+        keyed by ``id(runtime)``: it lives exactly as long as this runtime (one app).
+        """
+        key = (plugin, kind)
+        found = self.plugin_states.get(key)
+        if found is None:
+            found = self.plugin_states[key] = kind()
+        return cast(S, found)
 
 
 def build_runtime(settings: Settings) -> Runtime:

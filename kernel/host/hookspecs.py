@@ -88,7 +88,7 @@ def shop_lifespan(ctx: PluginContext) -> Callable[[web.Application], AsyncIterat
 
 @hookspec
 def shop_cli(ctx: PluginContext) -> list[Command]:
-    """``kernel.commands.cli.Command``s added to the ``shop`` CLI."""
+    """``kernel.host.plugin.Command``s added to the ``shop`` CLI."""
 
 
 @hookspec

@@ -13,10 +13,15 @@ import types
 import typing
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from ..core.scopes import Scope
+from ..engine.bus import Bus
 from ..engine.config import Settings
+from ..engine.runtime import Runtime
+from ..storage.db import Database
+
+S = TypeVar("S")
 
 
 class CliError(Exception):
@@ -72,16 +77,30 @@ class PluginContext:
     name: str
     settings: Settings
     config: Any
-    runtime: Any  # kernel.engine.runtime.Runtime (db, redis, cache, bus, events)
+    runtime: Runtime  # db, redis, cache, bus, events, metrics
     log: logging.Logger
 
     @property
-    def bus(self) -> Any:
+    def bus(self) -> Bus:
         return self.runtime.bus
 
     @property
-    def db(self) -> Any:
+    def db(self) -> Database:
         return self.runtime.db
+
+    def state(self, kind: type[S]) -> S:
+        """This plugin's one instance of ``kind`` for this app, made with ``kind()`` on first use.
+
+        Declare a dataclass with defaults and keep what the hooks share there::
+
+            @dataclass
+            class OrdersState:
+                servicer: OrdersServicer | None = None
+
+            ctx.state(OrdersState).servicer = servicer   # shop_services
+            ctx.state(OrdersState).servicer              # shop_lifespan, later
+        """
+        return self.runtime.state(self.name, kind)
 
 
 def config_fields(info: PluginInfo) -> list[str]:
