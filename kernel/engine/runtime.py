@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
@@ -48,8 +49,8 @@ class Runtime:
     # Each plugin's own state objects, one per (plugin, class): see state().
     plugin_states: dict[tuple[str, type], object] = field(default_factory=dict)
 
-    def state(self, plugin: str, kind: type[S]) -> S:
-        """Plugin ``plugin``'s instance of ``kind``, made with ``kind()`` on first use.
+    def state(self, plugin: str, kind: type[S], make: Callable[[], S] | None = None) -> S:
+        """Plugin ``plugin``'s instance of ``kind``, made on first use with ``make()`` (default ``kind()``).
 
         The typed replacement for attributes set on the runtime and module-level dicts
         keyed by ``id(runtime)``: it lives exactly as long as this runtime (one app).
@@ -57,8 +58,14 @@ class Runtime:
         key = (plugin, kind)
         found = self.plugin_states.get(key)
         if found is None:
-            found = self.plugin_states[key] = kind()
+            found = self.plugin_states[key] = (make or kind)()
+            if not isinstance(found, kind):
+                raise TypeError(f"plugin {plugin!r}: state for {kind.__name__} made a {type(found).__name__}")
         return cast(S, found)
+
+    def find_state(self, plugin: str, kind: type[S]) -> S | None:
+        """Plugin ``plugin``'s instance of ``kind`` if it has made one (see :meth:`state`), else None."""
+        return cast("S | None", self.plugin_states.get((plugin, kind)))
 
 
 def build_runtime(settings: Settings) -> Runtime:

@@ -10,13 +10,15 @@ Contract version: HOOKS_VERSION. Hooks are only ever added, never changed.
 
 from __future__ import annotations
 
+import asyncio
+import importlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Awaitable, Callable
-
     from aiohttp import web
     from piccolo.table import Table
 
@@ -34,6 +36,64 @@ HOOKS_VERSION = 1
 PROJECT = "shop"
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+def contribution(package: str, target: str) -> Callable[[], Any]:
+    """A hook implementation that returns what a module of the plugin holds, imported on first call.
+
+    For the hooks whose whole body would be "import it, return it"::
+
+        shop_tables = contribution(__name__, ".tables:TABLES")     # a list: returned as a copy
+        shop_routes = contribution(__name__, ".rest:routes()")     # "()": called without arguments
+        shop_seed_demo = contribution(__name__, ".seed:seed_demo")  # anything else: returned as is
+
+    ``package`` is the plugin's ``__name__``; the module is imported when the hook runs
+    (startup), not when the plugin is imported, as a hand-written hook would.
+    """
+    module, sep, attr = target.partition(":")
+    call = attr.endswith("()")
+    attr = attr.removesuffix("()")
+    if not sep or not module or not attr.isidentifier():
+        raise ValueError(f"contribution target {target!r} must look like '.module:NAME' or '.module:function()'")
+
+    def hook() -> Any:
+        value = getattr(importlib.import_module(module, package), attr)
+        if call:
+            return value()
+        return list(value) if isinstance(value, (list, tuple)) else value
+
+    hook.__qualname__ = hook.__name__ = f"contribution({target})"
+    return hookimpl(hook)
+
+
+def periodic(name: str, every: float, work: Callable[[], Awaitable[object]],
+             log: logging.Logger) -> Callable[[web.Application], AsyncIterator[None]]:
+    """A ``shop_lifespan`` context that runs ``work()`` every ``every`` seconds while the app runs.
+
+    A failure is logged as ``<name>_failed`` (with its traceback) and the next round runs
+    as planned: the database may be away for a while. The task ``name`` is cancelled on
+    shutdown. For background duties such as expiring unpaid intents::
+
+        return periodic("payments_expiry", config.expiry_every_ms / 1000, expire_due, log)
+    """
+
+    async def rounds() -> None:
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await work()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception(f"{name}_failed")
+
+    async def lifespan(app: web.Application) -> AsyncIterator[None]:
+        task = asyncio.create_task(rounds(), name=name)
+        yield
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    return lifespan
 
 
 @hookspec

@@ -88,8 +88,9 @@ class PluginContext:
     def db(self) -> Database:
         return self.runtime.db
 
-    def state(self, kind: type[S]) -> S:
-        """This plugin's one instance of ``kind`` for this app, made with ``kind()`` on first use.
+    def state(self, kind: type[S], make: Callable[[], S] | None = None) -> S:
+        """This plugin's one instance of ``kind`` for this app, made on first use with
+        ``make()`` (default ``kind()``); every hook of this plugin gets the same one.
 
         Declare a dataclass with defaults and keep what the hooks share there::
 
@@ -97,10 +98,11 @@ class PluginContext:
             class OrdersState:
                 servicer: OrdersServicer | None = None
 
-            ctx.state(OrdersState).servicer = servicer   # shop_services
-            ctx.state(OrdersState).servicer              # shop_lifespan, later
+            ctx.state(OrdersState).servicer = servicer            # shop_services
+            ctx.state(OrdersState).servicer                       # shop_lifespan, later
+            ctx.state(AuthState, lambda: AuthState(ctx))          # built from the context
         """
-        return self.runtime.state(self.name, kind)
+        return self.runtime.state(self.name, kind, make)
 
 
 def config_fields(info: PluginInfo) -> list[str]:

@@ -11,14 +11,12 @@ import asyncpg
 from aiohttp import web
 
 from kernel.engine.config import ConfigError
+from kernel.engine.runtime import Runtime
 from kernel.host.app import LENIENT_START
-from kernel.host.hookspecs import hookimpl
-from kernel.host.plugin import Command, PluginContext, PluginInfo
-from kernel.web.graphql import GraphQLPart
+from kernel.host.hookspecs import contribution, hookimpl
+from kernel.host.plugin import PluginContext, PluginInfo
 from kernel.web.probes import ReadinessCheck
-from kernel.web.rest import Route
 
-from . import cli, graphql, rest, tables
 from .authority import Authority
 from .config import AuthConfig
 from .contract import SCOPES, Users
@@ -52,12 +50,15 @@ class AuthState:
 
 
 def state(ctx: PluginContext) -> AuthState:
-    st = getattr(ctx.runtime, "auth_state", None)
-    if st is None:
-        st = AuthState(ctx)
-        ctx.runtime.auth_state = st
-        ctx.runtime.auth_authority = st.authority  # for the CLI and test helpers
-    return st
+    return ctx.state(AuthState, lambda: AuthState(ctx))
+
+
+def authority_of(rt: Runtime) -> Authority:
+    """The authority of the app ``rt`` belongs to (for the CLI and test helpers)."""
+    found = rt.find_state("auth", AuthState)
+    if found is None:
+        raise RuntimeError("the auth plugin is not loaded in this app")
+    return found.authority
 
 
 @hookimpl
@@ -66,9 +67,7 @@ def shop_plugin() -> PluginInfo:
                       config=AuthConfig, scopes=SCOPES)
 
 
-@hookimpl
-def shop_tables(ctx: PluginContext) -> list[Any]:
-    return list(tables.TABLES)
+shop_tables = contribution(__name__, ".tables:TABLES")
 
 
 @hookimpl
@@ -76,9 +75,7 @@ def shop_services(ctx: PluginContext) -> list[tuple[Any, object]]:
     return [(Users, UsersServicer(ctx.db, state(ctx).authority))]
 
 
-@hookimpl
-def shop_routes(ctx: PluginContext) -> list[Route]:
-    return list(rest.ROUTES)
+shop_routes = contribution(__name__, ".rest:ROUTES")
 
 
 @hookimpl
@@ -87,9 +84,7 @@ def shop_web_routes(ctx: PluginContext) -> list[Any]:
     return st.oauth.routes() + st.sessions.routes()
 
 
-@hookimpl
-def shop_graphql(ctx: PluginContext) -> GraphQLPart:
-    return graphql.part()
+shop_graphql = contribution(__name__, ".graphql:part()")
 
 
 @hookimpl
@@ -155,6 +150,4 @@ def shop_lifespan(ctx: PluginContext) -> Any:
     return lifespan
 
 
-@hookimpl
-def shop_cli(ctx: PluginContext) -> list[Command]:
-    return cli.commands()
+shop_cli = contribution(__name__, ".cli:commands()")

@@ -24,7 +24,9 @@ from .hygiene import first_invalid
 
 async def _ready(rt: Any) -> Any:
     await migrate(rt.db, migration_apps(rt.settings, rt.plugins))
-    authority = rt.auth_authority
+    from . import authority_of
+
+    authority = authority_of(rt)
     await authority.start()
     return authority
 

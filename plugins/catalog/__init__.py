@@ -3,20 +3,31 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from kernel.host.hookspecs import hookimpl
+from kernel.host.hookspecs import contribution, hookimpl
 from kernel.host.plugin import PluginContext, PluginInfo
-from kernel.web.graphql import GraphQLPart
-from kernel.web.rest import Route
 
 from .contract import SCOPES, Catalog, CatalogMedia, ProductChanged
 
-# The media servicer of each runtime (by id: shop_services runs first for every new app and sets it),
-# for its web route and lifespan; several apps may share a process (tests, two instances).
-_MEDIA: dict[int, Any] = {}
+if TYPE_CHECKING:
+    from .media import MediaServicer
+
+
+@dataclass
+class CatalogState:
+    """What the hooks of one app share: shop_services makes the media servicer, its web
+    route and lifespan use it (several apps may share a process: tests, two instances)."""
+
+    media: MediaServicer | None = None
+
+    def media_servicer(self) -> MediaServicer:
+        if self.media is None:
+            raise RuntimeError("catalog: shop_services has not run for this app")
+        return self.media
 
 
 @hookimpl
@@ -25,11 +36,10 @@ def shop_plugin() -> PluginInfo:
                       events=(ProductChanged,), scopes=SCOPES)
 
 
-@hookimpl
-def shop_tables(ctx: PluginContext) -> list[Any]:
-    from .tables import TABLES
-
-    return list(TABLES)
+shop_tables = contribution(__name__, ".tables:TABLES")
+shop_routes = contribution(__name__, ".rest:routes()")
+shop_graphql = contribution(__name__, ".graphql:part()")
+shop_seed_demo = contribution(__name__, ".seed:seed_demo")
 
 
 @hookimpl
@@ -39,45 +49,22 @@ def shop_services(ctx: PluginContext) -> list[tuple[Any, object]]:
     from .service import CatalogServicer
 
     servicer = CatalogServicer(ctx)
-    media = _MEDIA[id(ctx.runtime)] = MediaServicer(servicer, PostgresMediaStore(ctx.db))
+    media = ctx.state(CatalogState).media = MediaServicer(servicer, PostgresMediaStore(ctx.db))
     return [(Catalog, servicer), (CatalogMedia, media)]
 
 
 @hookimpl
 def shop_web_routes(ctx: PluginContext) -> list[Any]:
     # Image files are bytes, not JSON: a plain route (see media.py).
-    return [web.get("/media/{key}", _MEDIA[id(ctx.runtime)].serve)]
+    return [web.get("/media/{key}", ctx.state(CatalogState).media_servicer().serve)]
 
 
 @hookimpl
 def shop_lifespan(ctx: PluginContext) -> Callable[[web.Application], AsyncIterator[None]]:
-    media = _MEDIA[id(ctx.runtime)]
+    media = ctx.state(CatalogState).media_servicer()
 
     async def lifespan(app: web.Application) -> AsyncIterator[None]:
         yield
         media.close()
-        if _MEDIA.get(id(ctx.runtime)) is media:
-            del _MEDIA[id(ctx.runtime)]
 
     return lifespan
-
-
-@hookimpl
-def shop_routes(ctx: PluginContext) -> list[Route]:
-    from .rest import routes
-
-    return routes()
-
-
-@hookimpl
-def shop_graphql(ctx: PluginContext) -> GraphQLPart:
-    from .graphql import part
-
-    return part()
-
-
-@hookimpl
-def shop_seed_demo(ctx: PluginContext) -> Any:
-    from .seed import seed_demo
-
-    return seed_demo

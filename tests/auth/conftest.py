@@ -39,4 +39,6 @@ async def live(settings: Settings) -> AsyncIterator[Callable[..., Any]]:
 
 def authority_of(server_or_client: Any) -> Any:
     app = getattr(server_or_client, "app", None) or server_or_client.server.app
-    return runtime_of(app).auth_authority
+    from plugins.auth import authority_of
+
+    return authority_of(runtime_of(app))

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from kernel.commands.scaffold import TEMPLATES
+from kernel.commands.scaffold import templates
 from kernel.core.messages import camel, constraint, graphql_names, message
 from kernel.core.service import Service, rpc
 from kernel.host import hookspecs
@@ -53,7 +53,7 @@ def sdl_sources() -> dict[str, str]:
     out = {str(p.relative_to(ROOT)): p.read_text(encoding="utf-8")
            for p in [*sorted((ROOT / "plugins").glob("*/schema.graphql")), *sorted(ROOT.glob("examples/*/*/schema.graphql"))]}
     out["kernel/web/system.py"] = SYSTEM_GRAPHQL.sdl
-    out["kernel/commands/scaffold.py (PKG/schema.graphql)"] = TEMPLATES["PKG/schema.graphql"]
+    out["kernel/commands/templates/plugin/PKG/schema.graphql.tmpl"] = templates("plugin")["PKG/schema.graphql"]
     return out
 
 

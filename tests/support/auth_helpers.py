@@ -26,10 +26,9 @@ _HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
 
 def _authority(client: Any) -> Any:
     rt = runtime_of(client.server.app)
-    authority = getattr(rt, "auth_authority", None)
-    if authority is None:
-        raise RuntimeError("the auth plugin is not loaded in this app")
-    return authority
+    from plugins.auth import authority_of
+
+    return authority_of(rt)
 
 
 async def create_user(client: Any, email: str, password: str = DEFAULT_PASSWORD, *, name: str = "",
