@@ -82,78 +82,17 @@ def create_app(settings: Settings, plugins: Iterable[object] | None = None) -> w
         return PluginContext(name=lp.info.name, settings=settings, config=lp.config, runtime=rt,
                              log=logging.getLogger(f"shop.plugins.{lp.info.name}"))
 
-    def note(lp: LoadedPlugin, kind: str, what: str) -> None:
-        lp.contributions.setdefault(kind, []).append(what)
-
-    for lp, tables in call_each(pm, loaded, "shop_tables", make_ctx):
-        bind_tables(tables, rt.db)
-        for t in tables:
-            note(lp, "tables", t._meta.tablename)
-    for lp, pairs in call_each(pm, loaded, "shop_services", make_ctx):
-        for service, servicer in pairs:
-            if not (isinstance(service, type) and issubclass(service, Service)):
-                raise PluginError(f"plugin {lp.info.name!r}: shop_services must return (Service subclass, servicer) pairs")
-            rt.bus.register(service, servicer, plugin=lp.info.name)
-            note(lp, "services", service.service_name)
     for lp in loaded:
         for ev in lp.info.events:
             rt.events.register_type(ev)
-    for lp, subs in call_each(pm, loaded, "shop_event_handlers", make_ctx):
-        for sub in subs:
-            if not isinstance(sub, Subscription):
-                raise PluginError(f"plugin {lp.info.name!r}: shop_event_handlers must return kernel.core.events.Subscription")
-            rt.events.subscribe(dataclasses.replace(sub, plugin=lp.info.name))
-            note(lp, "events", sub.event_type.topic)
-    rest_routes: list[tuple[str, Route]] = []
-    seen_routes: dict[tuple[str, str], str] = {}
-    for lp, routes in call_each(pm, loaded, "shop_routes", make_ctx):
-        for r in routes:
-            if not isinstance(r, Route):
-                raise PluginError(f"plugin {lp.info.name!r}: shop_routes must return kernel.web.rest.Route objects")
-            key = (r.method, r.path)
-            if key in seen_routes:
-                raise PluginError(f"plugin {lp.info.name!r} adds route {r.method} {r.path}, "
-                                  f"already added by {seen_routes[key]!r}")
-            if r.rpc.options.internal:
-                raise PluginError(f"plugin {lp.info.name!r}: route {r.method} {r.path} exposes internal method {r.rpc.full_name}")
-            seen_routes[key] = lp.info.name
-            rest_routes.append((lp.info.name, r))
-            note(lp, "routes", f"{r.method} {r.path}")
-    web_routes: list[Any] = []
-    for lp, defs in call_each(pm, loaded, "shop_web_routes", make_ctx):
-        web_routes.extend(defs)
-        for d in defs:
-            note(lp, "pages", f"{getattr(d, 'method', '*')} {getattr(d, 'path', '?')}")
-    gql_parts: list[tuple[str, GraphQLPart]] = []
-    for lp, part in call_each(pm, loaded, "shop_graphql", make_ctx):
-        if not isinstance(part, GraphQLPart):
-            raise PluginError(f"plugin {lp.info.name!r}: shop_graphql must return kernel.web.graphql.GraphQLPart")
-        gql_parts.append((lp.info.name, part))
-        for name in part.resolvers:
-            note(lp, "graphql", name)
-    authenticators: list[Authenticator] = []
-    for _lp, fns in call_each(pm, loaded, "shop_authenticators", make_ctx):
-        authenticators.extend(fns)
-    plugin_mws: list[Any] = []
-    for _lp, mws in call_each(pm, loaded, "shop_middlewares", make_ctx):
-        plugin_mws.extend(mws)
-    lifespans = call_each(pm, loaded, "shop_lifespan", make_ctx)
-    readiness_checks: list[ReadinessCheck] = []
-    for lp, checks in call_each(pm, loaded, "shop_readiness_checks", make_ctx):
-        for check in checks:
-            if not isinstance(check, ReadinessCheck):
-                raise PluginError(f"plugin {lp.info.name!r}: shop_readiness_checks must return "
-                                  "kernel.web.probes.ReadinessCheck objects")
-            if check.name in RESERVED_CHECK_NAMES or any(
-                    c.name == check.name for c in readiness_checks):
-                raise PluginError(f"plugin {lp.info.name!r}: readiness check name {check.name!r} is taken")
-            readiness_checks.append(check)
-            note(lp, "readiness", check.name)
-    ui_parts: list[tuple[str, storefront.StorefrontPart]] = []
-    for lp, part in call_each(pm, loaded, "shop_storefront", make_ctx):
-        ui_parts.append((lp.info.name, storefront.check_part(lp.info.name, part)))
-        for m in part.modules:
-            note(lp, "storefront", f"{m.slot} {m.file}")
+    got = Contributions(rt)
+    for rule in HOOK_TABLE:
+        for lp, result in call_each(pm, loaded, rule.hook, make_ctx):
+            for item in ([result] if rule.single else result):
+                noted = rule.accept(got, lp.info.name, item)
+                if rule.kind is not None and noted is not None:
+                    lp.contributions.setdefault(rule.kind, []).extend([noted] if isinstance(noted, str) else noted)
+    rest_routes, gql_parts = got.rest_routes, got.gql_parts
     # The kernel's own service (admins: what was loaded), through the same bus and adapters.
     rt.bus.register(system.System, system.SystemServicer(loaded), plugin="kernel")
     rest_routes.extend(("kernel", r) for r in system.ROUTES)
@@ -179,7 +118,7 @@ def create_app(settings: Settings, plugins: Iterable[object] | None = None) -> w
 
     app = web.Application(
         client_max_size=settings.max_body_bytes,
-        middlewares=[_outer_middleware(rt), *plugin_mws, _principal_middleware(rt, authenticators)],
+        middlewares=[_outer_middleware(rt), *got.middlewares, _principal_middleware(rt, got.authenticators)],
     )
     app[RUNTIME] = rt
     app.on_response_prepare.append(_on_prepare(rt.metrics))
@@ -188,9 +127,9 @@ def create_app(settings: Settings, plugins: Iterable[object] | None = None) -> w
     for _plugin, r in rest_routes:
         handler = make_handler(r, lambda _req: rt.bus, settings.max_json_depth, settings.slow_request_timeout)
         router.add_route(r.method, r.path, handler)
-    router.add_routes(web_routes)
-    _add_kernel_routes(app, rt, settings, readiness_checks)
-    storefront.add_routes(app, [lp.info.name for lp in loaded], ui_parts, demo=settings.demo)
+    router.add_routes(got.web_routes)
+    _add_kernel_routes(app, rt, settings, got.readiness_checks)
+    storefront.add_routes(app, [lp.info.name for lp in loaded], got.ui_parts, demo=settings.demo)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         await start_runtime(rt, gql_parts)
@@ -202,9 +141,126 @@ def create_app(settings: Settings, plugins: Iterable[object] | None = None) -> w
         await stop_runtime(rt)
 
     app.cleanup_ctx.append(lifecycle)
-    for _lp, gen in lifespans:
-        app.cleanup_ctx.append(gen)
+    app.cleanup_ctx.extend(got.lifespans)
     return app
+
+
+# ----------------------------------------------------------------- the hook table
+# create_app calls each contribution hook below, in this order, on every plugin in load
+# order; each returned item goes through the rule's `accept`, which validates it (a
+# PluginError names the plugin), keeps it in Contributions and says what to list under
+# the plugin's `contributions[kind]` (`shop plugins list`, the System service).
+
+
+@dataclasses.dataclass
+class Contributions:
+    """What the plugins contributed, collected for create_app."""
+
+    rt: Runtime
+    rest_routes: list[tuple[str, Route]] = dataclasses.field(default_factory=list)
+    route_owners: dict[tuple[str, str], str] = dataclasses.field(default_factory=dict)
+    web_routes: list[web.AbstractRouteDef] = dataclasses.field(default_factory=list)
+    gql_parts: list[tuple[str, GraphQLPart]] = dataclasses.field(default_factory=list)
+    authenticators: list[Authenticator] = dataclasses.field(default_factory=list)
+    middlewares: list[Any] = dataclasses.field(default_factory=list)
+    lifespans: list[Callable[[web.Application], AsyncIterator[None]]] = dataclasses.field(default_factory=list)
+    readiness_checks: list[ReadinessCheck] = dataclasses.field(default_factory=list)
+    ui_parts: list[tuple[str, storefront.StorefrontPart]] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass(frozen=True)
+class HookRule:
+    hook: str
+    accept: Callable[[Contributions, str, Any], str | list[str] | None]  # (collected, plugin, item) -> what to note
+    kind: str | None = None  # the plugin's contributions key; None: not listed
+    single: bool = False  # the hook returns one item, not a list
+
+
+def _table(got: Contributions, plugin: str, table: Any) -> str:
+    bind_tables([table], got.rt.db)
+    return str(table._meta.tablename)
+
+
+def _service(got: Contributions, plugin: str, pair: Any) -> str:
+    service, servicer = pair
+    if not (isinstance(service, type) and issubclass(service, Service)):
+        raise PluginError(f"plugin {plugin!r}: shop_services must return (Service subclass, servicer) pairs")
+    got.rt.bus.register(service, servicer, plugin=plugin)
+    return service.service_name
+
+
+def _subscription(got: Contributions, plugin: str, sub: Any) -> str:
+    if not isinstance(sub, Subscription):
+        raise PluginError(f"plugin {plugin!r}: shop_event_handlers must return kernel.core.events.Subscription")
+    got.rt.events.subscribe(dataclasses.replace(sub, plugin=plugin))
+    return sub.event_type.topic
+
+
+def _route(got: Contributions, plugin: str, r: Any) -> str:
+    if not isinstance(r, Route):
+        raise PluginError(f"plugin {plugin!r}: shop_routes must return kernel.web.rest.Route objects")
+    key = (r.method, r.path)
+    if key in got.route_owners:
+        raise PluginError(f"plugin {plugin!r} adds route {r.method} {r.path}, "
+                          f"already added by {got.route_owners[key]!r}")
+    if r.rpc.options.internal:
+        raise PluginError(f"plugin {plugin!r}: route {r.method} {r.path} exposes internal method {r.rpc.full_name}")
+    got.route_owners[key] = plugin
+    got.rest_routes.append((plugin, r))
+    return f"{r.method} {r.path}"
+
+
+def _web_route(got: Contributions, plugin: str, d: Any) -> str:
+    got.web_routes.append(d)
+    return f"{getattr(d, 'method', '*')} {getattr(d, 'path', '?')}"
+
+
+def _graphql(got: Contributions, plugin: str, part: Any) -> list[str]:
+    if not isinstance(part, GraphQLPart):
+        raise PluginError(f"plugin {plugin!r}: shop_graphql must return kernel.web.graphql.GraphQLPart")
+    got.gql_parts.append((plugin, part))
+    return list(part.resolvers)
+
+
+def _readiness_check(got: Contributions, plugin: str, check: Any) -> str:
+    if not isinstance(check, ReadinessCheck):
+        raise PluginError(f"plugin {plugin!r}: shop_readiness_checks must return "
+                          "kernel.web.probes.ReadinessCheck objects")
+    if check.name in RESERVED_CHECK_NAMES or any(c.name == check.name for c in got.readiness_checks):
+        raise PluginError(f"plugin {plugin!r}: readiness check name {check.name!r} is taken")
+    got.readiness_checks.append(check)
+    return check.name
+
+
+def _storefront(got: Contributions, plugin: str, part: Any) -> list[str]:
+    checked = storefront.check_part(plugin, part)
+    got.ui_parts.append((plugin, checked))
+    return [f"{m.slot} {m.file}" for m in checked.modules]
+
+
+def _keep(attribute: str) -> Callable[[Contributions, str, Any], None]:
+    """A rule that keeps each item in ``Contributions.<attribute>`` as it is, noting nothing."""
+    def accept(got: Contributions, plugin: str, item: Any) -> None:
+        getattr(got, attribute).append(item)
+    return accept
+
+
+# Hooks create_app does not call: the manifest (loader), CLI commands and demo data (the
+# CLI), payment providers (asked for by the payments plugin through call_each).
+HOOKS_CALLED_ELSEWHERE = frozenset({"shop_plugin", "shop_cli", "shop_seed_demo", "shop_payment_providers"})
+HOOK_TABLE: tuple[HookRule, ...] = (
+    HookRule("shop_tables", _table, "tables"),
+    HookRule("shop_services", _service, "services"),
+    HookRule("shop_event_handlers", _subscription, "events"),
+    HookRule("shop_routes", _route, "routes"),
+    HookRule("shop_web_routes", _web_route, "pages"),
+    HookRule("shop_graphql", _graphql, "graphql", single=True),
+    HookRule("shop_authenticators", _keep("authenticators")),
+    HookRule("shop_middlewares", _keep("middlewares")),
+    HookRule("shop_lifespan", _keep("lifespans"), single=True),
+    HookRule("shop_readiness_checks", _readiness_check, "readiness"),
+    HookRule("shop_storefront", _storefront, "storefront", single=True),
+)
 
 
 def _declare_scopes(rt: Runtime, loaded: list[LoadedPlugin]) -> None:
