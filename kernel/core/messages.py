@@ -16,7 +16,7 @@ import types
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypedDict, TypeVar
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
@@ -75,6 +75,18 @@ def graphql_names(cls: type) -> tuple[str, str]:
     """(output, input) GraphQL type names of a message class."""
     own, own_input = vars(cls).get(GRAPHQL_NAMES, (None, None))
     return own or cls.__name__, own_input or cls.__name__ + "Input"
+
+
+class Limits(TypedDict, total=False):
+    """Bounds shared by several fields, spread into :func:`constraint`:
+    ``ID: Limits = {"min_len": 1, "max_len": 64}`` then ``constraint(**ID)``."""
+
+    min: int
+    max: int
+    min_len: int
+    max_len: int
+    pattern: str
+    strip: bool
 
 
 def constraint(

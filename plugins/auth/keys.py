@@ -37,6 +37,12 @@ class SigningKey:
     public_jwk: dict[str, Any]
     retired_at: float | None
 
+    def signer(self) -> Any:
+        """The private key to sign with (the active key always has one: see KeyStore.load)."""
+        if self.private_key is None:
+            raise RuntimeError(f"signing key {self.kid} cannot be decrypted: run `shop keys rotate` or fix secret_key")
+        return self.private_key
+
 
 def _generate(alg: str) -> Any:
     if alg == "RS256":

@@ -213,7 +213,7 @@ class Sessions:
                 await asyncio.sleep(0.1)
                 raw = await self.redis.client.get(f"{COOKIE}_{session.identity}")
                 if raw and self.storage is not None:
-                    fresh = self.storage._decoder(raw.decode()).get("session", {}).get("tokens")
+                    fresh = self.storage._decoder(raw if isinstance(raw, str) else raw.decode()).get("session", {}).get("tokens")
                     if fresh and fresh.get("exp", 0) - time.time() >= REFRESH_EARLY:
                         return dict(fresh)
             return None

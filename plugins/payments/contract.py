@@ -25,6 +25,7 @@ IntentStatus = Literal["requires_payment_method", "processing", "requires_action
                        "succeeded", "canceled"]
 INTENT_STATUSES: tuple[str, ...] = typing.get_args(IntentStatus)
 Outcome = Literal["paid", "expired", "canceled"]
+ProviderStatus = Literal["authorized", "captured", "requires_action", "declined", "failed"]
 
 
 # ---- the provider protocol (plugins add providers through the shop_payment_providers hook)
@@ -39,7 +40,7 @@ class ProviderResult:
     confirm again), ``declined`` (the card said no) or ``failed`` (try again later).
     """
 
-    status: Literal["authorized", "captured", "requires_action", "declined", "failed"]
+    status: ProviderStatus
     provider_ref: str = ""
     brand: str = ""
     last4: str = ""

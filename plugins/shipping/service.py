@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import re
 import uuid
 from typing import Any
@@ -54,7 +55,7 @@ def parse_uuid(value: str | None) -> str | None:
         return None
 
 
-def iso(ts: Any) -> str:
+def iso(ts: datetime.datetime) -> str:
     return ts.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 

@@ -213,7 +213,7 @@ class WalletServicer:
                 currency, req.user_id, SALES)}
             user = found.get(("user", req.user_id))
             balance = 0 if user is None else user["balance_minor"]
-            if balance < amount:
+            if user is None or balance < amount:  # no wallet: a balance of 0 (amounts are positive)
                 raise precondition("INSUFFICIENT_FUNDS",
                                    f"Not enough money in the {currency} wallet: the balance is {balance}, "
                                    f"{amount} is needed.")

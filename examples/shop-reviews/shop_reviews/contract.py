@@ -6,7 +6,7 @@ reply decodes exactly): the average is given in hundredths, 425 meaning 4.25.
 
 from __future__ import annotations
 
-from kernel.core.messages import constraint, message
+from kernel.core.messages import Limits, constraint, message
 from kernel.core.scopes import Scope
 from kernel.core.service import CachePolicy, Service, rpc
 
@@ -14,7 +14,7 @@ from kernel.core.service import CachePolicy, Service, rpc
 SCOPES = (Scope("reviews:write", "Review products you bought, under your account"),)
 
 SLUG = r"[a-z0-9]+(?:-[a-z0-9]+)*"
-ID = dict(min_len=1, max_len=64)
+ID: Limits = {"min_len": 1, "max_len": 64}
 MAX_BODY = 2000
 MAX_PAGE_SIZE = 50
 
