@@ -63,9 +63,16 @@ class Runtime:
                 raise TypeError(f"plugin {plugin!r}: state for {kind.__name__} made a {type(found).__name__}")
         return cast(S, found)
 
-    def find_state(self, plugin: str, kind: type[S]) -> S | None:
-        """Plugin ``plugin``'s instance of ``kind`` if it has made one (see :meth:`state`), else None."""
-        return cast("S | None", self.plugin_states.get((plugin, kind)))
+    def made(self, plugin: str, kind: type[S]) -> S:
+        """Plugin ``plugin``'s instance of ``kind``, which an earlier hook made (see :meth:`state`).
+
+        LookupError when there is none: the plugin is not loaded, or asked before the hook that makes it.
+        """
+        found = self.plugin_states.get((plugin, kind))
+        if found is None:
+            raise LookupError(f"plugin {plugin!r} has made no {kind.__name__} in this app "
+                              "(is it loaded, and has the hook that makes it run?)")
+        return cast(S, found)
 
 
 def build_runtime(settings: Settings) -> Runtime:

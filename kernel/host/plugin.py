@@ -92,17 +92,17 @@ class PluginContext:
         """This plugin's one instance of ``kind`` for this app, made on first use with
         ``make()`` (default ``kind()``); every hook of this plugin gets the same one.
 
-        Declare a dataclass with defaults and keep what the hooks share there::
+        Keep what the hooks share there (no runtime attributes, no dicts keyed by id(runtime))::
 
-            @dataclass
-            class OrdersState:
-                servicer: OrdersServicer | None = None
-
-            ctx.state(OrdersState).servicer = servicer            # shop_services
-            ctx.state(OrdersState).servicer                       # shop_lifespan, later
-            ctx.state(AuthState, lambda: AuthState(ctx))          # built from the context
+            ctx.state(PaymentsServicer, lambda: PaymentsServicer(ctx, ...))   # shop_services
+            ctx.made(PaymentsServicer)            # shop_lifespan, later: made earlier, or LookupError
+            ctx.state(Counters).seen += 1         # a dataclass with defaults, made with Counters()
         """
         return self.runtime.state(self.name, kind, make)
+
+    def made(self, kind: type[S]) -> S:
+        """This plugin's instance of ``kind`` that an earlier hook made; LookupError if none did."""
+        return self.runtime.made(self.name, kind)
 
 
 def config_fields(info: PluginInfo) -> list[str]:

@@ -55,10 +55,7 @@ def state(ctx: PluginContext) -> AuthState:
 
 def authority_of(rt: Runtime) -> Authority:
     """The authority of the app ``rt`` belongs to (for the CLI and test helpers)."""
-    found = rt.find_state("auth", AuthState)
-    if found is None:
-        raise RuntimeError("the auth plugin is not loaded in this app")
-    return found.authority
+    return rt.made("auth", AuthState).authority
 
 
 @hookimpl

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -15,19 +14,6 @@ from .contract import SCOPES, Catalog, CatalogMedia, ProductChanged
 
 if TYPE_CHECKING:
     from .media import MediaServicer
-
-
-@dataclass
-class CatalogState:
-    """What the hooks of one app share: shop_services makes the media servicer, its web
-    route and lifespan use it (several apps may share a process: tests, two instances)."""
-
-    media: MediaServicer | None = None
-
-    def media_servicer(self) -> MediaServicer:
-        if self.media is None:
-            raise RuntimeError("catalog: shop_services has not run for this app")
-        return self.media
 
 
 @hookimpl
@@ -49,19 +35,25 @@ def shop_services(ctx: PluginContext) -> list[tuple[Any, object]]:
     from .service import CatalogServicer
 
     servicer = CatalogServicer(ctx)
-    media = ctx.state(CatalogState).media = MediaServicer(servicer, PostgresMediaStore(ctx.db))
+    media = ctx.state(MediaServicer, lambda: MediaServicer(servicer, PostgresMediaStore(ctx.db)))
     return [(Catalog, servicer), (CatalogMedia, media)]
+
+
+def _media(ctx: PluginContext) -> MediaServicer:
+    from .media import MediaServicer
+
+    return ctx.made(MediaServicer)  # made by shop_services, which runs first
 
 
 @hookimpl
 def shop_web_routes(ctx: PluginContext) -> list[Any]:
     # Image files are bytes, not JSON: a plain route (see media.py).
-    return [web.get("/media/{key}", ctx.state(CatalogState).media_servicer().serve)]
+    return [web.get("/media/{key}", _media(ctx).serve)]
 
 
 @hookimpl
 def shop_lifespan(ctx: PluginContext) -> Callable[[web.Application], AsyncIterator[None]]:
-    media = ctx.state(CatalogState).media_servicer()
+    media = _media(ctx)
 
     async def lifespan(app: web.Application) -> AsyncIterator[None]:
         yield

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from kernel.engine.runtime import Runtime
 from kernel.host.hookspecs import contribution, hookimpl, periodic
 from kernel.host.plugin import PluginContext, PluginInfo
 
@@ -19,25 +17,8 @@ from .contract import SCOPES, OrderCancelled, OrderCreated, OrderFulfilled, Orde
 
 if TYPE_CHECKING:
     from .guest_session import GuestSessions
-    from .service import OrdersServicer
 
 log = logging.getLogger("shop.plugins.orders")
-
-
-@dataclass
-class OrdersState:
-    """What the hooks of one app share (tests run several apps in one process)."""
-
-    servicer: OrdersServicer | None = None  # made by shop_services, used by the recovery task
-    guests: GuestSessions | None = None
-
-
-def servicer_of(rt: Runtime) -> OrdersServicer:
-    """The orders servicer of the app ``rt`` belongs to (for its lifespan task and tests)."""
-    found = rt.state("orders", OrdersState).servicer
-    if found is None:
-        raise RuntimeError("orders: shop_services has not run for this app")
-    return found
 
 
 @hookimpl
@@ -55,7 +36,7 @@ shop_tables = contribution(__name__, ".tables:TABLES")
 def shop_services(ctx: PluginContext) -> list[tuple[Any, object]]:
     from .service import OrdersServicer
 
-    servicer = ctx.state(OrdersState).servicer = OrdersServicer(ctx)
+    servicer = ctx.state(OrdersServicer, lambda: OrdersServicer(ctx))
     return [(Orders, servicer)]
 
 
@@ -66,10 +47,7 @@ shop_graphql = contribution(__name__, ".graphql:part()")
 def _guests(ctx: PluginContext) -> GuestSessions:
     from .guest_session import GuestSessions
 
-    state = ctx.state(OrdersState)
-    if state.guests is None:
-        state.guests = GuestSessions(ctx)
-    return state.guests
+    return ctx.state(GuestSessions, lambda: GuestSessions(ctx))  # one for the three hooks that use it
 
 
 @hookimpl
@@ -93,7 +71,9 @@ def shop_web_routes(ctx: PluginContext) -> list[Any]:
 @hookimpl
 def shop_lifespan(ctx: PluginContext) -> Callable[[web.Application], AsyncIterator[None]]:
     async def recover() -> None:
-        servicer = servicer_of(ctx.runtime)
+        from .service import OrdersServicer
+
+        servicer = ctx.made(OrdersServicer)  # made by shop_services
         while await servicer.admin.finish_pending_refunds() == 100:  # a full batch: more may be due
             pass
         while await servicer.flow.finish_interrupted_cancellations() == 100:

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
-from kernel.engine.runtime import Runtime
 from kernel.host.hookspecs import contribution, hookimpl, periodic
 from kernel.host.loader import call_each
 from kernel.host.plugin import PluginContext, PluginError, PluginInfo
@@ -21,25 +19,7 @@ from kernel.host.plugin import PluginContext, PluginError, PluginInfo
 from .config import PaymentsConfig
 from .contract import SCOPES, Payments
 
-if TYPE_CHECKING:
-    from .service import PaymentsServicer
-
 log = logging.getLogger("shop.plugins.payments")
-
-
-@dataclass
-class PaymentsState:
-    """What the hooks of one app share (tests run several apps in one process)."""
-
-    servicer: PaymentsServicer | None = None  # made by shop_services, used by the expiry task
-
-
-def servicer_of(rt: Runtime) -> PaymentsServicer:
-    """The payments servicer of the app ``rt`` belongs to (for its lifespan task and tests)."""
-    found = rt.state("payments", PaymentsState).servicer
-    if found is None:
-        raise RuntimeError("payments: shop_services has not run for this app")
-    return found
 
 
 @hookimpl
@@ -79,7 +59,7 @@ def shop_services(ctx: PluginContext) -> list[tuple[Any, object]]:
     if ctx.config.provider not in providers:
         raise PluginError(f"[plugins.payments] provider = {ctx.config.provider!r}, but no enabled plugin adds it "
                           f"(added: {', '.join(sorted(providers)) or 'none'}; the test provider is plugin 'testpay')")
-    servicer = ctx.state(PaymentsState).servicer = PaymentsServicer(ctx, ctx.config, providers)
+    servicer = ctx.state(PaymentsServicer, lambda: PaymentsServicer(ctx, ctx.config, providers))
     return [(Payments, servicer)]
 
 
@@ -90,7 +70,9 @@ shop_graphql = contribution(__name__, ".graphql:part()")
 @hookimpl
 def shop_lifespan(ctx: PluginContext) -> Callable[[web.Application], AsyncIterator[None]]:
     async def expire() -> None:
-        servicer = servicer_of(ctx.runtime)
+        from .service import PaymentsServicer
+
+        servicer = ctx.made(PaymentsServicer)  # made by shop_services
         while await servicer.expire_due() == 100:  # a full batch: more may be due
             pass
         while await servicer.finish_pending_refunds() == 100:

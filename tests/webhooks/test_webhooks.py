@@ -326,7 +326,7 @@ async def test_an_admin_pauses_and_resumes_an_endpoint_and_a_paused_one_receives
 
 async def test_card_orders_say_created_when_created_and_cancelled_when_unpaid_ones_expire_or_are_cancelled(
         hooks_shop: Any, receiver: Receiver) -> None:
-    from plugins.payments import servicer_of
+    from plugins.payments.service import PaymentsServicer
     from tests.payments.test_intents import SUCCEED, card_order, confirm, token
 
     shop = await hooks_shop()
@@ -340,7 +340,7 @@ async def test_card_orders_say_created_when_created_and_cancelled_when_unpaid_on
     # The payment deadline passes (as the expiry job sees it) and the job runs; the shopper cancels the third.
     await shop.rt.db.execute("UPDATE payments_intent SET expires_at = now() - interval '1 second' WHERE id = $1",
                              expired["payment"]["id"])
-    assert await servicer_of(shop.rt).expire_due() >= 1
+    assert await shop.rt.made("payments", PaymentsServicer).expire_due() >= 1
     r = await shop.client.post(f"/api/orders/{cancelled['id']}/cancel", headers=principal_header(cancel_user))
     assert r.status == 200 and (await r.json())["status"] == "cancelled"
 
