@@ -120,9 +120,13 @@ def _relative(text: str, here: str) -> str:
     return RELATIVE_PKG.sub(package, RELATIVE.sub(module, text))
 
 
+# This script and its test hold old paths on purpose.
+SELF = {"scripts/kernel_paths.py", "tests/test_kernel_paths.py"}
+
+
 def tracked_files() -> list[str]:
     out = subprocess.run(["git", "ls-files"], capture_output=True, text=True, check=True).stdout
-    return [p for p in out.splitlines() if p != "scripts/kernel_paths.py"]
+    return [p for p in out.splitlines() if p not in SELF]
 
 
 def main(argv: list[str]) -> int:
