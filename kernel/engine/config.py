@@ -192,30 +192,27 @@ def text(value: Any, where: str) -> str:
     return value
 
 
-def integer(lo: int, hi: int) -> Parser:
-    def parse(value: Any, where: str) -> int:
+def _number(convert: Callable[[Any], float], kind: str, bounds: str, lo: float, hi: float,
+            whole: bool) -> Parser:
+    """A parser of numbers between lo and hi; ``whole`` refuses floats (1.5 is not an integer)."""
+    def parse(value: Any, where: str) -> float:
         try:
-            n = int(value)
+            n = convert(value)
         except (TypeError, ValueError):
-            raise ConfigError(f"{where} must be an integer, got {value!r}") from None
-        if isinstance(value, bool) or isinstance(value, float) or not lo <= n <= hi:
-            raise ConfigError(f"{where} must be an integer between {lo} and {hi}, got {value!r}")
+            raise ConfigError(f"{where} must be {kind}, got {value!r}") from None
+        if isinstance(value, bool) or (whole and isinstance(value, float)) or not lo <= n <= hi:
+            raise ConfigError(f"{where} must be {bounds}, got {value!r}")
         return n
 
     return parse
+
+
+def integer(lo: int, hi: int) -> Parser:
+    return _number(int, "an integer", f"an integer between {lo} and {hi}", lo, hi, whole=True)
 
 
 def seconds(lo: float, hi: float) -> Parser:
-    def parse(value: Any, where: str) -> float:
-        try:
-            n = float(value)
-        except (TypeError, ValueError):
-            raise ConfigError(f"{where} must be a number of seconds, got {value!r}") from None
-        if isinstance(value, bool) or not lo <= n <= hi:
-            raise ConfigError(f"{where} must be between {lo:g} and {hi:g} seconds, got {value!r}")
-        return n
-
-    return parse
+    return _number(float, "a number of seconds", f"between {lo:g} and {hi:g} seconds", lo, hi, whole=False)
 
 
 def boolean(value: Any, where: str) -> bool:
