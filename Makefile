@@ -36,7 +36,7 @@ lint: install
 	$(BIN)/ruff check .
 
 typecheck: install
-	$(BIN)/mypy kernel
+	$(BIN)/mypy kernel plugins
 
 delivery: install
 	bash scripts/check_delivery.sh

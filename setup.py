@@ -5,7 +5,7 @@ installed shop must find them from any directory, without ``SHOP_HOME``. They ar
 mapped into the wheel as ``kernel/_bundled/migrations`` and
 ``kernel/_bundled/static_web`` (setup.cfg cannot combine ``packages = find:`` with
 packages mapped from other folders); their files are package data (setup.cfg).
-At run time ``kernel.resources`` looks there first, then in the source tree
+At run time ``kernel.core.resources`` looks there first, then in the source tree
 (editable installs and checkouts). Every folder is listed as a (namespace)
 package, data folders too, so that setuptools ships it instead of warning that it
 would be ignored.

@@ -175,7 +175,7 @@ def main() -> int:
     ap.add_argument("--scale-reps", type=int, default=1, help="k6 runs per size and scenario in search_scale")
     args = ap.parse_args()
 
-    from kernel.embedded import EmbeddedServices
+    from kernel.storage.embedded import EmbeddedServices
 
     emb = EmbeddedServices(ROOT / ".shop-data" / "bench")
     db_admin, redis_url = os.environ.get("DATABASE_URL"), os.environ.get("REDIS_URL")

@@ -38,7 +38,7 @@ def names_tests(args: list[str]) -> bool:
 
 def main(argv: list[str]) -> int:
     sys.path.insert(0, str(ROOT))
-    from kernel.embedded import EmbeddedServices
+    from kernel.storage.embedded import EmbeddedServices
 
     env = dict(os.environ)
     emb = EmbeddedServices(ROOT / ".shop-data" / "test")

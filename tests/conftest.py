@@ -19,13 +19,12 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
-from kernel.app import create_app, runtime_of
-from kernel.cli import migration_apps
-from kernel.config import Settings, load_settings
-from kernel.embedded import EmbeddedServices
-from kernel.migrate import migrate
-from kernel.plugin import discover
-from kernel.runtime import Runtime, build_runtime
+from kernel.engine.config import Settings, load_settings
+from kernel.engine.runtime import Runtime, build_runtime
+from kernel.host.app import create_app, runtime_of
+from kernel.host.loader import discover, migration_apps
+from kernel.storage.embedded import EmbeddedServices
+from kernel.storage.migrate import migrate
 from tests.support.live import create_database, drop_database, run_async, with_database
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -29,10 +29,11 @@ from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.columns.defaults.uuid import UUID4
 from piccolo.table import Table
 
-from kernel.app import create_app, runtime_of
-from kernel.columns import TSVector
-from kernel.db import Database, bind_tables
-from kernel.plugin import PluginContext, call_each
+from kernel.host.app import create_app, runtime_of
+from kernel.host.loader import call_each
+from kernel.host.plugin import PluginContext
+from kernel.storage.columns import TSVector
+from kernel.storage.db import Database, bind_tables
 from tests.conftest import base_settings
 from tests.support.live import LiveShop, run_async
 

@@ -1,6 +1,6 @@
 """Auth plugin schema: users, OAuth clients, codes, refresh/access tokens, signing keys."""
 
-from kernel.migrate import manager, sql
+from kernel.storage.migrate import manager, sql
 
 ID = "2026-11-26T12:10:00:000001"
 VERSION = "1.38.0"

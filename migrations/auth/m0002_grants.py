@@ -1,6 +1,6 @@
 """Auth: remembered consents (grants), disabled users, clients allowed to introspect any token."""
 
-from kernel.migrate import manager, sql
+from kernel.storage.migrate import manager, sql
 
 ID = "2026-12-01T04:20:00:000001"
 VERSION = "1.38.0"

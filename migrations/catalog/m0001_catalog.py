@@ -1,6 +1,6 @@
 """Catalog tables: categories and products, with full-text search and the indexes the API's queries use."""
 
-from kernel.migrate import manager, sql
+from kernel.storage.migrate import manager, sql
 
 ID = "2026-11-26T12:10:00:000001"
 VERSION = "1.38.0"

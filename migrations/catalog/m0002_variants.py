@@ -9,7 +9,7 @@ only on variants: the product's ``stock_qty`` column is dropped; ``price_minor``
 under the product's row lock, because listing sorts and filters by them.
 """
 
-from kernel.migrate import manager, sql
+from kernel.storage.migrate import manager, sql
 
 ID = "2026-12-01T04:30:00:000001"
 VERSION = "1.38.0"

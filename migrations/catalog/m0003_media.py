@@ -1,6 +1,6 @@
 """Product images: content-addressed blobs in PostgreSQL (the default media store) and per-product image rows."""
 
-from kernel.migrate import manager, sql
+from kernel.storage.migrate import manager, sql
 
 ID = "2026-12-01T04:40:00:000001"
 VERSION = "1.38.0"

@@ -1,6 +1,6 @@
 """The kernel's own table: stored responses for Idempotency-Key replays."""
 
-from kernel.migrate import manager, sql
+from kernel.storage.migrate import manager, sql
 
 ID = "2026-11-26T12:00:00:000001"
 VERSION = "1.38.0"

@@ -1,6 +1,6 @@
 """The kernel's transactional outbox: events and one delivery task per durable subscriber."""
 
-from kernel.migrate import manager, sql
+from kernel.storage.migrate import manager, sql
 
 ID = "2026-12-01T04:00:00:000001"
 VERSION = "1.38.0"

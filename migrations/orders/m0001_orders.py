@@ -3,7 +3,7 @@
 No foreign keys to other plugins' tables: products and users are referenced by id.
 """
 
-from kernel.migrate import manager, sql
+from kernel.storage.migrate import manager, sql
 
 ID = "2026-11-26T13:00:00:000001"
 VERSION = "1.38.0"

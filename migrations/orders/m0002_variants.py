@@ -6,7 +6,7 @@ plugins/catalog/contract.py, Variant), so no catalog table is read here. Old ord
 items take the product slug as SKU, which is the default variant's SKU.
 """
 
-from kernel.migrate import manager, sql
+from kernel.storage.migrate import manager, sql
 
 ID = "2026-12-01T04:30:00:000002"
 VERSION = "1.38.0"

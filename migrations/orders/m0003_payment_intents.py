@@ -6,7 +6,7 @@ charge" rule keeps holding. An unpaid order that expires is ``cancelled`` with
 ``cancel_reason`` PAYMENT_EXPIRED.
 """
 
-from kernel.migrate import manager, sql
+from kernel.storage.migrate import manager, sql
 
 ID = "2026-12-01T05:00:00:000003"
 VERSION = "1.38.0"

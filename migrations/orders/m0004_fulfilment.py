@@ -6,7 +6,7 @@ every transition, by any code path, moves it (the ERP sync polls it).
 The status list keeps ``awaiting_payment`` (payment intents, m0003).
 """
 
-from kernel.migrate import manager, sql
+from kernel.storage.migrate import manager, sql
 
 ID = "2026-12-01T05:20:00:000004"
 VERSION = "1.38.0"

@@ -7,7 +7,7 @@ orders recovery job asks payments again by the same reference (idempotent there 
 the provider), so the money goes back exactly once.
 """
 
-from kernel.migrate import manager, sql
+from kernel.storage.migrate import manager, sql
 
 ID = "2026-12-01T07:30:00:000005"
 VERSION = "1.38.0"

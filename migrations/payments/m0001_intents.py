@@ -4,7 +4,7 @@ No card data here: a provider keeps the card; the intent keeps its brand, last 4
 digits and the provider's reference.
 """
 
-from kernel.migrate import manager, sql
+from kernel.storage.migrate import manager, sql
 
 ID = "2026-12-01T05:00:00:000001"
 VERSION = "1.38.0"

@@ -4,7 +4,7 @@ The row written with the reservation makes a retry (or the expiry job, after a c
 finish that same refund by its reference instead of reserving the amount again.
 """
 
-from kernel.migrate import manager, sql
+from kernel.storage.migrate import manager, sql
 
 ID = "2026-12-01T07:30:00:000001"
 VERSION = "1.38.0"

@@ -3,7 +3,7 @@
 Users are referenced by id (no foreign key into auth's tables).
 """
 
-from kernel.migrate import manager, sql
+from kernel.storage.migrate import manager, sql
 
 ID = "2026-12-01T05:10:00:000001"
 VERSION = "1.38.0"

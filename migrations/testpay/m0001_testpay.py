@@ -1,6 +1,6 @@
 """The test provider's own records: tokens (brand, last 4, the test outcome; never the number) and charges."""
 
-from kernel.migrate import manager, sql
+from kernel.storage.migrate import manager, sql
 
 ID = "2026-12-01T05:00:00:000002"
 VERSION = "1.38.0"

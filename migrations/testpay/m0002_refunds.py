@@ -1,6 +1,6 @@
 """The test provider keeps its refunds, one per (charge, reference): a retried refund is not paid twice."""
 
-from kernel.migrate import manager, sql
+from kernel.storage.migrate import manager, sql
 
 ID = "2026-12-01T07:00:00:000001"
 VERSION = "1.38.0"

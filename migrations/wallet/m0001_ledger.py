@@ -1,6 +1,6 @@
 """Wallet: accounts, the double-entry ledger, card charges and refunds."""
 
-from kernel.migrate import manager, sql
+from kernel.storage.migrate import manager, sql
 
 ID = "2026-11-26T12:30:00:000001"
 VERSION = "1.38.0"

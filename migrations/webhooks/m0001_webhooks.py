@@ -1,6 +1,6 @@
 """Webhook endpoints, one delivery per (endpoint, event), and every attempt's log."""
 
-from kernel.migrate import manager, sql
+from kernel.storage.migrate import manager, sql
 
 ID = "2026-12-01T04:00:00:000002"
 VERSION = "1.38.0"

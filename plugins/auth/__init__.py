@@ -10,16 +10,13 @@ from typing import Any
 import asyncpg
 from aiohttp import web
 
-from kernel.app import LENIENT_START
-from kernel.cli import Command
-from kernel.config import ConfigError
-from kernel.graphql import GraphQLPart
-from kernel.hookspecs import hookimpl
-from kernel.plugin import PluginContext, PluginInfo
-from kernel.probes import ReadinessCheck
-from kernel.rest import Route
+from kernel.engine.config import ConfigError
+from kernel.engine.runtime import Runtime
+from kernel.host.app import LENIENT_START
+from kernel.host.hookspecs import contribution, hookimpl
+from kernel.host.plugin import PluginContext, PluginInfo
+from kernel.web.probes import ReadinessCheck
 
-from . import cli, graphql, rest, tables
 from .authority import Authority
 from .config import AuthConfig
 from .contract import SCOPES, Users
@@ -53,12 +50,12 @@ class AuthState:
 
 
 def state(ctx: PluginContext) -> AuthState:
-    st = getattr(ctx.runtime, "auth_state", None)
-    if st is None:
-        st = AuthState(ctx)
-        ctx.runtime.auth_state = st
-        ctx.runtime.auth_authority = st.authority  # for the CLI and test helpers
-    return st
+    return ctx.state(AuthState, lambda: AuthState(ctx))
+
+
+def authority_of(rt: Runtime) -> Authority:
+    """The authority of the app ``rt`` belongs to (for the CLI and test helpers)."""
+    return rt.made("auth", AuthState).authority
 
 
 @hookimpl
@@ -67,9 +64,7 @@ def shop_plugin() -> PluginInfo:
                       config=AuthConfig, scopes=SCOPES)
 
 
-@hookimpl
-def shop_tables(ctx: PluginContext) -> list[Any]:
-    return list(tables.TABLES)
+shop_tables = contribution(__name__, ".tables:TABLES")
 
 
 @hookimpl
@@ -77,9 +72,7 @@ def shop_services(ctx: PluginContext) -> list[tuple[Any, object]]:
     return [(Users, UsersServicer(ctx.db, state(ctx).authority))]
 
 
-@hookimpl
-def shop_routes(ctx: PluginContext) -> list[Route]:
-    return list(rest.ROUTES)
+shop_routes = contribution(__name__, ".rest:ROUTES")
 
 
 @hookimpl
@@ -88,9 +81,7 @@ def shop_web_routes(ctx: PluginContext) -> list[Any]:
     return st.oauth.routes() + st.sessions.routes()
 
 
-@hookimpl
-def shop_graphql(ctx: PluginContext) -> GraphQLPart:
-    return graphql.part()
+shop_graphql = contribution(__name__, ".graphql:part()")
 
 
 @hookimpl
@@ -156,6 +147,4 @@ def shop_lifespan(ctx: PluginContext) -> Any:
     return lifespan
 
 
-@hookimpl
-def shop_cli(ctx: PluginContext) -> list[Command]:
-    return cli.commands()
+shop_cli = contribution(__name__, ".cli:commands()")

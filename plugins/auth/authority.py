@@ -19,10 +19,10 @@ from typing import Any
 import asyncpg
 import jwt
 
-from kernel.config import Settings
-from kernel.db import Database
-from kernel.redis_link import RedisDown, RedisLink
-from kernel.scopes import ScopeRegistry
+from kernel.core.scopes import ScopeRegistry
+from kernel.engine.config import Settings
+from kernel.storage.db import Database
+from kernel.storage.redis_link import RedisDown, RedisLink
 
 from . import scopes as sc
 from .config import AuthConfig
@@ -229,7 +229,7 @@ class Authority:
                 user = await self._user(row["uid"]) if failure is None else None
                 if failure is None and user is None:
                     failure = OAuthError("invalid_grant", "The user no longer exists.")
-                if failure is None:
+                if failure is None and user is not None:
                     granted = sc.for_user(row["scope"].split(), user["roles"], self.scopes)
                     result = await self._issue(client, user, granted, family_id=str(uuid.uuid4()),
                                                code_hash=code_hash, nonce=row["nonce"],
@@ -338,7 +338,7 @@ class Authority:
             claims["email"] = user["email"]
         if user is not None and "profile" in granted:
             claims["name"] = user["name"]
-        access = jwt.encode(claims, key.private_key, algorithm=key.alg, headers={"kid": key.kid, "typ": ACCESS_TYP})
+        access = jwt.encode(claims, key.signer(), algorithm=key.alg, headers={"kid": key.kid, "typ": ACCESS_TYP})
         await self.db.execute(
             "INSERT INTO auth_access_token (jti, family_id, code_hash, client_id, subject, expires_at) "
             "VALUES ($1, $2::uuid, $3, $4, $5, to_timestamp($6))",
@@ -366,7 +366,7 @@ class Authority:
                 idc.update(email=user["email"], email_verified=False)
             if "profile" in granted:
                 idc["name"] = user["name"]
-            out["id_token"] = jwt.encode(idc, key.private_key, algorithm=key.alg, headers={"kid": key.kid})
+            out["id_token"] = jwt.encode(idc, key.signer(), algorithm=key.alg, headers={"kid": key.kid})
         return out
 
     async def verify_access_token(self, token: str) -> dict[str, Any]:

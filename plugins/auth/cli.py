@@ -11,9 +11,10 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from kernel.cli import CliError, Command, migration_apps
-from kernel.migrate import migrate
-from kernel.status import BusError
+from kernel.core.status import BusError
+from kernel.host.loader import migration_apps
+from kernel.host.plugin import CliError, Command
+from kernel.storage.migrate import migrate
 
 from . import scopes as sc
 from . import users
@@ -23,7 +24,9 @@ from .hygiene import first_invalid
 
 async def _ready(rt: Any) -> Any:
     await migrate(rt.db, migration_apps(rt.settings, rt.plugins))
-    authority = rt.auth_authority
+    from . import authority_of
+
+    authority = authority_of(rt)
     await authority.start()
     return authority
 

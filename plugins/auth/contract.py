@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from kernel.messages import Timestamp, Uuid, constraint, message
-from kernel.scopes import Scope
-from kernel.service import Service, rpc
+from kernel.core.messages import Timestamp, Uuid, constraint, message
+from kernel.core.scopes import Scope
+from kernel.core.service import Service, rpc
 
 # The scopes this plugin owns (``admin`` is the kernel's); other plugins declare theirs.
 SCOPES = (

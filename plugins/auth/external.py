@@ -10,8 +10,8 @@ from typing import Any
 import aiohttp
 import jwt
 
-from kernel.db import Database
-from kernel.scopes import ScopeRegistry
+from kernel.core.scopes import ScopeRegistry
+from kernel.storage.db import Database
 
 from . import scopes as sc
 from .config import ExternalIssuer

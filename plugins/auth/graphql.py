@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from kernel.graphql import GraphQLPart, bus_field
-from kernel.status import BusError, Status
+from kernel.core.status import BusError, Status
+from kernel.web.graphql import GraphQLPart, bus_field
 
 from .contract import Users
 

@@ -19,7 +19,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from kernel.db import Database
+from kernel.storage.db import Database
 
 log = logging.getLogger("shop.plugins.auth")
 
@@ -36,6 +36,12 @@ class SigningKey:
     public_key: Any
     public_jwk: dict[str, Any]
     retired_at: float | None
+
+    def signer(self) -> Any:
+        """The private key to sign with (the active key always has one: see KeyStore.load)."""
+        if self.private_key is None:
+            raise RuntimeError(f"signing key {self.kid} cannot be decrypted: run `shop keys rotate` or fix secret_key")
+        return self.private_key
 
 
 def _generate(alg: str) -> Any:

@@ -17,9 +17,9 @@ import orjson
 from aiohttp import web
 from multidict import MultiDictProxy
 
-from kernel.ratelimit import RateLimiter, RateLimitUnavailable
-from kernel.rest import CTX_KEY
-from kernel.status import BusError
+from kernel.core.status import BusError
+from kernel.engine.ratelimit import RateLimiter, RateLimitUnavailable
+from kernel.web.rest import CTX_KEY
 
 from . import pages, users
 from . import scopes as sc

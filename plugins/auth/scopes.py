@@ -1,6 +1,6 @@
 """How a request for scopes is narrowed to a grant, against the scopes the plugins declare.
 
-The names come from ``runtime.scopes`` (kernel.scopes.ScopeRegistry): each plugin
+The names come from ``runtime.scopes`` (kernel.core.scopes.ScopeRegistry): each plugin
 declares the scopes its methods need, with a description shown on the consent screen.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from kernel.scopes import ADMIN, ScopeRegistry
+from kernel.core.scopes import ADMIN, ScopeRegistry
 
 __all__ = ["ADMIN", "for_user", "join", "parse", "user_default"]
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from kernel.context import CallContext
-from kernel.db import Database
-from kernel.status import BusError, Status, not_found
+from kernel.core.context import CallContext
+from kernel.core.status import BusError, Status, not_found
+from kernel.storage.db import Database
 
 from . import users
 from .contract import (

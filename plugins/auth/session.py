@@ -24,11 +24,11 @@ from aiohttp_session import Session, get_session, new_session, session_middlewar
 from aiohttp_session.redis_storage import RedisStorage
 from redis.exceptions import RedisError
 
-from kernel.context import Principal
-from kernel.redis_link import RedisLink
-from kernel.rest import problem_from
-from kernel.scopes import ScopeRegistry
-from kernel.status import BusError, Status
+from kernel.core.context import Principal
+from kernel.core.scopes import ScopeRegistry
+from kernel.core.status import BusError, Status
+from kernel.storage.redis_link import RedisLink
+from kernel.web.rest import problem_from
 
 from . import pages
 from . import scopes as sc
@@ -213,7 +213,7 @@ class Sessions:
                 await asyncio.sleep(0.1)
                 raw = await self.redis.client.get(f"{COOKIE}_{session.identity}")
                 if raw and self.storage is not None:
-                    fresh = self.storage._decoder(raw.decode()).get("session", {}).get("tokens")
+                    fresh = self.storage._decoder(raw if isinstance(raw, str) else raw.decode()).get("session", {}).get("tokens")
                     if fresh and fresh.get("exp", 0) - time.time() >= REFRESH_EARLY:
                         return dict(fresh)
             return None

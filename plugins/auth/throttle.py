@@ -19,7 +19,7 @@ import hashlib
 import logging
 from dataclasses import dataclass
 
-from kernel.redis_link import RedisDown, RedisLink
+from kernel.storage.redis_link import RedisDown, RedisLink
 
 log = logging.getLogger("shop.plugins.auth")
 

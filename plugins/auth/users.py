@@ -10,8 +10,8 @@ import asyncpg
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from kernel.db import Database
-from kernel.status import BusError, Status
+from kernel.core.status import BusError, Status
+from kernel.storage.db import Database
 
 from .contract import User
 

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from kernel.graphql import GraphQLPart
-from kernel.hookspecs import hookimpl
-from kernel.plugin import PluginContext, PluginInfo
-from kernel.rest import Route
+from kernel.host.hookspecs import contribution, hookimpl
+from kernel.host.plugin import PluginContext, PluginInfo
 
 from .contract import SCOPES, Catalog, CatalogMedia, ProductChanged
 
-# The media servicer of each runtime (by id: shop_services runs first for every new app and sets it),
-# for its web route and lifespan; several apps may share a process (tests, two instances).
-_MEDIA: dict[int, Any] = {}
+if TYPE_CHECKING:
+    from .media import MediaServicer
 
 
 @hookimpl
@@ -25,11 +22,10 @@ def shop_plugin() -> PluginInfo:
                       events=(ProductChanged,), scopes=SCOPES)
 
 
-@hookimpl
-def shop_tables(ctx: PluginContext) -> list[Any]:
-    from .tables import TABLES
-
-    return list(TABLES)
+shop_tables = contribution(__name__, ".tables:TABLES")
+shop_routes = contribution(__name__, ".rest:routes()")
+shop_graphql = contribution(__name__, ".graphql:part()")
+shop_seed_demo = contribution(__name__, ".seed:seed_demo")
 
 
 @hookimpl
@@ -39,45 +35,28 @@ def shop_services(ctx: PluginContext) -> list[tuple[Any, object]]:
     from .service import CatalogServicer
 
     servicer = CatalogServicer(ctx)
-    media = _MEDIA[id(ctx.runtime)] = MediaServicer(servicer, PostgresMediaStore(ctx.db))
+    media = ctx.state(MediaServicer, lambda: MediaServicer(servicer, PostgresMediaStore(ctx.db)))
     return [(Catalog, servicer), (CatalogMedia, media)]
+
+
+def _media(ctx: PluginContext) -> MediaServicer:
+    from .media import MediaServicer
+
+    return ctx.made(MediaServicer)  # made by shop_services, which runs first
 
 
 @hookimpl
 def shop_web_routes(ctx: PluginContext) -> list[Any]:
     # Image files are bytes, not JSON: a plain route (see media.py).
-    return [web.get("/media/{key}", _MEDIA[id(ctx.runtime)].serve)]
+    return [web.get("/media/{key}", _media(ctx).serve)]
 
 
 @hookimpl
 def shop_lifespan(ctx: PluginContext) -> Callable[[web.Application], AsyncIterator[None]]:
-    media = _MEDIA[id(ctx.runtime)]
+    media = _media(ctx)
 
     async def lifespan(app: web.Application) -> AsyncIterator[None]:
         yield
         media.close()
-        if _MEDIA.get(id(ctx.runtime)) is media:
-            del _MEDIA[id(ctx.runtime)]
 
     return lifespan
-
-
-@hookimpl
-def shop_routes(ctx: PluginContext) -> list[Route]:
-    from .rest import routes
-
-    return routes()
-
-
-@hookimpl
-def shop_graphql(ctx: PluginContext) -> GraphQLPart:
-    from .graphql import part
-
-    return part()
-
-
-@hookimpl
-def shop_seed_demo(ctx: PluginContext) -> Any:
-    from .seed import seed_demo
-
-    return seed_demo

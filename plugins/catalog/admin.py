@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import asyncpg
 
-from kernel import iso4217
-from kernel.context import CallContext
-from kernel.status import BusError, Status, invalid, not_found
+from kernel.core import iso4217
+from kernel.core.context import CallContext
+from kernel.core.status import BusError, Status, invalid, not_found
 
 from . import rows
 from .contract import (
@@ -30,9 +30,7 @@ from .contract import (
     UpdateProduct,
 )
 from .rows import PRODUCT_COLS, PRODUCT_FROM, PRODUCT_RETURNING, VARIANT_COLS
-
-if TYPE_CHECKING:
-    from .service import CatalogServicer
+from .writer import CatalogWriter
 
 STOCK_MAX = 10**9  # SetStock's bound; adjustments may not go past it either (GraphQL Int is 32-bit)
 
@@ -65,12 +63,12 @@ def _unknown_category() -> BusError:
     return invalid("categoryId", "no such category")
 
 
-class AdminMixin:
-    """Mixed into CatalogServicer (which provides db and changed/changed_products)."""
+class AdminMixin(CatalogWriter):
+    """Admin writes of CatalogServicer."""
 
     # ----------------------------------------------------------- low stock
 
-    async def list_low_stock(self: CatalogServicer, req: ListLowStock, ctx: CallContext) -> LowStockPage:
+    async def list_low_stock(self, req: ListLowStock, ctx: CallContext) -> LowStockPage:
         require_admin(ctx)
         total = await self.db.fetchval("SELECT count(*) FROM catalog_variant WHERE stock_qty <= $1", req.threshold)
         found = await self.db.fetch(
@@ -85,7 +83,7 @@ class AdminMixin:
 
     # ----------------------------------------------------------- categories
 
-    async def create_category(self: CatalogServicer, req: CreateCategory, ctx: CallContext) -> Category:
+    async def create_category(self, req: CreateCategory, ctx: CallContext) -> Category:
         require_admin(ctx)
         async with self.db.transaction():
             row = await self.db.fetchrow(
@@ -97,7 +95,7 @@ class AdminMixin:
             await self.changed({rows.CATEGORIES_TAG, rows.list_tag(req.slug)})
         return rows.category(row)
 
-    async def update_category(self: CatalogServicer, req: UpdateCategory, ctx: CallContext) -> Category:
+    async def update_category(self, req: UpdateCategory, ctx: CallContext) -> Category:
         require_admin(ctx)
         cid = _id(req.id, "category")
         try:
@@ -128,7 +126,7 @@ class AdminMixin:
             raise _slug_taken("category") from None
         return rows.category(row)
 
-    async def delete_category(self: CatalogServicer, req: DeleteById, ctx: CallContext) -> Deleted:
+    async def delete_category(self, req: DeleteById, ctx: CallContext) -> Deleted:
         require_admin(ctx)
         cid = _id(req.id, "category")
         not_empty = BusError(Status.FAILED_PRECONDITION, "The category still has products; move or delete them first.",
@@ -148,7 +146,7 @@ class AdminMixin:
 
     # -------------------------------------------------------------- products
 
-    async def _category_slug(self: CatalogServicer, raw_id: str) -> tuple[uuid.UUID, str]:
+    async def _category_slug(self, raw_id: str) -> tuple[uuid.UUID, str]:
         cid = rows.parse_uuid(raw_id)
         slug = None if cid is None else await self.db.fetchval(
             "SELECT slug FROM catalog_category WHERE id = $1 FOR KEY SHARE", cid)
@@ -156,7 +154,7 @@ class AdminMixin:
             raise _unknown_category()
         return cid, slug
 
-    async def create_product(self: CatalogServicer, req: CreateProduct, ctx: CallContext) -> Product:
+    async def create_product(self, req: CreateProduct, ctx: CallContext) -> Product:
         """The product and its default variant (same id, no options, SKU = ``sku`` or the slug)."""
         require_admin(ctx)
         _currency(req.currency)
@@ -185,7 +183,7 @@ class AdminMixin:
             raise _slug_taken("product") from None
         return product
 
-    async def update_product(self: CatalogServicer, req: UpdateProduct, ctx: CallContext) -> Product:
+    async def update_product(self, req: UpdateProduct, ctx: CallContext) -> Product:
         require_admin(ctx)
         pid = _id(req.id, "product")
         try:
@@ -223,13 +221,13 @@ class AdminMixin:
             raise _unknown_category() from None
         return new
 
-    async def _update_returning(self: CatalogServicer, sets: str, args: list[Any]) -> Product | None:
+    async def _update_returning(self, sets: str, args: list[Any]) -> Product | None:
         row = await self.db.fetchrow(
             f"UPDATE catalog_product p SET {sets}, updated_at = now() WHERE p.id = $1 RETURNING {PRODUCT_RETURNING}",
             *args)
         return None if row is None else (await rows.products_with_variants(self.db, [row]))[0]
 
-    async def delete_product(self: CatalogServicer, req: DeleteById, ctx: CallContext) -> Deleted:
+    async def delete_product(self, req: DeleteById, ctx: CallContext) -> Deleted:
         require_admin(ctx)
         pid = _id(req.id, "product")
         async with self.db.transaction():
@@ -240,7 +238,7 @@ class AdminMixin:
             await self.changed_products([gone], change="deleted")
         return Deleted(id=req.id, deleted=True)
 
-    async def _only_variant(self: CatalogServicer, raw_id: str) -> tuple[uuid.UUID, uuid.UUID]:
+    async def _only_variant(self, raw_id: str) -> tuple[uuid.UUID, uuid.UUID]:
         """(product id, its single variant id), the product locked; products with variants are refused."""
         pid = _id(raw_id, "product")
         if await self.db.fetchval("SELECT 1 FROM catalog_product WHERE id = $1 FOR UPDATE", pid) is None:
@@ -252,7 +250,7 @@ class AdminMixin:
                            "(/api/admin/variants/{id}/price and /stock).", reason="HAS_VARIANTS")
         return pid, variants[0]["id"]
 
-    async def set_price(self: CatalogServicer, req: SetPrice, ctx: CallContext) -> Product:
+    async def set_price(self, req: SetPrice, ctx: CallContext) -> Product:
         """The price of a single-variant product (its variant's price)."""
         require_admin(ctx)
         _currency(req.currency)
@@ -264,7 +262,7 @@ class AdminMixin:
             await self.changed_products([product])
         return product
 
-    async def set_stock(self: CatalogServicer, req: SetStock, ctx: CallContext) -> Product:
+    async def set_stock(self, req: SetStock, ctx: CallContext) -> Product:
         require_admin(ctx)
         async with self.db.transaction():
             pid, vid = await self._only_variant(req.id)
@@ -275,7 +273,7 @@ class AdminMixin:
             await self.changed_products([product], previous_stock={product.id: before})
         return product
 
-    async def adjust_stock(self: CatalogServicer, req: AdjustStock, ctx: CallContext) -> Product:
+    async def adjust_stock(self, req: AdjustStock, ctx: CallContext) -> Product:
         """Add ``delta`` (may be negative) atomically; a result below 0 or above 10^9 is INVALID_ARGUMENT on delta."""
         require_admin(ctx)
         if req.delta == 0:

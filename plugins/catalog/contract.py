@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from kernel.events import Event
-from kernel.messages import MinorUnits, Uuid, constraint, message
-from kernel.scopes import Scope
-from kernel.service import CachePolicy, Service, rpc
+from kernel.core.events import Event
+from kernel.core.messages import Limits, MinorUnits, Uuid, constraint, message
+from kernel.core.scopes import Scope
+from kernel.core.service import CachePolicy, Service, rpc
 
 # The scopes this plugin enforces (docs/plugins.md, "Scopes"); the consent screen shows the descriptions.
 SCOPES = (
@@ -17,7 +17,7 @@ SCOPES = (
 
 SLUG = r"[a-z0-9]+(?:-[a-z0-9]+)*"
 CURRENCY = r"[A-Z]{3}"
-ID = dict(min_len=1, max_len=64)
+ID: Limits = {"min_len": 1, "max_len": 64}
 # GraphQL Int is 32-bit: prices stay below 2**31 so REST and GraphQL can carry every price.
 PRICE_MAX = 2**31 - 1
 SKU = r"[A-Za-z0-9][A-Za-z0-9._/-]{0,99}"

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from kernel import iso4217
-from kernel.context import CallContext
-from kernel.status import BusError, Status
+from kernel.core import iso4217
+from kernel.core.context import CallContext
+from kernel.core.status import BusError, Status
 from plugins.wallet.contract import GetRates, Wallets  # the contract only; the wallet plugin may be off
 
 FIELD = "displayCurrency"

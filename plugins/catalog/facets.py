@@ -63,13 +63,13 @@ async def compute(db: Any, where_sql: str, args: list[Any], flt: Filters, conv: 
         if r["kind"] == "o":
             options.setdefault(r["k"], []).append((r["val"], count(r["n"])))
     prices = [r for r in records if r["kind"] == "p" and r["lo"] is not None]  # (no match: one row of nulls)
-    price = None
+    price_facet = None
     if len(prices) == 1:
-        price = PriceFacet(min=int(prices[0]["lo"]), max=int(prices[0]["hi"]), currency=prices[0]["k"])
+        price_facet = PriceFacet(min=int(prices[0]["lo"]), max=int(prices[0]["hi"]), currency=prices[0]["k"])
     return Facets(
         categories=tuple(CategoryFacet(slug=s, count=n) for s, n in categories),
         options=tuple(OptionFacet(name=name, values=tuple(OptionValueFacet(value=v, count=n)
                                                          for v, n in sorted(vals)))
                       for name, vals in sorted(options.items())),
-        price=price,
+        price=price_facet,
     )

@@ -28,8 +28,8 @@ import orjson
 from aiohttp import web
 from PIL import Image, ImageOps
 
-from kernel.context import CallContext
-from kernel.status import BusError, Status, not_found
+from kernel.core.context import CallContext
+from kernel.core.status import BusError, Status, not_found
 
 from . import rows
 from .admin import require_admin
@@ -80,7 +80,7 @@ def _png_end(data: bytes) -> int:
     while True:
         if pos + 12 > len(data):
             raise UnsupportedImage("truncated PNG")
-        (length,) = struct.unpack(">I", data[pos:pos + 4])
+        length = int.from_bytes(data[pos:pos + 4], "big")
         ctype = data[pos + 4:pos + 8]
         pos += 12 + length
         if pos > len(data):
@@ -130,7 +130,7 @@ def _end_of_image(fmt: str, data: bytes) -> int:
         return _png_end(data)
     if fmt == "JPEG":
         return _jpeg_end(data)
-    (riff_size,) = struct.unpack("<I", data[4:8])
+    riff_size = int.from_bytes(data[4:8], "little")
     end = 8 + riff_size + (riff_size & 1)
     if end > len(data) + (riff_size & 1):
         raise UnsupportedImage("truncated WebP")
@@ -188,7 +188,7 @@ def decode(data: bytes) -> tuple[str, Image.Image]:
         # Pillow warns past MAX_IMAGE_PIXELS and raises past twice that; both are refusals here.
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            im = Image.open(io.BytesIO(data), formats=[fmt])
+            im: Image.Image = Image.open(io.BytesIO(data), formats=[fmt])
             w, h = im.size
             if w < 1 or h < 1 or w > MAX_SIDE or h > MAX_SIDE or w * h > MAX_PIXELS:
                 raise UnsupportedImage(f"{w}x{h} pixels is more than allowed ({MAX_PIXELS} pixels, sides up to {MAX_SIDE})")

@@ -14,7 +14,7 @@ from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
-from .media import process, renditions_json
+from .media import Processed, process, renditions_json
 from .media_store import PostgresMediaStore
 
 SEEDED_IMAGES = 24
@@ -27,6 +27,11 @@ SHADES = {"black": (40, 40, 46), "white": (236, 236, 232), "slate": (112, 128, 1
 def _initials(name: str) -> str:
     words = [w for w in name.replace(",", " ").split() if w[:1].isalpha()]
     return "".join(w[0] for w in words[:2]).upper() or "?"
+
+
+def _drawn(name: str, slug: str, colour_name: str | None) -> Processed:
+    """The processed picture of one product (runs in a worker thread)."""
+    return process(draw(name, slug, colour_name))
 
 
 def draw(name: str, slug: str, colour_name: str | None = None) -> bytes:
@@ -76,7 +81,7 @@ async def seed_images(db: Any, limit: int = SEEDED_IMAGES) -> list[tuple[str, st
     store = PostgresMediaStore(db)
     loop = asyncio.get_running_loop()
     # Drawing and encoding release the GIL: use every core, then write everything in one transaction.
-    made = await asyncio.gather(*(loop.run_in_executor(None, lambda p=p: process(draw(p["name"], p["slug"], p["colour"])))
+    made = await asyncio.gather(*(loop.run_in_executor(None, _drawn, p["name"], p["slug"], p["colour"])
                                   for p in products))
     async with db.transaction():
         for p, done in zip(products, made, strict=True):

@@ -12,7 +12,7 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Protocol
 
-from kernel.db import Database
+from kernel.storage.db import Database
 
 KEY_RE = re.compile(r"^[0-9a-f]{64}\.(jpg|png|webp)$")
 CONTENT_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}

@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from kernel.cli import CliError
+from kernel.host.plugin import CliError
 
 from . import rows
 from .media_seed import seed_images

@@ -7,9 +7,9 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from kernel.context import CallContext
-from kernel.plugin import PluginContext
-from kernel.status import BusError, Status, not_found
+from kernel.core.context import CallContext
+from kernel.core.status import BusError, Status, not_found
+from kernel.host.plugin import PluginContext
 
 from . import facets, filters, rows, search
 from .admin import AdminMixin
@@ -48,46 +48,11 @@ _ORDER = {
 
 class CatalogServicer(AdminMixin, VariantsMixin):
     def __init__(self, ctx: PluginContext) -> None:
-        self.plugin = ctx
-        self.db = ctx.db
-        self.bus = ctx.bus
-        self.cache = ctx.runtime.cache
+        super().__init__(ctx)
         self.fills: dict[str, int] = {}  # servicer runs per method, for observability and tests
 
     def _count(self, name: str) -> None:
         self.fills[name] = self.fills.get(name, 0) + 1
-
-    # ------------------------------------------------------------ after commit
-
-    async def changed(self, tags: Iterable[str], products: Iterable[tuple[str, str, str]] = (),
-                      events: Iterable[ProductChanged] = ()) -> None:
-        """Invalidate ``tags`` once the transaction commits and publish ProductChanged for
-        ``products`` (id, slug, categorySlug) and ``events`` (into the outbox, in the transaction)."""
-        tag_list = sorted(set(tags))
-        cache = self.cache
-
-        async def invalidate() -> None:
-            await cache.invalidate(tag_list)
-
-        pending = self.bus.after_commit(invalidate)
-        if pending is not None:
-            await pending
-        for product_id, slug, category_slug in products:
-            await self.bus.publish(ProductChanged(product_id=product_id, slug=slug, category_slug=category_slug))
-        for event in events:
-            await self.bus.publish(event)
-
-    async def changed_products(self, products: Iterable[Product], extra_tags: Iterable[str] = (), *,
-                               change: str = "updated", previous_stock: dict[str, int] | None = None,
-                               stale: Iterable[Product] = ()) -> None:
-        """Invalidate what ``products`` (and ``stale``, their former selves) touch; one event per product."""
-        items = list(products)
-        touched = items + list(stale)
-        tags = rows.product_tags((p.slug for p in touched), (p.category_slug for p in touched)) | set(extra_tags)
-        prev = previous_stock or {}
-        await self.changed(tags, events=[
-            ProductChanged(product_id=p.id, slug=p.slug, category_slug=p.category_slug, change=change, product=p,
-                           previous_stock_qty=prev.get(p.id)) for p in items])
 
     # ------------------------------------------------------------------ reads
 

@@ -1,6 +1,6 @@
 """Piccolo tables describing the catalog schema (migrations/catalog/ is the source of truth).
 
-The servicer uses raw SQL through ``kernel.db.Database`` for its hot paths (row
+The servicer uses raw SQL through ``kernel.storage.db.Database`` for its hot paths (row
 locks, unnest bulk writes, full-text search); these classes describe the schema
 exactly (tests/test_tables.py compares them with the migrated database).
 """
@@ -12,7 +12,7 @@ from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
-from kernel.columns import TSVector
+from kernel.storage.columns import TSVector
 
 
 class Category(Table, tablename="catalog_category"):

@@ -9,14 +9,14 @@ every write that changes a variant's price or the set of variants.
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import asyncpg
 import orjson
 
-from kernel import iso4217
-from kernel.context import CallContext
-from kernel.status import BusError, Status, invalid, not_found
+from kernel.core import iso4217
+from kernel.core.context import CallContext
+from kernel.core.status import BusError, Status, invalid, not_found
 
 from . import rows
 from .admin import require_admin
@@ -26,16 +26,13 @@ from .contract import (
     CreateVariant,
     DeleteById,
     Deleted,
-    Product,
     SetVariantPrice,
     SetVariantStock,
     UpdateVariant,
     Variant,
 )
-from .rows import PRODUCT_COLS, PRODUCT_FROM, VARIANT_COLS
-
-if TYPE_CHECKING:
-    from .service import CatalogServicer
+from .rows import VARIANT_COLS
+from .writer import CatalogWriter
 
 NAME_MAX, VALUE_MAX = 50, 100
 
@@ -77,28 +74,14 @@ def _currency(code: str) -> None:
         raise invalid("currency", "is not an active ISO 4217 currency code")
 
 
-class VariantsMixin:
-    """Mixed into CatalogServicer (which provides db and changed_products)."""
+class VariantsMixin(CatalogWriter):
+    """Variant methods of CatalogServicer."""
 
-    async def product_now(self: CatalogServicer, pid: uuid.UUID | str) -> Product:
-        row = await self.db.fetchrow(f"SELECT {PRODUCT_COLS} FROM {PRODUCT_FROM} WHERE p.id = $1", pid)
-        if row is None:
-            raise not_found(f"product {str(pid)!r}")
-        return (await rows.products_with_variants(self.db, [row]))[0]
-
-    async def refresh_price(self: CatalogServicer, pid: uuid.UUID) -> Product:
-        """Set the product's price to its lowest variant price (caller holds the product's lock)."""
-        await self.db.execute(
-            "UPDATE catalog_product p SET price_minor = a.lo, currency = a.cur, updated_at = now() "
-            "FROM (SELECT min(price_minor) AS lo, min(currency) AS cur FROM catalog_variant WHERE product_id = $1) a "
-            "WHERE p.id = $1 AND a.lo IS NOT NULL", pid)
-        return await self.product_now(pid)
-
-    async def _lock_product(self: CatalogServicer, pid: uuid.UUID, raw: str) -> None:
+    async def _lock_product(self, pid: uuid.UUID, raw: str) -> None:
         if await self.db.fetchval("SELECT 1 FROM catalog_product WHERE id = $1 FOR UPDATE", pid) is None:
             raise not_found(f"product {raw!r}")
 
-    async def _lock_variant(self: CatalogServicer, raw: str) -> tuple[uuid.UUID, Any]:
+    async def _lock_variant(self, raw: str) -> tuple[uuid.UUID, Any]:
         """Lock the variant's product, then the variant; (product id, variant row)."""
         vid = rows.parse_uuid(raw)
         pid = None if vid is None else await self.db.fetchval("SELECT product_id FROM catalog_variant WHERE id = $1",
@@ -111,20 +94,20 @@ class VariantsMixin:
             raise not_found(f"variant {raw!r}")
         return pid, row
 
-    async def _check_currency(self: CatalogServicer, pid: uuid.UUID, currency: str, except_id: Any = None) -> None:
+    async def _check_currency(self, pid: uuid.UUID, currency: str, except_id: Any = None) -> None:
         other = await self.db.fetchval(
             "SELECT currency FROM catalog_variant WHERE product_id = $1 AND id IS DISTINCT FROM $2 "
             "AND currency <> $3 LIMIT 1", pid, except_id, currency)
         if other is not None:
             raise invalid("currency", f"every variant of a product is priced in one currency; this product's is {other}")
 
-    async def _variant_now(self: CatalogServicer, vid: Any) -> Variant:
+    async def _variant_now(self, vid: Any) -> Variant:
         row = await self.db.fetchrow(f"SELECT {VARIANT_COLS} FROM catalog_variant v WHERE v.id = $1", vid)
         return rows.variant(row)
 
     # ---------------------------------------------------------------- methods
 
-    async def create_variant(self: CatalogServicer, req: CreateVariant, ctx: CallContext) -> Variant:
+    async def create_variant(self, req: CreateVariant, ctx: CallContext) -> Variant:
         require_admin(ctx)
         _currency(req.currency)
         options = check_options(req.options)
@@ -135,8 +118,9 @@ class VariantsMixin:
             async with self.db.transaction():
                 await self._lock_product(pid, req.product_id)
                 await self._check_currency(pid, req.currency)
-                count, last = await self.db.fetchrow(
+                counted = await self.db.fetchrow(
                     "SELECT count(*), coalesce(max(position), 0) FROM catalog_variant WHERE product_id = $1", pid)
+                count, last = (0, 0) if counted is None else counted  # an aggregate: always one row
                 if count >= MAX_VARIANTS:
                     raise BusError(Status.FAILED_PRECONDITION, f"A product has at most {MAX_VARIANTS} variants.",
                                    reason="TOO_MANY_VARIANTS")
@@ -151,7 +135,7 @@ class VariantsMixin:
             raise (_options_taken() if exc.constraint_name == "catalog_variant_options_key" else sku_taken()) from None
         return next(v for v in product.variants if v.id == str(vid))
 
-    async def update_variant(self: CatalogServicer, req: UpdateVariant, ctx: CallContext) -> Variant:
+    async def update_variant(self, req: UpdateVariant, ctx: CallContext) -> Variant:
         require_admin(ctx)
         options = None if req.options is None else check_options(req.options)
         try:
@@ -174,7 +158,7 @@ class VariantsMixin:
             raise (_options_taken() if exc.constraint_name == "catalog_variant_options_key" else sku_taken()) from None
         return next(v for v in product.variants if v.id == row["id"])
 
-    async def delete_variant(self: CatalogServicer, req: DeleteById, ctx: CallContext) -> Deleted:
+    async def delete_variant(self, req: DeleteById, ctx: CallContext) -> Deleted:
         """A product keeps at least one variant: deleting the last is LAST_VARIANT (delete the product instead)."""
         require_admin(ctx)
         async with self.db.transaction():
@@ -188,7 +172,7 @@ class VariantsMixin:
             await self.changed_products([product])
         return Deleted(id=req.id, deleted=True)
 
-    async def set_variant_price(self: CatalogServicer, req: SetVariantPrice, ctx: CallContext) -> Variant:
+    async def set_variant_price(self, req: SetVariantPrice, ctx: CallContext) -> Variant:
         require_admin(ctx)
         _currency(req.currency)
         async with self.db.transaction():
@@ -200,7 +184,7 @@ class VariantsMixin:
             await self.changed_products([product])
         return next(v for v in product.variants if v.id == row["id"])
 
-    async def set_variant_stock(self: CatalogServicer, req: SetVariantStock, ctx: CallContext) -> Variant:
+    async def set_variant_stock(self, req: SetVariantStock, ctx: CallContext) -> Variant:
         require_admin(ctx)
         async with self.db.transaction():
             pid, row = await self._lock_variant(req.id)

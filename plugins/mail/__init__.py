@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from kernel.events import Subscription
-from kernel.hookspecs import hookimpl
-from kernel.plugin import PluginContext, PluginInfo
+from kernel.core.events import Subscription
+from kernel.host.hookspecs import hookimpl
+from kernel.host.plugin import PluginContext, PluginInfo
 
 from .config import MailConfig, effective
 

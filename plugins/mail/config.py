@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 
-from kernel.messages import constraint, message
+from kernel.core.messages import constraint, message
 
 
 @message

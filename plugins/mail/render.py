@@ -8,7 +8,7 @@ from importlib import resources
 from string import Template
 from typing import Any
 
-from kernel import iso4217
+from kernel.core import iso4217
 
 
 def money(minor: int, currency: str) -> str:

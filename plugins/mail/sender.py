@@ -10,9 +10,9 @@ from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
 
-from kernel.context import CallContext, Principal
-from kernel.events import current_delivery
-from kernel.status import BusError, Status
+from kernel.core.context import CallContext, Principal
+from kernel.core.events import current_delivery
+from kernel.core.status import BusError, Status
 from plugins.auth.contract import GetUser, Users
 
 from .config import MailConfig

@@ -3,22 +3,22 @@ fulfilment and refunds (uses the shipping plugin for addresses, shipping and tax
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING, Any
 
-from kernel.graphql import GraphQLPart
-from kernel.hookspecs import hookimpl
-from kernel.plugin import PluginContext, PluginInfo
-from kernel.rest import Route
+from aiohttp import web
+
+from kernel.host.hookspecs import contribution, hookimpl, periodic
+from kernel.host.plugin import PluginContext, PluginInfo
 
 from .config import OrdersConfig
 from .contract import SCOPES, OrderCancelled, OrderCreated, OrderFulfilled, OrderPlaced, OrderRefunded, Orders
 
+if TYPE_CHECKING:
+    from .guest_session import GuestSessions
+
 log = logging.getLogger("shop.plugins.orders")
-# The servicer of each runtime (tests run several apps in one process), for the lifespan task.
-_SERVICERS: dict[int, Any] = {}
 
 
 @hookimpl
@@ -29,40 +29,25 @@ def shop_plugin() -> PluginInfo:
                       scopes=SCOPES, config=OrdersConfig)
 
 
-@hookimpl
-def shop_tables(ctx: PluginContext) -> list[Any]:
-    from .tables import TABLES
-
-    return list(TABLES)
+shop_tables = contribution(__name__, ".tables:TABLES")
 
 
 @hookimpl
 def shop_services(ctx: PluginContext) -> list[tuple[Any, object]]:
     from .service import OrdersServicer
 
-    servicer = OrdersServicer(ctx)
-    _SERVICERS[id(ctx.runtime)] = servicer
+    servicer = ctx.state(OrdersServicer, lambda: OrdersServicer(ctx))
     return [(Orders, servicer)]
 
 
-@hookimpl
-def shop_routes(ctx: PluginContext) -> list[Route]:
-    from .rest import routes
-
-    return routes()
+shop_routes = contribution(__name__, ".rest:routes()")
+shop_graphql = contribution(__name__, ".graphql:part()")
 
 
-@hookimpl
-def shop_graphql(ctx: PluginContext) -> GraphQLPart:
-    from .graphql import part
-
-    return part()
-
-
-def _guests(ctx: PluginContext) -> Any:
+def _guests(ctx: PluginContext) -> GuestSessions:
     from .guest_session import GuestSessions
 
-    return GuestSessions(ctx)
+    return ctx.state(GuestSessions, lambda: GuestSessions(ctx))  # one for the three hooks that use it
 
 
 @hookimpl
@@ -83,29 +68,16 @@ def shop_web_routes(ctx: PluginContext) -> list[Any]:
     return [web.post("/api/guest-session", _guests(ctx).start)]
 
 
-async def _recover_every(servicer: Any, every: float) -> None:
-    while True:
-        await asyncio.sleep(every)
-        try:
-            while await servicer.admin.finish_pending_refunds() == 100:  # a full batch: more may be due
-                pass
-            while await servicer.flow.finish_interrupted_cancellations() == 100:
-                pass
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("orders_recovery_failed")
-
-
 @hookimpl
-def shop_lifespan(ctx: PluginContext) -> Any:
-    async def lifespan(app: Any) -> AsyncIterator[None]:
-        servicer = _SERVICERS[id(ctx.runtime)]
-        every = (ctx.config or OrdersConfig()).recovery_every_ms / 1000
-        task = asyncio.create_task(_recover_every(servicer, every), name="orders-recovery")
-        yield
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        _SERVICERS.pop(id(ctx.runtime), None)
+def shop_lifespan(ctx: PluginContext) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def recover() -> None:
+        from .service import OrdersServicer
 
-    return lifespan
+        servicer = ctx.made(OrdersServicer)  # made by shop_services
+        while await servicer.admin.finish_pending_refunds() == 100:  # a full batch: more may be due
+            pass
+        while await servicer.flow.finish_interrupted_cancellations() == 100:
+            pass
+
+    every = (ctx.config or OrdersConfig()).recovery_every_ms / 1000
+    return periodic("orders_recovery", every, recover, log)

@@ -12,8 +12,8 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from kernel.context import CallContext
-from kernel.status import BusError, Status
+from kernel.core.context import CallContext
+from kernel.core.status import BusError, Status
 from plugins.auth.contract import GetUser, Users
 from plugins.payments.contract import CaptureIntent, Payments, RefundPayment
 from plugins.wallet.contract import Credit, Wallets

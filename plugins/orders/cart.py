@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from kernel.context import CallContext
-from kernel.status import BusError, Status
+from kernel.core.context import CallContext
+from kernel.core.status import BusError, Status
 from plugins.catalog.contract import Catalog, GetProductsByIds, Product
 
 from .contract import (
@@ -60,7 +60,7 @@ class CartStore:
         """(product id, variant id) for a line addressed by product (and maybe variant)."""
         pid = parse_uuid(product_id)
         product = None if pid is None else (await self.products([pid], ctx)).get(pid)
-        if product is None:
+        if pid is None or product is None:
             raise unknown_product()
         if variant_id is None:
             if len(product.variants) != 1:

@@ -16,9 +16,9 @@ from typing import Any
 
 import orjson
 
-from kernel.context import CallContext
-from kernel.messages import INT64_MAX
-from kernel.status import BusError, Status, precondition
+from kernel.core.context import CallContext
+from kernel.core.messages import INT64_MAX
+from kernel.core.status import BusError, Status, precondition
 from plugins.catalog.contract import Catalog, Product, Restock, StockLine, TakeStock, Variant
 from plugins.payments.contract import (
     Ack,

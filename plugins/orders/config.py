@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kernel.messages import constraint, message
+from kernel.core.messages import constraint, message
 
 
 @message

@@ -5,10 +5,10 @@ from __future__ import annotations
 import typing
 from typing import Any, Literal
 
-from kernel.events import Event
-from kernel.messages import Timestamp, Uuid, constraint, message
-from kernel.scopes import Scope
-from kernel.service import Service, rpc
+from kernel.core.events import Event
+from kernel.core.messages import Timestamp, Uuid, constraint, message
+from kernel.core.scopes import Scope
+from kernel.core.service import Service, rpc
 from plugins.catalog.contract import OPTIONS_GRAPHQL
 from plugins.payments.contract import Ack, PaymentOutcome
 from plugins.shipping.contract import Address, AddressInput, ShippingMethod

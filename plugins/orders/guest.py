@@ -15,7 +15,7 @@ import secrets
 import time
 from typing import Any
 
-from kernel.status import BusError, Status
+from kernel.core.status import BusError, Status
 
 from .store import parse_uuid
 

@@ -18,9 +18,10 @@ import uuid
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
-from kernel.context import Principal
-from kernel.rest import CTX_KEY
+from kernel.core.context import Principal
+from kernel.web.rest import CTX_KEY
 
 from .cart import MAX_LINES
 from .contract import MAX_QTY
@@ -83,7 +84,7 @@ class GuestSessions:
 
     def middleware(self) -> Any:
         @web.middleware
-        async def merge_guest_cart(request: web.Request, handler: Any) -> web.StreamResponse:
+        async def merge_guest_cart(request: web.Request, handler: Handler) -> web.StreamResponse:
             resp = await handler(request)
             raw = request.cookies.get(COOKIE)
             ctx = request.get(CTX_KEY)

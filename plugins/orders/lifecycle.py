@@ -11,7 +11,7 @@ reason naming the action and the status.
 
 from __future__ import annotations
 
-from kernel.status import BusError, Status
+from kernel.core.status import BusError, Status
 
 # action -> {from status: to status}; "*" keeps the status it had.
 TRANSITIONS: dict[str, dict[str, str]] = {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kernel.rest import Route
+from kernel.web.rest import Route
 
 from .contract import Orders
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from kernel.context import CallContext
+from kernel.core.context import CallContext
 from plugins.payments.contract import Ack, PaymentOutcome
 
 from .admin import AdminOps

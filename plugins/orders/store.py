@@ -10,8 +10,8 @@ from typing import Any
 
 import orjson
 
-from kernel.db import Database
-from kernel.status import BusError, Status
+from kernel.core.status import BusError, Status
+from kernel.storage.db import Database
 from plugins.shipping.contract import Address, ShippingMethod
 
 from .contract import Fulfillment, Order, OrderItem, OrderPage, OrderPayment, Refund

@@ -6,24 +6,20 @@ plugins/testpay). A lifespan task expires unpaid intents. See docs/payments.md.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from aiohttp import web
 
-from kernel.graphql import GraphQLPart
-from kernel.hookspecs import hookimpl
-from kernel.plugin import PluginContext, PluginError, PluginInfo, call_each
-from kernel.rest import Route
+from kernel.host.hookspecs import contribution, hookimpl, periodic
+from kernel.host.loader import call_each
+from kernel.host.plugin import PluginContext, PluginError, PluginInfo
 
 from .config import PaymentsConfig
 from .contract import SCOPES, Payments
 
 log = logging.getLogger("shop.plugins.payments")
-# The servicer of each runtime (tests run several apps in one process), for the lifespan task.
-_SERVICERS: dict[int, Any] = {}
 
 
 @hookimpl
@@ -32,11 +28,7 @@ def shop_plugin() -> PluginInfo:
                       config=PaymentsConfig, scopes=SCOPES)
 
 
-@hookimpl
-def shop_tables(ctx: PluginContext) -> list[Any]:
-    from .tables import TABLES
-
-    return list(TABLES)
+shop_tables = contribution(__name__, ".tables:TABLES")
 
 
 def collect_providers(ctx: PluginContext) -> dict[str, Any]:
@@ -67,47 +59,23 @@ def shop_services(ctx: PluginContext) -> list[tuple[Any, object]]:
     if ctx.config.provider not in providers:
         raise PluginError(f"[plugins.payments] provider = {ctx.config.provider!r}, but no enabled plugin adds it "
                           f"(added: {', '.join(sorted(providers)) or 'none'}; the test provider is plugin 'testpay')")
-    servicer = PaymentsServicer(ctx, ctx.config, providers)
-    _SERVICERS[id(ctx.runtime)] = servicer
+    servicer = ctx.state(PaymentsServicer, lambda: PaymentsServicer(ctx, ctx.config, providers))
     return [(Payments, servicer)]
 
 
-@hookimpl
-def shop_routes(ctx: PluginContext) -> list[Route]:
-    from .rest import ROUTES
-
-    return list(ROUTES)
+shop_routes = contribution(__name__, ".rest:ROUTES")
+shop_graphql = contribution(__name__, ".graphql:part()")
 
 
 @hookimpl
-def shop_graphql(ctx: PluginContext) -> GraphQLPart:
-    from .graphql import part
+def shop_lifespan(ctx: PluginContext) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def expire() -> None:
+        from .service import PaymentsServicer
 
-    return part()
+        servicer = ctx.made(PaymentsServicer)  # made by shop_services
+        while await servicer.expire_due() == 100:  # a full batch: more may be due
+            pass
+        while await servicer.finish_pending_refunds() == 100:
+            pass
 
-
-async def _expire_every(servicer: Any, every: float) -> None:
-    while True:
-        await asyncio.sleep(every)
-        try:
-            while await servicer.expire_due() == 100:  # a full batch: more may be due
-                pass
-            while await servicer.finish_pending_refunds() == 100:
-                pass
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("payments_expiry_failed")
-
-
-@hookimpl
-def shop_lifespan(ctx: PluginContext) -> Any:
-    async def lifespan(app: web.Application) -> AsyncIterator[None]:
-        servicer = _SERVICERS[id(ctx.runtime)]
-        task = asyncio.create_task(_expire_every(servicer, ctx.config.expiry_every_ms / 1000), name="payments-expiry")
-        yield
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        _SERVICERS.pop(id(ctx.runtime), None)
-
-    return lifespan
+    return periodic("payments_expiry", ctx.config.expiry_every_ms / 1000, expire, log)

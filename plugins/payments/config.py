@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from kernel.messages import constraint, message
+from kernel.core.messages import constraint, message
 
 
 @message

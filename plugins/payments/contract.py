@@ -14,9 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from kernel.messages import Timestamp, Uuid, constraint, message
-from kernel.scopes import Scope
-from kernel.service import Service, rpc
+from kernel.core.messages import Timestamp, Uuid, constraint, message
+from kernel.core.scopes import Scope
+from kernel.core.service import Service, rpc
 
 SCOPES = (Scope("payments:write", "Confirm your card payments"),)
 
@@ -25,6 +25,7 @@ IntentStatus = Literal["requires_payment_method", "processing", "requires_action
                        "succeeded", "canceled"]
 INTENT_STATUSES: tuple[str, ...] = typing.get_args(IntentStatus)
 Outcome = Literal["paid", "expired", "canceled"]
+ProviderStatus = Literal["authorized", "captured", "requires_action", "declined", "failed"]
 
 
 # ---- the provider protocol (plugins add providers through the shop_payment_providers hook)
@@ -39,7 +40,7 @@ class ProviderResult:
     confirm again), ``declined`` (the card said no) or ``failed`` (try again later).
     """
 
-    status: Literal["authorized", "captured", "requires_action", "declined", "failed"]
+    status: ProviderStatus
     provider_ref: str = ""
     brand: str = ""
     last4: str = ""

@@ -20,8 +20,8 @@ from typing import Any
 
 import orjson
 
-from kernel.context import CallContext
-from kernel.status import BusError, Status, invalid, precondition
+from kernel.core.context import CallContext
+from kernel.core.status import BusError, Status, invalid, precondition
 
 from .contract import (
     CancelIntent,
@@ -29,6 +29,7 @@ from .contract import (
     ConfirmPayment,
     CreateIntent,
     GetPayment,
+    Outcome,
     PaymentIntent,
     PaymentOutcome,
     PaymentProvider,
@@ -234,7 +235,7 @@ class PaymentsServicer:
         except Exception:
             log.exception("payment_undo_failed", extra={"intent_id": str(intent_id)})
 
-    async def _notify(self, row: Any, outcome: str, ctx: CallContext) -> None:
+    async def _notify(self, row: Any, outcome: Outcome, ctx: CallContext) -> None:
         method = next((m for m in self.pctx.bus.methods() if m.full_name == row["notify"]), None)
         if method is None:
             log.error("payment_notify_missing", extra={"intent_id": str(row["id"]), "notify": row["notify"]})
@@ -419,7 +420,7 @@ class PaymentsServicer:
             raise invalid("card", "is accepted only in demo mode: confirm with a payment token instead")
         iid = _uuid(req.id)
         row = iid and await self.db.fetchrow("SELECT provider FROM payments_intent WHERE id = $1", iid)
-        if not row:
+        if not row or iid is None:
             raise intent_not_found()
         tokenize = getattr(self.provider(row["provider"]), "tokenize_card", None)
         if tokenize is None:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from kernel.graphql import GraphQLPart
-from kernel.hookspecs import hookimpl
-from kernel.plugin import PluginContext, PluginInfo
-from kernel.rest import Route
+from kernel.host.hookspecs import contribution, hookimpl
+from kernel.host.plugin import PluginContext, PluginInfo
 
 from .contract import SCOPES, Shipping
 
@@ -19,11 +17,7 @@ def shop_plugin() -> PluginInfo:
                       scopes=SCOPES)
 
 
-@hookimpl
-def shop_tables(ctx: PluginContext) -> list[Any]:
-    from .tables import TABLES
-
-    return list(TABLES)
+shop_tables = contribution(__name__, ".tables:TABLES")
 
 
 @hookimpl
@@ -33,22 +27,6 @@ def shop_services(ctx: PluginContext) -> list[tuple[Any, object]]:
     return [(Shipping, ShippingServicer(ctx))]
 
 
-@hookimpl
-def shop_routes(ctx: PluginContext) -> list[Route]:
-    from .rest import routes
-
-    return routes()
-
-
-@hookimpl
-def shop_graphql(ctx: PluginContext) -> GraphQLPart:
-    from .graphql import part
-
-    return part()
-
-
-@hookimpl
-def shop_seed_demo(ctx: PluginContext) -> Any:
-    from .seed import seed_demo
-
-    return seed_demo
+shop_routes = contribution(__name__, ".rest:routes()")
+shop_graphql = contribution(__name__, ".graphql:part()")
+shop_seed_demo = contribution(__name__, ".seed:seed_demo")

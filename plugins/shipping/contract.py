@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from kernel.messages import Timestamp, Uuid, constraint, message
-from kernel.scopes import Scope
-from kernel.service import Service, rpc
+from kernel.core.messages import Timestamp, Uuid, constraint, message
+from kernel.core.scopes import Scope
+from kernel.core.service import Service, rpc
 
 # The admin scope is shipping's own (implied by ``admin``), so shipping runs with orders disabled;
 # give an integration both ``orders:manage`` and ``shipping:manage`` to run orders and shipping.

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import datetime
 import re
 import uuid
 from typing import Any
 
 import pycountry
 
-from kernel.context import CallContext
-from kernel.messages import camel
-from kernel.status import BusError, Status
+from kernel.core.context import CallContext
+from kernel.core.messages import camel
+from kernel.core.status import BusError, Status
 
 from .contract import (
     Address,
@@ -54,7 +55,7 @@ def parse_uuid(value: str | None) -> str | None:
         return None
 
 
-def iso(ts: Any) -> str:
+def iso(ts: datetime.datetime) -> str:
     return ts.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 

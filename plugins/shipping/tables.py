@@ -7,7 +7,7 @@ from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
-from kernel.columns import Char
+from kernel.storage.columns import Char
 
 
 class AddressRow(Table, tablename="shipping_address"):

@@ -10,20 +10,23 @@ events) and ``GET /test-provider/hosted-fields.js`` (the client-side script).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from aiohttp import web
 
-from kernel.context import CallContext
-from kernel.graphql import GraphQLPart, bus_field
-from kernel.hookspecs import hookimpl
-from kernel.messages import constraint, message
-from kernel.plugin import PluginContext, PluginError, PluginInfo
-from kernel.rest import Route
-from kernel.status import HTTP_STATUS, BusError
+from kernel.core.context import CallContext
+from kernel.core.messages import constraint, message
+from kernel.core.status import HTTP_STATUS, BusError
+from kernel.host.hookspecs import contribution, hookimpl
+from kernel.host.plugin import PluginContext, PluginError, PluginInfo
+from kernel.web.graphql import GraphQLPart, bus_field
+from kernel.web.rest import Route
 
 from .contract import TestProvider
+
+if TYPE_CHECKING:
+    from .provider import TestPayProvider
 
 STATIC = Path(__file__).parent / "static"
 MAX_WEBHOOK_BODY = 64 * 1024
@@ -46,23 +49,14 @@ def shop_plugin() -> PluginInfo:
                       requires=("payments",), config=TestPayConfig)
 
 
-@hookimpl
-def shop_tables(ctx: PluginContext) -> list[Any]:
-    from .tables import TABLES
-
-    return list(TABLES)
+shop_tables = contribution(__name__, ".tables:TABLES")
 
 
-_PROVIDERS: dict[int, Any] = {}
-
-
-def provider_of(ctx: PluginContext) -> Any:
+def provider_of(ctx: PluginContext) -> TestPayProvider:
+    """The app's one provider: payments asks for it (shop_payment_providers), the test service drives it."""
     from .provider import TestPayProvider
 
-    key = id(ctx.runtime)
-    if key not in _PROVIDERS:
-        _PROVIDERS[key] = TestPayProvider(ctx)
-    return _PROVIDERS[key]
+    return ctx.state(TestPayProvider, lambda: TestPayProvider(ctx))
 
 
 @hookimpl

@@ -13,8 +13,8 @@ Test cards (any future expiry, any 3-4 digit CVC):
 
 from __future__ import annotations
 
-from kernel.messages import constraint, message
-from kernel.service import Service, rpc
+from kernel.core.messages import constraint, message
+from kernel.core.service import Service, rpc
 
 SUCCEED = "4242424242424242"
 REQUIRES_ACTION = "4000002500003155"

@@ -18,8 +18,8 @@ from typing import Any
 
 import orjson
 
-from kernel.status import BusError, Status, invalid
-from plugins.payments.contract import ProviderResult, WebhookEvent, WebhookRejected
+from kernel.core.status import BusError, Status, invalid
+from plugins.payments.contract import ProviderResult, ProviderStatus, WebhookEvent, WebhookRejected
 
 from .contract import DECLINED, INSUFFICIENT, PROCESSING_ERROR, REQUIRES_ACTION
 
@@ -140,7 +140,7 @@ class TestPayProvider:
                 return ProviderResult(status="requires_action", provider_ref="",
                                       next_action={"type": "redirect", "url": f"/test-provider/actions/{token}"})
             ref = f"tp_ch_{secrets.token_hex(12)}"
-            status = "captured" if capture else "authorized"
+            status: ProviderStatus = "captured" if capture else "authorized"
             await self.db.execute("INSERT INTO testpay_charge (ref, token, amount_minor, currency, status) "
                                   "VALUES ($1, $2, $3, $4, $5)", ref, token, amount_minor, currency, status)
         return ProviderResult(status=status, provider_ref=ref, brand=row["brand"], last4=row["last4"])

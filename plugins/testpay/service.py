@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from kernel.context import CallContext
-from kernel.status import BusError, Status
+from kernel.core.context import CallContext
+from kernel.core.status import BusError, Status
 
 from .contract import ActionDone, CardToken, CompleteAction, TokenizeCard
 

@@ -19,7 +19,7 @@ class TokenRow(Table, tablename="testpay_token"):
 
 
 class ChargeRow(Table, tablename="testpay_charge"):
-    ref = Text(primary_key=True)
+    charge_ref = Text(primary_key=True, db_column_name="ref")  # `ref` is a Table method: another attribute name
     token = ForeignKey(TokenRow, null=False, on_delete=OnDelete.restrict, unique=True)
     amount_minor = BigInt()
     currency = Text()

@@ -11,11 +11,8 @@ import argparse
 import sys
 from typing import Any
 
-from kernel.cli import Command
-from kernel.graphql import GraphQLPart
-from kernel.hookspecs import hookimpl
-from kernel.plugin import PluginContext, PluginInfo
-from kernel.rest import Route
+from kernel.host.hookspecs import contribution, hookimpl
+from kernel.host.plugin import Command, PluginContext, PluginInfo
 
 from .contract import SCOPES, Wallets
 from .money import Money, WalletConfig
@@ -28,11 +25,7 @@ def shop_plugin() -> PluginInfo:
                       scopes=SCOPES)
 
 
-@hookimpl
-def shop_tables(ctx: PluginContext) -> list[Any]:
-    from .tables import TABLES
-
-    return list(TABLES)
+shop_tables = contribution(__name__, ".tables:TABLES")
 
 
 @hookimpl
@@ -43,18 +36,8 @@ def shop_services(ctx: PluginContext) -> list[tuple[Any, object]]:
     return [(Wallets, WalletServicer(ctx, Money(config), config))]
 
 
-@hookimpl
-def shop_routes(ctx: PluginContext) -> list[Route]:
-    from .rest import ROUTES
-
-    return list(ROUTES)
-
-
-@hookimpl
-def shop_graphql(ctx: PluginContext) -> GraphQLPart:
-    from .graphql import graphql_part
-
-    return graphql_part()
+shop_routes = contribution(__name__, ".rest:ROUTES")
+shop_graphql = contribution(__name__, ".graphql:graphql_part()")
 
 
 async def _ledger_verify(args: argparse.Namespace, rt: Any) -> int:

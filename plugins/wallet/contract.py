@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from kernel.messages import Timestamp, Uuid, constraint, message
-from kernel.scopes import Scope
-from kernel.service import Service, rpc
+from kernel.core.messages import Timestamp, Uuid, constraint, message
+from kernel.core.scopes import Scope
+from kernel.core.service import Service, rpc
 from plugins.payments.contract import Ack, PaymentOutcome
 
 # The scopes this plugin enforces (docs/plugins.md, "Scopes"); the consent screen shows the descriptions.

@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 
-from kernel.status import BusError, Status, precondition
+from kernel.core.status import BusError, Status, precondition
 
 log = logging.getLogger("shop.plugins.wallet")
 

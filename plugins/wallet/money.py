@@ -14,9 +14,9 @@ from collections.abc import Mapping
 from fractions import Fraction
 from typing import Any
 
-from kernel.iso4217 import EXPONENTS
-from kernel.messages import INT64_MAX, DecodeError, FieldError, constraint, message
-from kernel.status import BusError, Status, invalid
+from kernel.core.iso4217 import EXPONENTS
+from kernel.core.messages import INT64_MAX, DecodeError, FieldError, constraint, message
+from kernel.core.status import BusError, Status, invalid
 
 DEFAULT_CURRENCIES = ("EUR", "USD", "GBP", "JPY", "CHF", "BHD")
 DEFAULT_RATES: dict[str, str] = {

@@ -1,4 +1,4 @@
-"""Simple reads written with Piccolo's query builder, compiled once (``kernel.db.Statement``).
+"""Simple reads written with Piccolo's query builder, compiled once (``kernel.storage.db.Statement``).
 
 scripts/bench/query_builder.py measured a statement at the cost of hand-written SQL;
 a query built on every call costs about twice as much, so none is built per call.
@@ -7,7 +7,7 @@ Everything with row locks, bulk writes or arithmetic updates stays SQL (ledger.p
 
 from __future__ import annotations
 
-from kernel.db import Arg, Statement
+from kernel.storage.db import Arg, Statement
 
 from .tables import CardRefund as R
 from .tables import WalletAccount as A

@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from kernel.context import CallContext
-from kernel.iso4217 import EXPONENTS
-from kernel.plugin import PluginContext
-from kernel.status import BusError, Status, invalid, precondition
+from kernel.core.context import CallContext
+from kernel.core.iso4217 import EXPONENTS
+from kernel.core.status import BusError, Status, invalid, precondition
+from kernel.host.plugin import PluginContext
 from plugins.auth.contract import FindUserByEmail, Users
 from plugins.payments.contract import Ack, CreateIntent, PaymentOutcome, Payments, PayNow
 
@@ -213,7 +213,7 @@ class WalletServicer:
                 currency, req.user_id, SALES)}
             user = found.get(("user", req.user_id))
             balance = 0 if user is None else user["balance_minor"]
-            if balance < amount:
+            if user is None or balance < amount:  # no wallet: a balance of 0 (amounts are positive)
                 raise precondition("INSUFFICIENT_FUNDS",
                                    f"Not enough money in the {currency} wallet: the balance is {balance}, "
                                    f"{amount} is needed.")

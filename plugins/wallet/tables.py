@@ -1,7 +1,7 @@
 """Piccolo tables of the wallet plugin (the schema itself is in migrations/wallet/).
 
 They describe the schema exactly (tests/test_tables.py compares them with the
-migrated database). The ledger's postings use SQL through kernel.db: row locks,
+migrated database). The ledger's postings use SQL through kernel.storage.db: row locks,
 unnest bulk inserts and one-statement balance updates have no query-builder form.
 """
 
@@ -11,7 +11,7 @@ from piccolo.columns import UUID, BigInt, BigSerial, ForeignKey, Text, Timestamp
 from piccolo.columns.base import OnDelete
 from piccolo.table import Table
 
-from kernel.columns import Char
+from kernel.storage.columns import Char
 
 
 class WalletAccount(Table, tablename="wallet_accounts"):

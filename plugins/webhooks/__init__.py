@@ -7,12 +7,9 @@ from typing import Any
 
 from aiohttp import web
 
-from kernel.cli import Command
-from kernel.events import Subscription
-from kernel.graphql import GraphQLPart
-from kernel.hookspecs import hookimpl
-from kernel.plugin import PluginContext, PluginInfo
-from kernel.rest import Route
+from kernel.core.events import Subscription
+from kernel.host.hookspecs import contribution, hookimpl
+from kernel.host.plugin import PluginContext, PluginInfo
 
 from .config import WebhooksConfig, effective
 from .contract import Webhooks
@@ -20,13 +17,9 @@ from .delivery import DeliveryWorker, WebhookMetrics
 
 
 def state(ctx: PluginContext) -> DeliveryWorker:
-    """One delivery worker per app, kept on the runtime (no module globals)."""
-    rt = ctx.runtime
-    worker: DeliveryWorker | None = getattr(rt, "webhooks_worker", None)
-    if worker is None:
-        worker = DeliveryWorker(ctx.db, effective(ctx.config), WebhookMetrics(rt.metrics.registry))
-        rt.webhooks_worker = worker
-    return worker
+    """One delivery worker per app (the plugin's state slot, no module globals)."""
+    return ctx.state(DeliveryWorker, lambda: DeliveryWorker(ctx.db, effective(ctx.config),
+                                                             WebhookMetrics(ctx.runtime.metrics.registry)))
 
 
 @hookimpl
@@ -35,11 +28,7 @@ def shop_plugin() -> PluginInfo:
                       description="signed webhooks (Standard Webhooks) for order, product and stock events")
 
 
-@hookimpl
-def shop_tables(ctx: PluginContext) -> list[Any]:
-    from .tables import TABLES
-
-    return list(TABLES)
+shop_tables = contribution(__name__, ".tables:TABLES")
 
 
 @hookimpl
@@ -58,25 +47,9 @@ def shop_event_handlers(ctx: PluginContext) -> list[Subscription]:
     return subscriptions(ctx, worker.cfg, worker.wake)
 
 
-@hookimpl
-def shop_routes(ctx: PluginContext) -> list[Route]:
-    from .rest import routes
-
-    return routes()
-
-
-@hookimpl
-def shop_graphql(ctx: PluginContext) -> GraphQLPart:
-    from .graphql import part
-
-    return part()
-
-
-@hookimpl
-def shop_cli(ctx: PluginContext) -> list[Command]:
-    from .cli import commands
-
-    return commands()
+shop_routes = contribution(__name__, ".rest:routes()")
+shop_graphql = contribution(__name__, ".graphql:part()")
+shop_cli = contribution(__name__, ".cli:commands()")
 
 
 @hookimpl

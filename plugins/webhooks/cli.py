@@ -8,10 +8,10 @@ from typing import Any
 
 import orjson
 
-from kernel.cli import CliError, Command
-from kernel.context import CallContext, Principal
-from kernel.messages import DecodeError, decode, encode
-from kernel.status import BusError
+from kernel.core.context import CallContext, Principal
+from kernel.core.messages import DecodeError, decode, encode
+from kernel.core.status import BusError
+from kernel.host.plugin import CliError, Command
 
 from .contract import EVENT_TYPES, Webhooks
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from kernel.messages import constraint, message
-from kernel.service import Service, rpc
+from kernel.core.messages import constraint, message
+from kernel.core.service import Service, rpc
 
 # The event catalogue (docs/webhooks.md); plugins/webhooks/fanout.py maps domain events onto it.
 EVENT_TYPES = (

@@ -138,7 +138,7 @@ class DeliveryWorker:
         self._wake.set()
 
     def backoff(self, attempts: int) -> float:
-        delay = min(float(self.cfg.retry_max_seconds), self.cfg.retry_base_ms / 1000 * 2 ** max(0, attempts - 1))
+        delay: float = min(float(self.cfg.retry_max_seconds), self.cfg.retry_base_ms / 1000 * 2 ** max(0, attempts - 1))
         return delay / 2 + random.uniform(0, delay / 2)
 
     async def start(self) -> None:

@@ -15,10 +15,10 @@ from typing import Any
 
 import orjson
 
-from kernel.context import CallContext
-from kernel.events import Event, Subscription, current_delivery
-from kernel.messages import encode
-from kernel.status import BusError, Status
+from kernel.core.context import CallContext
+from kernel.core.events import Event, Subscription, current_delivery
+from kernel.core.messages import encode
+from kernel.core.status import BusError, Status
 from plugins.catalog.contract import Catalog, GetProductsByIds, ProductChanged
 from plugins.orders.contract import OrderCancelled, OrderCreated, OrderFulfilled, OrderPlaced, OrderRefunded
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kernel.graphql import GraphQLPart, bus_field
+from kernel.web.graphql import GraphQLPart, bus_field
 
 from .contract import Webhooks
 

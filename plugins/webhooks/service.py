@@ -7,8 +7,8 @@ import secrets
 import uuid
 from typing import Any
 
-from kernel.context import CallContext
-from kernel.status import BusError, Status, invalid, not_found
+from kernel.core.context import CallContext
+from kernel.core.status import BusError, Status, invalid, not_found
 
 from .config import WebhooksConfig
 from .contract import (

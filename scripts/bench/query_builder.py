@@ -3,7 +3,7 @@
 
 For each query, three ways to run it on the same pool, interleaved in rounds so that
 machine noise hits all alike: hand-written SQL; the Piccolo query built and compiled
-on every call; a ``kernel.db.Statement`` (built and compiled once). Prints the median
+on every call; a ``kernel.storage.db.Statement`` (built and compiled once). Prints the median
 microseconds per call over the rounds. docs/architecture.md (Storage) quotes the result.
 
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres .venv/bin/python scripts/bench/query_builder.py
@@ -24,7 +24,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from kernel.db import Arg, Database, Statement, bind_tables  # noqa: E402
+from kernel.storage.db import Arg, Database, Statement, bind_tables  # noqa: E402
 from plugins.wallet.tables import WalletAccount as W  # noqa: E402
 from tests.support.live import LiveShop  # noqa: E402
 

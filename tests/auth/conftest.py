@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestServer
 
-from kernel.app import create_app, runtime_of
-from kernel.config import Settings
+from kernel.engine.config import Settings
+from kernel.host.app import create_app, runtime_of
 
 
 def free_port() -> int:
@@ -39,4 +39,6 @@ async def live(settings: Settings) -> AsyncIterator[Callable[..., Any]]:
 
 def authority_of(server_or_client: Any) -> Any:
     app = getattr(server_or_client, "app", None) or server_or_client.server.app
-    return runtime_of(app).auth_authority
+    from plugins.auth import authority_of
+
+    return authority_of(runtime_of(app))

@@ -12,14 +12,14 @@ import orjson
 import pytest
 from aiohttp.test_utils import TestServer
 
-from kernel.app import create_app
+from kernel.host.app import create_app
 from tests.conftest import ROOT
 from tests.support.live import run_async
 
 
 @pytest.fixture
 def cli(database_url, servers, monkeypatch, capsys):
-    from kernel.cli import main
+    from kernel.commands.cli import main
 
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("REDIS_URL", servers["redis"])

@@ -12,8 +12,8 @@ import pytest
 from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from kernel.context import CallContext
-from kernel.status import BusError, Status
+from kernel.core.context import CallContext
+from kernel.core.status import BusError, Status
 from plugins.auth.contract import FindUserByEmail, GetUser, Users
 from tests.conftest import rt_of
 from tests.support.auth_helpers import bearer, create_user, user_token
@@ -113,7 +113,7 @@ async def test_users_bus_methods(make_client):
 
 
 def test_cli_creates_users_and_clients_and_rotates_keys(database_url, servers, monkeypatch, capsys):
-    from kernel.cli import main
+    from kernel.commands.cli import main
     from tests.conftest import ROOT
 
     monkeypatch.setenv("DATABASE_URL", database_url)

@@ -14,14 +14,14 @@ import plugins.orders
 import plugins.payments
 import plugins.testpay
 import plugins.wallet
-from kernel.app import create_app
-from kernel.context import CallContext
-from kernel.hookspecs import hookimpl
-from kernel.messages import message
-from kernel.plugin import PluginContext, PluginError, PluginInfo
-from kernel.rest import Route
-from kernel.scopes import Scope, ScopeRegistry
-from kernel.service import Service, rpc
+from kernel.core.context import CallContext
+from kernel.core.messages import message
+from kernel.core.scopes import Scope, ScopeRegistry
+from kernel.core.service import Service, rpc
+from kernel.host.app import create_app
+from kernel.host.hookspecs import hookimpl
+from kernel.host.plugin import PluginContext, PluginError, PluginInfo
+from kernel.web.rest import Route
 from tests.support.auth_helpers import bearer, token_response
 
 FIRST_PARTY = [plugins.auth, plugins.catalog, plugins.wallet, plugins.orders, plugins.payments, plugins.testpay]
@@ -82,7 +82,7 @@ def test_a_method_needing_a_scope_nobody_declares_is_a_startup_error(settings):
     ((Scope("orders:read", "Again"),), "already declared by 'orders'"),
     ((Scope("Bad Name", "x"),), "must match"),
     ((Scope("ok:name", "  "),), "needs a description"),
-    (("plain-string",), "must be kernel.scopes.Scope"),
+    (("plain-string",), "must be kernel.core.scopes.Scope"),
     ((Scope("x:y", "X", implied_by=("root",)),), "implied by undeclared 'root'"),
 ])
 def test_bad_scope_declarations_are_startup_errors_naming_the_plugin(settings, scopes, message):
@@ -91,7 +91,7 @@ def test_bad_scope_declarations_are_startup_errors_naming_the_plugin(settings, s
 
 
 def test_the_registry_is_the_union_of_the_plugins_declarations(settings):
-    from kernel.app import runtime_of
+    from kernel.host.app import runtime_of
 
     rt = runtime_of(create_app(settings, FIRST_PARTY))
     names = set(rt.scopes.names())

@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from kernel.app import create_app
+from kernel.host.app import create_app
 from tests.conftest import ROOT
 from tests.support.auth_helpers import DEFAULT_PASSWORD, create_user
 

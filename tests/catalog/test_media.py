@@ -240,7 +240,7 @@ async def test_adding_and_deleting_an_image_publish_product_updated_with_the_ima
         catalog_client):
     import asyncio
 
-    from kernel.events import Subscription
+    from kernel.core.events import Subscription
     from plugins.catalog.contract import ProductChanged
     from tests.conftest import rt_of
 

@@ -10,8 +10,8 @@ from urllib.parse import urlparse, urlunparse
 import asyncpg
 import pytest
 
-from kernel.db import Database
-from kernel.migrate import migrate
+from kernel.storage.db import Database
+from kernel.storage.migrate import migrate
 from plugins.catalog import seed
 from tests.catalog.conftest import PLUGINS
 from tests.conftest import ROOT, rt_of
@@ -113,7 +113,7 @@ def test_generator_is_deterministic():
 
 
 async def test_seed_refuses_a_negative_product_count(make_client, empty_db_url):
-    from kernel.cli import CliError
+    from kernel.host.plugin import CliError
 
     c = await make_client(PLUGINS, database_url=empty_db_url)
     with pytest.raises(CliError):

@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from kernel.context import CallContext
-from kernel.status import BusError, Status
+from kernel.core.context import CallContext
+from kernel.core.status import BusError, Status
 from plugins.catalog.contract import (
     Catalog,
     GetProduct,
@@ -149,7 +149,7 @@ async def test_stock_changes_publish_product_changed_through_the_outbox_in_order
     async def on_changed(event: ProductChanged) -> None:
         seen.append(event)
 
-    from kernel.events import Subscription
+    from kernel.core.events import Subscription
 
     rt.events.subscribe(Subscription(ProductChanged, on_changed))
     await rt.bus.call(Catalog.reserve_stock, ReserveStock(lines=_lines((p["id"], 1))), _ctx())

@@ -10,8 +10,8 @@ from urllib.parse import urlparse, urlunparse
 import asyncpg
 import pytest
 
-from kernel.db import Database
-from kernel.migrate import migrate
+from kernel.storage.db import Database
+from kernel.storage.migrate import migrate
 from tests.catalog.conftest import ADMIN, SHOPPER, Shop, uniq
 from tests.conftest import ROOT, rt_of
 

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from kernel.cli import KERNEL_COMMANDS, build_parser
-from kernel.events import Event, Subscription, current_delivery
-from kernel.messages import message
-from kernel.runtime import Runtime
+from kernel.commands.cli import KERNEL_COMMANDS, build_parser
+from kernel.core.events import Event, Subscription, current_delivery
+from kernel.core.messages import message
+from kernel.engine.runtime import Runtime
 from tests.conftest import rt_of
 
 

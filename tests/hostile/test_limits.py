@@ -439,7 +439,7 @@ def test_concurrent_hostile_requests_leave_the_server_healthy(hostile: Hostile) 
 
 
 def test_slow_request_timeout_is_configurable_by_env_and_toml(tmp_path: Any) -> None:
-    from kernel.config import ConfigError, load_settings
+    from kernel.engine.config import ConfigError, load_settings
 
     assert load_settings({}).slow_request_timeout == 30.0
     assert load_settings({"SHOP_SLOW_REQUEST_TIMEOUT": "7"}).slow_request_timeout == 7.0

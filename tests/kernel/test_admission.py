@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from kernel.context import ANONYMOUS, CallContext
-from kernel.status import BusError, Status
+from kernel.core.context import ANONYMOUS, CallContext
+from kernel.core.status import BusError, Status
 from tests.conftest import rt_of
 from tests.support import fake_identity, hello_plugin
 from tests.support.fake_identity import principal_header, user_principal

@@ -9,9 +9,10 @@ from typing import Any
 
 from aiohttp import web
 
-from kernel.app import runtime_of
-from kernel.hookspecs import hookimpl
-from kernel.plugin import PluginInfo, call_each
+from kernel.host.app import runtime_of
+from kernel.host.hookspecs import hookimpl
+from kernel.host.loader import call_each
+from kernel.host.plugin import PluginInfo
 
 
 def _plugin(events: list[str]) -> types.SimpleNamespace:
@@ -58,3 +59,14 @@ async def test_pages_middlewares_lifespan_and_demo_seed_of_a_plugin(make_client)
     assert events == ["started", "seeded ['products']"]
     await client.close()
     assert events[-1] == "stopped"
+
+
+def test_every_hook_is_in_create_apps_table_or_called_elsewhere():
+    from kernel.host import hookspecs
+    from kernel.host.app import HOOK_TABLE, HOOKS_CALLED_ELSEWHERE
+
+    specs = {name for name in vars(hookspecs) if name.startswith("shop_")}
+    tabled = [rule.hook for rule in HOOK_TABLE]
+    assert len(tabled) == len(set(tabled)), "a hook twice in HOOK_TABLE"
+    assert set(tabled) | HOOKS_CALLED_ELSEWHERE == specs
+    assert not set(tabled) & HOOKS_CALLED_ELSEWHERE

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from kernel.status import HTTP_STATUS, Status
+from kernel.core.status import HTTP_STATUS, Status
 from tests.conftest import rt_of
 from tests.support import fake_identity, hello_plugin
 from tests.support.fake_identity import principal_header
@@ -308,7 +308,7 @@ async def test_graphql_responses_of_cached_reads_are_cached_whole_and_invalidate
 
 
 async def test_idempotency_keys_are_forgotten_after_the_replay_window(make_client):
-    from kernel.app import purge_idempotency_keys
+    from kernel.host.app import purge_idempotency_keys
 
     client = await make_client(PLUGINS)
     rt = rt_of(client)

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from kernel.config import OPTIONS, ConfigError, load_settings
-from kernel.plugin import PluginError, discover
+from kernel.engine.config import OPTIONS, ConfigError, load_settings
+from kernel.host.loader import discover
+from kernel.host.plugin import PluginError
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOP = str(Path(sys.executable).parent / "shop")

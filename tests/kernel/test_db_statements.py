@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from kernel.db import Arg, Database, Statement, bind_tables
+from kernel.storage.db import Arg, Database, Statement, bind_tables
 from tests.support.hello_plugin import Greeting
 
 

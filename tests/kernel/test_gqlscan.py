@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from graphql import get_introspection_query
 
-from kernel.gqlscan import ScanLimits, check_variables, scan
-from kernel.status import BusError, Status
+from kernel.core.status import BusError, Status
+from kernel.web.gqlscan import ScanLimits, check_variables, scan
 
 LIMITS = ScanLimits()
 

@@ -1,6 +1,6 @@
 """Meta-tests: the GraphQL schema and the contract's messages agree.
 
-Object, input and enum types are generated from the messages (kernel.gqltypes); a
+Object, input and enum types are generated from the messages (kernel.web.gqltypes); a
 plugin's SDL holds its root fields. These tests fail when a hand-written type
 duplicates a message, when a root field's arguments are not its request message's
 fields, when a root field cannot fail on its own (non-null), and when a hook has no test.
@@ -18,14 +18,14 @@ from typing import Any
 
 import pytest
 
-from kernel import hookspecs
-from kernel.app import runtime_of
-from kernel.gqltypes import GraphQLTypeError, TypeSet, handwritten_types
-from kernel.graphql import GraphQLPart, bus_field, generated_types
-from kernel.messages import camel, constraint, graphql_names, message
-from kernel.scaffold import TEMPLATES
-from kernel.service import Service, rpc
-from kernel.system import GRAPHQL as SYSTEM_GRAPHQL
+from kernel.commands.scaffold import templates
+from kernel.core.messages import camel, constraint, graphql_names, message
+from kernel.core.service import Service, rpc
+from kernel.host import hookspecs
+from kernel.host.app import runtime_of
+from kernel.web.gqltypes import GraphQLTypeError, TypeSet, handwritten_types
+from kernel.web.graphql import GraphQLPart, bus_field, generated_types
+from kernel.web.system import GRAPHQL as SYSTEM_GRAPHQL
 
 ROOT = Path(__file__).resolve().parents[2]
 REVIEWS = ROOT / "examples" / "shop-reviews"
@@ -35,7 +35,7 @@ def _contract_modules() -> list[types.ModuleType]:
     if str(REVIEWS) not in sys.path:
         sys.path.insert(0, str(REVIEWS))
     names = [f"plugins.{p.parent.name}.contract" for p in sorted((ROOT / "plugins").glob("*/contract.py"))]
-    names += ["shop_reviews.contract", "kernel.system"]
+    names += ["shop_reviews.contract", "kernel.web.system"]
     return [importlib.import_module(n) for n in names]
 
 
@@ -52,8 +52,8 @@ def sdl_sources() -> dict[str, str]:
     """Every GraphQL SDL fragment the project ships, by where it lives."""
     out = {str(p.relative_to(ROOT)): p.read_text(encoding="utf-8")
            for p in [*sorted((ROOT / "plugins").glob("*/schema.graphql")), *sorted(ROOT.glob("examples/*/*/schema.graphql"))]}
-    out["kernel/system.py"] = SYSTEM_GRAPHQL.sdl
-    out["kernel/scaffold.py (PKG/schema.graphql)"] = TEMPLATES["PKG/schema.graphql"]
+    out["kernel/web/system.py"] = SYSTEM_GRAPHQL.sdl
+    out["kernel/commands/templates/plugin/PKG/schema.graphql.tmpl"] = templates("plugin")["PKG/schema.graphql"]
     return out
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import inspect
 from pathlib import Path
 
-from kernel import hookspecs
-from kernel.graphql import error_dict
-from kernel.status import HTTP_STATUS, TITLES, BusError, Status
+from kernel.core.status import HTTP_STATUS, TITLES, BusError, Status
+from kernel.host import hookspecs
+from kernel.web.graphql import error_dict
 
 ROOT = Path(__file__).resolve().parents[2]
 

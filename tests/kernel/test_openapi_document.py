@@ -10,9 +10,9 @@ from typing import Any, Literal
 import pytest
 from openapi_spec_validator import validate
 
-from kernel.app import create_app, runtime_of
-from kernel.messages import SchemaSet, Timestamp, Uuid, decode, encode, message
-from kernel.service import Method
+from kernel.core.messages import SchemaSet, Timestamp, Uuid, decode, encode, message
+from kernel.core.service import Method
+from kernel.host.app import create_app, runtime_of
 
 METHODS = ("get", "put", "post", "delete", "patch")
 

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from kernel.redis_link import RedisLink
+from kernel.storage.redis_link import RedisLink
 from tests.support.live import PASSWORD, LiveShop, obtain_token
 
 

@@ -7,12 +7,13 @@ import types
 
 import pytest
 
-from kernel.app import create_app
-from kernel.cli import Command, build_parser
-from kernel.config import ConfigError, load_settings
-from kernel.context import CallContext
-from kernel.hookspecs import hookimpl
-from kernel.plugin import PluginError, PluginInfo, call_each, discover
+from kernel.commands.cli import build_parser
+from kernel.core.context import CallContext
+from kernel.engine.config import ConfigError, load_settings
+from kernel.host.app import create_app
+from kernel.host.hookspecs import hookimpl
+from kernel.host.loader import call_each, discover
+from kernel.host.plugin import Command, PluginError, PluginInfo
 from tests.conftest import rt_of
 from tests.support import fake_identity, hello_plugin
 
@@ -135,7 +136,7 @@ async def test_test_plugin_contributions_work_and_vanish_when_disabled(make_clie
 
 
 def test_duplicate_routes_are_a_startup_error_naming_the_plugin(settings):
-    from kernel.rest import Route
+    from kernel.web.rest import Route
     from tests.support.hello_plugin import Hello
 
     @hookimpl
@@ -167,7 +168,7 @@ def test_plugin_hook_failure_names_plugin_and_hook(settings):
 
 
 async def test_bus_rejects_a_wrong_request_type(make_client):
-    from kernel.status import BusError
+    from kernel.core.status import BusError
     from tests.support.hello_plugin import GetCount, Hello
 
     client = await make_client([hello_plugin])

@@ -12,17 +12,17 @@ from typing import Any
 import httpx
 import pytest
 
-from kernel.hookspecs import hookimpl
-from kernel.migrate import migrate
-from kernel.plugin import PluginContext, PluginError, PluginInfo
-from kernel.probes import ReadinessCheck
+from kernel.host.hookspecs import hookimpl
+from kernel.host.plugin import PluginContext, PluginError, PluginInfo
+from kernel.storage.migrate import migrate
+from kernel.web.probes import ReadinessCheck
 from tests.conftest import rt_of
 from tests.support import fake_identity, hello_plugin
 from tests.support.live import LiveShop
 
 PLUGINS = [hello_plugin, fake_identity]
 
-MIGRATION = '''from kernel.migrate import manager, sql
+MIGRATION = '''from kernel.storage.migrate import manager, sql
 
 ID = "2026-12-01T00:00:00:{n:06d}"
 VERSION = "1.38.0"

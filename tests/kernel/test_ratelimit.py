@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import uuid
 
-from kernel.ratelimit import RateClass, RateLimiter
-from kernel.redis_link import RedisLink
+from kernel.engine.ratelimit import RateClass, RateLimiter
+from kernel.storage.redis_link import RedisLink
 
 
 async def test_leases_never_let_two_processes_exceed_the_shared_limit(servers):

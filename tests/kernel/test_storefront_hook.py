@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from kernel.hookspecs import hookimpl
-from kernel.plugin import PluginContext, PluginError, PluginInfo
-from kernel.storefront import StorefrontModule, StorefrontPart
+from kernel.host.hookspecs import hookimpl
+from kernel.host.plugin import PluginContext, PluginError, PluginInfo
+from kernel.host.storefront import StorefrontModule, StorefrontPart
 from tests.support import fake_identity, hello_plugin
 
 PLUGINS = [hello_plugin, fake_identity]
@@ -64,7 +64,7 @@ async def test_the_manifest_says_whether_the_shop_runs_in_demo_mode(make_client,
 
 
 @pytest.mark.parametrize("part, message", [
-    ("not a part", "must return kernel.storefront.StorefrontPart"),
+    ("not a part", "must return kernel.host.storefront.StorefrontPart"),
     (StorefrontPart(Path("/nonexistent/ui")), "does not exist"),
     (lambda root: StorefrontPart(root, (StorefrontModule("Product Page", "badge.js"),)), "is not a slot name"),
     (lambda root: StorefrontPart(root, (StorefrontModule("product.details", "../secret.txt"),)), "is not a .js file"),

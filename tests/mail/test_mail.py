@@ -18,7 +18,7 @@ import plugins.orders
 import plugins.payments
 import plugins.testpay
 import plugins.wallet
-from kernel.context import CallContext
+from kernel.core.context import CallContext
 from plugins.catalog.contract import Catalog, CreateCategory, CreateProduct
 from plugins.mail.render import money, render
 from plugins.orders.contract import Checkout, CreateFulfillment, Order, OrderItem, Orders

@@ -17,8 +17,8 @@ import plugins.orders
 import plugins.payments
 import plugins.testpay
 import plugins.wallet
-from kernel.context import CallContext
-from kernel.runtime import Runtime
+from kernel.core.context import CallContext
+from kernel.engine.runtime import Runtime
 from plugins.catalog.contract import Catalog, CreateCategory, CreateProduct, GetProductsByIds, Product
 from plugins.orders.contract import AddToCart, Orders
 from plugins.wallet.contract import Card, ListWallets, TopUp, Wallets

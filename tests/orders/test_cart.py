@@ -6,8 +6,8 @@ import uuid
 
 import pytest
 
-from kernel.context import CallContext
-from kernel.status import BusError, Status
+from kernel.core.context import CallContext
+from kernel.core.status import BusError, Status
 from plugins.catalog.contract import Catalog, DeleteById, SetPrice
 from plugins.orders.contract import GetCart, Orders, RemoveCartItem, SetCartItem
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from kernel.context import CallContext
-from kernel.events import Subscription
-from kernel.status import BusError, Status
+from kernel.core.context import CallContext
+from kernel.core.events import Subscription
+from kernel.core.status import BusError, Status
 from plugins.catalog.contract import Catalog, DeleteById
 from plugins.orders.contract import (
     CancelOrder,

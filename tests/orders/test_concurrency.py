@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from kernel.status import BusError
+from kernel.core.status import BusError
 from plugins.orders.contract import Checkout, GetCart, Orders
 from plugins.wallet.ledger import verify
 

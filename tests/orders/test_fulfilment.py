@@ -319,8 +319,8 @@ async def test_graphql_admin_orders_fulfil_refund_and_customers(fshop: Shop) -> 
 
 
 async def test_catalog_write_alone_manages_the_catalog_and_cannot_touch_the_orders(fshop: Shop) -> None:
-    from kernel.context import CallContext, Principal
-    from kernel.status import BusError
+    from kernel.core.context import CallContext, Principal
+    from kernel.core.status import BusError
     from plugins.catalog.contract import Catalog, CreateCategory
     from plugins.orders.contract import ListAllOrders, Orders
     from tests.support.fake_identity import principal_header

@@ -112,7 +112,7 @@ async def test_signing_in_merges_the_guest_cart_into_the_accounts(gshop: Shop) -
 
 
 def _pctx(shop: Shop) -> Any:
-    from kernel.plugin import PluginContext
+    from kernel.host.plugin import PluginContext
 
     lp = next(x for x in shop.rt.plugins if x.info.name == "orders")
     import logging

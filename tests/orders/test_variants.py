@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from kernel import iso4217
-from kernel.context import CallContext
-from kernel.status import BusError
+from kernel.core import iso4217
+from kernel.core.context import CallContext
+from kernel.core.status import BusError
 from plugins.catalog.contract import (
     Catalog,
     CreateVariant,

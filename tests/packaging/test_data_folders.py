@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from kernel.cli import CliError, migration_apps
-from kernel.config import load_settings
-from kernel.plugin import LoadedPlugin, PluginInfo
-from kernel.resources import data_folder
+from kernel.core.resources import data_folder
+from kernel.engine.config import load_settings
+from kernel.host.loader import migration_apps
+from kernel.host.plugin import CliError, LoadedPlugin, PluginInfo
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOP = str(Path(sys.executable).parent / "shop")

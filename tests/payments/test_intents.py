@@ -10,13 +10,13 @@ from typing import Any
 import orjson
 import pytest
 
-from kernel.context import CallContext
-from kernel.hookspecs import hookimpl
-from kernel.plugin import PluginError, PluginInfo
-from kernel.status import BusError, Status
+from kernel.core.context import CallContext
+from kernel.core.status import BusError, Status
+from kernel.host.hookspecs import hookimpl
+from kernel.host.plugin import PluginError, PluginInfo
 from plugins.orders.contract import CreateFulfillment, CreateRefund, Orders
-from plugins.payments import _SERVICERS
 from plugins.payments.contract import CaptureIntent, Payments, ProviderResult, RefundPayment
+from plugins.payments.service import PaymentsServicer
 from plugins.testpay.provider import sign
 from tests.orders.shop import ADMIN, Shop, new_user
 from tests.support.fake_identity import principal_header
@@ -207,7 +207,7 @@ async def test_expired_payments_are_released_exactly_once_by_concurrent_jobs(sho
     ids = [o["payment"]["id"] for o in orders]
     await shop.rt.db.execute("UPDATE payments_intent SET expires_at = now() - interval '1 second' "
                              "WHERE id = ANY($1::uuid[])", ids)
-    servicer = _SERVICERS[id(shop.rt)]
+    servicer = shop.rt.made("payments", PaymentsServicer)
     # Many processes' jobs at once (each on its own connection): SKIP LOCKED splits the work.
     counts = await asyncio.gather(*(servicer.expire_due(limit=3) for _ in range(6)))
     while await servicer.expire_due(limit=3):
@@ -417,7 +417,7 @@ async def test_the_test_provider_refunds_once_per_reference(shop: Shop) -> None:
     pid = order["payment"]["id"]
     assert (await (await confirm(shop, user, pid, await token(shop, SUCCEED))).json())["status"] == "succeeded"
     ref = await shop.rt.db.fetchval("SELECT provider_ref FROM payments_intent WHERE id = $1", pid)
-    provider = _SERVICERS[id(shop.rt)].providers["test"]
+    provider = shop.rt.made("payments", PaymentsServicer).providers["test"]
     first = await provider.refund(provider_ref=ref, amount_minor=300, currency="EUR", reference="r-1")
     assert await provider.refund(provider_ref=ref, amount_minor=300, currency="EUR", reference="r-1") == first
     with pytest.raises(BusError):  # the same reference for another amount: refused, not a second refund
@@ -441,7 +441,7 @@ async def test_an_intent_whose_owner_fails_does_not_stop_the_expiry_of_the_other
                                  bad.id)
         await shop.rt.db.execute("UPDATE payments_intent SET expires_at = now() - interval '1 second' "
                                  "WHERE id = $1", order["payment"]["id"])
-        servicer = _SERVICERS[id(shop.rt)]
+        servicer = shop.rt.made("payments", PaymentsServicer)
         assert await servicer.expire_due(limit=1) == 0  # the bad one comes first: not expired, set aside
         for _ in range(20):  # batches of one, until this order's turn (other tests' intents may be due too)
             await servicer.expire_due(limit=1)

@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from kernel.context import CallContext
-from kernel.status import BusError
-from plugins.orders import _SERVICERS as ORDER_SERVICERS
-from plugins.payments import _SERVICERS
+from kernel.core.context import CallContext
+from kernel.core.status import BusError
+from plugins.orders.service import OrdersServicer
 from plugins.payments.contract import Payments, RefundPayment
+from plugins.payments.service import PaymentsServicer
 from tests.orders.shop import Shop, new_user
 from tests.shipping.helpers import manager
 from tests.support.fake_identity import principal_header
@@ -66,7 +66,7 @@ async def paid_card_order(shop: Shop) -> tuple[str, str, str]:
 
 
 def flaky(shop: Shop, when: str) -> Flaky:
-    servicer = _SERVICERS[id(shop.rt)]
+    servicer = shop.rt.made("payments", PaymentsServicer)
     wrapper = Flaky(servicer.providers["test"], when=when)
     servicer.providers["test"] = wrapper
     return wrapper
@@ -87,8 +87,8 @@ async def lease_passes(shop: Shop) -> None:
 
 
 async def recover(shop: Shop) -> None:
-    orders = ORDER_SERVICERS[id(shop.rt)].admin
-    payments = _SERVICERS[id(shop.rt)]
+    orders = shop.rt.made("orders", OrdersServicer).admin
+    payments = shop.rt.made("payments", PaymentsServicer)
     # Two processes at once: disjoint claims, and a refund done twice by a race is still one refund.
     await asyncio.gather(orders.finish_pending_refunds(), orders.finish_pending_refunds())
     await asyncio.gather(payments.finish_pending_refunds(), payments.finish_pending_refunds())
@@ -174,7 +174,7 @@ async def test_the_payments_job_finishes_a_pending_refund_nobody_retries(shop: S
     flaky(shop, "before")
     with pytest.raises(BusError):
         await shop.bus.call(Payments.refund, RefundPayment(id=pid, amount_minor=250, reference="orphan"), internal())
-    payments = _SERVICERS[id(shop.rt)]
+    payments = shop.rt.made("payments", PaymentsServicer)
     assert await payments.finish_pending_refunds() == 0  # not due yet
     await lease_passes(shop)
     assert sum(await asyncio.gather(payments.finish_pending_refunds(), payments.finish_pending_refunds())) == 1
@@ -212,7 +212,7 @@ async def test_a_card_cancellation_interrupted_by_a_crash_is_finished_by_the_rec
         # What a process that died right after claiming the cancellation leaves: refunded, no refund id, no refund.
         await shop.rt.db.execute("UPDATE orders_order SET status = 'refunded', cancelled_at = now() WHERE id = $1",
                                  oid)
-    flow = ORDER_SERVICERS[id(shop.rt)].flow
+    flow = shop.rt.made("orders", OrdersServicer).flow
     assert await flow.finish_interrupted_cancellations() == 0  # claimed just now: maybe still in flight
     assert await shop.stock(p.id) == 3
     await shop.rt.db.execute("UPDATE orders_order SET cancelled_at = now() - interval '10 minutes' WHERE id = $1",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from kernel.app import create_app
-from kernel.config import Settings
-from kernel.plugin import PluginError
+from kernel.engine.config import Settings
+from kernel.host.app import create_app
+from kernel.host.plugin import PluginError
 
 
 def production(settings: Settings, **overrides: object) -> Settings:

@@ -23,11 +23,12 @@ import plugins.orders
 import plugins.payments
 import plugins.testpay
 import plugins.wallet
-from kernel.cli import build_parser
-from kernel.context import CallContext
-from kernel.migrate import migrate
-from kernel.plugin import PluginError, call_each, discover
-from kernel.status import BusError, Status
+from kernel.commands.cli import build_parser
+from kernel.core.context import CallContext
+from kernel.core.status import BusError, Status
+from kernel.host.loader import call_each, discover
+from kernel.host.plugin import PluginError
+from kernel.storage.migrate import migrate
 from plugins.catalog.contract import Catalog, CreateCategory, CreateProduct, Product
 from plugins.orders.contract import (
     AddToCart,

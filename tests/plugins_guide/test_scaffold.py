@@ -11,8 +11,8 @@ from urllib.parse import urlparse, urlunparse
 
 import pytest
 
-from kernel.cli import main
-from kernel.scaffold import ScaffoldError, generate
+from kernel.commands.cli import main
+from kernel.commands.scaffold import KINDS, ScaffoldError, _names, generate, render, templates
 from tests.support.live import create_database, drop_database, run_async
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -80,3 +80,19 @@ def test_a_payment_provider_skeleton_passes_its_own_tests(tmp_path):
                            capture_output=True, text=True, timeout=300, cwd=dest,
                            env={**os.environ, "PYTHONPATH": f"{dest}{os.pathsep}{ROOT}"})
     assert tests.returncode == 0, tests.stdout + tests.stderr
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_templates_render_to_a_distribution_that_passes_the_shops_lint(tmp_path, kind):
+    """The templates are package data (kernel/commands/templates/<kind>/*.tmpl), not Python the
+    shop's own lint sees: render them and lint what a plugin author gets, with its own config."""
+    assert templates(kind), "no templates shipped"
+    files = render(kind, _names("lint_probe"))
+    for rel, text in files.items():
+        assert "{{" not in text and "PKG" not in rel and "NAME" not in rel, rel
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text, encoding="utf-8")
+    assert 'compatibility=">=' in files["shop_lint_probe/__init__.py"]
+    lint = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "--output-format", "concise", "."],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert lint.returncode == 0, lint.stdout + lint.stderr

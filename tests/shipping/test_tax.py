@@ -6,8 +6,8 @@ from fractions import Fraction
 
 import pytest
 
-from kernel.context import CallContext
-from kernel.status import BusError
+from kernel.core.context import CallContext
+from kernel.core.status import BusError
 from plugins.shipping.contract import Quote, Shipping
 from plugins.shipping.tax import apply_tax, rate_fraction
 from tests.orders.shop import Shop

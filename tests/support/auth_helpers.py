@@ -16,7 +16,7 @@ from html import unescape
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from kernel.app import runtime_of
+from kernel.host.app import runtime_of
 
 DEFAULT_PASSWORD = "correct horse battery staple"
 USER_SCOPES = ("openid", "profile", "email", "catalog:read", "cart:write", "orders:read", "orders:write",
@@ -26,10 +26,9 @@ _HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
 
 def _authority(client: Any) -> Any:
     rt = runtime_of(client.server.app)
-    authority = getattr(rt, "auth_authority", None)
-    if authority is None:
-        raise RuntimeError("the auth plugin is not loaded in this app")
-    return authority
+    from plugins.auth import authority_of
+
+    return authority_of(rt)
 
 
 async def create_user(client: Any, email: str, password: str = DEFAULT_PASSWORD, *, name: str = "",

@@ -12,9 +12,9 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from kernel.context import Principal
-from kernel.hookspecs import hookimpl
-from kernel.plugin import PluginContext, PluginInfo
+from kernel.core.context import Principal
+from kernel.host.hookspecs import hookimpl
+from kernel.host.plugin import PluginContext, PluginInfo
 
 ALL_USER_SCOPES = ("openid", "profile", "email", "catalog:read", "cart:write", "orders:read", "orders:write",
                    "wallet:read", "wallet:write", "reviews:write", "payments:write")

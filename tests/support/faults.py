@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from kernel.embedded import EmbeddedServices
+from kernel.storage.embedded import EmbeddedServices
 
 
 class KillableServices:

@@ -13,16 +13,15 @@ from typing import Any
 from piccolo.columns import Integer, Varchar
 from piccolo.table import Table
 
-from kernel.cli import Command
-from kernel.context import CallContext
-from kernel.events import Event, Subscription
-from kernel.graphql import GraphQLPart, bus_field
-from kernel.hookspecs import hookimpl
-from kernel.messages import constraint, message
-from kernel.plugin import PluginContext, PluginInfo
-from kernel.rest import Route
-from kernel.service import CachePolicy, Service, rpc
-from kernel.status import BusError, Status
+from kernel.core.context import CallContext
+from kernel.core.events import Event, Subscription
+from kernel.core.messages import constraint, message
+from kernel.core.service import CachePolicy, Service, rpc
+from kernel.core.status import BusError, Status
+from kernel.host.hookspecs import hookimpl
+from kernel.host.plugin import Command, PluginContext, PluginInfo
+from kernel.web.graphql import GraphQLPart, bus_field
+from kernel.web.rest import Route
 
 MIGRATIONS = Path(__file__).parent / "hello_migrations"
 

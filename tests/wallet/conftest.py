@@ -11,7 +11,7 @@ import pytest
 import plugins.payments as payments_plugin
 import plugins.testpay as testpay_plugin
 import plugins.wallet as wallet_plugin
-from kernel.context import CallContext
+from kernel.core.context import CallContext
 from tests.support import fake_identity
 from tests.support.fake_identity import principal_header, user_principal
 from tests.wallet import fake_users

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from kernel.context import CallContext
-from kernel.hookspecs import hookimpl
-from kernel.plugin import PluginContext, PluginInfo
-from kernel.status import BusError, Status, not_found
+from kernel.core.context import CallContext
+from kernel.core.status import BusError, Status, not_found
+from kernel.host.hookspecs import hookimpl
+from kernel.host.plugin import PluginContext, PluginInfo
 from plugins.auth.contract import (
     ChangePassword,
     FindUserByEmail,

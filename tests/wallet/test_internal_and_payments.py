@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kernel.context import CallContext
-from kernel.status import BusError, Status
+from kernel.core.context import CallContext
+from kernel.core.status import BusError, Status
 from plugins.wallet.contract import (
     ConvertAmount,
     Credit,

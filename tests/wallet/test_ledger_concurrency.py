@@ -12,7 +12,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from kernel.status import BusError
+from kernel.core.status import BusError
 from plugins.wallet.contract import ListWallets, TopUp, Transfer, Wallets
 from plugins.wallet.ledger import verify
 from tests.conftest import rt_of

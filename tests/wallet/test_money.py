@@ -7,18 +7,18 @@ from fractions import Fraction
 
 import pytest
 
-from kernel.config import ConfigError
-from kernel.iso4217 import EXPONENTS
-from kernel.messages import DecodeError, decode
-from kernel.plugin import discover
-from kernel.status import BusError
+from kernel.core.iso4217 import EXPONENTS
+from kernel.core.messages import DecodeError, decode
+from kernel.core.status import BusError
+from kernel.engine.config import ConfigError
+from kernel.host.loader import discover
 from plugins.testpay.provider import brand_of, check_card, luhn_ok
 from plugins.wallet.contract import Card
 from plugins.wallet.money import Money, WalletConfig, convert_exact
 
 
 def money(**config) -> Money:
-    from kernel.messages import camel
+    from kernel.core.messages import camel
 
     return Money(decode(WalletConfig, {camel(k): v for k, v in config.items()}))
 
@@ -69,7 +69,7 @@ def test_missing_rate_is_currency_mismatch_and_unknown_code_is_invalid():
     ({"max_topup_minor": 0}, "maxTopupMinor"),
 ])
 def test_bad_config_names_the_setting(config, field):
-    from kernel.messages import camel
+    from kernel.core.messages import camel
 
     with pytest.raises(DecodeError) as exc:
         decode(WalletConfig, {camel(k): v for k, v in config.items()})

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from kernel.context import CallContext
-from kernel.status import BusError
+from kernel.core.context import CallContext
+from kernel.core.status import BusError
 from plugins.catalog.contract import AdjustStock, Catalog, DeleteById, UpdateProduct
 from plugins.orders.contract import CancelOrder, Checkout, CreateFulfillment, CreateRefund, Orders
 from plugins.webhooks.contract import EVENT_TYPES
@@ -244,7 +244,7 @@ async def test_the_cli_manages_endpoints_through_the_same_service(hooks_shop: An
                                                                   capsys: Any) -> None:
     import orjson
 
-    from kernel.cli import build_parser
+    from kernel.commands.cli import build_parser
     from plugins.webhooks.cli import commands
 
     shop = await hooks_shop()
@@ -260,7 +260,7 @@ async def test_the_cli_manages_endpoints_through_the_same_service(hooks_shop: An
     assert created["id"] in [h["id"] for h in await run("webhooks", "list")]
     assert await run("webhooks", "deliveries", created["id"]) == []
     assert (await run("webhooks", "delete", created["id"]))["deleted"] is True
-    from kernel.cli import CliError
+    from kernel.host.plugin import CliError
 
     args = parser.parse_args(["webhooks", "create", receiver.url, "order.eaten"])
     with pytest.raises(CliError, match="unknown event type"):
@@ -326,7 +326,7 @@ async def test_an_admin_pauses_and_resumes_an_endpoint_and_a_paused_one_receives
 
 async def test_card_orders_say_created_when_created_and_cancelled_when_unpaid_ones_expire_or_are_cancelled(
         hooks_shop: Any, receiver: Receiver) -> None:
-    from plugins.payments import _SERVICERS
+    from plugins.payments.service import PaymentsServicer
     from tests.payments.test_intents import SUCCEED, card_order, confirm, token
 
     shop = await hooks_shop()
@@ -340,7 +340,7 @@ async def test_card_orders_say_created_when_created_and_cancelled_when_unpaid_on
     # The payment deadline passes (as the expiry job sees it) and the job runs; the shopper cancels the third.
     await shop.rt.db.execute("UPDATE payments_intent SET expires_at = now() - interval '1 second' WHERE id = $1",
                              expired["payment"]["id"])
-    assert await _SERVICERS[id(shop.rt)].expire_due() >= 1
+    assert await shop.rt.made("payments", PaymentsServicer).expire_due() >= 1
     r = await shop.client.post(f"/api/orders/{cancelled['id']}/cancel", headers=principal_header(cancel_user))
     assert r.status == 200 and (await r.json())["status"] == "cancelled"
 

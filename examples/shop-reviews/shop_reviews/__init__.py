@@ -11,13 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from kernel.cli import Command
-from kernel.events import Subscription
-from kernel.graphql import GraphQLPart
-from kernel.hookspecs import hookimpl
-from kernel.plugin import PluginContext, PluginInfo
-from kernel.rest import Route
-from kernel.storefront import StorefrontModule, StorefrontPart
+from kernel.core.events import Subscription
+from kernel.host.hookspecs import hookimpl
+from kernel.host.plugin import Command, PluginContext, PluginInfo
+from kernel.host.storefront import StorefrontModule, StorefrontPart
+from kernel.web.graphql import GraphQLPart
+from kernel.web.rest import Route
 from plugins.orders.contract import OrderCancelled, OrderRefunded
 
 from .contract import SCOPES, Reviews

@@ -8,8 +8,8 @@ from typing import Any
 
 import orjson
 
-from kernel.cli import Command
-from kernel.context import CallContext
+from kernel.core.context import CallContext
+from kernel.host.plugin import Command
 from plugins.catalog.contract import Catalog, GetProductsByIds
 
 

@@ -6,15 +6,15 @@ reply decodes exactly): the average is given in hundredths, 425 meaning 4.25.
 
 from __future__ import annotations
 
-from kernel.messages import constraint, message
-from kernel.scopes import Scope
-from kernel.service import CachePolicy, Service, rpc
+from kernel.core.messages import Limits, constraint, message
+from kernel.core.scopes import Scope
+from kernel.core.service import CachePolicy, Service, rpc
 
 # This plugin's own scope (declared in its manifest; the consent screen shows the description).
 SCOPES = (Scope("reviews:write", "Review products you bought, under your account"),)
 
 SLUG = r"[a-z0-9]+(?:-[a-z0-9]+)*"
-ID = dict(min_len=1, max_len=64)
+ID: Limits = {"min_len": 1, "max_len": 64}
 MAX_BODY = 2000
 MAX_PAGE_SIZE = 50
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from kernel.graphql import GraphQLPart, bus_field
+from kernel.web.graphql import GraphQLPart, bus_field
 
 from .contract import Reviews
 

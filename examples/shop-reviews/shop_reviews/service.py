@@ -6,9 +6,9 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from kernel.context import CallContext
-from kernel.plugin import PluginContext
-from kernel.status import BusError, Status
+from kernel.core.context import CallContext
+from kernel.core.status import BusError, Status
+from kernel.host.plugin import PluginContext
 from plugins.catalog.contract import Catalog, GetProduct, GetProductsByIds, Product
 from plugins.orders.contract import HasPurchased, OrderCancelled, OrderRefunded, Orders
 

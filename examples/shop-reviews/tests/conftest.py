@@ -17,13 +17,13 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from kernel.app import create_app, runtime_of
-from kernel.cli import migration_apps
-from kernel.config import load_settings
-from kernel.context import Principal
-from kernel.hookspecs import hookimpl
-from kernel.migrate import migrate
-from kernel.plugin import ENTRY_POINT_GROUP, PluginContext, PluginInfo
+from kernel.core.context import Principal
+from kernel.engine.config import load_settings
+from kernel.host.app import create_app, runtime_of
+from kernel.host.hookspecs import hookimpl
+from kernel.host.loader import ENTRY_POINT_GROUP, migration_apps
+from kernel.host.plugin import PluginContext, PluginInfo
+from kernel.storage.migrate import migrate
 
 USER_SCOPES = ("openid", "catalog:read", "cart:write", "orders:read", "orders:write", "wallet:read", "wallet:write",
                "reviews:write")

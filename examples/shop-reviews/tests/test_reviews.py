@@ -8,7 +8,7 @@ from typing import Any
 
 from conftest import as_user
 
-from kernel.app import runtime_of
+from kernel.host.app import runtime_of
 
 
 async def new_product(client: Any) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-from kernel.migrate import manager, sql
+from kernel.storage.migrate import manager, sql
 
 ID = "2026-11-26T12:00:00:000100"
 VERSION = "1.38.0"

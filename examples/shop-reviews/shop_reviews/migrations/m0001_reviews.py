@@ -1,6 +1,6 @@
 """Reviews and who may write them (buyers only). No foreign keys to other plugins' tables: ids only."""
 
-from kernel.migrate import manager, sql
+from kernel.storage.migrate import manager, sql
 
 ID = "2026-11-26T15:00:00:000001"
 VERSION = "1.38.0"

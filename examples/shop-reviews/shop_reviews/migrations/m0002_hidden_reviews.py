@@ -4,7 +4,7 @@ Eligibility is now asked of the orders plugin (Orders.has_purchased) at review t
 and again when an order is cancelled, so the event-fed eligibility table goes.
 """
 
-from kernel.migrate import manager, sql
+from kernel.storage.migrate import manager, sql
 
 ID = "2026-12-01T04:30:00:000001"
 VERSION = "1.38.0"

@@ -1,0 +1,1 @@
+"""The shop command line: the CLI, the server, the plugin scaffold."""

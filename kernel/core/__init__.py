@@ -1,0 +1,1 @@
+"""Domain-free building blocks: messages, services, statuses, call context, scopes, events."""

@@ -1,0 +1,1 @@
+"""The bus and what runs it: rate limits, configuration, the runtime."""

@@ -1,0 +1,1 @@
+"""The plugin host: hook specifications, plugin loading, the storefront, the aiohttp application."""

@@ -1,0 +1,1 @@
+"""Storage: PostgreSQL, migrations, the cache, the Redis link, the outbox, embedded services."""
