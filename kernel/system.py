@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from .context import CallContext
-from .graphql import GraphQLPart, bus_field
+from .graphql import GraphQLPart
 from .messages import message
 from .rest import Route
 from .service import Service, rpc
@@ -40,7 +40,7 @@ class ListPlugins:
 
 
 class System(Service, package="shop.kernel.v1"):
-    list_plugins = rpc(ListPlugins, tuple[PluginView, ...], scope="admin")
+    list_plugins = rpc(ListPlugins, tuple[PluginView, ...], graphql="Query.plugins", scope="admin")
 
 
 class SystemServicer:
@@ -63,5 +63,5 @@ ROUTES = [Route("GET", "/api/admin/plugins", System.list_plugins, summary="Loade
 GRAPHQL = GraphQLPart(
     # ShopPlugin and PluginContribution are generated from the messages above.
     sdl='extend type Query { "The loaded plugins (admins only)." plugins: [ShopPlugin!] }',
-    resolvers={"Query.plugins": bus_field(System.list_plugins)},
+    services=(System,),
 )

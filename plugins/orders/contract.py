@@ -362,27 +362,34 @@ class GuestLink:
 
 
 class Orders(Service, package="shop.orders.v1"):
-    get_cart = rpc(GetCart, Cart, scope="cart:write", user=True)
-    add_to_cart = rpc(AddToCart, Cart, scope="cart:write", user=True, rate_limit="write", write=True)
-    set_cart_item = rpc(SetCartItem, Cart, scope="cart:write", user=True, rate_limit="write", write=True)
-    remove_cart_item = rpc(RemoveCartItem, Cart, scope="cart:write", user=True, rate_limit="write", write=True)
-    set_cart_variant = rpc(SetCartVariant, Cart, scope="cart:write", user=True, rate_limit="write", write=True)
-    remove_cart_variant = rpc(RemoveCartVariant, Cart, scope="cart:write", user=True, rate_limit="write",
-                              write=True)
-    checkout = rpc(Checkout, Order, scope="orders:write", user=True, rate_limit="write", idempotent=True)
-    list_orders = rpc(ListOrders, OrderPage, scope="orders:read", user=True)
-    get_order = rpc(GetOrder, Order, scope="orders:read", user=True)
-    cancel_order = rpc(CancelOrder, Order, scope="orders:write", user=True, rate_limit="write", idempotent=True)
+    get_cart = rpc(GetCart, Cart, graphql="Query.cart", scope="cart:write", user=True)
+    add_to_cart = rpc(AddToCart, Cart, graphql="Mutation.addToCart", scope="cart:write", user=True, rate_limit="write",
+                      write=True)
+    set_cart_item = rpc(SetCartItem, Cart, graphql="Mutation.setCartItem", scope="cart:write", user=True, rate_limit="write",
+                        write=True)
+    remove_cart_item = rpc(RemoveCartItem, Cart, graphql="Mutation.removeCartItem", scope="cart:write", user=True,
+                           rate_limit="write", write=True)
+    set_cart_variant = rpc(SetCartVariant, Cart, graphql="Mutation.setCartVariant", scope="cart:write", user=True,
+                           rate_limit="write", write=True)
+    remove_cart_variant = rpc(RemoveCartVariant, Cart, graphql="Mutation.removeCartVariant", scope="cart:write", user=True,
+                              rate_limit="write", write=True)
+    checkout = rpc(Checkout, Order, graphql=("Mutation.checkout", "Mutation.checkoutWithCard", "Mutation.checkoutByCard"),
+                   scope="orders:write", user=True, rate_limit="write", idempotent=True)
+    list_orders = rpc(ListOrders, OrderPage, graphql="Query.orders", scope="orders:read", user=True)
+    get_order = rpc(GetOrder, Order, graphql="Query.order", graphql_null_if_not_found=True, scope="orders:read", user=True)
+    cancel_order = rpc(CancelOrder, Order, graphql="Mutation.cancelOrder", scope="orders:write", user=True, rate_limit="write",
+                       idempotent=True)
     # Fulfilment and admin operations (plugins/orders/admin.py, lifecycle.py); admin implies orders:manage.
-    list_all_orders = rpc(ListAllOrders, OrderPage, scope="orders:manage")
-    admin_get_order = rpc(GetOrder, Order, scope="orders:manage")
-    fulfil_order = rpc(CreateFulfillment, Order, scope="orders:manage", idempotent=True, write=True)
-    refund_order = rpc(CreateRefund, Order, scope="orders:manage", idempotent=True, write=True)
-    list_customers = rpc(ListCustomers, CustomerPage, scope="orders:manage")
+    list_all_orders = rpc(ListAllOrders, OrderPage, graphql=("Query.allOrders", "Query.adminOrders"), scope="orders:manage")
+    admin_get_order = rpc(GetOrder, Order, graphql="Query.adminOrder", graphql_null_if_not_found=True, scope="orders:manage")
+    fulfil_order = rpc(CreateFulfillment, Order, graphql="Mutation.fulfilOrder", scope="orders:manage", idempotent=True,
+                       write=True)
+    refund_order = rpc(CreateRefund, Order, graphql="Mutation.refundOrder", scope="orders:manage", idempotent=True, write=True)
+    list_customers = rpc(ListCustomers, CustomerPage, graphql="Query.customers", scope="orders:manage")
     # A guest's order through the signed link of its confirmation (plugins/orders/guest.py).
-    get_guest_order = rpc(GetGuestOrder, Order, rate_limit="read")
+    get_guest_order = rpc(GetGuestOrder, Order, graphql="Query.guestOrder", graphql_null_if_not_found=True, rate_limit="read")
     # GET /api/admin/sales, GraphQL salesReport: the admin dashboard's chart.
-    get_sales_report = rpc(GetSalesReport, SalesReport, scope="orders:manage")
+    get_sales_report = rpc(GetSalesReport, SalesReport, graphql="Query.salesReport", scope="orders:manage")
     # For other plugins (e.g. reviews by buyers only); never exposed over HTTP.
     has_purchased = rpc(HasPurchased, Purchased, internal=True)
     # Told by payments when an order's intent is paid, expires or is cancelled.

@@ -243,20 +243,23 @@ class Quoted:
 
 
 class Shipping(Service, package="shop.shipping.v1"):
-    list_addresses = rpc(ListAddresses, tuple[Address, ...], scope="addresses", user=True)
-    create_address = rpc(CreateAddress, Address, scope="addresses", user=True, rate_limit="write", write=True)
-    update_address = rpc(UpdateAddress, Address, scope="addresses", user=True, rate_limit="write", write=True)
-    delete_address = rpc(AddressId, Deleted, scope="addresses", user=True, rate_limit="write", write=True)
-    find_methods = rpc(FindMethods, tuple[ShippingMethod, ...])
-    list_zones = rpc(ListZones, tuple[Zone, ...], scope=MANAGE)
-    create_zone = rpc(CreateZone, Zone, scope=MANAGE, write=True)
-    update_zone = rpc(UpdateZone, Zone, scope=MANAGE, write=True)
-    delete_zone = rpc(ZoneId, Deleted, scope=MANAGE, write=True)
-    create_method = rpc(CreateMethod, Zone, scope=MANAGE, write=True)
-    delete_method = rpc(MethodRef, Zone, scope=MANAGE, write=True)
-    list_tax_rates = rpc(ListTaxRates, tuple[TaxRate, ...], scope=MANAGE)
-    set_tax_rate = rpc(SetTaxRate, TaxRate, scope=MANAGE, write=True)
-    delete_tax_rate = rpc(CountryRef, Deleted, scope=MANAGE, write=True)
+    list_addresses = rpc(ListAddresses, tuple[Address, ...], graphql="Query.myAddresses", scope="addresses", user=True)
+    create_address = rpc(CreateAddress, Address, graphql="Mutation.createAddress", scope="addresses", user=True,
+                         rate_limit="write", write=True)
+    update_address = rpc(UpdateAddress, Address, graphql="Mutation.updateAddress", scope="addresses", user=True,
+                         rate_limit="write", write=True)
+    delete_address = rpc(AddressId, Deleted, graphql="Mutation.deleteAddress", scope="addresses", user=True, rate_limit="write",
+                         write=True)
+    find_methods = rpc(FindMethods, tuple[ShippingMethod, ...], graphql="Query.shippingMethods")
+    list_zones = rpc(ListZones, tuple[Zone, ...], graphql="Query.shippingZones", scope=MANAGE)
+    create_zone = rpc(CreateZone, Zone, graphql="Mutation.createShippingZone", scope=MANAGE, write=True)
+    update_zone = rpc(UpdateZone, Zone, graphql="Mutation.updateShippingZone", scope=MANAGE, write=True)
+    delete_zone = rpc(ZoneId, Deleted, graphql="Mutation.deleteShippingZone", scope=MANAGE, write=True)
+    create_method = rpc(CreateMethod, Zone, graphql="Mutation.createShippingMethod", scope=MANAGE, write=True)
+    delete_method = rpc(MethodRef, Zone, graphql="Mutation.deleteShippingMethod", scope=MANAGE, write=True)
+    list_tax_rates = rpc(ListTaxRates, tuple[TaxRate, ...], graphql="Query.taxRates", scope=MANAGE)
+    set_tax_rate = rpc(SetTaxRate, TaxRate, graphql="Mutation.setTaxRate", scope=MANAGE, write=True)
+    delete_tax_rate = rpc(CountryRef, Deleted, graphql="Mutation.deleteTaxRate", scope=MANAGE, write=True)
     # Internal: orders calls these inside its checkout transaction.
     resolve_address = rpc(ResolveAddress, Address, internal=True)
     quote = rpc(Quote, Quoted, internal=True)
