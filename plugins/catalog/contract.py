@@ -359,16 +359,13 @@ class UpdateVariant:
 
 
 @message
-class SetVariantPrice:
-    id: str = constraint(**ID)
-    price_minor: int = constraint(min=0, max=PRICE_MAX)
-    currency: str = constraint(pattern=CURRENCY)
+class SetVariantPrice(SetPrice):
+    """A variant's price: the product's SetPrice, by the variant's id."""
 
 
 @message
-class SetVariantStock:
-    id: str = constraint(**ID)
-    stock_qty: int = constraint(min=0, max=10**9)
+class SetVariantStock(SetStock):
+    """A variant's stock: the product's SetStock, by the variant's id."""
 
 
 def list_key(r: ListProducts) -> str | None:

@@ -85,25 +85,23 @@ class AddToCart:
 
 
 @message
-class SetCartItem:
-    product_id: str = constraint(min_len=1, max_len=ID_MAX)
-    qty: int = constraint(min=0, max=MAX_QTY, doc="0 removes the line")
-
-
-@message
 class RemoveCartItem:
     product_id: str = constraint(min_len=1, max_len=ID_MAX)
 
 
 @message
-class SetCartVariant:
-    variant_id: str = constraint(min_len=1, max_len=ID_MAX)
+class SetCartItem(RemoveCartItem):
     qty: int = constraint(min=0, max=MAX_QTY, doc="0 removes the line")
 
 
 @message
 class RemoveCartVariant:
     variant_id: str = constraint(min_len=1, max_len=ID_MAX)
+
+
+@message
+class SetCartVariant(RemoveCartVariant):
+    qty: int = constraint(min=0, max=MAX_QTY, doc="0 removes the line")
 
 
 # ---- orders

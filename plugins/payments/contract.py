@@ -148,15 +148,13 @@ class GetPayment:
 
 
 @message
-class CancelIntent:
+class CancelIntent(GetPayment):
     """Internal: the owner gives up (e.g. the order is cancelled): void or refund, no notify."""
-
-    id: str = constraint(min_len=1, max_len=64)
 
 
 @message
-class CaptureIntent:
-    id: str = constraint(min_len=1, max_len=64)
+class CaptureIntent(GetPayment):
+    """Internal: take the money of an authorised intent."""
 
 
 @message

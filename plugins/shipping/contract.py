@@ -60,15 +60,8 @@ class ListAddresses:
 
 
 @message
-class CreateAddress:
-    name: str = constraint(min_len=1, max_len=100, strip=True)
-    line1: str = constraint(min_len=1, max_len=200, strip=True)
-    city: str = constraint(min_len=1, max_len=100, strip=True)
-    country: str = constraint(pattern=COUNTRY, doc="ISO 3166-1 alpha-2, e.g. DE")
-    line2: str = constraint(default="", max_len=200, strip=True)
-    postal_code: str = constraint(default="", max_len=20, strip=True)
-    region: str = constraint(default="", max_len=100, strip=True)
-    phone: str = constraint(default="", max_len=40, pattern=PHONE, strip=True)
+class CreateAddress(AddressInput):
+    """Save an address: the fields of the checkout's ``shippingAddress``."""
 
 
 @message
@@ -142,15 +135,14 @@ class CreateZone:
 
 
 @message
-class UpdateZone:
+class ZoneId:
     id: str = constraint(min_len=1, max_len=ID_MAX)
-    name: str | None = constraint(default=None, min_len=1, max_len=100, strip=True)
-    countries: tuple[str, ...] | None = constraint(default=None, doc="replaces the zone's countries")
 
 
 @message
-class ZoneId:
-    id: str = constraint(min_len=1, max_len=ID_MAX)
+class UpdateZone(ZoneId):
+    name: str | None = constraint(default=None, min_len=1, max_len=100, strip=True)
+    countries: tuple[str, ...] | None = constraint(default=None, doc="replaces the zone's countries")
 
 
 @message

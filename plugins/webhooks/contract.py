@@ -56,8 +56,7 @@ class WebhookById:
 
 
 @message
-class SetWebhookActive:
-    id: str = constraint(min_len=1, max_len=ID_MAX)
+class SetWebhookActive(WebhookById):
     active: bool = constraint(doc="false pauses deliveries; true resumes them (also after an automatic disable)")
 
 
