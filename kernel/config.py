@@ -192,30 +192,28 @@ def text(value: Any, where: str) -> str:
     return value
 
 
-def integer(lo: int, hi: int) -> Parser:
-    def parse(value: Any, where: str) -> int:
+def _ranged(convert: Callable[[Any], Any], lo: float, hi: float, kind: str, in_range: str,
+            refused: tuple[type, ...]) -> Parser:
+    """A parser of one number type in [lo, hi]; ``refused`` types convert but are not meant (True as 1)."""
+
+    def parse(value: Any, where: str) -> Any:
         try:
-            n = int(value)
+            n = convert(value)
         except (TypeError, ValueError):
-            raise ConfigError(f"{where} must be an integer, got {value!r}") from None
-        if isinstance(value, bool) or isinstance(value, float) or not lo <= n <= hi:
-            raise ConfigError(f"{where} must be an integer between {lo} and {hi}, got {value!r}")
+            raise ConfigError(f"{where} must be {kind}, got {value!r}") from None
+        if isinstance(value, refused) or not lo <= n <= hi:
+            raise ConfigError(f"{where} must be {in_range}, got {value!r}")
         return n
 
     return parse
+
+
+def integer(lo: int, hi: int) -> Parser:
+    return _ranged(int, lo, hi, "an integer", f"an integer between {lo} and {hi}", (bool, float))
 
 
 def seconds(lo: float, hi: float) -> Parser:
-    def parse(value: Any, where: str) -> float:
-        try:
-            n = float(value)
-        except (TypeError, ValueError):
-            raise ConfigError(f"{where} must be a number of seconds, got {value!r}") from None
-        if isinstance(value, bool) or not lo <= n <= hi:
-            raise ConfigError(f"{where} must be between {lo:g} and {hi:g} seconds, got {value!r}")
-        return n
-
-    return parse
+    return _ranged(float, lo, hi, "a number of seconds", f"between {lo:g} and {hi:g} seconds", (bool,))
 
 
 def boolean(value: Any, where: str) -> bool:

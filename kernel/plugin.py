@@ -77,6 +77,22 @@ class PluginContext:
         return self.runtime.db
 
 
+class PluginBound:
+    """Base of a plugin's service objects, built before startup: ``db`` and ``bus`` are read
+    through the plugin's context at call time, once the runtime has opened them."""
+
+    def __init__(self, plugin_ctx: Any) -> None:
+        self.pctx = plugin_ctx
+
+    @property
+    def db(self) -> Any:
+        return self.pctx.db
+
+    @property
+    def bus(self) -> Any:
+        return self.pctx.bus
+
+
 PluginSource = object  # a module or object with hookimpls
 
 

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from kernel.context import CallContext
+from kernel.plugin import PluginBound
 from kernel.status import BusError, Status
 from plugins.auth.contract import GetUser, Users
 from plugins.payments.contract import CaptureIntent, Payments, RefundPayment
@@ -51,17 +52,7 @@ def _since(value: str) -> datetime:
     return ts
 
 
-class AdminOps:
-    def __init__(self, plugin_ctx: Any) -> None:
-        self.pctx = plugin_ctx
-
-    @property
-    def db(self) -> Any:
-        return self.pctx.db
-
-    @property
-    def bus(self) -> Any:
-        return self.pctx.bus
+class AdminOps(PluginBound):
 
     async def list_orders(self, req: ListAllOrders) -> OrderPage:
         where, args = [], []

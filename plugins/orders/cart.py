@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
 
 from kernel.context import CallContext
+from kernel.plugin import PluginBound
 from kernel.status import BusError, Status
 from plugins.catalog.contract import Catalog, GetProductsByIds, Product
 
@@ -35,17 +35,7 @@ def unknown_variant() -> BusError:
                     field_errors=[("variantId", "no such variant")])
 
 
-class CartStore:
-    def __init__(self, plugin_ctx: Any) -> None:
-        self.pctx = plugin_ctx
-
-    @property
-    def db(self) -> Any:
-        return self.pctx.db
-
-    @property
-    def bus(self) -> Any:
-        return self.pctx.bus
+class CartStore(PluginBound):
 
     async def products(self, ids: list[str], ctx: CallContext, variant_ids: tuple[str, ...] = ()
                        ) -> dict[str, Product]:

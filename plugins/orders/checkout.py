@@ -18,6 +18,7 @@ import orjson
 
 from kernel.context import CallContext
 from kernel.messages import INT64_MAX
+from kernel.plugin import PluginBound
 from kernel.status import BusError, Status, precondition
 from plugins.catalog.contract import Catalog, Product, Restock, StockLine, TakeStock, Variant
 from plugins.payments.contract import (
@@ -94,19 +95,11 @@ def cart_empty() -> BusError:
     return precondition("CART_EMPTY", "The cart is empty.")
 
 
-class CheckoutFlow:
+class CheckoutFlow(PluginBound):
     def __init__(self, plugin_ctx: Any, carts: CartStore) -> None:
-        self.pctx = plugin_ctx
+        super().__init__(plugin_ctx)
         self.carts = carts
         self.fulfilment = FulfilmentStep(plugin_ctx)
-
-    @property
-    def db(self) -> Any:
-        return self.pctx.db
-
-    @property
-    def bus(self) -> Any:
-        return self.pctx.bus
 
     # ---------------------------------------------------------------- checkout
 

@@ -399,26 +399,34 @@ class Orders(Service, package="shop.orders.v1"):
 
 
 @message
-class OrderCreated(Event, topic="orders.order_created", aggregate="order_id"):
+class OrderEvent(Event, aggregate="order_id"):
+    """What every order event starts with (no topic of its own: never published as such)."""
+
+    order_id: str
+    user_id: str
+
+
+@message
+class OrderTotalEvent(OrderEvent):
+    """An order event that carries the order's total."""
+
+    total_minor: int
+    currency: str
+
+
+@message
+class OrderCreated(OrderTotalEvent, topic="orders.order_created"):
     """An order created unpaid (a card order awaiting its payment): webhook order.created.
 
     An order paid as it is created (wallet) announces itself with OrderPlaced alone."""
 
-    order_id: str
-    user_id: str
-    total_minor: int
-    currency: str
     order: Order | None = None
 
 
 @message
-class OrderPlaced(Event, topic="orders.order_placed", aggregate="order_id"):
+class OrderPlaced(OrderTotalEvent, topic="orders.order_placed"):
     """A paid order: webhooks order.paid (and order.created unless OrderCreated said it), the confirmation mail."""
 
-    order_id: str
-    user_id: str
-    total_minor: int
-    currency: str
     payment_method: str
     product_ids: tuple[str, ...]
     order: Order | None = None  # the order as GET /api/orders/{id} shows it, when the event was published
@@ -426,24 +434,18 @@ class OrderPlaced(Event, topic="orders.order_placed", aggregate="order_id"):
 
 
 @message
-class OrderCancelled(Event, topic="orders.order_cancelled", aggregate="order_id"):
+class OrderCancelled(OrderTotalEvent, topic="orders.order_cancelled"):
     """A cancelled order: webhook order.cancelled, and order.refunded when it was paid (its money sent back).
     An unpaid order that expires or is cancelled is ``status = "cancelled"`` with nothing refunded."""
 
-    order_id: str
-    user_id: str
-    total_minor: int
-    currency: str
     product_ids: tuple[str, ...]
     order: Order | None = None
 
 
 @message
-class OrderFulfilled(Event, topic="orders.order_fulfilled", aggregate="order_id"):
+class OrderFulfilled(OrderEvent, topic="orders.order_fulfilled"):
     """A parcel left (an order may ship in several): webhook order.fulfilled, the shipping notice mail."""
 
-    order_id: str
-    user_id: str
     fulfillment_id: str
     carrier: str
     tracking_number: str
@@ -451,11 +453,9 @@ class OrderFulfilled(Event, topic="orders.order_fulfilled", aggregate="order_id"
 
 
 @message
-class OrderRefunded(Event, topic="orders.order_refunded", aggregate="order_id"):
+class OrderRefunded(OrderEvent, topic="orders.order_refunded"):
     """An admin refund (part or all of what was paid) sent to the original payment method: webhook order.refunded."""
 
-    order_id: str
-    user_id: str
     refund_id: str
     amount_minor: int
     currency: str
