@@ -68,13 +68,8 @@ class PluginContext:
     runtime: Any  # kernel.runtime.Runtime (db, redis, cache, bus, events)
     log: logging.Logger
 
-    @property
-    def bus(self) -> Any:
-        return self.runtime.bus
-
-    @property
-    def db(self) -> Any:
-        return self.runtime.db
+    bus = property(lambda self: self.runtime.bus)
+    db = property(lambda self: self.runtime.db)
 
 
 class PluginBound:
@@ -84,13 +79,8 @@ class PluginBound:
     def __init__(self, plugin_ctx: Any) -> None:
         self.pctx = plugin_ctx
 
-    @property
-    def db(self) -> Any:
-        return self.pctx.db
-
-    @property
-    def bus(self) -> Any:
-        return self.pctx.bus
+    db = property(lambda self: self.pctx.db)
+    bus = property(lambda self: self.pctx.bus)
 
 
 PluginSource = object  # a module or object with hookimpls
