@@ -181,14 +181,10 @@ class AdminOps(PluginBound):
         twice by a race is one refund (payments and the provider answer the same reference the same way;
         ``_refunded`` records and announces it once). Returns how many were claimed."""
         ctx = CallContext(depth=1)  # the shop itself, calling payments' internal methods
-        async with self.db.transaction():
-            rows = await self.db.fetch(
-                "SELECT r.id, r.order_id, r.amount_minor, o.payment_id FROM orders_refund r "
-                "JOIN orders_order o ON o.id = r.order_id WHERE r.payment_refund_id IS NULL AND r.retry_at < now() "
-                "ORDER BY r.retry_at LIMIT $1 FOR UPDATE OF r SKIP LOCKED", limit)
-            for r in rows:
-                await self.db.execute("UPDATE orders_refund SET retry_at = now() + make_interval(secs => $2) "
-                                      "WHERE id = $1", r["id"], float(REFUND_LEASE_S))
+        rows = await self.db.claim_due(
+            "SELECT r.id, r.order_id, r.amount_minor, o.payment_id FROM orders_refund r "
+            "JOIN orders_order o ON o.id = r.order_id WHERE r.payment_refund_id IS NULL AND r.retry_at < now() "
+            "ORDER BY r.retry_at LIMIT $1 FOR UPDATE OF r SKIP LOCKED", limit, "orders_refund", REFUND_LEASE_S)
         for r in rows:
             try:
                 await self._card_refund(str(r["order_id"]), str(r["id"]), r["payment_id"], r["amount_minor"], ctx)

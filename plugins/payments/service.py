@@ -361,15 +361,11 @@ class PaymentsServicer:
         past their ``retry_at``: each is claimed for a while (SKIP LOCKED: disjoint between processes) and
         asked again by its reference, which the provider answers with the same refund. Returns how many
         were claimed."""
-        async with self.db.transaction():
-            rows = await self.db.fetch(
-                "SELECT r.id AS refund_id, r.amount_minor AS refund_minor, r.reference, i.id, i.provider, "
-                "i.provider_ref, i.currency FROM payments_refund r JOIN payments_intent i ON i.id = r.intent_id "
-                "WHERE r.provider_ref IS NULL AND r.retry_at < now() ORDER BY r.retry_at LIMIT $1 "
-                "FOR UPDATE OF r SKIP LOCKED", limit)
-            for r in rows:
-                await self.db.execute("UPDATE payments_refund SET retry_at = now() + make_interval(secs => $2) "
-                                      "WHERE id = $1", r["refund_id"], float(STUCK_PROCESSING_S))
+        rows = await self.db.claim_due(
+            "SELECT r.id AS refund_id, r.amount_minor AS refund_minor, r.reference, i.id, i.provider, "
+            "i.provider_ref, i.currency FROM payments_refund r JOIN payments_intent i ON i.id = r.intent_id "
+            "WHERE r.provider_ref IS NULL AND r.retry_at < now() ORDER BY r.retry_at LIMIT $1 "
+            "FOR UPDATE OF r SKIP LOCKED", limit, "payments_refund", STUCK_PROCESSING_S, key="refund_id")
         for r in rows:
             try:
                 await self._refund_at_provider(r, r["refund_id"], r["refund_minor"], r["reference"])
