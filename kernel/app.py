@@ -41,6 +41,7 @@ from .runtime import Runtime, build_runtime
 from .scopes import KERNEL_SCOPES, ScopeError
 from .service import Service
 from .status import BusError, Status
+from .tasks import cancel_and_wait
 
 log = logging.getLogger("shop.kernel.app")
 access_log = logging.getLogger("shop.kernel.access")
@@ -194,8 +195,7 @@ def create_app(settings: Settings, plugins: Iterable[object] | None = None) -> w
         log.info("shop_started", extra={"plugins": [lp.info.name for lp in loaded], "instance": rt.instance_id})
         housekeeping = asyncio.create_task(_housekeeping(rt), name="shop-housekeeping")
         yield
-        housekeeping.cancel()
-        await asyncio.gather(housekeeping, return_exceptions=True)
+        await cancel_and_wait(housekeeping)
         await stop_runtime(rt)
 
     app.cleanup_ctx.append(lifecycle)

@@ -21,6 +21,8 @@ import aiohttp
 from prometheus_client import CollectorRegistry, Counter
 from standardwebhooks import Webhook
 
+from kernel.tasks import cancel_and_wait
+
 from .config import WebhooksConfig
 from .ssrf import GuardedResolver, TargetRefused, check_url
 
@@ -146,9 +148,7 @@ class DeliveryWorker:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        await cancel_and_wait(task)
         await self.sender.close()
 
     async def _loop(self) -> None:
