@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from kernel.events import Event
-from kernel.messages import MinorUnits, Uuid, constraint, message
+from kernel.messages import MinorUnits, Uuid, constraint, message, page_field, page_size_field
 from kernel.scopes import Scope
 from kernel.service import CachePolicy, Service, rpc
 
@@ -191,8 +191,8 @@ class OptionFilter:
 class ListProducts:
     category_slug: str | None = constraint(default=None, max_len=100)
     search: str | None = constraint(default=None, max_len=200)
-    page: int = constraint(default=1, min=1, max=100_000)
-    page_size: int = constraint(default=20, min=1, max=100)
+    page: int = page_field()
+    page_size: int = page_size_field()
     sort: Literal["relevance", "name", "price_asc", "price_desc", "newest"] | None = None
     min_price: int | None = constraint(default=None, min=0, max=2**62,
                                        doc="minor units, in displayCurrency when given, else the product's")
@@ -390,8 +390,8 @@ def _list_tags(r: ListProducts) -> tuple[str, ...]:
 @message
 class ListLowStock:
     threshold: int = constraint(default=5, min=0, max=10**9, doc="variants with at most this many in stock")
-    page: int = constraint(default=1, min=1, max=100_000)
-    page_size: int = constraint(default=20, min=1, max=100)
+    page: int = page_field()
+    page_size: int = page_size_field()
 
 
 @message

@@ -6,7 +6,7 @@ import typing
 from typing import Any, Literal
 
 from kernel.events import Event
-from kernel.messages import Timestamp, Uuid, constraint, message
+from kernel.messages import Timestamp, Uuid, constraint, message, page_field, page_size_field
 from kernel.scopes import Scope
 from kernel.service import Service, rpc
 from plugins.catalog.contract import OPTIONS_GRAPHQL
@@ -223,8 +223,8 @@ class Checkout:
 
 @message
 class ListOrders:
-    page: int = constraint(default=1, min=1, max=100_000)
-    page_size: int = constraint(default=20, min=1, max=100)
+    page: int = page_field()
+    page_size: int = page_size_field()
 
 
 @message
@@ -255,8 +255,8 @@ class Purchased:
 class ListAllOrders:
     """Newest-updated first (updatedAt desc, id desc): poll with updatedSince for an incremental sync."""
 
-    page: int = constraint(default=1, min=1, max=100_000)
-    page_size: int = constraint(default=20, min=1, max=100)
+    page: int = page_field()
+    page_size: int = page_size_field()
     status: OrderStatus | None = None
     email: str | None = constraint(default=None, min_len=1, max_len=254, strip=True, doc="exact, case-insensitive")
     updated_since: Timestamp | None = constraint(default=None, doc="RFC 3339; orders updated at or after it")
@@ -279,8 +279,8 @@ class CreateRefund:
 
 @message
 class ListCustomers:
-    page: int = constraint(default=1, min=1, max=100_000)
-    page_size: int = constraint(default=20, min=1, max=100)
+    page: int = page_field()
+    page_size: int = page_size_field()
 
 
 @message

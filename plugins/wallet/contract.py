@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from kernel.messages import Timestamp, Uuid, constraint, message
+from kernel.messages import Timestamp, Uuid, constraint, message, page_field, page_size_field
 from kernel.scopes import Scope
 from kernel.service import Service, rpc
 from plugins.payments.contract import Ack, PaymentOutcome
@@ -85,8 +85,8 @@ class TransferResult:
 @message
 class ListTransactions:
     currency: str = constraint(pattern=CURRENCY)
-    page: int = constraint(default=1, min=1, max=100_000)
-    page_size: int = constraint(default=20, min=1, max=100)
+    page: int = page_field()
+    page_size: int = page_size_field()
 
 
 @message
