@@ -7,6 +7,8 @@ import uuid
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from .status import BusError, Status
+
 
 @dataclass(frozen=True, slots=True)
 class Principal:
@@ -28,6 +30,13 @@ class Principal:
 
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes
+
+    def require_user(self) -> str:
+        """The signed-in user's id, in a method declared ``user=True`` (the bus's authorization
+        interceptor has checked it already; a user-less call is refused here too)."""
+        if self.user_id is None:
+            raise BusError(Status.PERMISSION_DENIED, "This needs a signed-in user, not a client.")
+        return self.user_id
 
 
 ANONYMOUS = Principal()

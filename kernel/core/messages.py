@@ -124,6 +124,19 @@ def constraint(
     return field(default=default, metadata=meta)
 
 
+# Paged lists share one convention: ``page`` (1-based) and ``page_size`` (default 20, at most 100).
+
+
+def page_field() -> Any:
+    """A list request's ``page``: 1-based."""
+    return constraint(default=1, min=1, max=100_000)
+
+
+def page_size_field(default: int = 20, largest: int = 100) -> Any:
+    """A list request's ``page_size``."""
+    return constraint(default=default, min=1, max=largest)
+
+
 def camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(p[:1].upper() + p[1:] for p in rest)

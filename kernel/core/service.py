@@ -44,6 +44,10 @@ class MethodOptions:
     internal: bool = False  # only callable by other plugins, never exposed over HTTP
     deadline: float | None = None  # default seconds when the caller set none
     write: bool = False  # changes state (documentation, metrics, CSRF)
+    # GraphQL root fields ("Query.product", "Mutation.setPrice") the kernel binds to this
+    # method (kernel.web.graphql.GraphQLPart.services); the plugin's SDL declares their arguments.
+    graphql: tuple[str, ...] = ()
+    graphql_null_if_not_found: bool = False  # those fields answer null, not an error, on NOT_FOUND
 
 
 class Method(Generic[Req, Resp]):
@@ -78,6 +82,8 @@ def rpc(
     internal: bool = False,
     deadline: float | None = None,
     write: bool = False,
+    graphql: str | tuple[str, ...] = (),
+    graphql_null_if_not_found: bool = False,
 ) -> Method[Req, Resp]:
     return Method(
         request_type,
@@ -91,6 +97,8 @@ def rpc(
             internal=internal,
             deadline=deadline,
             write=write or idempotent,
+            graphql=(graphql,) if isinstance(graphql, str) else graphql,
+            graphql_null_if_not_found=graphql_null_if_not_found,
         ),
     )
 

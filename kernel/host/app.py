@@ -30,6 +30,7 @@ from ..core.resources import data_folder
 from ..core.scopes import KERNEL_SCOPES, ScopeError
 from ..core.service import Service
 from ..core.status import BusError, Status
+from ..core.tasks import cancel_and_wait
 from ..engine.config import ConfigError, Settings
 from ..engine.runtime import Runtime, build_runtime
 from ..storage.db import bind_tables
@@ -136,8 +137,7 @@ def create_app(settings: Settings, plugins: Iterable[object] | None = None) -> w
         log.info("shop_started", extra={"plugins": [lp.info.name for lp in loaded], "instance": rt.instance_id})
         housekeeping = asyncio.create_task(_housekeeping(rt), name="shop-housekeeping")
         yield
-        housekeeping.cancel()
-        await asyncio.gather(housekeeping, return_exceptions=True)
+        await cancel_and_wait(housekeeping)
         await stop_runtime(rt)
 
     app.cleanup_ctx.append(lifecycle)

@@ -105,6 +105,22 @@ class PluginContext:
         return self.runtime.made(self.name, kind)
 
 
+class PluginBound:
+    """Base of a plugin's service objects, built before startup: ``db`` and ``bus`` are read
+    through the plugin's context at call time, once the runtime has opened them."""
+
+    def __init__(self, plugin_ctx: PluginContext) -> None:
+        self.pctx = plugin_ctx
+
+    @property
+    def db(self) -> Database:
+        return self.pctx.db
+
+    @property
+    def bus(self) -> Bus:
+        return self.pctx.bus
+
+
 def config_fields(info: PluginInfo) -> list[str]:
     if info.config is None:
         return []

@@ -237,6 +237,21 @@ class Database:
         except _UNAVAILABLE as exc:
             raise unavailable(exc) from exc
 
+    async def claim_due(self, select_sql: str, limit: int, table: str, lease_seconds: float,
+                        key: str = "id") -> list[asyncpg.Record]:
+        """Rows due for a retry, each claimed for ``lease_seconds`` (its ``retry_at`` moved on).
+
+        ``select_sql`` takes the limit as $1 and locks with ``FOR UPDATE ... SKIP LOCKED``, so
+        concurrent processes claim disjoint batches; ``key`` is the column holding ``table``'s id.
+        A claim whose worker dies is simply due again once the lease has passed.
+        """
+        async with self.transaction():
+            rows = await self.fetch(select_sql, limit)
+            if rows:
+                await self.execute(f"UPDATE {table} SET retry_at = now() + make_interval(secs => $2) "
+                                   "WHERE id = ANY($1)", [r[key] for r in rows], float(lease_seconds))
+        return rows
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
         """A transaction; nested uses join the outer one (Piccolo's semantics)."""

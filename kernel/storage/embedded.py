@@ -85,15 +85,12 @@ class EmbeddedServices:
         log.info("embedded_valkey_started", extra={"url": self.redis_url})
 
     def stop(self) -> None:
-        if self._valkey is not None:
-            try:
-                self._valkey.stop()
-            except Exception:
-                log.warning("embedded_valkey_stop_failed")
-            self._valkey = None
-        if self._pg is not None:
-            try:
-                self._pg.cleanup()
-            except Exception:
-                log.warning("embedded_postgres_stop_failed")
-            self._pg = None
+        # Each server is stopped even when the other one fails to.
+        for stop, failed in ((self._valkey and self._valkey.stop, "embedded_valkey_stop_failed"),
+                             (self._pg and self._pg.cleanup, "embedded_postgres_stop_failed")):
+            if stop:
+                try:
+                    stop()
+                except Exception:
+                    log.warning(failed)
+        self._valkey = self._pg = None

@@ -40,6 +40,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from ..core.events import Delivery, Event, EventBus, _delivery
 from ..core.messages import decode, encode
+from ..core.tasks import cancel_and_wait
 from .db import Database
 
 log = logging.getLogger("shop.kernel.outbox")
@@ -207,15 +208,11 @@ class Outbox:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        await cancel_and_wait(task)
         if self._running:
             # Let handlers in flight finish briefly; an unfinished one is retaken after its lease.
             await asyncio.wait(self._running, timeout=5)
-            for t in self._running:
-                t.cancel()
-            await asyncio.gather(*self._running, return_exceptions=True)
+            await cancel_and_wait(*self._running)
         await self._close_listener()
 
     async def _loop(self) -> None:

@@ -19,6 +19,7 @@ import re
 import typing
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -38,7 +39,7 @@ from tartiflette.types.exceptions.tartiflette import TartifletteError
 
 from ..core.context import CallContext
 from ..core.messages import INT64_MAX, INT64_MIN, DecodeError, decode
-from ..core.service import Method
+from ..core.service import Method, Service
 from ..core.status import HIDDEN, HTTP_STATUS, BusError, Status
 from ..engine.bus import note_rate_limit
 from .gqlscan import ScanLimits, check_variables, scan
@@ -65,14 +66,16 @@ ResolverFn = Callable[[Any, dict[str, Any], dict[str, Any], Any], Awaitable[Any]
 
 @dataclass
 class GraphQLPart:
-    """A plugin's GraphQL: root fields by hand, their types generated from the messages.
+    """A plugin's GraphQL: root fields declared in SDL, bound and typed from the contract.
 
     ``sdl`` holds the ``extend type Query/Mutation`` root fields (and ``extend type`` of
-    another plugin's type). The object, input and enum types those fields return and
-    take are generated (kernel.web.gqltypes) from the request and response messages of the
-    bus methods behind ``resolvers`` (built with :func:`bus_field`) and ``fields``;
-    ``types`` adds messages no bus field returns. A type defined by hand in ``sdl`` that
-    is also generated is a startup error.
+    another plugin's type). Each method of ``services`` declared with
+    ``rpc(..., graphql="Query.x")`` gets its :func:`bus_field` resolver here; ``resolvers``
+    adds the others and replaces a generated one that needs reshaping (same name). The
+    object, input and enum types those fields return and take are generated
+    (kernel.web.gqltypes) from the request and response messages of the bus methods behind
+    ``resolvers`` and ``fields``; ``types`` adds messages no bus field returns. A type
+    defined by hand in ``sdl`` that is also generated is a startup error.
     """
 
     sdl: str
@@ -80,6 +83,17 @@ class GraphQLPart:
     # Bus methods each top-level field calls, for the parity meta-test and docs.
     fields: dict[str, Method[Any, Any]] = field(default_factory=dict)
     types: tuple[type, ...] = ()
+    services: tuple[type[Service], ...] = ()
+
+    def __post_init__(self) -> None:
+        bound = {name: bus_field(m, null_if_not_found=m.options.graphql_null_if_not_found)
+                 for service in self.services for m in service.methods.values() for name in m.options.graphql}
+        self.resolvers = {**bound, **self.resolvers}
+
+
+def sdl_beside(module_file: str) -> str:
+    """The ``schema.graphql`` next to a plugin module (``sdl_beside(__file__)``)."""
+    return (Path(module_file).parent / "schema.graphql").read_text(encoding="utf-8")
 
 
 class ResponseDeps:
@@ -115,6 +129,38 @@ def pure(fn: ResolverFn) -> ResolverFn:
     """Mark a resolver that only reshapes its parent (no I/O, no caller-specific data)."""
     setattr(fn, "pure", True)  # noqa: B010
     return fn
+
+
+# A JSON object with free keys (e.g. a variant's {"size": "M"}) has no GraphQL type: it
+# travels as a list of {name, value} pairs, reshaped here on the way in and out.
+
+
+def pairs_as_object(argument: str) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """``bus_field(args=...)``: the argument's [{name, value}] list as the bus's object.
+
+    A name given twice is kept visible as an invalid (null) value instead of being lost.
+    """
+
+    def reshape(arguments: dict[str, Any], parent: Any) -> dict[str, Any]:
+        pairs = arguments.get(argument)
+        if pairs is not None:
+            out: dict[str, Any] = {}
+            for pair in pairs:
+                out[pair["name"]] = pair["value"] if pair["name"] not in out else None
+            arguments[argument] = out
+        return arguments
+
+    return reshape
+
+
+def object_as_pairs(key: str) -> ResolverFn:
+    """A resolver serving the parent's ``key`` object as a list of {name, value} pairs."""
+
+    @pure
+    async def resolve(parent: Any, args: dict[str, Any], ctx: Any, info: Any) -> list[dict[str, Any]]:
+        return [{"name": k, "value": v} for k, v in (parent.get(key) or {}).items()]
+
+    return resolve
 
 
 def bus_field(method: Method[Any, Any], *, args: Callable[[dict[str, Any], Any], dict[str, Any]] | None = None,

@@ -11,7 +11,7 @@ from typing import Any
 from ..core.context import CallContext
 from ..core.messages import message
 from ..core.service import Service, rpc
-from .graphql import GraphQLPart, bus_field
+from .graphql import GraphQLPart
 from .rest import Route
 
 
@@ -40,7 +40,7 @@ class ListPlugins:
 
 
 class System(Service, package="shop.kernel.v1"):
-    list_plugins = rpc(ListPlugins, tuple[PluginView, ...], scope="admin")
+    list_plugins = rpc(ListPlugins, tuple[PluginView, ...], graphql="Query.plugins", scope="admin")
 
 
 class SystemServicer:
@@ -63,5 +63,5 @@ ROUTES = [Route("GET", "/api/admin/plugins", System.list_plugins, summary="Loade
 GRAPHQL = GraphQLPart(
     # ShopPlugin and PluginContribution are generated from the messages above.
     sdl='extend type Query { "The loaded plugins (admins only)." plugins: [ShopPlugin!] }',
-    resolvers={"Query.plugins": bus_field(System.list_plugins)},
+    services=(System,),
 )

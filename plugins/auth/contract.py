@@ -94,14 +94,15 @@ class GrantRevoked:
 
 class Users(Service, package="shop.auth.v1"):
     # GET /api/me, GraphQL me
-    get_me = rpc(GetMe, User, user=True)
+    get_me = rpc(GetMe, User, graphql="Query.me", user=True)
     # GET /api/me/grants, DELETE /api/me/grants/{clientId}; GraphQL myGrants, revokeGrant.
     # Only from the shop itself (web-client): a third-party app cannot read or undo consents.
     # PATCH /api/me, POST /api/me/password; GraphQL updateMe, changePassword. From the shop itself only.
-    update_me = rpc(UpdateMe, User, user=True, rate_limit="write", write=True)
-    change_password = rpc(ChangePassword, PasswordChanged, user=True, rate_limit="login", write=True)
-    list_my_grants = rpc(ListMyGrants, tuple[Grant, ...], user=True)
-    revoke_grant = rpc(RevokeGrant, GrantRevoked, user=True, rate_limit="write", write=True)
+    update_me = rpc(UpdateMe, User, graphql="Mutation.updateMe", user=True, rate_limit="write", write=True)
+    change_password = rpc(ChangePassword, PasswordChanged, graphql="Mutation.changePassword", user=True, rate_limit="login",
+                          write=True)
+    list_my_grants = rpc(ListMyGrants, tuple[Grant, ...], graphql="Query.myGrants", user=True)
+    revoke_grant = rpc(RevokeGrant, GrantRevoked, graphql="Mutation.revokeGrant", user=True, rate_limit="write", write=True)
     # For other plugins (e.g. wallet transfers by email); never exposed over HTTP.
     get_user = rpc(GetUser, User, internal=True)
     find_user_by_email = rpc(FindUserByEmail, User, internal=True)

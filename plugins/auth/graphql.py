@@ -1,16 +1,13 @@
-"""GraphQL resolvers: the same bus calls as rest.py."""
+"""GraphQL: schema.graphql's root fields, bound to the bus methods the contract names (rpc(graphql=...))."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from kernel.core.status import BusError, Status
-from kernel.web.graphql import GraphQLPart, bus_field
+from kernel.web.graphql import GraphQLPart, bus_field, sdl_beside
 
 from .contract import Users
-
-SDL = (Path(__file__).parent / "schema.graphql").read_text()
 
 
 def part() -> GraphQLPart:
@@ -24,8 +21,5 @@ def part() -> GraphQLPart:
                 return None  # `me` is nullable: anonymous callers get null, not an error
             raise
 
-    return GraphQLPart(sdl=SDL, resolvers={"Query.me": me, "Query.myGrants": bus_field(Users.list_my_grants),
-                                           "Mutation.updateMe": bus_field(Users.update_me),
-                                           "Mutation.changePassword": bus_field(Users.change_password),
-                                           "Mutation.revokeGrant": bus_field(Users.revoke_grant)},
+    return GraphQLPart(sdl=sdl_beside(__file__), services=(Users,), resolvers={"Query.me": me},
                        fields={"Query.me": Users.get_me})

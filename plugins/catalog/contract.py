@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from kernel.core.events import Event
-from kernel.core.messages import Limits, MinorUnits, Uuid, constraint, message
+from kernel.core.messages import Limits, MinorUnits, Uuid, constraint, message, page_field, page_size_field
 from kernel.core.scopes import Scope
 from kernel.core.service import CachePolicy, Service, rpc
 
@@ -191,8 +191,8 @@ class OptionFilter:
 class ListProducts:
     category_slug: str | None = constraint(default=None, max_len=100)
     search: str | None = constraint(default=None, max_len=200)
-    page: int = constraint(default=1, min=1, max=100_000)
-    page_size: int = constraint(default=20, min=1, max=100)
+    page: int = page_field()
+    page_size: int = page_size_field()
     sort: Literal["relevance", "name", "price_asc", "price_desc", "newest"] | None = None
     min_price: int | None = constraint(default=None, min=0, max=2**62,
                                        doc="minor units, in displayCurrency when given, else the product's")
@@ -359,16 +359,13 @@ class UpdateVariant:
 
 
 @message
-class SetVariantPrice:
-    id: str = constraint(**ID)
-    price_minor: int = constraint(min=0, max=PRICE_MAX)
-    currency: str = constraint(pattern=CURRENCY)
+class SetVariantPrice(SetPrice):
+    """A variant's price: the product's SetPrice, by the variant's id."""
 
 
 @message
-class SetVariantStock:
-    id: str = constraint(**ID)
-    stock_qty: int = constraint(min=0, max=10**9)
+class SetVariantStock(SetStock):
+    """A variant's stock: the product's SetStock, by the variant's id."""
 
 
 def list_key(r: ListProducts) -> str | None:
@@ -393,8 +390,8 @@ def _list_tags(r: ListProducts) -> tuple[str, ...]:
 @message
 class ListLowStock:
     threshold: int = constraint(default=5, min=0, max=10**9, doc="variants with at most this many in stock")
-    page: int = constraint(default=1, min=1, max=100_000)
-    page_size: int = constraint(default=20, min=1, max=100)
+    page: int = page_field()
+    page_size: int = page_size_field()
 
 
 @message
@@ -417,11 +414,12 @@ class LowStockPage:
 
 
 class Catalog(Service, package="shop.catalog.v1"):
-    list_categories = rpc(ListCategories, tuple[Category, ...],
+    list_categories = rpc(ListCategories, tuple[Category, ...], graphql="Query.categories",
                           cache=CachePolicy(key=lambda r: "categories:v1", ttl=300), rate_limit="read")
-    list_products = rpc(ListProducts, ProductPage,
+    list_products = rpc(ListProducts, ProductPage, graphql="Query.products",
                         cache=CachePolicy(key=list_key, ttl=120, tags=_list_tags), rate_limit="read")
-    get_product = rpc(GetProduct, Product, rate_limit="read", cache=CachePolicy(
+    get_product = rpc(GetProduct, Product, graphql="Query.product", graphql_null_if_not_found=True, rate_limit="read",
+                      cache=CachePolicy(
         key=lambda r: f"product:v2:{r.slug}" + (f":{r.display_currency}" if r.display_currency else ""), ttl=300,
         tags=lambda r: (f"product:v2:{r.slug}",)))  # the display-currency entries go with the product's
     # For other plugins (carts, checkout): never exposed over HTTP.
@@ -430,22 +428,22 @@ class Catalog(Service, package="shop.catalog.v1"):
     take_stock = rpc(TakeStock, StockTaken, internal=True)
     restock = rpc(Restock, ProductList, internal=True)
     # Admin (scope catalog:write; admin implies it: the auth plugin grants both only to users with the admin role).
-    create_category = rpc(CreateCategory, Category, scope="catalog:write", write=True)
-    update_category = rpc(UpdateCategory, Category, scope="catalog:write", write=True)
-    delete_category = rpc(DeleteById, Deleted, scope="catalog:write", write=True)
-    create_product = rpc(CreateProduct, Product, scope="catalog:write", write=True)
-    update_product = rpc(UpdateProduct, Product, scope="catalog:write", write=True)
-    delete_product = rpc(DeleteById, Deleted, scope="catalog:write", write=True)
-    set_price = rpc(SetPrice, Product, scope="catalog:write", write=True)
-    set_stock = rpc(SetStock, Product, scope="catalog:write", write=True)
-    adjust_stock = rpc(AdjustStock, Product, scope="catalog:write", write=True)
-    create_variant = rpc(CreateVariant, Variant, scope="catalog:write", write=True)
-    update_variant = rpc(UpdateVariant, Variant, scope="catalog:write", write=True)
-    delete_variant = rpc(DeleteById, Deleted, scope="catalog:write", write=True)
-    set_variant_price = rpc(SetVariantPrice, Variant, scope="catalog:write", write=True)
-    set_variant_stock = rpc(SetVariantStock, Variant, scope="catalog:write", write=True)
+    create_category = rpc(CreateCategory, Category, graphql="Mutation.createCategory", scope="catalog:write", write=True)
+    update_category = rpc(UpdateCategory, Category, graphql="Mutation.updateCategory", scope="catalog:write", write=True)
+    delete_category = rpc(DeleteById, Deleted, graphql="Mutation.deleteCategory", scope="catalog:write", write=True)
+    create_product = rpc(CreateProduct, Product, graphql="Mutation.createProduct", scope="catalog:write", write=True)
+    update_product = rpc(UpdateProduct, Product, graphql="Mutation.updateProduct", scope="catalog:write", write=True)
+    delete_product = rpc(DeleteById, Deleted, graphql="Mutation.deleteProduct", scope="catalog:write", write=True)
+    set_price = rpc(SetPrice, Product, graphql="Mutation.setPrice", scope="catalog:write", write=True)
+    set_stock = rpc(SetStock, Product, graphql="Mutation.setStock", scope="catalog:write", write=True)
+    adjust_stock = rpc(AdjustStock, Product, graphql="Mutation.adjustStock", scope="catalog:write", write=True)
+    create_variant = rpc(CreateVariant, Variant, graphql="Mutation.createVariant", scope="catalog:write", write=True)
+    update_variant = rpc(UpdateVariant, Variant, graphql="Mutation.updateVariant", scope="catalog:write", write=True)
+    delete_variant = rpc(DeleteById, Deleted, graphql="Mutation.deleteVariant", scope="catalog:write", write=True)
+    set_variant_price = rpc(SetVariantPrice, Variant, graphql="Mutation.setVariantPrice", scope="catalog:write", write=True)
+    set_variant_stock = rpc(SetVariantStock, Variant, graphql="Mutation.setVariantStock", scope="catalog:write", write=True)
     # GET /api/admin/low-stock, GraphQL lowStock: what to restock (reads the database, never cached).
-    list_low_stock = rpc(ListLowStock, LowStockPage, scope="catalog:write")
+    list_low_stock = rpc(ListLowStock, LowStockPage, graphql="Query.lowStock", scope="catalog:write")
 
 
 PRODUCT_CHANGES = ("created", "updated", "deleted", "stock")
@@ -482,4 +480,4 @@ class UploadImage:
 
 class CatalogMedia(Service, package="shop.catalog.v1"):
     upload_image = rpc(UploadImage, ProductImage, scope="catalog:write", write=True, rate_limit="write")
-    delete_image = rpc(DeleteById, Deleted, scope="catalog:write", write=True)
+    delete_image = rpc(DeleteById, Deleted, graphql="Mutation.deleteImage", scope="catalog:write", write=True)

@@ -46,6 +46,20 @@ _ORDER = {
 }
 
 
+def _variant_gone(variant_id: uuid.UUID, line: int) -> BusError:
+    """A line's variant no longer exists (deleted since the caller saw it)."""
+    return BusError(Status.NOT_FOUND, f"variant {str(variant_id)!r} not found",
+                    field_errors=[(f"lines[{line}].variantId", "no such variant")])
+
+
+def _out_of_stock(row: Any, asked: int, line: int) -> BusError:
+    """A line asks for more than its variant's stock (``row``: sku, stock_qty, slug, name)."""
+    what = row["slug"] if row["sku"] == row["slug"] else f"{row['slug']}, SKU {row['sku']}"
+    return BusError(Status.FAILED_PRECONDITION, f"Only {row['stock_qty']} of {row['name']} ({what}) left; "
+                    f"{asked} asked for.", reason="OUT_OF_STOCK",
+                    field_errors=[(f"lines[{line}].qty", f"only {row['stock_qty']} of {what} in stock")])
+
+
 class CatalogServicer(AdminMixin, VariantsMixin):
     def __init__(self, ctx: PluginContext) -> None:
         super().__init__(ctx)
@@ -227,18 +241,11 @@ class CatalogServicer(AdminMixin, VariantsMixin):
             found = {r["id"]: r for r in locked}
             for u in ids:
                 if u not in found:  # deleted between the lookup and the lock
-                    raise BusError(Status.NOT_FOUND, f"variant {str(u)!r} not found",
-                                   field_errors=[(f"lines[{first[u]}].variantId", "no such variant")])
+                    raise _variant_gone(u, first[u])
             for u in ids:
                 r = found[u]
                 if r["stock_qty"] < need[u]:
-                    what = r["slug"] if r["sku"] == r["slug"] else f"{r['slug']}, SKU {r['sku']}"
-                    raise BusError(
-                        Status.FAILED_PRECONDITION,
-                        f"Only {r['stock_qty']} of {r['name']} ({what}) left; {need[u]} asked for.",
-                        reason="OUT_OF_STOCK",
-                        field_errors=[(f"lines[{first[u]}].qty", f"only {r['stock_qty']} of {what} in stock")],
-                    )
+                    raise _out_of_stock(r, need[u], first[u])
             updated = await self._move_stock(ids, [-need[u] for u in ids])
             await self.changed_products(updated, change="stock",
                                         previous_stock=_stock_before(updated, need, -1))
@@ -281,16 +288,7 @@ class CatalogServicer(AdminMixin, VariantsMixin):
                     "JOIN catalog_product p ON p.id = v.product_id WHERE v.id = ANY($1::uuid[])", short)}
                 u = short[0]
                 r = info.get(u)
-                if r is None:
-                    raise BusError(Status.NOT_FOUND, f"variant {str(u)!r} not found",
-                                   field_errors=[(f"lines[{first[u]}].variantId", "no such variant")])
-                what = r["slug"] if r["sku"] == r["slug"] else f"{r['slug']}, SKU {r['sku']}"
-                raise BusError(
-                    Status.FAILED_PRECONDITION,
-                    f"Only {r['stock_qty']} of {r['name']} ({what}) left; {need[u]} asked for.",
-                    reason="OUT_OF_STOCK",
-                    field_errors=[(f"lines[{first[u]}].qty", f"only {r['stock_qty']} of {what} in stock")],
-                )
+                raise _variant_gone(u, first[u]) if r is None else _out_of_stock(r, need[u], first[u])
             # One stock event per product with its total before and after (for stock.low), computed in
             # the statement above: no product is loaded while the hot rows are locked.
             moved: dict[str, list[Any]] = {}

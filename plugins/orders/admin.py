@@ -14,6 +14,7 @@ from typing import Any
 
 from kernel.core.context import CallContext
 from kernel.core.status import BusError, Status
+from kernel.host.plugin import PluginBound
 from plugins.auth.contract import GetUser, Users
 from plugins.payments.contract import CaptureIntent, Payments, RefundPayment
 from plugins.wallet.contract import Credit, Wallets
@@ -51,17 +52,7 @@ def _since(value: str) -> datetime:
     return ts
 
 
-class AdminOps:
-    def __init__(self, plugin_ctx: Any) -> None:
-        self.pctx = plugin_ctx
-
-    @property
-    def db(self) -> Any:
-        return self.pctx.db
-
-    @property
-    def bus(self) -> Any:
-        return self.pctx.bus
+class AdminOps(PluginBound):
 
     async def list_orders(self, req: ListAllOrders) -> OrderPage:
         where, args = [], []
@@ -190,14 +181,10 @@ class AdminOps:
         twice by a race is one refund (payments and the provider answer the same reference the same way;
         ``_refunded`` records and announces it once). Returns how many were claimed."""
         ctx = CallContext(depth=1)  # the shop itself, calling payments' internal methods
-        async with self.db.transaction():
-            rows = await self.db.fetch(
-                "SELECT r.id, r.order_id, r.amount_minor, o.payment_id FROM orders_refund r "
-                "JOIN orders_order o ON o.id = r.order_id WHERE r.payment_refund_id IS NULL AND r.retry_at < now() "
-                "ORDER BY r.retry_at LIMIT $1 FOR UPDATE OF r SKIP LOCKED", limit)
-            for r in rows:
-                await self.db.execute("UPDATE orders_refund SET retry_at = now() + make_interval(secs => $2) "
-                                      "WHERE id = $1", r["id"], float(REFUND_LEASE_S))
+        rows = await self.db.claim_due(
+            "SELECT r.id, r.order_id, r.amount_minor, o.payment_id FROM orders_refund r "
+            "JOIN orders_order o ON o.id = r.order_id WHERE r.payment_refund_id IS NULL AND r.retry_at < now() "
+            "ORDER BY r.retry_at LIMIT $1 FOR UPDATE OF r SKIP LOCKED", limit, "orders_refund", REFUND_LEASE_S)
         for r in rows:
             try:
                 await self._card_refund(str(r["order_id"]), str(r["id"]), r["payment_id"], r["amount_minor"], ctx)
@@ -226,6 +213,7 @@ class AdminOps:
         async with self.db.transaction():
             row = await self.db.fetchrow("SELECT total_minor, refunded_minor FROM orders_order WHERE id = $1 "
                                          "FOR UPDATE", oid)
+            assert row is not None  # the order is being refunded: it exists
             gone = await self.db.fetchval("DELETE FROM orders_refund WHERE id = $1 AND payment_refund_id IS NULL "
                                           "RETURNING id", refund_id)
             if gone is None:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
 
 from kernel.core.context import CallContext
 from kernel.core.status import BusError, Status
+from kernel.host.plugin import PluginBound
 from plugins.catalog.contract import Catalog, GetProductsByIds, Product
 
 from .contract import (
@@ -35,17 +35,7 @@ def unknown_variant() -> BusError:
                     field_errors=[("variantId", "no such variant")])
 
 
-class CartStore:
-    def __init__(self, plugin_ctx: Any) -> None:
-        self.pctx = plugin_ctx
-
-    @property
-    def db(self) -> Any:
-        return self.pctx.db
-
-    @property
-    def bus(self) -> Any:
-        return self.pctx.bus
+class CartStore(PluginBound):
 
     async def products(self, ids: list[str], ctx: CallContext, variant_ids: tuple[str, ...] = ()
                        ) -> dict[str, Product]:
@@ -162,22 +152,21 @@ class CartStore:
         return await self.view(cart_id, ctx)
 
     async def remove(self, user_id: str, req: RemoveCartItem, ctx: CallContext) -> Cart:
-        """Every line of the product goes. Removing what is not there is not an error: the cart ends up as asked."""
-        pid = parse_uuid(req.product_id)
-        async with self.db.transaction():
-            cart_id = await self._lock_cart(user_id)
-            if pid is not None:
-                await self.db.execute("DELETE FROM orders_cart_item WHERE cart_id = $1 AND product_id = $2",
-                                      cart_id, pid)
-        return await self.view(cart_id, ctx)
+        """Every line of the product goes."""
+        return await self._remove_lines(user_id, "product_id", req.product_id, ctx)
 
     async def remove_variant(self, user_id: str, req: RemoveCartVariant, ctx: CallContext) -> Cart:
-        vid = parse_uuid(req.variant_id)
+        return await self._remove_lines(user_id, "variant_id", req.variant_id, ctx)
+
+    async def _remove_lines(self, user_id: str, column: str, value: str, ctx: CallContext) -> Cart:
+        """Delete the lines whose ``column`` (product_id or variant_id, never input) is ``value``.
+        Removing what is not there is not an error: the cart ends up as asked."""
+        target = parse_uuid(value)
         async with self.db.transaction():
             cart_id = await self._lock_cart(user_id)
-            if vid is not None:
-                await self.db.execute("DELETE FROM orders_cart_item WHERE cart_id = $1 AND variant_id = $2",
-                                      cart_id, vid)
+            if target is not None:
+                await self.db.execute(f"DELETE FROM orders_cart_item WHERE cart_id = $1 AND {column} = $2",
+                                      cart_id, target)
         return await self.view(cart_id, ctx)
 
     async def _check_room(self, cart_id: str, vid: str) -> None:

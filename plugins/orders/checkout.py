@@ -19,6 +19,7 @@ import orjson
 from kernel.core.context import CallContext
 from kernel.core.messages import INT64_MAX
 from kernel.core.status import BusError, Status, precondition
+from kernel.host.plugin import PluginBound
 from plugins.catalog.contract import Catalog, Product, Restock, StockLine, TakeStock, Variant
 from plugins.payments.contract import (
     Ack,
@@ -27,7 +28,7 @@ from plugins.payments.contract import (
     PaymentOutcome,
     Payments,
     PayNow,
-    )
+)
 from plugins.wallet.contract import ConvertAmount, Credit, Debit, Wallets
 
 from .cart import CartStore
@@ -94,19 +95,11 @@ def cart_empty() -> BusError:
     return precondition("CART_EMPTY", "The cart is empty.")
 
 
-class CheckoutFlow:
+class CheckoutFlow(PluginBound):
     def __init__(self, plugin_ctx: Any, carts: CartStore) -> None:
-        self.pctx = plugin_ctx
+        super().__init__(plugin_ctx)
         self.carts = carts
         self.fulfilment = FulfilmentStep(plugin_ctx)
-
-    @property
-    def db(self) -> Any:
-        return self.pctx.db
-
-    @property
-    def bus(self) -> Any:
-        return self.pctx.bus
 
     # ---------------------------------------------------------------- checkout
 
@@ -333,6 +326,7 @@ class CheckoutFlow:
         async with db.transaction():
             row = await db.fetchrow(f"SELECT {ORDER_COLUMNS}, refund_id FROM orders_order WHERE id = $1 FOR UPDATE",
                                     oid)
+            assert row is not None  # the order is being cancelled: it exists
             if row["refund_id"] is not None:  # a concurrent call finished it
                 return await load_order(db, oid, user_id)
             return await self._cancelled(row, user_id, intent.id, ctx)

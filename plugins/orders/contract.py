@@ -6,7 +6,7 @@ import typing
 from typing import Any, Literal
 
 from kernel.core.events import Event
-from kernel.core.messages import Timestamp, Uuid, constraint, message
+from kernel.core.messages import Timestamp, Uuid, constraint, message, page_field, page_size_field
 from kernel.core.scopes import Scope
 from kernel.core.service import Service, rpc
 from plugins.catalog.contract import OPTIONS_GRAPHQL
@@ -85,25 +85,23 @@ class AddToCart:
 
 
 @message
-class SetCartItem:
-    product_id: str = constraint(min_len=1, max_len=ID_MAX)
-    qty: int = constraint(min=0, max=MAX_QTY, doc="0 removes the line")
-
-
-@message
 class RemoveCartItem:
     product_id: str = constraint(min_len=1, max_len=ID_MAX)
 
 
 @message
-class SetCartVariant:
-    variant_id: str = constraint(min_len=1, max_len=ID_MAX)
+class SetCartItem(RemoveCartItem):
     qty: int = constraint(min=0, max=MAX_QTY, doc="0 removes the line")
 
 
 @message
 class RemoveCartVariant:
     variant_id: str = constraint(min_len=1, max_len=ID_MAX)
+
+
+@message
+class SetCartVariant(RemoveCartVariant):
+    qty: int = constraint(min=0, max=MAX_QTY, doc="0 removes the line")
 
 
 # ---- orders
@@ -225,8 +223,8 @@ class Checkout:
 
 @message
 class ListOrders:
-    page: int = constraint(default=1, min=1, max=100_000)
-    page_size: int = constraint(default=20, min=1, max=100)
+    page: int = page_field()
+    page_size: int = page_size_field()
 
 
 @message
@@ -257,8 +255,8 @@ class Purchased:
 class ListAllOrders:
     """Newest-updated first (updatedAt desc, id desc): poll with updatedSince for an incremental sync."""
 
-    page: int = constraint(default=1, min=1, max=100_000)
-    page_size: int = constraint(default=20, min=1, max=100)
+    page: int = page_field()
+    page_size: int = page_size_field()
     status: OrderStatus | None = None
     email: str | None = constraint(default=None, min_len=1, max_len=254, strip=True, doc="exact, case-insensitive")
     updated_since: Timestamp | None = constraint(default=None, doc="RFC 3339; orders updated at or after it")
@@ -281,8 +279,8 @@ class CreateRefund:
 
 @message
 class ListCustomers:
-    page: int = constraint(default=1, min=1, max=100_000)
-    page_size: int = constraint(default=20, min=1, max=100)
+    page: int = page_field()
+    page_size: int = page_size_field()
 
 
 @message
@@ -362,27 +360,34 @@ class GuestLink:
 
 
 class Orders(Service, package="shop.orders.v1"):
-    get_cart = rpc(GetCart, Cart, scope="cart:write", user=True)
-    add_to_cart = rpc(AddToCart, Cart, scope="cart:write", user=True, rate_limit="write", write=True)
-    set_cart_item = rpc(SetCartItem, Cart, scope="cart:write", user=True, rate_limit="write", write=True)
-    remove_cart_item = rpc(RemoveCartItem, Cart, scope="cart:write", user=True, rate_limit="write", write=True)
-    set_cart_variant = rpc(SetCartVariant, Cart, scope="cart:write", user=True, rate_limit="write", write=True)
-    remove_cart_variant = rpc(RemoveCartVariant, Cart, scope="cart:write", user=True, rate_limit="write",
-                              write=True)
-    checkout = rpc(Checkout, Order, scope="orders:write", user=True, rate_limit="write", idempotent=True)
-    list_orders = rpc(ListOrders, OrderPage, scope="orders:read", user=True)
-    get_order = rpc(GetOrder, Order, scope="orders:read", user=True)
-    cancel_order = rpc(CancelOrder, Order, scope="orders:write", user=True, rate_limit="write", idempotent=True)
+    get_cart = rpc(GetCart, Cart, graphql="Query.cart", scope="cart:write", user=True)
+    add_to_cart = rpc(AddToCart, Cart, graphql="Mutation.addToCart", scope="cart:write", user=True, rate_limit="write",
+                      write=True)
+    set_cart_item = rpc(SetCartItem, Cart, graphql="Mutation.setCartItem", scope="cart:write", user=True, rate_limit="write",
+                        write=True)
+    remove_cart_item = rpc(RemoveCartItem, Cart, graphql="Mutation.removeCartItem", scope="cart:write", user=True,
+                           rate_limit="write", write=True)
+    set_cart_variant = rpc(SetCartVariant, Cart, graphql="Mutation.setCartVariant", scope="cart:write", user=True,
+                           rate_limit="write", write=True)
+    remove_cart_variant = rpc(RemoveCartVariant, Cart, graphql="Mutation.removeCartVariant", scope="cart:write", user=True,
+                              rate_limit="write", write=True)
+    checkout = rpc(Checkout, Order, graphql=("Mutation.checkout", "Mutation.checkoutWithCard", "Mutation.checkoutByCard"),
+                   scope="orders:write", user=True, rate_limit="write", idempotent=True)
+    list_orders = rpc(ListOrders, OrderPage, graphql="Query.orders", scope="orders:read", user=True)
+    get_order = rpc(GetOrder, Order, graphql="Query.order", graphql_null_if_not_found=True, scope="orders:read", user=True)
+    cancel_order = rpc(CancelOrder, Order, graphql="Mutation.cancelOrder", scope="orders:write", user=True, rate_limit="write",
+                       idempotent=True)
     # Fulfilment and admin operations (plugins/orders/admin.py, lifecycle.py); admin implies orders:manage.
-    list_all_orders = rpc(ListAllOrders, OrderPage, scope="orders:manage")
-    admin_get_order = rpc(GetOrder, Order, scope="orders:manage")
-    fulfil_order = rpc(CreateFulfillment, Order, scope="orders:manage", idempotent=True, write=True)
-    refund_order = rpc(CreateRefund, Order, scope="orders:manage", idempotent=True, write=True)
-    list_customers = rpc(ListCustomers, CustomerPage, scope="orders:manage")
+    list_all_orders = rpc(ListAllOrders, OrderPage, graphql=("Query.allOrders", "Query.adminOrders"), scope="orders:manage")
+    admin_get_order = rpc(GetOrder, Order, graphql="Query.adminOrder", graphql_null_if_not_found=True, scope="orders:manage")
+    fulfil_order = rpc(CreateFulfillment, Order, graphql="Mutation.fulfilOrder", scope="orders:manage", idempotent=True,
+                       write=True)
+    refund_order = rpc(CreateRefund, Order, graphql="Mutation.refundOrder", scope="orders:manage", idempotent=True, write=True)
+    list_customers = rpc(ListCustomers, CustomerPage, graphql="Query.customers", scope="orders:manage")
     # A guest's order through the signed link of its confirmation (plugins/orders/guest.py).
-    get_guest_order = rpc(GetGuestOrder, Order, rate_limit="read")
+    get_guest_order = rpc(GetGuestOrder, Order, graphql="Query.guestOrder", graphql_null_if_not_found=True, rate_limit="read")
     # GET /api/admin/sales, GraphQL salesReport: the admin dashboard's chart.
-    get_sales_report = rpc(GetSalesReport, SalesReport, scope="orders:manage")
+    get_sales_report = rpc(GetSalesReport, SalesReport, graphql="Query.salesReport", scope="orders:manage")
     # For other plugins (e.g. reviews by buyers only); never exposed over HTTP.
     has_purchased = rpc(HasPurchased, Purchased, internal=True)
     # Told by payments when an order's intent is paid, expires or is cancelled.
@@ -394,26 +399,34 @@ class Orders(Service, package="shop.orders.v1"):
 
 
 @message
-class OrderCreated(Event, topic="orders.order_created", aggregate="order_id"):
+class OrderEvent(Event, aggregate="order_id"):
+    """What every order event starts with (no topic of its own: never published as such)."""
+
+    order_id: str
+    user_id: str
+
+
+@message
+class OrderTotalEvent(OrderEvent):
+    """An order event that carries the order's total."""
+
+    total_minor: int
+    currency: str
+
+
+@message
+class OrderCreated(OrderTotalEvent, topic="orders.order_created"):
     """An order created unpaid (a card order awaiting its payment): webhook order.created.
 
     An order paid as it is created (wallet) announces itself with OrderPlaced alone."""
 
-    order_id: str
-    user_id: str
-    total_minor: int
-    currency: str
     order: Order | None = None
 
 
 @message
-class OrderPlaced(Event, topic="orders.order_placed", aggregate="order_id"):
+class OrderPlaced(OrderTotalEvent, topic="orders.order_placed"):
     """A paid order: webhooks order.paid (and order.created unless OrderCreated said it), the confirmation mail."""
 
-    order_id: str
-    user_id: str
-    total_minor: int
-    currency: str
     payment_method: str
     product_ids: tuple[str, ...]
     order: Order | None = None  # the order as GET /api/orders/{id} shows it, when the event was published
@@ -421,24 +434,18 @@ class OrderPlaced(Event, topic="orders.order_placed", aggregate="order_id"):
 
 
 @message
-class OrderCancelled(Event, topic="orders.order_cancelled", aggregate="order_id"):
+class OrderCancelled(OrderTotalEvent, topic="orders.order_cancelled"):
     """A cancelled order: webhook order.cancelled, and order.refunded when it was paid (its money sent back).
     An unpaid order that expires or is cancelled is ``status = "cancelled"`` with nothing refunded."""
 
-    order_id: str
-    user_id: str
-    total_minor: int
-    currency: str
     product_ids: tuple[str, ...]
     order: Order | None = None
 
 
 @message
-class OrderFulfilled(Event, topic="orders.order_fulfilled", aggregate="order_id"):
+class OrderFulfilled(OrderEvent, topic="orders.order_fulfilled"):
     """A parcel left (an order may ship in several): webhook order.fulfilled, the shipping notice mail."""
 
-    order_id: str
-    user_id: str
     fulfillment_id: str
     carrier: str
     tracking_number: str
@@ -446,11 +453,9 @@ class OrderFulfilled(Event, topic="orders.order_fulfilled", aggregate="order_id"
 
 
 @message
-class OrderRefunded(Event, topic="orders.order_refunded", aggregate="order_id"):
+class OrderRefunded(OrderEvent, topic="orders.order_refunded"):
     """An admin refund (part or all of what was paid) sent to the original payment method: webhook order.refunded."""
 
-    order_id: str
-    user_id: str
     refund_id: str
     amount_minor: int
     currency: str

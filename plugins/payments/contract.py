@@ -149,15 +149,13 @@ class GetPayment:
 
 
 @message
-class CancelIntent:
+class CancelIntent(GetPayment):
     """Internal: the owner gives up (e.g. the order is cancelled): void or refund, no notify."""
-
-    id: str = constraint(min_len=1, max_len=64)
 
 
 @message
-class CaptureIntent:
-    id: str = constraint(min_len=1, max_len=64)
+class CaptureIntent(GetPayment):
+    """Internal: take the money of an authorised intent."""
 
 
 @message
@@ -214,8 +212,10 @@ class Ack:
 
 
 class Payments(Service, package="shop.payments.v1"):
-    confirm = rpc(ConfirmPayment, PaymentIntent, scope="payments:write", user=True, rate_limit="money")
-    get = rpc(GetPayment, PaymentIntent, scope="payments:write", user=True)
+    confirm = rpc(ConfirmPayment, PaymentIntent, graphql="Mutation.confirmPayment", scope="payments:write", user=True,
+                  rate_limit="money")
+    get = rpc(GetPayment, PaymentIntent, graphql="Query.payment", graphql_null_if_not_found=True, scope="payments:write",
+              user=True)
     # Internal: for the plugins that sell (orders, wallet).
     create_intent = rpc(CreateIntent, PaymentIntent, internal=True)
     cancel_intent = rpc(CancelIntent, PaymentIntent, internal=True)

@@ -125,6 +125,17 @@ class PaymentsServicer:
             raise intent_not_found()
         return row
 
+    async def _intent(self, intent_id: str, lock: bool = False) -> tuple[str, Any]:
+        """(id, row) of any intent, for internal methods; ``lock`` (in the caller's transaction): FOR UPDATE."""
+        iid = _uuid(intent_id)
+        if iid is None:
+            raise intent_not_found()
+        row = await self.db.fetchrow(f"SELECT {COLUMNS} FROM payments_intent WHERE id = $1" +
+                                     (" FOR UPDATE" if lock else ""), iid)
+        if row is None:
+            raise intent_not_found()
+        return iid, row
+
     # ----------------------------------------------------------------- confirm
 
     async def confirm(self, req: ConfirmPayment, ctx: CallContext) -> PaymentIntent:
@@ -250,13 +261,8 @@ class PaymentsServicer:
 
     async def cancel_intent(self, req: CancelIntent, ctx: CallContext) -> PaymentIntent:
         """The owner gives up: open intents are cancelled; paid ones voided (authorized) or refunded in full."""
-        iid = _uuid(req.id)
-        if iid is None:
-            raise intent_not_found()
         async with self.db.transaction():
-            row = await self.db.fetchrow(f"SELECT {COLUMNS} FROM payments_intent WHERE id = $1 FOR UPDATE", iid)
-            if row is None:
-                raise intent_not_found()
+            iid, row = await self._intent(req.id, lock=True)
             if row["status"] != "canceled":
                 await self.db.execute("UPDATE payments_intent SET status = 'canceled', updated_at = now() "
                                       "WHERE id = $1", iid)
@@ -278,12 +284,7 @@ class PaymentsServicer:
 
     async def capture(self, req: CaptureIntent, ctx: CallContext) -> PaymentIntent:
         """Capture an authorized intent (capture = "manual": at fulfilment). Idempotent."""
-        iid = _uuid(req.id)
-        if iid is None:
-            raise intent_not_found()
-        row = await self.db.fetchrow(f"SELECT {COLUMNS} FROM payments_intent WHERE id = $1", iid)
-        if row is None:
-            raise intent_not_found()
+        iid, row = await self._intent(req.id)
         if row["status"] == "succeeded":
             return to_message(row)
         if row["status"] != "requires_capture":
@@ -304,13 +305,8 @@ class PaymentsServicer:
         after a crash, finishes that same refund and never counts the amount twice. Only a
         provider's refusal gives the reservation back; any other failure leaves it pending.
         """
-        iid = _uuid(req.id)
-        if iid is None:
-            raise intent_not_found()
         async with self.db.transaction():
-            row = await self.db.fetchrow(f"SELECT {COLUMNS} FROM payments_intent WHERE id = $1 FOR UPDATE", iid)
-            if row is None:
-                raise intent_not_found()
+            iid, row = await self._intent(req.id, lock=True)
             done = await self.db.fetchrow("SELECT id, amount_minor, provider_ref FROM payments_refund "
                                           "WHERE intent_id = $1 AND reference = $2", iid, req.reference)
             if done is not None:
@@ -366,15 +362,11 @@ class PaymentsServicer:
         past their ``retry_at``: each is claimed for a while (SKIP LOCKED: disjoint between processes) and
         asked again by its reference, which the provider answers with the same refund. Returns how many
         were claimed."""
-        async with self.db.transaction():
-            rows = await self.db.fetch(
-                "SELECT r.id AS refund_id, r.amount_minor AS refund_minor, r.reference, i.id, i.provider, "
-                "i.provider_ref, i.currency FROM payments_refund r JOIN payments_intent i ON i.id = r.intent_id "
-                "WHERE r.provider_ref IS NULL AND r.retry_at < now() ORDER BY r.retry_at LIMIT $1 "
-                "FOR UPDATE OF r SKIP LOCKED", limit)
-            for r in rows:
-                await self.db.execute("UPDATE payments_refund SET retry_at = now() + make_interval(secs => $2) "
-                                      "WHERE id = $1", r["refund_id"], float(STUCK_PROCESSING_S))
+        rows = await self.db.claim_due(
+            "SELECT r.id AS refund_id, r.amount_minor AS refund_minor, r.reference, i.id, i.provider, "
+            "i.provider_ref, i.currency FROM payments_refund r JOIN payments_intent i ON i.id = r.intent_id "
+            "WHERE r.provider_ref IS NULL AND r.retry_at < now() ORDER BY r.retry_at LIMIT $1 "
+            "FOR UPDATE OF r SKIP LOCKED", limit, "payments_refund", STUCK_PROCESSING_S, key="refund_id")
         for r in rows:
             try:
                 await self._refund_at_provider(r, r["refund_id"], r["refund_minor"], r["reference"])

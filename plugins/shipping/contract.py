@@ -60,15 +60,8 @@ class ListAddresses:
 
 
 @message
-class CreateAddress:
-    name: str = constraint(min_len=1, max_len=100, strip=True)
-    line1: str = constraint(min_len=1, max_len=200, strip=True)
-    city: str = constraint(min_len=1, max_len=100, strip=True)
-    country: str = constraint(pattern=COUNTRY, doc="ISO 3166-1 alpha-2, e.g. DE")
-    line2: str = constraint(default="", max_len=200, strip=True)
-    postal_code: str = constraint(default="", max_len=20, strip=True)
-    region: str = constraint(default="", max_len=100, strip=True)
-    phone: str = constraint(default="", max_len=40, pattern=PHONE, strip=True)
+class CreateAddress(AddressInput):
+    """Save an address: the fields of the checkout's ``shippingAddress``."""
 
 
 @message
@@ -142,15 +135,14 @@ class CreateZone:
 
 
 @message
-class UpdateZone:
+class ZoneId:
     id: str = constraint(min_len=1, max_len=ID_MAX)
-    name: str | None = constraint(default=None, min_len=1, max_len=100, strip=True)
-    countries: tuple[str, ...] | None = constraint(default=None, doc="replaces the zone's countries")
 
 
 @message
-class ZoneId:
-    id: str = constraint(min_len=1, max_len=ID_MAX)
+class UpdateZone(ZoneId):
+    name: str | None = constraint(default=None, min_len=1, max_len=100, strip=True)
+    countries: tuple[str, ...] | None = constraint(default=None, doc="replaces the zone's countries")
 
 
 @message
@@ -243,20 +235,23 @@ class Quoted:
 
 
 class Shipping(Service, package="shop.shipping.v1"):
-    list_addresses = rpc(ListAddresses, tuple[Address, ...], scope="addresses", user=True)
-    create_address = rpc(CreateAddress, Address, scope="addresses", user=True, rate_limit="write", write=True)
-    update_address = rpc(UpdateAddress, Address, scope="addresses", user=True, rate_limit="write", write=True)
-    delete_address = rpc(AddressId, Deleted, scope="addresses", user=True, rate_limit="write", write=True)
-    find_methods = rpc(FindMethods, tuple[ShippingMethod, ...])
-    list_zones = rpc(ListZones, tuple[Zone, ...], scope=MANAGE)
-    create_zone = rpc(CreateZone, Zone, scope=MANAGE, write=True)
-    update_zone = rpc(UpdateZone, Zone, scope=MANAGE, write=True)
-    delete_zone = rpc(ZoneId, Deleted, scope=MANAGE, write=True)
-    create_method = rpc(CreateMethod, Zone, scope=MANAGE, write=True)
-    delete_method = rpc(MethodRef, Zone, scope=MANAGE, write=True)
-    list_tax_rates = rpc(ListTaxRates, tuple[TaxRate, ...], scope=MANAGE)
-    set_tax_rate = rpc(SetTaxRate, TaxRate, scope=MANAGE, write=True)
-    delete_tax_rate = rpc(CountryRef, Deleted, scope=MANAGE, write=True)
+    list_addresses = rpc(ListAddresses, tuple[Address, ...], graphql="Query.myAddresses", scope="addresses", user=True)
+    create_address = rpc(CreateAddress, Address, graphql="Mutation.createAddress", scope="addresses", user=True,
+                         rate_limit="write", write=True)
+    update_address = rpc(UpdateAddress, Address, graphql="Mutation.updateAddress", scope="addresses", user=True,
+                         rate_limit="write", write=True)
+    delete_address = rpc(AddressId, Deleted, graphql="Mutation.deleteAddress", scope="addresses", user=True, rate_limit="write",
+                         write=True)
+    find_methods = rpc(FindMethods, tuple[ShippingMethod, ...], graphql="Query.shippingMethods")
+    list_zones = rpc(ListZones, tuple[Zone, ...], graphql="Query.shippingZones", scope=MANAGE)
+    create_zone = rpc(CreateZone, Zone, graphql="Mutation.createShippingZone", scope=MANAGE, write=True)
+    update_zone = rpc(UpdateZone, Zone, graphql="Mutation.updateShippingZone", scope=MANAGE, write=True)
+    delete_zone = rpc(ZoneId, Deleted, graphql="Mutation.deleteShippingZone", scope=MANAGE, write=True)
+    create_method = rpc(CreateMethod, Zone, graphql="Mutation.createShippingMethod", scope=MANAGE, write=True)
+    delete_method = rpc(MethodRef, Zone, graphql="Mutation.deleteShippingMethod", scope=MANAGE, write=True)
+    list_tax_rates = rpc(ListTaxRates, tuple[TaxRate, ...], graphql="Query.taxRates", scope=MANAGE)
+    set_tax_rate = rpc(SetTaxRate, TaxRate, graphql="Mutation.setTaxRate", scope=MANAGE, write=True)
+    delete_tax_rate = rpc(CountryRef, Deleted, graphql="Mutation.deleteTaxRate", scope=MANAGE, write=True)
     # Internal: orders calls these inside its checkout transaction.
     resolve_address = rpc(ResolveAddress, Address, internal=True)
     quote = rpc(Quote, Quoted, internal=True)

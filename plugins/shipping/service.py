@@ -12,6 +12,7 @@ import pycountry
 from kernel.core.context import CallContext
 from kernel.core.messages import camel
 from kernel.core.status import BusError, Status
+from kernel.host.plugin import PluginBound
 
 from .contract import (
     Address,
@@ -108,29 +109,18 @@ def _address(r: Any) -> Address:
                    postal_code=r["postal_code"], region=r["region"], country=r["country"], phone=r["phone"])
 
 
-def _user(ctx: CallContext) -> str:
-    user_id = ctx.principal.user_id
-    assert user_id is not None  # user=True on every address method
-    return user_id
 
-
-class ShippingServicer:
-    def __init__(self, plugin_ctx: Any) -> None:
-        self.pctx = plugin_ctx
-
-    @property
-    def db(self) -> Any:
-        return self.pctx.db
+class ShippingServicer(PluginBound):
 
     # ------------------------------------------------------------ addresses
 
     async def list_addresses(self, req: ListAddresses, ctx: CallContext) -> tuple[Address, ...]:
         rows = await self.db.fetch(f"SELECT {ADDRESS_COLUMNS} FROM shipping_address WHERE user_id = $1 "
-                                   "ORDER BY created_at, id", _user(ctx))
+                                   "ORDER BY created_at, id", ctx.principal.require_user())
         return tuple(_address(r) for r in rows)
 
     async def create_address(self, req: CreateAddress, ctx: CallContext) -> Address:
-        user_id = _user(ctx)
+        user_id = ctx.principal.require_user()
         check_country(req.country)
         check_lines(req)
         async with self.db.transaction():
@@ -159,7 +149,7 @@ class ShippingServicer:
             "line2 = coalesce($5, line2), city = coalesce($6, city), postal_code = coalesce($7, postal_code), "
             "region = coalesce($8, region), country = coalesce($9, country), phone = coalesce($10, phone), "
             f"updated_at = clock_timestamp() WHERE id = $1 AND user_id = $2 RETURNING {ADDRESS_COLUMNS}",
-            aid, _user(ctx), req.name, req.line1, req.line2, req.city, req.postal_code, req.region, req.country,
+            aid, ctx.principal.require_user(), req.name, req.line1, req.line2, req.city, req.postal_code, req.region, req.country,
             req.phone)
         if row is None:
             raise address_not_found()  # also another user's: never tell them apart
@@ -168,7 +158,7 @@ class ShippingServicer:
     async def delete_address(self, req: AddressId, ctx: CallContext) -> Deleted:
         aid = parse_uuid(req.id)
         done = aid is not None and await self.db.fetchval(
-            "DELETE FROM shipping_address WHERE id = $1 AND user_id = $2 RETURNING true", aid, _user(ctx))
+            "DELETE FROM shipping_address WHERE id = $1 AND user_id = $2 RETURNING true", aid, ctx.principal.require_user())
         if not done:
             raise address_not_found()
         return Deleted(id=str(aid), deleted=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from kernel.core.messages import Timestamp, Uuid, constraint, message
+from kernel.core.messages import Timestamp, Uuid, constraint, message, page_field, page_size_field
 from kernel.core.scopes import Scope
 from kernel.core.service import Service, rpc
 from plugins.payments.contract import Ack, PaymentOutcome
@@ -85,8 +85,8 @@ class TransferResult:
 @message
 class ListTransactions:
     currency: str = constraint(pattern=CURRENCY)
-    page: int = constraint(default=1, min=1, max=100_000)
-    page_size: int = constraint(default=20, min=1, max=100)
+    page: int = page_field()
+    page_size: int = page_size_field()
 
 
 @message
@@ -186,10 +186,12 @@ class CurrencyInfo:
 
 
 class Wallets(Service, package="shop.wallet.v1"):
-    list_wallets = rpc(ListWallets, tuple[Wallet, ...], scope="wallet:read", user=True)
-    top_up = rpc(TopUp, Wallet, scope="wallet:write", user=True, idempotent=True, rate_limit="money")
-    transfer = rpc(Transfer, TransferResult, scope="wallet:write", user=True, idempotent=True, rate_limit="money")
-    list_transactions = rpc(ListTransactions, LedgerPage, scope="wallet:read", user=True)
+    list_wallets = rpc(ListWallets, tuple[Wallet, ...], graphql="Query.walletBalances", scope="wallet:read", user=True)
+    top_up = rpc(TopUp, Wallet, graphql="Mutation.topUpWallet", scope="wallet:write", user=True, idempotent=True,
+                 rate_limit="money")
+    transfer = rpc(Transfer, TransferResult, graphql="Mutation.transferMoney", scope="wallet:write", user=True, idempotent=True,
+                   rate_limit="money")
+    list_transactions = rpc(ListTransactions, LedgerPage, graphql="Query.walletTransactions", scope="wallet:read", user=True)
     # Internal: orders calls these inside its checkout/cancel transaction.
     debit = rpc(Debit, LedgerReceipt, internal=True)
     credit = rpc(Credit, LedgerReceipt, internal=True)
@@ -197,6 +199,6 @@ class Wallets(Service, package="shop.wallet.v1"):
     # Added: the exact rates into a currency, for catalogs that show and sort display prices (catalog v2).
     rates_into = rpc(GetRates, Rates, internal=True)
     # Added: the currencies the shop accepts, for top-up forms (GET /api/wallets/currencies).
-    list_currencies = rpc(ListCurrencies, tuple[CurrencyInfo, ...])
+    list_currencies = rpc(ListCurrencies, tuple[CurrencyInfo, ...], graphql="Query.walletCurrencies")
     # Told by payments when a top-up's intent is paid (credits the wallet once), expires or is cancelled.
     payment_outcome = rpc(PaymentOutcome, Ack, internal=True)

@@ -189,37 +189,34 @@ async def verify(db: Any) -> list[Problem]:
     """
     problems: list[Problem] = []
     async with db.pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-        for r in await conn.fetch(
-            "SELECT a.id::text AS id, a.kind, a.owner, a.currency, a.balance_minor, "
-            "COALESCE(s.total, 0) AS total FROM wallet_accounts a "
-            "LEFT JOIN (SELECT account_id, sum(amount_minor) AS total FROM wallet_entries GROUP BY account_id) s "
-            "ON s.account_id = a.id WHERE a.balance_minor <> COALESCE(s.total, 0) ORDER BY a.id"
-        ):
-            problems.append(Problem("balance_mismatch", f"wallet_accounts:{r['id']}",
-                                    f"{r['kind']} {r['owner']} {r['currency']}: balance_minor {r['balance_minor']} "
-                                    f"but its entries sum to {r['total']}"))
-        for r in await conn.fetch(
-            "SELECT transaction_id::text AS id, currency, sum(amount_minor) AS total FROM wallet_entries "
-            "GROUP BY transaction_id, currency HAVING sum(amount_minor) <> 0 ORDER BY 1, 2"
-        ):
-            problems.append(Problem("unbalanced_transaction", f"wallet_transactions:{r['id']}",
-                                    f"entries in {r['currency']} sum to {r['total']}, not 0"))
-        for r in await conn.fetch(
-            "SELECT t.id::text AS id, count(e.id) AS n FROM wallet_transactions t "
-            "LEFT JOIN wallet_entries e ON e.transaction_id = t.id GROUP BY t.id HAVING count(e.id) < 2 ORDER BY 1"
-        ):
-            problems.append(Problem("too_few_entries", f"wallet_transactions:{r['id']}",
-                                    f"has {r['n']} entries; a transaction needs at least 2"))
-        for r in await conn.fetch(
-            "SELECT e.id::text AS id, e.currency, a.currency AS account_currency FROM wallet_entries e "
-            "JOIN wallet_accounts a ON a.id = e.account_id WHERE e.currency <> a.currency ORDER BY 1"
-        ):
-            problems.append(Problem("currency_mismatch", f"wallet_entries:{r['id']}",
-                                    f"entry in {r['currency']} on an account in {r['account_currency']}"))
-        for r in await conn.fetch(
-            "SELECT id::text AS id, owner, currency, balance_minor FROM wallet_accounts "
-            "WHERE kind = 'user' AND balance_minor < 0 ORDER BY 1"
-        ):
-            problems.append(Problem("negative_user_balance", f"wallet_accounts:{r['id']}",
-                                    f"user {r['owner']} {r['currency']} balance is {r['balance_minor']}"))
+        for check, table, sql, detail in _CHECKS:
+            problems.extend(Problem(check, f"{table}:{r['id']}", detail(r)) for r in await conn.fetch(sql))
     return problems
+
+
+# (check, table of the offending row, query of the offending rows (with their id), what is wrong with one)
+_CHECKS: tuple[tuple[str, str, str, Callable[[Any], str]], ...] = (
+    ("balance_mismatch", "wallet_accounts",
+     "SELECT a.id::text AS id, a.kind, a.owner, a.currency, a.balance_minor, "
+     "COALESCE(s.total, 0) AS total FROM wallet_accounts a "
+     "LEFT JOIN (SELECT account_id, sum(amount_minor) AS total FROM wallet_entries GROUP BY account_id) s "
+     "ON s.account_id = a.id WHERE a.balance_minor <> COALESCE(s.total, 0) ORDER BY a.id",
+     lambda r: f"{r['kind']} {r['owner']} {r['currency']}: balance_minor {r['balance_minor']} "
+               f"but its entries sum to {r['total']}"),
+    ("unbalanced_transaction", "wallet_transactions",
+     "SELECT transaction_id::text AS id, currency, sum(amount_minor) AS total FROM wallet_entries "
+     "GROUP BY transaction_id, currency HAVING sum(amount_minor) <> 0 ORDER BY 1, 2",
+     lambda r: f"entries in {r['currency']} sum to {r['total']}, not 0"),
+    ("too_few_entries", "wallet_transactions",
+     "SELECT t.id::text AS id, count(e.id) AS n FROM wallet_transactions t "
+     "LEFT JOIN wallet_entries e ON e.transaction_id = t.id GROUP BY t.id HAVING count(e.id) < 2 ORDER BY 1",
+     lambda r: f"has {r['n']} entries; a transaction needs at least 2"),
+    ("currency_mismatch", "wallet_entries",
+     "SELECT e.id::text AS id, e.currency, a.currency AS account_currency FROM wallet_entries e "
+     "JOIN wallet_accounts a ON a.id = e.account_id WHERE e.currency <> a.currency ORDER BY 1",
+     lambda r: f"entry in {r['currency']} on an account in {r['account_currency']}"),
+    ("negative_user_balance", "wallet_accounts",
+     "SELECT id::text AS id, owner, currency, balance_minor FROM wallet_accounts "
+     "WHERE kind = 'user' AND balance_minor < 0 ORDER BY 1",
+     lambda r: f"user {r['owner']} {r['currency']} balance is {r['balance_minor']}"),
+)

@@ -39,13 +39,6 @@ from .ledger import CARD_CLEARING, FUNDING, SALES, Leg
 from .money import Money, WalletConfig
 
 
-def _user(ctx: CallContext) -> str:
-    user_id = ctx.principal.user_id
-    if user_id is None:  # the bus's `user=True` already guarantees this
-        raise BusError(Status.PERMISSION_DENIED, "This needs a signed-in user, not a client.")
-    return user_id
-
-
 def _is_uuid(value: str) -> bool:
     try:
         uuid.UUID(value)
@@ -69,7 +62,7 @@ class WalletServicer:
     # ------------------------------------------------------------------ public
 
     async def list_wallets(self, req: ListWallets, ctx: CallContext) -> tuple[Wallet, ...]:
-        rows = await self.db.run(queries.USER_WALLETS, owner=_user(ctx))
+        rows = await self.db.run(queries.USER_WALLETS, owner=ctx.principal.require_user())
         return tuple(Wallet(id=str(r["id"]), currency=r["currency"], balance_minor=r["balance_minor"]) for r in rows)
 
     async def list_currencies(self, req: ListCurrencies, ctx: CallContext) -> tuple[CurrencyInfo, ...]:
@@ -81,7 +74,7 @@ class WalletServicer:
         The paid top-up answers the wallet as it is with ``payment``: once the customer
         confirms it, payments calls ``payment_outcome`` and the wallet is credited once.
         """
-        user = _user(ctx)
+        user = ctx.principal.require_user()
         currency = self.money.check_accepted(req.currency)
         amount = self.money.check_amount(req.amount_minor, maximum=self.money.max_topup_minor)
         if req.card is not None and not self.demo:
@@ -137,7 +130,7 @@ class WalletServicer:
         return Ack()
 
     async def transfer(self, req: Transfer, ctx: CallContext) -> TransferResult:
-        sender = _user(ctx)
+        sender = ctx.principal.require_user()
         currency = self.money.check_accepted(req.currency)
         amount = self.money.check_amount(req.amount_minor)
         try:
@@ -166,7 +159,7 @@ class WalletServicer:
         return await ledger.atomic(self.db, run)
 
     async def list_transactions(self, req: ListTransactions, ctx: CallContext) -> LedgerPage:
-        user = _user(ctx)
+        user = ctx.principal.require_user()
         accounts = await self.db.run(queries.USER_ACCOUNT, owner=user, currency=req.currency)
         if not accounts:
             self.money.check_accepted(req.currency)  # a currency the shop never had is a bad request

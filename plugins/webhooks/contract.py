@@ -56,8 +56,7 @@ class WebhookById:
 
 
 @message
-class SetWebhookActive:
-    id: str = constraint(min_len=1, max_len=ID_MAX)
+class SetWebhookActive(WebhookById):
     active: bool = constraint(doc="false pauses deliveries; true resumes them (also after an automatic disable)")
 
 
@@ -107,9 +106,9 @@ class Redeliver:
 
 
 class Webhooks(Service, package="shop.webhooks.v1"):
-    create_webhook = rpc(CreateWebhook, CreatedWebhook, scope="admin", write=True)
-    list_webhooks = rpc(ListWebhooks, tuple[WebhookEndpoint, ...], scope="admin")
-    set_webhook_active = rpc(SetWebhookActive, WebhookEndpoint, scope="admin", write=True)
-    delete_webhook = rpc(WebhookById, WebhookDeleted, scope="admin", write=True)
-    list_deliveries = rpc(ListDeliveries, tuple[WebhookDelivery, ...], scope="admin")
-    redeliver = rpc(Redeliver, WebhookDelivery, scope="admin", write=True)
+    create_webhook = rpc(CreateWebhook, CreatedWebhook, graphql="Mutation.createWebhook", scope="admin", write=True)
+    list_webhooks = rpc(ListWebhooks, tuple[WebhookEndpoint, ...], graphql="Query.webhooks", scope="admin")
+    set_webhook_active = rpc(SetWebhookActive, WebhookEndpoint, graphql="Mutation.setWebhookActive", scope="admin", write=True)
+    delete_webhook = rpc(WebhookById, WebhookDeleted, graphql="Mutation.deleteWebhook", scope="admin", write=True)
+    list_deliveries = rpc(ListDeliveries, tuple[WebhookDelivery, ...], graphql="Query.webhookDeliveries", scope="admin")
+    redeliver = rpc(Redeliver, WebhookDelivery, graphql="Mutation.redeliverWebhook", scope="admin", write=True)

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
+from kernel.tasks import cancel_and_wait
 from prometheus_client import CollectorRegistry, Counter
 from standardwebhooks import Webhook
 
@@ -146,9 +147,7 @@ class DeliveryWorker:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        await cancel_and_wait(task)
         await self.sender.close()
 
     async def _loop(self) -> None:

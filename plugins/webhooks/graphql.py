@@ -1,26 +1,9 @@
-"""GraphQL resolvers: the same bus calls as rest.py."""
+"""GraphQL: schema.graphql's root fields, bound to the bus methods the contract names (rpc(graphql=...))."""
 
-from __future__ import annotations
-
-from pathlib import Path
-
-from kernel.web.graphql import GraphQLPart, bus_field
+from kernel.web.graphql import GraphQLPart, sdl_beside
 
 from .contract import Webhooks
 
-SDL = (Path(__file__).parent / "schema.graphql").read_text(encoding="utf-8")
-
 
 def part() -> GraphQLPart:
-    w = Webhooks
-    return GraphQLPart(
-        sdl=SDL,
-        resolvers={
-            "Query.webhooks": bus_field(w.list_webhooks),
-            "Query.webhookDeliveries": bus_field(w.list_deliveries),
-            "Mutation.createWebhook": bus_field(w.create_webhook),
-            "Mutation.setWebhookActive": bus_field(w.set_webhook_active),
-            "Mutation.deleteWebhook": bus_field(w.delete_webhook),
-            "Mutation.redeliverWebhook": bus_field(w.redeliver),
-        },
-    )
+    return GraphQLPart(sdl=sdl_beside(__file__), services=(Webhooks,))
