@@ -26,7 +26,7 @@ from pathlib import Path
 
 LAYOUT: dict[str, tuple[str, ...]] = {
     "core": ("messages", "service", "status", "context", "scopes", "events", "iso4217", "observability",
-             "resources"),
+             "resources", "tasks"),
     "storage": ("db", "migrate", "columns", "cache", "redis_link", "outbox", "embedded"),
     "engine": ("bus", "ratelimit", "config", "runtime"),
     "web": ("rest", "edge", "gqlscan", "gqltypes", "graphql", "openapi", "probes", "system"),

@@ -18,9 +18,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
-from kernel.tasks import cancel_and_wait
 from prometheus_client import CollectorRegistry, Counter
 from standardwebhooks import Webhook
+
+from kernel.core.tasks import cancel_and_wait
 
 from .config import WebhooksConfig
 from .ssrf import GuardedResolver, TargetRefused, check_url

@@ -13,12 +13,12 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from kernel.tasks import cancel_and_wait
 
 from kernel.core.context import CallContext, Principal
 from kernel.core.messages import constraint, message
 from kernel.core.service import Service, rpc
 from kernel.core.status import BusError, Status
+from kernel.core.tasks import cancel_and_wait
 from kernel.host.plugin import PluginBound
 from kernel.web.graphql import GraphQLPart, bus_field, object_as_pairs, pairs_as_object
 
