@@ -41,7 +41,7 @@ from .rest import CTX_KEY, PROBLEM_JSON, Route, make_handler, problem, problem_f
 from .runtime import Runtime, build_runtime
 from .scopes import KERNEL_SCOPES, ScopeError
 from .service import Service
-from .shortpath import SharedAnswers, graphql_key
+from .shortpath import SharedAnswers, credential_headers, graphql_key
 from .status import BusError, Status
 
 log = logging.getLogger("shop.kernel.app")
@@ -176,7 +176,10 @@ def create_app(settings: Settings, plugins: Iterable[object] | None = None) -> w
     for lp in loaded:
         rt.metrics.plugins.labels(lp.info.name, lp.info.version).set(1)
 
-    answers = SharedAnswers(rt.cache, rt.bus, settings.slow_request_timeout)
+    answers = SharedAnswers(rt.cache, rt.bus, settings.slow_request_timeout, credential_headers(authenticators))
+    if answers.credentials is None:
+        log.info("short_path_off", extra={"reason": "an authenticator does not declare its credential headers "
+                                                    "(kernel.context.reads_credentials)"})
     app = web.Application(
         client_max_size=settings.max_body_bytes,
         middlewares=[_outer_middleware(rt, answers), *plugin_mws, _principal_middleware(rt, authenticators)],

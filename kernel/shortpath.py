@@ -13,11 +13,12 @@ What may take it, and why nothing private can leak through it:
   methods with a cache policy, no scope, no signed-in-user requirement and no
   ``vary_by_principal`` (the routes that get an ETag), and GraphQL documents whose
   every field is such a read (kernel.graphql.ResponseDeps decides that).
-- Only requests carrying no credentials are answered from here: no
-  ``Authorization`` and no ``Cookie`` header (CREDENTIAL_HEADERS; authenticators
-  must read credentials from these). Such a caller is anonymous whatever the
-  plugins' middlewares and authenticators would do, so they are skipped; a signed-in
-  caller always takes the full path.
+- Only requests carrying no credentials are answered from here: none of the headers
+  the authenticators declare they read (kernel.context.reads_credentials; always
+  ``Authorization`` and ``Cookie``). Such a caller is anonymous whatever the plugins'
+  middlewares and authenticators would do, so they are skipped; a signed-in caller
+  always takes the full path. While an authenticator declares nothing, the short
+  path is off (see :func:`credential_headers`).
 - Admission still runs for every answer (Bus.admit): the rate limit counts the
   request exactly as the real call would, and a method that now needs a scope is
   not answered here.
@@ -36,7 +37,7 @@ from typing import Any
 from aiohttp import web
 
 from .cache import Cache
-from .context import ANONYMOUS, CallContext
+from .context import ANONYMOUS, CREDENTIALS_ATTR, CallContext
 from .rest import CTX_KEY, etag_matches
 from .service import Method
 
@@ -46,9 +47,15 @@ GRAPHQL_PATH = "/graphql"
 MAX_GRAPHQL_BODY = 64 * 1024
 
 
-def carries_credentials(request: web.Request) -> bool:
-    headers = request.headers
-    return any(h in headers for h in CREDENTIAL_HEADERS)
+def credential_headers(authenticators: Sequence[Any]) -> tuple[str, ...] | None:
+    """Every header the authenticators read credentials from; None when one does not say."""
+    out = list(CREDENTIAL_HEADERS)
+    for fn in authenticators:
+        declared = getattr(fn, CREDENTIALS_ATTR, None)
+        if declared is None:
+            return None
+        out.extend(h for h in declared if h not in out)
+    return tuple(out)
 
 
 def rest_key(request: web.Request) -> str:
@@ -63,10 +70,13 @@ def graphql_key(body: bytes) -> str:
 class SharedAnswers:
     """Whole answers of public cached reads, looked up before the full path runs."""
 
-    def __init__(self, cache: Cache, bus: Any, read_timeout: float) -> None:
+    def __init__(self, cache: Cache, bus: Any, read_timeout: float,
+                 credentials: tuple[str, ...] | None = CREDENTIAL_HEADERS) -> None:
         self.local = cache.local
         self.bus = bus  # kernel.bus.Bus
         self.read_timeout = read_timeout
+        # None: some authenticator did not say where it reads credentials; never answer here.
+        self.credentials = credentials
 
     @property
     def generation(self) -> int:
@@ -86,8 +96,13 @@ class SharedAnswers:
 
     async def answer(self, request: web.Request) -> web.StreamResponse | None:
         """The kept answer for this request, or None (take the full path)."""
-        if carries_credentials(request):
+        credentials = self.credentials
+        if credentials is None:
             return None
+        headers = request.headers
+        for name in credentials:
+            if name in headers:
+                return None
         if request.method == "GET":
             hit = self.local.get(rest_key(request))
             if hit is None:

@@ -24,7 +24,7 @@ from aiohttp_session import Session, get_session, new_session, session_middlewar
 from aiohttp_session.redis_storage import RedisStorage
 from redis.exceptions import RedisError
 
-from kernel.context import Principal
+from kernel.context import Principal, reads_credentials
 from kernel.redis_link import RedisLink
 from kernel.rest import problem_from
 from kernel.scopes import ScopeRegistry
@@ -145,6 +145,7 @@ class Sessions:
 
     # ---------------------------------------------------------- authenticator
 
+    @reads_credentials("Authorization", "Cookie")
     async def authenticate(self, request: web.Request) -> Principal | None:
         auth = request.headers.get("Authorization")
         if auth is not None:

@@ -19,7 +19,7 @@ from typing import Any
 
 from aiohttp import web
 
-from kernel.context import Principal
+from kernel.context import Principal, reads_credentials
 from kernel.rest import CTX_KEY
 
 from .cart import MAX_LINES
@@ -59,6 +59,7 @@ class GuestSessions:
 
     # ---------------------------------------------------------------- hooks
 
+    @reads_credentials("Cookie")
     async def authenticate(self, request: web.Request) -> Principal | None:
         if "Authorization" in request.headers or not (request.path.startswith("/api/") or request.path == "/graphql"):
             return None

@@ -20,7 +20,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from kernel.app import create_app, runtime_of
 from kernel.cli import migration_apps
 from kernel.config import load_settings
-from kernel.context import Principal
+from kernel.context import Principal, reads_credentials
 from kernel.hookspecs import hookimpl
 from kernel.migrate import migrate
 from kernel.plugin import ENTRY_POINT_GROUP, PluginContext, PluginInfo
@@ -38,6 +38,7 @@ class HeaderIdentity:
 
     @hookimpl
     def shop_authenticators(self, ctx: PluginContext) -> list[Any]:
+        @reads_credentials("X-Test-User")
         async def from_header(request: web.Request) -> Principal | None:
             user = request.headers.get("X-Test-User")
             if not user:
