@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import logging
 import os
@@ -53,17 +52,15 @@ class JsonFormatter(logging.Formatter):
 class AccessLog:
     """The access log: one line per request, as JsonFormatter writes it, made without a LogRecord.
 
-    Logging a record costs more than a cached read (record, filters, formatter walking the
-    record's attributes, a write per line). When the shop's own JSON handler (setup_logging)
-    is the only one the access logger reaches, the line is written as that handler would
-    write it, and the lines of the requests finished in one event loop iteration go out in
-    one write. With any other handler (a test's capture, a custom setup) it is logged normally.
+    Logging a record costs more than a cached read (the record, filters, a formatter walking
+    the record's attributes). When the shop's own JSON handler (setup_logging) is the only
+    one the access logger reaches, the line is written as that handler would write it, before
+    the response goes out (as before: an operator who got the response finds its line). With
+    any other handler (a test's capture, a custom setup) it is logged normally.
     """
 
     def __init__(self, logger: logging.Logger) -> None:
         self.logger = logger
-        self._pending: list[str] = []
-        self._stream: Any = None
         self._second = -1
         self._stamp = ""
 
@@ -81,22 +78,9 @@ class AccessLog:
             self._second, self._stamp = second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
         line = {"ts": f"{self._stamp}.{int((now - second) * 1000):03d}Z", "level": "info", "logger": logger.name,
                 "event": "request", **fields}
-        self._pending.append(orjson.dumps(line, default=str).decode())
-        if self._stream is None:
-            self._stream = handler.stream
-            try:
-                asyncio.get_running_loop().call_soon(self.flush)
-            except RuntimeError:  # no loop: write now
-                self.flush()
-
-    def flush(self) -> None:
-        stream, self._stream = self._stream, None
-        lines, self._pending = self._pending, []
-        if stream is None or not lines:
-            return
         try:
-            stream.write("\n".join(lines) + "\n")
-            stream.flush()
+            handler.stream.write(orjson.dumps(line, default=str).decode() + "\n")
+            handler.stream.flush()
         except (OSError, ValueError):
             pass  # as logging.Handler.handleError would: a lost log line never fails a request
 

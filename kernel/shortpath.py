@@ -72,6 +72,7 @@ class SharedAnswers:
 
     def __init__(self, cache: Cache, bus: Any, read_timeout: float,
                  credentials: tuple[str, ...] | None = CREDENTIAL_HEADERS) -> None:
+        self.cache = cache
         self.local = cache.local
         self.bus = bus  # kernel.bus.Bus
         self.read_timeout = read_timeout
@@ -138,4 +139,5 @@ class SharedAnswers:
         if not await self.bus.admit(methods, ctx):
             return False
         ctx.cache_status = "local"
+        self.cache.note_local_hit()  # shop_cache_lookups_total counts it like any local hit
         return True
