@@ -104,6 +104,7 @@ def k6_run(url: str, body_file: str | None, duration: str, vus: int, auth: str |
         "p99": dur.get("p(99)", 0.0),
         "checks": passes / (passes + fails) if passes + fails else 0.0,
         "errors": m.get("http_req_failed", {}).get("value", 0.0),
+        "count": m["http_reqs"].get("count", 0),
     }
 
 
@@ -120,13 +121,20 @@ def k6_script(script: Path, env_extra: dict[str, str]) -> dict[str, Any]:
             "errors": m.get("http_req_failed", {}).get("value", 0.0), "count": m["http_reqs"].get("count", 0)}
 
 
-def measure(url: str, body: bytes | None, auth: str | None, vus: int, warm: str, dur: str) -> dict[str, Any]:
+def measure(url: str, body: bytes | None, auth: str | None, vus: int, warm: str, dur: str,
+            server_pid: int | None = None) -> dict[str, Any]:
+    """k6's figures for ``dur`` after a discarded ``warm`` run; with ``server_pid``, also the server's
+    CPU time per request (``cpu_us``) over the measured run, read from /proc: unlike req/s and
+    latency, it hardly depends on what else the shared machine is doing."""
     body_file = None
     if body is not None:
         body_file = tempfile.NamedTemporaryFile(suffix=".json", delete=False).name
         Path(body_file).write_bytes(body)
     k6_run(url, body_file, warm, vus, auth)  # warm-up, discarded
+    pids = [server_pid, *_children(server_pid)] if server_pid else []
+    cpu0 = _cpu_ms(pids)
     result = k6_run(url, body_file, dur, vus, auth)
+    result["cpu_us"] = (_cpu_ms(pids) - cpu0) * 1000 / max(1, result["count"]) if pids else 0.0
     if body_file:
         os.unlink(body_file)
     return result
@@ -137,9 +145,9 @@ def baseline(response_body: bytes, body: bytes | None, vus: int, warm: str, dur:
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
         f.write(response_body)
     env = {**os.environ}
-    with process([sys.executable, str(BENCH / "baseline_server.py"), str(port), f.name], env, "0"):
+    with process([sys.executable, str(BENCH / "baseline_server.py"), str(port), f.name], env, "0") as server:
         wait_http(f"http://127.0.0.1:{port}/ready")
-        result = measure(f"http://127.0.0.1:{port}/bench", body, None, vus, warm, dur)
+        result = measure(f"http://127.0.0.1:{port}/bench", body, None, vus, warm, dur, server.pid)
     os.unlink(f.name)
     return result
 
@@ -158,7 +166,28 @@ async def create_db(admin_url: str) -> str:
 
 
 def fmt(r: dict[str, Any]) -> str:
-    return f"{r['rps']:.0f} | {r['p50']:.2f} | {r['p99']:.2f} | {r['errors'] * 100:.2f}% | {r['checks'] * 100:.1f}%"
+    return (f"{r['rps']:.0f} | {r['p50']:.2f} | {r['p99']:.2f} | {r['errors'] * 100:.2f}% | {r['checks'] * 100:.1f}%"
+            f" | {r.get('cpu_us', 0.0):.0f}")
+
+
+def median(values: list[float]) -> float:
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def summary_rows(results: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]]) -> list[str]:
+    """Per scenario: the medians of the reps and the ratio of the median req/s (METHOD.md's figure
+    of record: one slow rep of either side does not decide it), with the CPU per request."""
+    rows = []
+    for name, reps in results.items():
+        shop = median([s["rps"] for s, _ in reps])
+        base = median([b["rps"] for _, b in reps])
+        rows.append(f"| {name} | {len(reps)} | {shop:.0f} | {base:.0f} | {shop / base:.2f} | "
+                    f"{median([s['p99'] for s, _ in reps]):.2f} | {median([b['p99'] for _, b in reps]):.2f} | "
+                    f"{median([s.get('cpu_us', 0.0) for s, _ in reps]):.0f} | "
+                    f"{median([b.get('cpu_us', 0.0) for _, b in reps]):.0f} |")
+    return rows
 
 
 def main() -> int:
@@ -194,7 +223,9 @@ def run(args: argparse.Namespace, db_admin: str, redis_url: str) -> int:
     db_url = asyncio.run(create_db(db_admin))
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "DATABASE_URL": db_url, "REDIS_URL": redis_url, "SHOP_LOG_LEVEL": "WARNING",
+    # As in production: access log on (INFO; written to /dev/null here, but formatted and written all
+    # the same), request ids, rate limiting on every read (limits high enough never to refuse the load).
+    env = {**os.environ, "DATABASE_URL": db_url, "REDIS_URL": redis_url, "SHOP_LOG_LEVEL": "INFO",
            "SHOP_REDIS_PREFIX": f"bench{secrets.token_hex(3)}:", "SHOP_HOME": str(ROOT),
            "SHOP_PUBLIC_URL": base,
            # A demo shop: the checkout scenario funds wallets with free demo top-ups.
@@ -209,7 +240,7 @@ def run(args: argparse.Namespace, db_admin: str, redis_url: str) -> int:
     results: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = {}
     notes: list[str] = []
     only = set(filter(None, args.only.split(",")))
-    with process([SHOP, "serve", "--port", str(port), "--no-migrate"], env, "0"):
+    with process([SHOP, "serve", "--port", str(port), "--no-migrate"], env, "0") as shop_server:
         wait_http(f"{base}/readyz")
         cats = json.loads(fetch(f"{base}/api/categories"))
         cat = cats[0]["slug"]
@@ -223,11 +254,30 @@ def run(args: argparse.Namespace, db_admin: str, redis_url: str) -> int:
                                            "categoryId categorySlug priceMinor currency stockQty } }",
                                   "variables": {"s": slug}}).encode()
         word = page["items"][0]["name"].split()[0].lower()
+        # Catalog v2: a product with several variants (clothing: sizes x colours), and a list with its
+        # facets block and display prices (a currency other than most products', so rates apply).
+        varied = json.loads(fetch(f"{base}/api/products?category=clothing&page=1&pageSize=1"))["items"][0]["slug"]
+        facets_q = "category=clothing&page=1&pageSize=20&displayCurrency=USD"
+        gql_list_facets = json.dumps({
+            "query": "query($c: String!, $d: String) { products(categorySlug: $c, page: 1, pageSize: 20, "
+                     "displayCurrency: $d) { items { id slug name priceMinor currency displayPriceMinor "
+                     "displayCurrency stockQty } total facets { categories { slug count } options { name "
+                     "values { value count } } price { min max currency } } } }",
+            "variables": {"c": "clothing", "d": "USD"}}).encode()
+        gql_variant = json.dumps({
+            "query": "query($s: String!) { product(slug: $s) { id slug name description priceMinor currency "
+                     "stockQty options { name values } variants { id sku options { name value } priceMinor "
+                     "currency stockQty } } }",
+            "variables": {"s": varied}}).encode()
         scenarios: list[tuple[str, str, bytes | None]] = [
             ("rest_product_list", f"{base}/api/products?category={cat}&page=1&pageSize=20", None),
             ("graphql_product_list", f"{base}/graphql", gql_list),
             ("rest_product_page", f"{base}/api/products/{slug}", None),
             ("graphql_product_page", f"{base}/graphql", gql_product),
+            ("rest_variant_page", f"{base}/api/products/{varied}", None),
+            ("graphql_variant_page", f"{base}/graphql", gql_variant),
+            ("rest_list_facets_currency", f"{base}/api/products?{facets_q}", None),
+            ("graphql_list_facets_currency", f"{base}/graphql", gql_list_facets),
             ("rest_search", f"{base}/api/products?search={urllib.parse.quote(word)}&pageSize=20", None),
         ]
         for name, url, body in scenarios:
@@ -236,12 +286,15 @@ def run(args: argparse.Namespace, db_admin: str, redis_url: str) -> int:
             shop_bytes = fetch(url, body)
             reps = []
             for i in range(args.reps):
-                s = measure(url, body, None, args.vus, args.warmup, args.duration)
+                s = measure(url, body, None, args.vus, args.warmup, args.duration, shop_server.pid)
                 b = baseline(shop_bytes, body, args.vus, args.warmup, args.duration)
                 reps.append((s, b))
-                print(f"{name} rep {i + 1}: shop {s['rps']:.0f} req/s p99 {s['p99']:.1f} ms; "
-                      f"baseline {b['rps']:.0f} req/s; ratio {s['rps'] / b['rps']:.2f}", flush=True)
+                print(f"{name} rep {i + 1}: shop {s['rps']:.0f} req/s p99 {s['p99']:.1f} ms "
+                      f"{s['cpu_us']:.0f} us CPU/req; baseline {b['rps']:.0f} req/s {b['cpu_us']:.0f} us CPU/req; "
+                      f"ratio {s['rps'] / b['rps']:.2f}", flush=True)
             results[name] = reps
+        notes.append(f"Variant page: `{varied}` (clothing: sizes x colours); facets + display currency: "
+                     f"`/api/products?{facets_q}` and the same GraphQL query with its facets block.")
         notes.append(f"rest_search uses one fixed term, `{word}`, a brand word of the demo generator that matches"
                      " about 5% of the catalog (a worst case); search is never cached, so every request is cold."
                      f" Category: `{cat}`; product: `{slug}`.")
@@ -481,9 +534,22 @@ def write_report(args: argparse.Namespace, results: dict[str, list[tuple[dict[st
         f" aiohttp {aiohttp.__version__}, {k6v}. Data: {args.products} demo products in 20 categories"
         f" (seeded in {seed_s:.1f} s).",
         "",
-        "| scenario | rep | shop req/s | p50 ms | p99 ms | errors | checks "
-        "| baseline req/s | p50 ms | p99 ms | errors | checks | ratio |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "CPU us/req: CPU time (user + system) the server process used per request during the measured",
+        "run, from /proc/<pid>/stat; it depends much less than req/s on the load of the shared machine.",
+        f"Load average when the report was written: {os.getloadavg()[0]:.2f}.",
+        "",
+        "Medians of the repetitions; the ratio is median shop req/s over median baseline req/s:",
+        "",
+        "| scenario | reps | shop req/s | baseline req/s | ratio | shop p99 ms | baseline p99 ms "
+        "| shop CPU us/req | baseline CPU us/req |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        *summary_rows(results),
+        "",
+        "Every repetition:",
+        "",
+        "| scenario | rep | shop req/s | p50 ms | p99 ms | errors | checks | CPU us/req "
+        "| baseline req/s | p50 ms | p99 ms | errors | checks | CPU us/req | ratio |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, reps in results.items():
         for i, (s, b) in enumerate(reps, 1):

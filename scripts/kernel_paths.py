@@ -29,7 +29,7 @@ LAYOUT: dict[str, tuple[str, ...]] = {
              "resources", "tasks"),
     "storage": ("db", "migrate", "columns", "cache", "redis_link", "outbox", "embedded"),
     "engine": ("bus", "ratelimit", "config", "runtime"),
-    "web": ("rest", "edge", "gqlscan", "gqltypes", "graphql", "openapi", "probes", "system"),
+    "web": ("rest", "edge", "gqlscan", "gqltypes", "graphql", "openapi", "probes", "system", "shortpath"),
     "host": ("hookspecs", "plugin", "storefront", "app", "loader"),
     "commands": ("cli", "serve", "scaffold"),
 }

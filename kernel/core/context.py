@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from .status import BusError, Status
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,3 +77,21 @@ class CallContext:
 
     def with_principal(self, principal: Principal) -> CallContext:
         return replace(self, principal=principal)
+
+
+CREDENTIALS_ATTR = "credential_headers"
+
+
+def reads_credentials(*headers: str) -> Callable[[F], F]:
+    """Declare the request headers an authenticator reads credentials from.
+
+    The kernel answers public cached reads to requests that carry none of the declared
+    headers without running the authenticators (kernel.web.shortpath): such a caller is
+    anonymous. While any authenticator declares nothing, that short path is off.
+    """
+
+    def mark(fn: F) -> F:
+        setattr(fn, CREDENTIALS_ATTR, tuple(headers))
+        return fn
+
+    return mark

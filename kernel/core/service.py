@@ -70,6 +70,14 @@ class Method(Generic[Req, Resp]):
         return f"<Method {self.full_name or self.attr}>"
 
 
+def is_shared_read(method: Method[Any, Any]) -> bool:
+    """Whether a method's cached answer is the same for every caller: a cache policy, public
+    (no scope, no signed-in user) and not ``vary_by_principal``. Only such answers may be kept
+    whole and served to callers without credentials (kernel.web.shortpath)."""
+    o = method.options
+    return o.cache is not None and o.scope is None and not o.user and not o.cache.vary_by_principal
+
+
 def rpc(
     request_type: type[Req],
     response_type: type[Resp],

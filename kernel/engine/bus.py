@@ -259,11 +259,16 @@ class CacheInterceptor(Interceptor):
         key = policy.key(request)
         if key is None:
             return await nxt(request, ctx)
+        tags = policy.tags(request)
+        if policy.vary_by_principal:
+            # One entry per caller (all anonymous callers share one), each dropped with the shared key.
+            tags = (key, *tags)
+            key = f"{key}|by:{ctx.principal.subject or 'anonymous'}"
 
         async def fill() -> bytes:
             return (await nxt(request, ctx)).body
 
-        body, status = await self.cache.get_or_fill(key, policy.tags(request), policy.ttl, fill)
+        body, status = await self.cache.get_or_fill(key, tags, policy.ttl, fill)
         if ctx.depth == 0:
             ctx.cache_status = status
         return Reply(method.response_type, body=body)

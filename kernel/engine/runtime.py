@@ -86,9 +86,9 @@ def build_runtime(settings: Settings) -> Runtime:
     limiter = RateLimiter(redis, settings.rate_classes(), settings.rate_limit_outage)
     events = EventBus(instance_id)
     metrics = Metrics()
-    for result in ("local_hit", "redis_hit", "miss", "fills"):
-        metrics.cache.labels(result)  # exported from the start, at 0
-    cache.observe = lambda result: metrics.cache.labels(result).inc()
+    # Exported from the start, at 0; the children are resolved once, not per lookup.
+    lookups = {result: metrics.cache.labels(result) for result in ("local_hit", "redis_hit", "miss", "fills")}
+    cache.observe = lambda result: lookups[result].inc()
     if redis is not None:
         metrics.redis_up.set(1)  # until a call says otherwise
         redis.on_state = lambda up: metrics.redis_up.set(1 if up else 0)

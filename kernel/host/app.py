@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import itertools
 import logging
 import re
+import secrets
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from .. import __version__
 from ..core.context import ANONYMOUS, CallContext, Principal
 from ..core.events import Subscription
-from ..core.observability import exposition, request_id_var
+from ..core.observability import AccessLog, exposition, request_id_var
 from ..core.resources import data_folder
 from ..core.scopes import KERNEL_SCOPES, ScopeError
 from ..core.service import Service
@@ -42,6 +43,7 @@ from ..web.graphql import refusal as graphql_refusal
 from ..web.openapi import api_page, build_openapi
 from ..web.probes import RESERVED_CHECK_NAMES, Readiness, ReadinessCheck
 from ..web.rest import CTX_KEY, PROBLEM_JSON, Route, make_handler, problem, problem_from, read_json_object
+from ..web.shortpath import SharedAnswers, credential_headers, graphql_key
 from . import storefront
 from .loader import call_each, discover, migration_apps
 from .plugin import LoadedPlugin, PluginContext, PluginError
@@ -117,16 +119,21 @@ def create_app(settings: Settings, plugins: Iterable[object] | None = None) -> w
     for lp in loaded:
         rt.metrics.plugins.labels(lp.info.name, lp.info.version).set(1)
 
+    answers = SharedAnswers(rt.cache, rt.bus, settings.slow_request_timeout, credential_headers(got.authenticators))
+    if answers.credentials is None:
+        log.info("short_path_off", extra={"reason": "an authenticator does not declare its credential headers "
+                                                    "(kernel.core.context.reads_credentials)"})
     app = web.Application(
         client_max_size=settings.max_body_bytes,
-        middlewares=[_outer_middleware(rt), *got.middlewares, _principal_middleware(rt, got.authenticators)],
+        middlewares=[_outer_middleware(rt, answers), *got.middlewares, _principal_middleware(rt, got.authenticators)],
     )
     app[RUNTIME] = rt
     app.on_response_prepare.append(_on_prepare(rt.metrics))
 
     router = app.router
     for _plugin, r in rest_routes:
-        handler = make_handler(r, lambda _req: rt.bus, settings.max_json_depth, settings.slow_request_timeout)
+        handler = make_handler(r, lambda _req: rt.bus, settings.max_json_depth, settings.slow_request_timeout,
+                               answers=answers)
         router.add_route(r.method, r.path, handler)
     router.add_routes(got.web_routes)
     _add_kernel_routes(app, rt, settings, got.readiness_checks)
@@ -341,16 +348,22 @@ async def stop_runtime(rt: Runtime) -> None:
 # ------------------------------------------------------------------ middlewares
 
 
-def _outer_middleware(rt: Runtime) -> Any:
+def _outer_middleware(rt: Runtime, answers: SharedAnswers | None = None) -> Any:
     """Client address, request id, CORS, access log, metrics, security and caching
-    headers, and error mapping."""
+    headers, and error mapping; public cached reads without credentials are answered
+    here, before the plugins' middlewares (kernel.web.shortpath)."""
     metrics = rt.metrics
     settings = rt.settings
     clients = ClientAddress(networks(settings.trusted_proxies))
     cors = Cors(frozenset(settings.cors_origins))
+    new_request_id = request_ids()
 
     async def inner(request: web.Request, handler: HandlerFn, rid: str) -> web.StreamResponse:
         try:
+            if answers is not None:
+                kept = await answers.answer(request)
+                if kept is not None:
+                    return kept
             return await handler(request)
         except BusError as exc:
             if request.path == "/graphql":
@@ -377,13 +390,13 @@ def _outer_middleware(rt: Runtime) -> Any:
     async def outer(request: web.Request, handler: HandlerFn) -> web.StreamResponse:
         start = time.perf_counter()
         rid = request.headers.get("X-Request-Id", "")
-        if not _REQUEST_ID_RE.match(rid):
-            rid = uuid.uuid4().hex
+        if not rid or not _REQUEST_ID_RE.match(rid):
+            rid = new_request_id()
         # Behind a trusted proxy the client is the one it names; everything below
         # (rate limits, logs, plugins reading request.remote) sees that address.
         original = request
         peer = request.remote
-        client = clients.resolve(peer, request.headers.getall("X-Forwarded-For", []))
+        client = clients.resolve(peer, request.headers.getall("X-Forwarded-For", [])) if clients.trusted else peer
         if client is not None and client != peer:
             request = request.clone(remote=client)
         request["request_id"] = rid
@@ -457,12 +470,20 @@ def _record(metrics: Any, request: web.Request, resp: web.StreamResponse, start:
     route = request.match_info.route.resource
     route_name = route.canonical if route is not None else "unmatched"
     elapsed = time.perf_counter() - start
-    metrics.http.labels(request.method, route_name, str(resp.status)).observe(elapsed)
-    if access_log.isEnabledFor(logging.INFO):
-        access_log.info("request", extra={"request_id": request.get("request_id"), "method": request.method,
-                                          "path": request.path,
-                                          "status": resp.status, "ms": round(elapsed * 1000, 2),
-                                          "client": request.remote})
+    metrics.observe_http(request.method, route_name, resp.status, elapsed)
+    _access.request({"request_id": request.get("request_id"), "method": request.method, "path": request.path,
+                     "status": resp.status, "ms": round(elapsed * 1000, 2), "client": request.remote})
+
+
+_access = AccessLog(access_log)
+
+
+def request_ids() -> Callable[[], str]:
+    """Request ids for requests that bring none: 32 hex digits, a random prefix per process and a
+    counter (unique without asking the OS for 16 random bytes per request, as uuid4 does)."""
+    prefix = secrets.token_hex(10)
+    counter = itertools.count(1)
+    return lambda: f"{prefix}{next(counter):012x}"
 
 
 _HTTP_CODES = {400: Status.INVALID_ARGUMENT, 401: Status.UNAUTHENTICATED, 403: Status.PERMISSION_DENIED,
@@ -571,7 +592,9 @@ def _add_kernel_routes(app: web.Application, rt: Runtime, settings: Settings,
 
     async def graphql_post(request: web.Request) -> web.StreamResponse:
         body = await read_json_object(request, settings.max_json_depth, settings.slow_request_timeout)
-        return await _graphql_run(request, rt, body, allow_mutation=True)
+        # Keep a cacheable answer under its exact request bytes too, for the short path.
+        also_key = graphql_key(await request.read()) if request.content_type == "application/json" else None
+        return await _graphql_run(request, rt, body, allow_mutation=True, also_key=also_key)
 
     router.add_get("/healthz", healthz)
     router.add_get("/readyz", readyz)
@@ -608,7 +631,8 @@ def _add_static_web(app: web.Application, settings: Settings) -> None:
     app.router.add_get("/{page:[a-z0-9-]+}.html", page)
 
 
-async def _graphql_run(request: web.Request, rt: Runtime, body: dict[str, Any], *, allow_mutation: bool) -> web.Response:
+async def _graphql_run(request: web.Request, rt: Runtime, body: dict[str, Any], *, allow_mutation: bool,
+                       also_key: str | None = None) -> web.Response:
     query = body.get("query")
     variables = body.get("variables")
     operation = body.get("operationName")
@@ -637,5 +661,5 @@ async def _graphql_run(request: web.Request, rt: Runtime, body: dict[str, Any], 
                             content_type="application/json", headers={"Allow": "POST"})
     ctx: CallContext = request[CTX_KEY]
     out = await rt.graphql.respond(query, variables or None, operation,
-                                   {"request": request, "ctx": ctx, "bus": rt.bus})
+                                   {"request": request, "ctx": ctx, "bus": rt.bus}, also_key)
     return web.Response(body=out.body, status=out.status, headers=out.headers, content_type="application/json")

@@ -147,6 +147,10 @@ class Cache:
             self._store = redis.client.register_script(_STORE)
             redis.subscribe(CHANNEL, self._on_remote_invalidate)
 
+    def note_local_hit(self) -> None:
+        """Count a hit served from a local entry kept outside get_or_fill (kernel.web.shortpath)."""
+        self._count("local_hit")
+
     def _count(self, result: str) -> None:
         self.stats[result] += 1
         self.observe(result)

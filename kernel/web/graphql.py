@@ -551,9 +551,12 @@ class GraphQLService:
         return (await self.respond(query, variables, operation_name, context)).body
 
     async def respond(self, query: str, variables: dict[str, Any] | None, operation_name: str | None,
-                      context: dict[str, Any]) -> Outcome:
+                      context: dict[str, Any], also_key: str | None = None) -> Outcome:
         """Answer one request. Cacheable queries are answered from the local cache when warm,
-        after the same authorization and rate-limit checks their bus calls would have made."""
+        after the same authorization and rate-limit checks their bus calls would have made.
+
+        ``also_key``: a second key the cached response is kept under (kernel.web.shortpath's key
+        of the raw request body, looked up before the body is even decoded)."""
         prepared = self._prepare(query)
         if isinstance(prepared, BusError):
             return refusal(prepared)
@@ -595,7 +598,10 @@ class GraphQLService:
         body = orjson.dumps(result)
         if (cache is not None and deps.cacheable and deps.tags and not result.get("errors")
                 and generation == cache.local.generation):
-            cache.local.put(key, (body, tuple(deps.calls)), tuple(deps.tags), deps.ttl)
+            entry = (body, tuple(deps.calls))
+            cache.local.put(key, entry, tuple(deps.tags), deps.ttl)
+            if also_key is not None:
+                cache.local.put(also_key, entry, tuple(deps.tags), deps.ttl)
             ctx.cache_status = "miss"
         rl = ctx.rate_limit
         if rl is not None and rl.retry_after > 0:

@@ -15,7 +15,7 @@ import re
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from aiohttp import BodyPartReader, web
@@ -23,8 +23,19 @@ from aiohttp.http_exceptions import HttpProcessingError
 
 from ..core.context import CallContext
 from ..core.messages import DecodeError, FieldError, camel, decode, type_hints
-from ..core.service import Method
+from ..core.service import Method, is_shared_read
 from ..core.status import HTTP_STATUS, TITLES, BusError, Status
+
+
+class SharedAnswers(Protocol):
+    """What a handler needs of kernel.web.shortpath's keeper (a protocol, so shortpath,
+    which reads this module's helpers, is not imported back)."""
+
+    @property
+    def generation(self) -> int: ...
+
+    def keep_rest(self, request: web.Request, method: Method[Any, Any], message: Any, body: bytes, tag: str,
+                  generation: int) -> None: ...
 
 PROBLEM_JSON = "application/problem+json"
 _INT_RE = re.compile(r"^-?\d{1,19}$")
@@ -297,7 +308,8 @@ def _check_path_params(request_type: type, match_info: Any, kinds: dict[str, typ
 
 
 def make_handler(route: Route, bus_getter: Callable[[web.Request], Any], max_json_depth: int,
-                 read_timeout: float = 30.0, max_body_bytes: int = 1_048_576) -> Callable[[web.Request], Any]:
+                 read_timeout: float = 30.0, max_body_bytes: int = 1_048_576,
+                 answers: SharedAnswers | None = None) -> Callable[[web.Request], Any]:
     kinds = _coercions(route.rpc.request_type)
     aliases = route.aliases
     rpc = route.rpc
@@ -307,6 +319,8 @@ def make_handler(route: Route, bus_getter: Callable[[web.Request], Any], max_jso
     # and proxies revalidate instead of downloading them again.
     etagged = route.method == "GET" and rpc.options.cache is not None and rpc.options.scope is None \
         and not rpc.options.user
+    # The same answer for every caller: kept whole for the short path (kernel.web.shortpath).
+    kept = answers if route.method == "GET" and is_shared_read(rpc) else None
 
     async def handler(request: web.Request) -> web.StreamResponse:
         data: dict[str, Any] = {}
@@ -355,9 +369,12 @@ def make_handler(route: Route, bus_getter: Callable[[web.Request], Any], max_jso
                 e.field = reverse.get(e.field, e.field)
             raise bus_error_from_decode(exc) from None
         ctx: CallContext = request[CTX_KEY]
+        generation = kept.generation if kept is not None else 0
         reply = await bus_getter(request).invoke(rpc, req, ctx)
         if etagged and status == 200:
             tag = etag(reply.body)
+            if kept is not None:
+                kept.keep_rest(request, rpc, req, reply.body, tag, generation)
             if etag_matches(request.headers.get("If-None-Match"), tag):
                 return web.Response(status=304, headers={"ETag": tag})
             return web.Response(body=reply.body, status=status, content_type="application/json",

@@ -24,7 +24,7 @@ from aiohttp_session import Session, get_session, new_session, session_middlewar
 from aiohttp_session.redis_storage import RedisStorage
 from redis.exceptions import RedisError
 
-from kernel.core.context import Principal
+from kernel.core.context import Principal, reads_credentials
 from kernel.core.scopes import ScopeRegistry
 from kernel.core.status import BusError, Status
 from kernel.storage.redis_link import RedisLink
@@ -145,6 +145,7 @@ class Sessions:
 
     # ---------------------------------------------------------- authenticator
 
+    @reads_credentials("Authorization", "Cookie")
     async def authenticate(self, request: web.Request) -> Principal | None:
         auth = request.headers.get("Authorization")
         if auth is not None:

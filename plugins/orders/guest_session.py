@@ -20,7 +20,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from kernel.core.context import Principal
+from kernel.core.context import Principal, reads_credentials
 from kernel.web.rest import CTX_KEY
 
 from .cart import MAX_LINES
@@ -60,6 +60,7 @@ class GuestSessions:
 
     # ---------------------------------------------------------------- hooks
 
+    @reads_credentials("Cookie")
     async def authenticate(self, request: web.Request) -> Principal | None:
         if "Authorization" in request.headers or not (request.path.startswith("/api/") or request.path == "/graphql"):
             return None

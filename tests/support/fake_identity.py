@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from kernel.core.context import Principal
+from kernel.core.context import Principal, reads_credentials
 from kernel.host.hookspecs import hookimpl
 from kernel.host.plugin import PluginContext, PluginInfo
 
@@ -39,6 +39,7 @@ def shop_plugin() -> PluginInfo:
 
 @hookimpl
 def shop_authenticators(ctx: PluginContext) -> list[Any]:
+    @reads_credentials("X-Test-Principal")
     async def from_header(request: web.Request) -> Principal | None:
         raw = request.headers.get("X-Test-Principal")
         if not raw:

@@ -17,7 +17,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from kernel.core.context import Principal
+from kernel.core.context import Principal, reads_credentials
 from kernel.engine.config import load_settings
 from kernel.host.app import create_app, runtime_of
 from kernel.host.hookspecs import hookimpl
@@ -38,6 +38,7 @@ class HeaderIdentity:
 
     @hookimpl
     def shop_authenticators(self, ctx: PluginContext) -> list[Any]:
+        @reads_credentials("X-Test-User")
         async def from_header(request: web.Request) -> Principal | None:
             user = request.headers.get("X-Test-User")
             if not user:
