@@ -98,7 +98,8 @@ class RateLimiter:
             if lease is not None and lease.expires > now:
                 if lease.tokens > 0:
                     lease.tokens -= 1
-                    return RateLimitState(limit=rc.limit, remaining=lease.remaining + lease.tokens,
+                    # min: GCRA's floor on a huge limit can round one above it
+                    return RateLimitState(limit=rc.limit, remaining=min(rc.limit, lease.remaining + lease.tokens),
                                           reset_after=lease.reset_after, retry_after=0.0)
                 if lease.denied:
                     return RateLimitState(limit=rc.limit, remaining=0, reset_after=lease.reset_after,
@@ -142,7 +143,7 @@ class RateLimiter:
             self._leases.pop(lease_key, None)
         return RateLimitState(
             limit=rc.limit,
-            remaining=max(int(remaining), 0) + max(int(granted) - 1, 0),
+            remaining=min(rc.limit, max(int(remaining), 0) + max(int(granted) - 1, 0)),
             reset_after=reset_after,
             retry_after=0.0 if int(granted) > 0 else max(float(retry_ms) / 1000, 0.001),
         )
