@@ -31,8 +31,10 @@ from plugins.payments.contract import (
 from plugins.wallet.contract import ConvertAmount, Credit, Debit, Wallets
 
 from .cart import CartStore
+from .config import OrdersConfig
 from .contract import CancelOrder, Checkout, Order, OrderCancelled, OrderCreated, OrderPayment, OrderPlaced, Orders
 from .fulfilment import FulfilmentStep
+from .guest_session import is_guest
 from .lifecycle import check_transition
 from .store import ORDER_COLUMNS, load_order, order_not_found, parse_uuid
 
@@ -90,8 +92,18 @@ def payment_choice(req: Checkout, demo: bool) -> tuple[str, str]:
                    field_errors=[("walletCurrency", msg), ("card", msg)])
 
 
+def status_of(how: str, total: int) -> str:
+    """A wallet order is paid at checkout; a card order with something to pay awaits its payment."""
+    return "awaiting_payment" if how != "wallet" and total > 0 else "paid"
+
+
 def cart_empty() -> BusError:
     return precondition("CART_EMPTY", "The cart is empty.")
+
+
+def too_many_unpaid(limit: int, per: str) -> BusError:
+    return precondition("TOO_MANY_UNPAID_ORDERS",
+                        f"At most {limit} unpaid orders {per}: pay or cancel one before checking out again.")
 
 
 class CheckoutFlow:
@@ -103,6 +115,10 @@ class CheckoutFlow:
     @property
     def db(self) -> Any:
         return self.pctx.db
+
+    @property
+    def config(self) -> OrdersConfig:
+        return self.pctx.config or OrdersConfig()
 
     @property
     def bus(self) -> Any:
@@ -141,23 +157,28 @@ class CheckoutFlow:
             total = parts.total_minor
             if total > INT64_MAX:
                 raise precondition("ORDER_TOO_LARGE", "The order total is too large.")
+            guest = is_guest(user_id)
+            client_ip = (ctx.client_ip or "unknown")[:100] if guest else None
+            if how == "intent" and total > 0:  # (a demo card is paid in this transaction: it holds nothing)
+                await self._check_unpaid_cap(user_id, client_ip)
             # 3. The order and its items (invisible until commit), and the cart emptied.
             wallet_tx = str(uuid.uuid4()) if how == "wallet" and total > 0 else None
-            status = "awaiting_payment" if how != "wallet" and total > 0 else "paid"
+            status = status_of(how, total)
             method = "wallet" if how == "wallet" else "card"
             order_id = str(await db.fetchval(
                 "WITH emptied AS (DELETE FROM orders_cart_item WHERE cart_id = $6) "
                 "INSERT INTO orders_order (user_id, status, total_minor, currency, payment_method, "
-                "wallet_transaction_id, paid_at) VALUES ($1, $2, $3, $4, $5, $7, "
-                "CASE WHEN $2 = 'paid' THEN clock_timestamp() END) RETURNING id",
-                user_id, status, total, currency, method, cart_id, wallet_tx))
+                "wallet_transaction_id, paid_at, client_ip) VALUES ($1, $2, $3, $4, $5, $7, "
+                "CASE WHEN $2 = 'paid' THEN clock_timestamp() END, $8) RETURNING id",
+                user_id, status, total, currency, method, cart_id, wallet_tx, client_ip))
             await self._insert_items(order_id, currency, lines)
             await self.fulfilment.record(order_id, parts)
             payment: OrderPayment | None = None
             if status == "awaiting_payment":
                 intent = await self.bus.call(Payments.create_intent, CreateIntent(
                     user_id=user_id, purpose="order", reference=order_id, amount_minor=total, currency=currency,
-                    notify=Orders.payment_outcome.full_name), ctx)
+                    notify=Orders.payment_outcome.full_name,
+                    timeout_s=self.config.guest_payment_timeout_s if guest else None), ctx)
                 await db.execute("UPDATE orders_order SET payment_id = $2, payment_provider = $3 WHERE id = $1",
                                  order_id, intent.id, intent.provider)
                 payment = OrderPayment(id=intent.id, provider=intent.provider, status=intent.status,
@@ -189,6 +210,28 @@ class CheckoutFlow:
                 payment = None
         order = placed or await load_order(db, order_id, user_id)
         return dataclasses.replace(order, payment=payment) if payment is not None else order
+
+    async def _check_unpaid_cap(self, user_id: str, client_ip: str | None) -> None:
+        """Stock hoarding: refuse a new unpaid order past the user's cap and, for a guest, its address's cap.
+
+        Runs after the cart row lock, so one user's checkouts are already in line and each count sees the
+        orders the ones before it committed. Guests get a fresh id per cart, so their checkouts from one
+        address are put in line by a transaction-scoped advisory lock on the address (card checkouts only:
+        wallet checkouts never come here, and the lock is not on any hot row).
+        """
+        cfg = self.config
+        if client_ip is not None:
+            await self.db.execute("SELECT pg_advisory_xact_lock(hashtextextended('orders-unpaid-ip:' || $1, 0))",
+                                  client_ip)
+        counts = await self.db.fetchrow(
+            "SELECT count(*) FILTER (WHERE user_id = $1) AS by_user, "
+            "count(*) FILTER (WHERE $2::text IS NOT NULL AND client_ip = $2) AS by_ip "
+            "FROM orders_order WHERE status = 'awaiting_payment' AND (user_id = $1 OR client_ip = $2)",
+            user_id, client_ip)
+        if counts["by_user"] >= cfg.max_unpaid_orders:
+            raise too_many_unpaid(cfg.max_unpaid_orders, "per customer")
+        if client_ip is not None and counts["by_ip"] >= cfg.max_unpaid_orders_per_ip:
+            raise too_many_unpaid(cfg.max_unpaid_orders_per_ip, "per address for guest checkouts")
 
     async def _placed(self, order_id: str, user_id: str, total: int, currency: str, method: str,
                       product_ids: list[str], created_announced: bool = False) -> Order:
