@@ -33,10 +33,10 @@ from plugins.wallet.contract import ConvertAmount, Credit, Debit, Wallets
 from .cart import CartStore
 from .config import OrdersConfig
 from .contract import CancelOrder, Checkout, Order, OrderCancelled, OrderCreated, OrderPayment, OrderPlaced, Orders
-from .fulfilment import FulfilmentStep
+from .fulfilment import FulfilmentStep, PriceParts
 from .guest_session import is_guest
 from .lifecycle import check_transition
-from .store import ORDER_COLUMNS, load_order, order_not_found, parse_uuid
+from .store import ORDER_COLUMNS, load_order, load_unpaid_until_now, order_not_found, parse_uuid
 
 log = logging.getLogger("shop.plugins.orders")
 
@@ -165,14 +165,8 @@ class CheckoutFlow:
             wallet_tx = str(uuid.uuid4()) if how == "wallet" and total > 0 else None
             status = status_of(how, total)
             method = "wallet" if how == "wallet" else "card"
-            order_id = str(await db.fetchval(
-                "WITH emptied AS (DELETE FROM orders_cart_item WHERE cart_id = $6) "
-                "INSERT INTO orders_order (user_id, status, total_minor, currency, payment_method, "
-                "wallet_transaction_id, paid_at, client_ip) VALUES ($1, $2, $3, $4, $5, $7, "
-                "CASE WHEN $2 = 'paid' THEN clock_timestamp() END, $8) RETURNING id",
-                user_id, status, total, currency, method, cart_id, wallet_tx, client_ip))
-            await self._insert_items(order_id, currency, lines)
-            await self.fulfilment.record(order_id, parts)
+            order_id = await self._insert_order(
+                (user_id, status, total, currency, method, cart_id, wallet_tx, client_ip), parts, lines)
             payment: OrderPayment | None = None
             if status == "awaiting_payment":
                 intent = await self.bus.call(Payments.create_intent, CreateIntent(
@@ -184,7 +178,7 @@ class CheckoutFlow:
                 payment = OrderPayment(id=intent.id, provider=intent.provider, status=intent.status,
                                        client_secret=intent.client_secret)
                 # Webhook order.created for the unpaid order, before the hot locks (like _placed below).
-                created = await load_order(db, order_id, user_id)
+                created = await load_unpaid_until_now(db, order_id)
                 await self.bus.publish(OrderCreated(order_id=order_id, user_id=user_id, total_minor=total,
                                                     currency=currency, order=created))
             placed: Order | None = None
@@ -236,7 +230,7 @@ class CheckoutFlow:
     async def _placed(self, order_id: str, user_id: str, total: int, currency: str, method: str,
                       product_ids: list[str], created_announced: bool = False) -> Order:
         """Announce a paid order through the outbox, in the transaction that made it paid."""
-        order = await load_order(self.db, order_id, user_id)  # the snapshot webhooks and mail carry
+        order = await load_unpaid_until_now(self.db, order_id)  # the snapshot webhooks and mail carry
         await self.bus.publish(OrderPlaced(order_id=order_id, user_id=user_id, total_minor=total, currency=currency,
                                            payment_method=method, product_ids=tuple(dict.fromkeys(product_ids)),
                                            order=order, created_announced=created_announced))
@@ -307,21 +301,31 @@ class CheckoutFlow:
             raise
         return PricedLine(product, variant, qty, converted.amount_minor, variant.price_minor, variant.currency)
 
-    async def _insert_items(self, order_id: str, currency: str, lines: list[PricedLine]) -> None:
-        await self.db.execute(
-            "INSERT INTO orders_order_item (order_id, position, product_id, slug, name, qty, unit_price_minor, "
-            "currency, line_total_minor, original_unit_price_minor, original_currency, variant_id, sku, options) "
-            "SELECT $1, t.pos, t.pid, t.slug, t.name, t.qty, t.unit, $2, t.line, t.orig, t.ocur, t.vid, t.sku, t.opts "
-            "FROM unnest($3::int[], $4::text[], $5::text[], $6::text[], $7::int[], $8::bigint[], $9::bigint[], "
-            "$10::bigint[], $11::text[], $12::text[], $13::text[], $14::jsonb[]) "
-            "AS t(pos, pid, slug, name, qty, unit, line, orig, ocur, vid, sku, opts)",
-            order_id, currency,
+    async def _insert_order(self, head: tuple[Any, ...], parts: PriceParts, lines: list[PricedLine]) -> str:
+        """The order row (with its fulfilment columns) and its items written, and the cart emptied, in ONE
+        statement: (user, status, total, currency, method, cart id, wallet transaction, client address)."""
+        return str(await self.db.fetchval(
+            "WITH emptied AS (DELETE FROM orders_cart_item WHERE cart_id = $6), "
+            "o AS (INSERT INTO orders_order (user_id, status, total_minor, currency, payment_method, "
+            "  wallet_transaction_id, paid_at, client_ip, subtotal_minor, shipping_minor, tax_minor, email, "
+            "  shipping_address, shipping_method) VALUES ($1, $2, $3, $4, $5, $7, "
+            "  CASE WHEN $2 = 'paid' THEN clock_timestamp() END, $8, $9, $10, $11, $12, $13::jsonb, $14::jsonb) "
+            "  RETURNING id), "
+            "i AS (INSERT INTO orders_order_item (order_id, position, product_id, slug, name, qty, "
+            "  unit_price_minor, currency, line_total_minor, original_unit_price_minor, original_currency, "
+            "  variant_id, sku, options) "
+            "  SELECT o.id, t.pos, t.pid, t.slug, t.name, t.qty, t.unit, $4, t.line, t.orig, t.ocur, t.vid, t.sku, "
+            "  t.opts FROM o, unnest($15::int[], $16::text[], $17::text[], $18::text[], $19::int[], $20::bigint[], "
+            "  $21::bigint[], $22::bigint[], $23::text[], $24::text[], $25::text[], $26::jsonb[]) "
+            "  AS t(pos, pid, slug, name, qty, unit, line, orig, ocur, vid, sku, opts)) "
+            "SELECT id FROM o",
+            *head, *self.fulfilment.values(parts),
             list(range(len(lines))), [x.product.id for x in lines], [x.product.slug for x in lines],
             [x.product.name for x in lines], [x.qty for x in lines], [x.unit_minor for x in lines],
             [x.total_minor for x in lines], [x.original_minor for x in lines], [x.original_currency for x in lines],
             [x.variant.id for x in lines], [x.variant.sku for x in lines],
             [orjson.dumps(x.variant.options).decode() for x in lines],
-        )
+        ))
 
     # ------------------------------------------------------------------ cancel
 
