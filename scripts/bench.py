@@ -311,7 +311,7 @@ def run(args: argparse.Namespace, db_admin: str, redis_url: str) -> int:
                                      f" errors {r['errors'] * 100:.2f}%" for i, r in enumerate(results_varied, 1)))
         checkout: list[dict[str, Any]] = []
         if not only or "checkout" in only:
-            checkout = bench_checkout(args, base, env, db_url)
+            checkout = bench_checkout(args, base, env, db_url, shop_server.pid)
     scale: list[tuple[int, dict[str, Any]]] = []
     if not only or "scale_out" in only:
         scale = bench_scale_out(args, env, cat)
@@ -322,8 +322,14 @@ def run(args: argparse.Namespace, db_admin: str, redis_url: str) -> int:
     return 0
 
 
-def bench_checkout(args: argparse.Namespace, base: str, env: dict[str, str], db_url: str) -> list[dict[str, Any]]:
-    """Checkout under contention: 32 shoppers buying the same 3 products with wallets."""
+def bench_checkout(args: argparse.Namespace, base: str, env: dict[str, str], db_url: str,
+                   server_pid: int) -> list[dict[str, Any]]:
+    """Checkout under contention: 32 shoppers buying the same 3 products with wallets.
+
+    Besides throughput, each rep reports the CPU time per order of the shop process and of the PostgreSQL
+    backends (all of them: the pool grows and the outbox worker has its own), and the database transactions
+    committed per order: unlike orders/s these do not depend on what else the shared machine is doing.
+    An order here is one k6 iteration: the cart line set (PUT) and the checkout (POST)."""
     sys.path.insert(0, str(ROOT))
     from tests.support.live import PASSWORD, obtain_token
 
@@ -364,7 +370,13 @@ def bench_checkout(args: argparse.Namespace, base: str, env: dict[str, str], db_
                  "P99_MS": "5000"}
         cmd = (["taskset", "-c", "1"] if shutil.which("taskset") else []) + [
             K6, "run", "--quiet", "--summary-export", summary, str(ROOT / "k6" / "load" / "checkout-contention.js")]
+        db0 = asyncio.run(_db_cpu_and_commits(db_url))
+        srv0 = _cpu_ms([server_pid, *_children(server_pid)])
+        load0 = os.getloadavg()[0]
         k6 = subprocess.run(cmd, env=k6env, capture_output=True, text=True)
+        srv1 = _cpu_ms([server_pid, *_children(server_pid)])
+        db1 = asyncio.run(_db_cpu_and_commits(db_url))
+        load1 = os.getloadavg()[0]
         m = json.loads(Path(summary).read_text())["metrics"]
         os.unlink(summary)
         audit = asyncio.run(audit_contention(db_url, ids, stock))
@@ -375,6 +387,12 @@ def bench_checkout(args: argparse.Namespace, base: str, env: dict[str, str], db_
                "p50": dur.get("med", 0), "p99": dur.get("p(99)", 0), "k6_exit": k6.returncode,
                "errors": m.get("checkout_errors", {}).get("value", 0),
                "ledger_ok": ledger.returncode == 0, **audit}
+        n = max(1, int(row["orders"]) + int(row["oos"]))
+        row["server_cpu_ms"] = (srv1 - srv0) / n
+        # Backends opened during the run count from zero; those that closed during it are lost (few: the pool).
+        row["db_cpu_ms"] = sum(v - db0[0].get(pid, 0.0) for pid, v in db1[0].items()) / n
+        row["commits"] = (db1[1] - db0[1]) / n
+        row["load"] = f"{load0:.1f}-{load1:.1f}"
         row["units_this_rep"] = audit["units_in_orders"] - prev_units
         prev_units = audit["units_in_orders"]
         reps.append(row)
@@ -451,6 +469,21 @@ def _children(pid: int) -> list[int]:
         return [int(x) for x in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
     except OSError:
         return []
+
+
+async def _db_cpu_and_commits(db_url: str) -> tuple[dict[int, float], int]:
+    """CPU ms so far of each backend of the bench database, and its committed transactions (pg_stat_database)."""
+    import asyncpg
+
+    conn = await asyncpg.connect(db_url)
+    try:
+        pids = [r["pid"] for r in await conn.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")]
+        await conn.execute("SELECT pg_stat_clear_snapshot()")
+        commits = await conn.fetchval("SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")
+        return {pid: _cpu_ms([pid]) for pid in pids}, int(commits)
+    finally:
+        await conn.close()
 
 
 async def _backend_pids(db_url: str) -> list[int]:
@@ -564,14 +597,20 @@ def write_report(args: argparse.Namespace, results: dict[str, list[tuple[dict[st
             "After each rep the driver checks in SQL that no stock is negative and that stock taken equals the"
             " the units in this rep's paid orders, and runs `shop ledger verify`.",
             "",
+            "CPU ms/order: CPU time of the shop process and of all PostgreSQL backends of the bench database per"
+            " order (cart PUT + checkout POST); commits/order: committed transactions per order (pg_stat_database);"
+            " load: the 1-minute load average before-after the rep (2 cores).",
+            "",
             "| rep | orders | orders/s | out of stock | checkout p50 ms | p99 ms | errors | min stock | stock taken"
-            " | units in this rep's paid orders | ledger verify |",
-            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+            " | units in this rep's paid orders | ledger verify | shop CPU ms/order | db CPU ms/order"
+            " | commits/order | load |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
         ]
         for i, r in enumerate(checkout, 1):
             lines.append(f"| {i} | {r['orders']} | {r['orders_s']:.1f} | {r['oos']} | {r['p50']:.1f} | {r['p99']:.1f} | "
                          f"{r['errors'] * 100:.2f}% | {r['min_stock']} | {r['stock_taken']} | {r['units_this_rep']} | "
-                         f"{'clean' if r['ledger_ok'] else 'FAILED'} |")
+                         f"{'clean' if r['ledger_ok'] else 'FAILED'} | {r['server_cpu_ms']:.2f} | "
+                         f"{r['db_cpu_ms']:.2f} | {r['commits']:.1f} | {r['load']} |")
         lines.append("")
     if scale:
         lines += [

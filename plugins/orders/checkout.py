@@ -32,10 +32,12 @@ from plugins.payments.contract import (
 from plugins.wallet.contract import ConvertAmount, Credit, Debit, Wallets
 
 from .cart import CartStore
+from .config import OrdersConfig
 from .contract import CancelOrder, Checkout, Order, OrderCancelled, OrderCreated, OrderPayment, OrderPlaced, Orders
-from .fulfilment import FulfilmentStep
+from .fulfilment import FulfilmentStep, PriceParts
+from .guest_session import is_guest
 from .lifecycle import check_transition
-from .store import ORDER_COLUMNS, load_order, order_not_found, parse_uuid
+from .store import ORDER_COLUMNS, load_order, load_unpaid_until_now, order_not_found, parse_uuid
 
 log = logging.getLogger("shop.plugins.orders")
 
@@ -91,8 +93,18 @@ def payment_choice(req: Checkout, demo: bool) -> tuple[str, str]:
                    field_errors=[("walletCurrency", msg), ("card", msg)])
 
 
+def status_of(how: str, total: int) -> str:
+    """A wallet order is paid at checkout; a card order with something to pay awaits its payment."""
+    return "awaiting_payment" if how != "wallet" and total > 0 else "paid"
+
+
 def cart_empty() -> BusError:
     return precondition("CART_EMPTY", "The cart is empty.")
+
+
+def too_many_unpaid(limit: int, per: str) -> BusError:
+    return precondition("TOO_MANY_UNPAID_ORDERS",
+                        f"At most {limit} unpaid orders {per}: pay or cancel one before checking out again.")
 
 
 class CheckoutFlow(PluginBound):
@@ -100,6 +112,10 @@ class CheckoutFlow(PluginBound):
         super().__init__(plugin_ctx)
         self.carts = carts
         self.fulfilment = FulfilmentStep(plugin_ctx)
+
+    @property
+    def config(self) -> OrdersConfig:
+        return self.pctx.config or OrdersConfig()
 
     # ---------------------------------------------------------------- checkout
 
@@ -134,29 +150,28 @@ class CheckoutFlow(PluginBound):
             total = parts.total_minor
             if total > INT64_MAX:
                 raise precondition("ORDER_TOO_LARGE", "The order total is too large.")
+            guest = is_guest(user_id)
+            client_ip = (ctx.client_ip or "unknown")[:100] if guest else None
+            if how == "intent" and total > 0:  # (a demo card is paid in this transaction: it holds nothing)
+                await self._check_unpaid_cap(user_id, client_ip)
             # 3. The order and its items (invisible until commit), and the cart emptied.
             wallet_tx = str(uuid.uuid4()) if how == "wallet" and total > 0 else None
-            status = "awaiting_payment" if how != "wallet" and total > 0 else "paid"
+            status = status_of(how, total)
             method = "wallet" if how == "wallet" else "card"
-            order_id = str(await db.fetchval(
-                "WITH emptied AS (DELETE FROM orders_cart_item WHERE cart_id = $6) "
-                "INSERT INTO orders_order (user_id, status, total_minor, currency, payment_method, "
-                "wallet_transaction_id, paid_at) VALUES ($1, $2, $3, $4, $5, $7, "
-                "CASE WHEN $2 = 'paid' THEN clock_timestamp() END) RETURNING id",
-                user_id, status, total, currency, method, cart_id, wallet_tx))
-            await self._insert_items(order_id, currency, lines)
-            await self.fulfilment.record(order_id, parts)
+            order_id = await self._insert_order(
+                (user_id, status, total, currency, method, cart_id, wallet_tx, client_ip), parts, lines)
             payment: OrderPayment | None = None
             if status == "awaiting_payment":
                 intent = await self.bus.call(Payments.create_intent, CreateIntent(
                     user_id=user_id, purpose="order", reference=order_id, amount_minor=total, currency=currency,
-                    notify=Orders.payment_outcome.full_name), ctx)
+                    notify=Orders.payment_outcome.full_name,
+                    timeout_s=self.config.guest_payment_timeout_s if guest else None), ctx)
                 await db.execute("UPDATE orders_order SET payment_id = $2, payment_provider = $3 WHERE id = $1",
                                  order_id, intent.id, intent.provider)
                 payment = OrderPayment(id=intent.id, provider=intent.provider, status=intent.status,
                                        client_secret=intent.client_secret)
                 # Webhook order.created for the unpaid order, before the hot locks (like _placed below).
-                created = await load_order(db, order_id, user_id)
+                created = await load_unpaid_until_now(db, order_id)
                 await self.bus.publish(OrderCreated(order_id=order_id, user_id=user_id, total_minor=total,
                                                     currency=currency, order=created))
             placed: Order | None = None
@@ -183,10 +198,33 @@ class CheckoutFlow(PluginBound):
         order = placed or await load_order(db, order_id, user_id)
         return dataclasses.replace(order, payment=payment) if payment is not None else order
 
+    async def _check_unpaid_cap(self, user_id: str, client_ip: str | None) -> None:
+        """Stock hoarding: refuse a new unpaid order past the user's cap and, for a guest, its address's cap.
+
+        Runs after the cart row lock, so one user's checkouts are already in line and each count sees the
+        orders the ones before it committed. Guests get a fresh id per cart, so their checkouts from one
+        address are put in line by a transaction-scoped advisory lock on the address (card checkouts only:
+        wallet checkouts never come here, and the lock is not on any hot row).
+        """
+        cfg = self.config
+        if client_ip is not None:
+            await self.db.execute("SELECT pg_advisory_xact_lock(hashtextextended('orders-unpaid-ip:' || $1, 0))",
+                                  client_ip)
+        counts = await self.db.fetchrow(
+            "SELECT count(*) FILTER (WHERE user_id = $1) AS by_user, "
+            "count(*) FILTER (WHERE $2::text IS NOT NULL AND client_ip = $2) AS by_ip "
+            "FROM orders_order WHERE status = 'awaiting_payment' AND (user_id = $1 OR client_ip = $2)",
+            user_id, client_ip)
+        assert counts is not None  # an aggregate always has its row
+        if counts["by_user"] >= cfg.max_unpaid_orders:
+            raise too_many_unpaid(cfg.max_unpaid_orders, "per customer")
+        if client_ip is not None and counts["by_ip"] >= cfg.max_unpaid_orders_per_ip:
+            raise too_many_unpaid(cfg.max_unpaid_orders_per_ip, "per address for guest checkouts")
+
     async def _placed(self, order_id: str, user_id: str, total: int, currency: str, method: str,
                       product_ids: list[str], created_announced: bool = False) -> Order:
         """Announce a paid order through the outbox, in the transaction that made it paid."""
-        order = await load_order(self.db, order_id, user_id)  # the snapshot webhooks and mail carry
+        order = await load_unpaid_until_now(self.db, order_id)  # the snapshot webhooks and mail carry
         await self.bus.publish(OrderPlaced(order_id=order_id, user_id=user_id, total_minor=total, currency=currency,
                                            payment_method=method, product_ids=tuple(dict.fromkeys(product_ids)),
                                            order=order, created_announced=created_announced))
@@ -257,21 +295,31 @@ class CheckoutFlow(PluginBound):
             raise
         return PricedLine(product, variant, qty, converted.amount_minor, variant.price_minor, variant.currency)
 
-    async def _insert_items(self, order_id: str, currency: str, lines: list[PricedLine]) -> None:
-        await self.db.execute(
-            "INSERT INTO orders_order_item (order_id, position, product_id, slug, name, qty, unit_price_minor, "
-            "currency, line_total_minor, original_unit_price_minor, original_currency, variant_id, sku, options) "
-            "SELECT $1, t.pos, t.pid, t.slug, t.name, t.qty, t.unit, $2, t.line, t.orig, t.ocur, t.vid, t.sku, t.opts "
-            "FROM unnest($3::int[], $4::text[], $5::text[], $6::text[], $7::int[], $8::bigint[], $9::bigint[], "
-            "$10::bigint[], $11::text[], $12::text[], $13::text[], $14::jsonb[]) "
-            "AS t(pos, pid, slug, name, qty, unit, line, orig, ocur, vid, sku, opts)",
-            order_id, currency,
+    async def _insert_order(self, head: tuple[Any, ...], parts: PriceParts, lines: list[PricedLine]) -> str:
+        """The order row (with its fulfilment columns) and its items written, and the cart emptied, in ONE
+        statement: (user, status, total, currency, method, cart id, wallet transaction, client address)."""
+        return str(await self.db.fetchval(
+            "WITH emptied AS (DELETE FROM orders_cart_item WHERE cart_id = $6), "
+            "o AS (INSERT INTO orders_order (user_id, status, total_minor, currency, payment_method, "
+            "  wallet_transaction_id, paid_at, client_ip, subtotal_minor, shipping_minor, tax_minor, email, "
+            "  shipping_address, shipping_method) VALUES ($1, $2, $3, $4, $5, $7, "
+            "  CASE WHEN $2 = 'paid' THEN clock_timestamp() END, $8, $9, $10, $11, $12, $13::jsonb, $14::jsonb) "
+            "  RETURNING id), "
+            "i AS (INSERT INTO orders_order_item (order_id, position, product_id, slug, name, qty, "
+            "  unit_price_minor, currency, line_total_minor, original_unit_price_minor, original_currency, "
+            "  variant_id, sku, options) "
+            "  SELECT o.id, t.pos, t.pid, t.slug, t.name, t.qty, t.unit, $4, t.line, t.orig, t.ocur, t.vid, t.sku, "
+            "  t.opts FROM o, unnest($15::int[], $16::text[], $17::text[], $18::text[], $19::int[], $20::bigint[], "
+            "  $21::bigint[], $22::bigint[], $23::text[], $24::text[], $25::text[], $26::jsonb[]) "
+            "  AS t(pos, pid, slug, name, qty, unit, line, orig, ocur, vid, sku, opts)) "
+            "SELECT id FROM o",
+            *head, *self.fulfilment.values(parts),
             list(range(len(lines))), [x.product.id for x in lines], [x.product.slug for x in lines],
             [x.product.name for x in lines], [x.qty for x in lines], [x.unit_minor for x in lines],
             [x.total_minor for x in lines], [x.original_minor for x in lines], [x.original_currency for x in lines],
             [x.variant.id for x in lines], [x.variant.sku for x in lines],
             [orjson.dumps(x.variant.options).decode() for x in lines],
-        )
+        ))
 
     # ------------------------------------------------------------------ cancel
 

@@ -83,26 +83,27 @@ async def _base_orders(db: Database, rows: Sequence[Any]) -> list[Order]:
     ]
 
 
-async def orders_from_rows(db: Database, rows: Sequence[Any]) -> list[Order]:
-    """Messages for order rows: items, then the fulfilment fields, fulfillments and refunds (one query each)."""
+async def orders_from_rows(db: Database, rows: Sequence[Any], *, unpaid_until_now: bool = False
+                           ) -> list[Order]:
+    """Messages for order rows: items, then the fulfilment fields, fulfillments and refunds (one query each).
+
+    Rows that already carry FULFIL_COLUMNS save a query. ``unpaid_until_now``: the orders were unpaid until
+    this transaction (just created, or just paid), so they have no fulfillments and no refunds yet and those
+    two queries are skipped (the checkout's hot path reads its order inside the transaction).
+    """
     orders = await _base_orders(db, rows)
     if not orders:
         return orders
     ids = [r["id"] for r in rows]
-    extra = {r["id"]: r for r in await db.fetch(f"SELECT id, {FULFIL_COLUMNS} FROM orders_order "
-                                                 "WHERE id = ANY($1::uuid[])", ids)}
+    if "paid_at" in rows[0].keys():
+        extra = {r["id"]: r for r in rows}
+    else:
+        extra = {r["id"]: r for r in await db.fetch(f"SELECT id, {FULFIL_COLUMNS} FROM orders_order "
+                                                     "WHERE id = ANY($1::uuid[])", ids)}
     fulfillments: dict[Any, list[Fulfillment]] = {i: [] for i in ids}
-    for r in await db.fetch("SELECT id, order_id, carrier, tracking_number, created_at FROM orders_fulfillment "
-                            "WHERE order_id = ANY($1::uuid[]) ORDER BY order_id, created_at, id", ids):
-        fulfillments[r["order_id"]].append(Fulfillment(id=str(r["id"]), carrier=r["carrier"],
-                                                       tracking_number=r["tracking_number"],
-                                                       created_at=iso(r["created_at"]) or ""))
     refunds: dict[Any, list[Refund]] = {i: [] for i in ids}
-    for r in await db.fetch("SELECT id, order_id, amount_minor, currency, reason, created_at FROM orders_refund "
-                            "WHERE order_id = ANY($1::uuid[]) ORDER BY order_id, created_at, id", ids):
-        refunds[r["order_id"]].append(Refund(id=str(r["id"]), amount_minor=r["amount_minor"],
-                                             currency=r["currency"].strip(), reason=r["reason"],
-                                             created_at=iso(r["created_at"]) or ""))
+    if not unpaid_until_now:
+        await _fulfillments_and_refunds(db, ids, fulfillments, refunds)
     out = []
     for row, order in zip(rows, orders, strict=True):
         x = extra[row["id"]]
@@ -114,6 +115,20 @@ async def orders_from_rows(db: Database, rows: Sequence[Any]) -> list[Order]:
             shipping_method=None if x["shipping_method"] is None else ShippingMethod(**_json(x["shipping_method"])),
             fulfillments=tuple(fulfillments[row["id"]]), refunds=tuple(refunds[row["id"]])))
     return out
+
+
+async def _fulfillments_and_refunds(db: Database, ids: list[Any], fulfillments: dict[Any, list[Fulfillment]],
+                                    refunds: dict[Any, list[Refund]]) -> None:
+    for r in await db.fetch("SELECT id, order_id, carrier, tracking_number, created_at FROM orders_fulfillment "
+                            "WHERE order_id = ANY($1::uuid[]) ORDER BY order_id, created_at, id", ids):
+        fulfillments[r["order_id"]].append(Fulfillment(id=str(r["id"]), carrier=r["carrier"],
+                                                       tracking_number=r["tracking_number"],
+                                                       created_at=iso(r["created_at"]) or ""))
+    for r in await db.fetch("SELECT id, order_id, amount_minor, currency, reason, created_at FROM orders_refund "
+                            "WHERE order_id = ANY($1::uuid[]) ORDER BY order_id, created_at, id", ids):
+        refunds[r["order_id"]].append(Refund(id=str(r["id"]), amount_minor=r["amount_minor"],
+                                             currency=r["currency"].strip(), reason=r["reason"],
+                                             created_at=iso(r["created_at"]) or ""))
 
 
 def _json(value: Any) -> dict[str, Any]:
@@ -133,6 +148,15 @@ async def load_order(db: Database, order_id: str, user_id: str | None) -> Order:
     if row is None:
         raise order_not_found()
     return (await orders_from_rows(db, [row]))[0]
+
+
+async def load_unpaid_until_now(db: Database, order_id: str) -> Order:
+    """An order created or paid in the caller's transaction, in two queries (the row with its fulfilment
+    columns, then the items) instead of five: it can have no fulfillments or refunds yet."""
+    row = await db.fetchrow(f"SELECT {ORDER_COLUMNS}, {FULFIL_COLUMNS} FROM orders_order WHERE id = $1", order_id)
+    if row is None:
+        raise order_not_found()
+    return (await orders_from_rows(db, [row], unpaid_until_now=True))[0]
 
 
 async def order_page(db: Database, *, page: int, page_size: int, user_id: str | None = None,

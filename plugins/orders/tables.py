@@ -54,6 +54,7 @@ class OrderRow(Table, tablename="orders_order"):
     shipping_address = JSONB(null=True, default=None)
     shipping_method = JSONB(null=True, default=None)
     updated_at = Timestamptz(default=TimestamptzNow())
+    client_ip = Text(null=True, default=None)  # m0006_unpaid_cap: guests' unpaid orders are capped per address
 
 
 class OrderItemRow(Table, tablename="orders_order_item"):

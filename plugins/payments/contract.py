@@ -135,6 +135,8 @@ class CreateIntent:
     amount_minor: int = constraint(min=1)
     currency: str = constraint(pattern=CURRENCY)
     notify: str = constraint(min_len=1, max_len=200, doc="full name of the owner's internal method for outcomes")
+    timeout_s: int | None = constraint(default=None, min=10, max=86_400,
+                                       doc="a shorter hold than payment_timeout_s (e.g. guests); never longer")
 
 
 @message

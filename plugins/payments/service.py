@@ -108,7 +108,8 @@ class PaymentsServicer:
             f"VALUES ($1, $2, $3, $4, $5, 'requires_payment_method', $6, $7, $8, $9, "
             f"now() + make_interval(secs => $10)) RETURNING {COLUMNS}",
             req.user_id, req.purpose, req.reference, req.notify, name, req.amount_minor, req.currency,
-            self.config.capture, hashlib.sha256(secret.encode()).hexdigest(), float(self.config.payment_timeout_s))
+            self.config.capture, hashlib.sha256(secret.encode()).hexdigest(),
+            float(min(self.config.payment_timeout_s, req.timeout_s or self.config.payment_timeout_s)))
         return to_message(row, client_secret=secret)
 
     async def get(self, req: GetPayment, ctx: CallContext) -> PaymentIntent:

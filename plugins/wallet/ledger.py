@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import zlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,6 +32,13 @@ log = logging.getLogger("shop.plugins.wallet")
 
 FUNDING = "system:funding"  # demo top-ups come from here (goes negative by what was handed out)
 SALES = "system:sales"  # wallet payments for orders go here; refunds come back from here
+
+
+def sales_owner(user_id: str, stripes: int) -> str:
+    """The sales account a buyer's wallet payments go to and their refunds come back from: always the same
+    for one buyer (so a refund meets its payment), spread over ``stripes`` accounts (``sales_stripes``)."""
+    k = zlib.crc32(user_id.encode()) % stripes if stripes > 1 else 0
+    return SALES if k == 0 else f"{SALES}#{k}"
 CARD_CLEARING = "system:card_clearing"  # card top-ups: money the card gateway owes the shop
 
 T = TypeVar("T")

@@ -67,6 +67,10 @@ class WalletConfig:
     max_topup_minor: int = constraint(default=100_000_000, min=1, doc="largest top-up per call, in minor units")
     exchange_rates: Any = constraint(default=DEFAULT_RATES, doc='{"FROM/TO" = "decimal"}; converts major units')
     allow_demo_topup: bool = True  # top-ups without a card, funded by system:funding (demo shops)
+    # Wallet payments go into system:sales, ONE row per currency that every checkout locks until its commit:
+    # orders are serial on it (one WAL flush each). N > 1 spreads them over N sales accounts (system:sales,
+    # system:sales#1 .. #N-1), chosen by the buyer, so N commits can share a flush (docs/wallets.md).
+    sales_stripes: int = constraint(default=1, min=1, max=64, doc="sales accounts per currency (hot-row striping)")
 
     def __post_init__(self) -> None:
         errors: list[FieldError] = []

@@ -35,7 +35,7 @@ from .contract import (
     Wallet,
     Wallets,
 )
-from .ledger import CARD_CLEARING, FUNDING, SALES, Leg
+from .ledger import CARD_CLEARING, FUNDING, Leg, sales_owner
 from .money import Money, WalletConfig
 
 
@@ -53,6 +53,7 @@ class WalletServicer:
         self.money = money
         # Free top-ups (funded by system:funding) are a demo convenience only.
         self.allow_demo_topup = config.allow_demo_topup and ctx.settings.demo
+        self.sales_stripes = config.sales_stripes
         self.demo = ctx.settings.demo
 
     @property
@@ -198,24 +199,25 @@ class WalletServicer:
         if _uuid_or_none(tx_id) is None:
             raise invalid("transactionId", "must be a UUID")
         memo = f"Payment {req.reference}"
+        sales_acct = sales_owner(req.user_id, self.sales_stripes)
 
         async def run() -> LedgerReceipt:
             found = {(r["kind"], r["owner"]): r for r in await self.db.fetch(
                 "SELECT id, kind, owner, balance_minor FROM wallet_accounts WHERE currency = $1 "
                 "AND ((kind = 'user' AND owner = $2) OR (kind = 'system' AND owner = $3))",
-                currency, req.user_id, SALES)}
+                currency, req.user_id, sales_acct)}
             user = found.get(("user", req.user_id))
             balance = 0 if user is None else user["balance_minor"]
             if user is None or balance < amount:  # no wallet: a balance of 0 (amounts are positive)
                 raise precondition("INSUFFICIENT_FUNDS",
                                    f"Not enough money in the {currency} wallet: the balance is {balance}, "
                                    f"{amount} is needed.")
-            sales = found.get(("system", SALES))
+            sales = found.get(("system", sales_acct))
             if sales is None:
                 await self.db.execute("INSERT INTO wallet_accounts (kind, owner, currency) VALUES ('system', $1, $2) "
-                                      "ON CONFLICT (kind, owner, currency) DO NOTHING", SALES, currency)
+                                      "ON CONFLICT (kind, owner, currency) DO NOTHING", sales_acct, currency)
                 sales_id = await self.db.fetchval("SELECT id FROM wallet_accounts WHERE kind = 'system' "
-                                                  "AND owner = $1 AND currency = $2", SALES, currency)
+                                                  "AND owner = $1 AND currency = $2", sales_acct, currency)
             else:
                 sales_id = sales["id"]
             new_balance = await self.db.fetchval(
@@ -263,7 +265,8 @@ class WalletServicer:
         async def run() -> LedgerReceipt:
             posted = await ledger.post(
                 self.db, kind="refund", currency=currency, reference=req.reference, memo=f"Refund {req.reference}",
-                legs=[Leg("system", SALES, -amount, "refund", f"Refund {req.reference}"),
+                legs=[Leg("system", sales_owner(req.user_id, self.sales_stripes), -amount, "refund",
+                          f"Refund {req.reference}"),
                       Leg("user", req.user_id, amount, "refund", f"Refund {req.reference}")],
                 check=bound,
             )
