@@ -27,5 +27,7 @@ def part() -> GraphQLPart:
     return GraphQLPart(sdl=SDL, resolvers={"Query.me": me, "Query.myGrants": bus_field(Users.list_my_grants),
                                            "Mutation.updateMe": bus_field(Users.update_me),
                                            "Mutation.changePassword": bus_field(Users.change_password),
-                                           "Mutation.revokeGrant": bus_field(Users.revoke_grant)},
+                                           "Mutation.revokeGrant": bus_field(Users.revoke_grant),
+                                           "Mutation.requestPasswordReset": bus_field(Users.request_password_reset),
+                                           "Mutation.resetPassword": bus_field(Users.reset_password)},
                        fields={"Query.me": Users.get_me})
