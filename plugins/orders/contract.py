@@ -224,6 +224,30 @@ class Checkout:
 
 
 @message
+class QuoteCheckout:
+    """What checking out the cart would charge, with no side effects (the checkout page shows it before paying)."""
+
+    currency: str = constraint(pattern=CURRENCY, doc="the order currency (the wallet's, or the card's)")
+    shipping_address: AddressInput | None = None
+    address_id: str | None = constraint(default=None, min_len=1, max_len=ID_MAX, doc="a saved address instead")
+    shipping_method_id: str | None = constraint(default=None, min_len=1, max_len=ID_MAX)
+
+
+@message
+class CheckoutQuote:
+    """The sums checkout would charge now (same arithmetic as checkout; prices may change before paying)."""
+
+    currency: str
+    subtotal_minor: int  # net of tax when the tax is included in prices
+    shipping_minor: int  # net of tax when the tax is included in prices
+    tax_minor: int
+    total_minor: int  # subtotal + shipping + tax: what will be charged
+    tax_rate: str  # percent, exact decimal ("0" without a rate)
+    tax_inclusive: bool  # the country's prices include tax (show "incl. tax")
+    shipping_method: ShippingMethod | None = None
+
+
+@message
 class ListOrders:
     page: int = constraint(default=1, min=1, max=100_000)
     page_size: int = constraint(default=20, min=1, max=100)
@@ -370,6 +394,8 @@ class Orders(Service, package="shop.orders.v1"):
     remove_cart_variant = rpc(RemoveCartVariant, Cart, scope="cart:write", user=True, rate_limit="write",
                               write=True)
     checkout = rpc(Checkout, Order, scope="orders:write", user=True, rate_limit="write", idempotent=True)
+    # POST /api/orders/checkout/quote, GraphQL checkoutQuote: checkout's sums, nothing moved.
+    quote_checkout = rpc(QuoteCheckout, CheckoutQuote, scope="cart:write", user=True, rate_limit="read")
     list_orders = rpc(ListOrders, OrderPage, scope="orders:read", user=True)
     get_order = rpc(GetOrder, Order, scope="orders:read", user=True)
     cancel_order = rpc(CancelOrder, Order, scope="orders:write", user=True, rate_limit="write", idempotent=True)

@@ -36,6 +36,7 @@ def part() -> GraphQLPart:
             "CartLine.options": variant_options,
             "OrderItem.options": variant_options,
             "Mutation.checkout": bus_field(o.checkout),
+            "Query.checkoutQuote": bus_field(o.quote_checkout),
             "Mutation.checkoutWithCard": bus_field(o.checkout),
             "Mutation.checkoutByCard": bus_field(o.checkout),
             "Mutation.cancelOrder": bus_field(o.cancel_order),
