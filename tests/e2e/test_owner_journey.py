@@ -13,6 +13,7 @@ import asyncio
 import hashlib
 import re
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 
 import asyncpg
 import httpx
@@ -55,8 +56,8 @@ def test_guest_buys_owner_fulfils_guest_tracks_owner_refunds_part_guest_sees_it(
     detail = guest.get_by_test_id("product-detail")
     detail.wait_for()
     picked = next(v for v in product["variants"][1:] if v["stockQty"] >= 3)
-    for o in picked["options"]:
-        detail.locator(f"[data-testid=option-select][data-option='{o['name']}']").select_option(o["value"])
+    for name, value in picked["options"].items():  # REST: {name: value}
+        detail.locator(f"[data-testid=option-select][data-option='{name}']").select_option(value)
     expect(detail.get_by_test_id("variant-sku")).to_contain_text(picked["sku"])
     detail.get_by_test_id("add-to-cart").click()
     expect(guest.get_by_test_id("add-to-cart-message")).to_contain_text("Added")
@@ -218,7 +219,9 @@ def test_forgot_password_from_the_sign_in_page_then_a_new_password_from_the_mail
     assert_accessible(page, f"forgot password ({viewport})")
     photo(page, "forgot-password", viewport)
 
-    token = asyncio.run(_plant_reset_token(shop.live.db_url, email))
+    # (In a thread: Playwright's sync driver keeps an event loop running on this one.)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        token = pool.submit(asyncio.run, _plant_reset_token(shop.live.db_url, email)).result()
     page.goto(f"/#/reset-password?token={token}")
     page.get_by_test_id("reset-form").wait_for()
     page.get_by_test_id("reset-password-input").fill("a-brand-new-secret")

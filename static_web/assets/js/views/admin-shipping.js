@@ -122,7 +122,7 @@ function drawZones(section, zones, status, redraw) {
       return act(saveBtn, () => updateShippingZone(z.id, name, c.countries), status, redraw, `Saved the zone ${name}.`, edit);
     });
     const delZone = h('button', { type: 'button', class: 'btn btn-secondary btn-small', testid: 'delete-zone',
-      'aria-label': `Delete the zone ${z.name} and its methods` }, 'Delete zone');
+      'aria-label': `Delete zone ${z.name} and its methods` }, 'Delete zone');
     delZone.addEventListener('click', () => {
       if (!window.confirm(`Delete the zone ${z.name} and its ${z.methods.length} method(s)?`)) return;
       act(delZone, () => deleteShippingZone(z.id), status, redraw, `Deleted the zone ${z.name}.`);
