@@ -379,7 +379,10 @@ def make_handler(route: Route, bus_getter: Callable[[web.Request], Any], max_jso
                 return web.Response(status=304, headers={"ETag": tag})
             return web.Response(body=reply.body, status=status, content_type="application/json",
                                 headers={"ETag": tag})
-        resp = web.Response(body=reply.body, status=status, content_type="application/json")
+        if status == 204:  # No Content: the answer's body is dropped (it only says what the status says)
+            resp = web.Response(status=204)
+        else:
+            resp = web.Response(body=reply.body, status=status, content_type="application/json")
         if reply.replayed:
             # Both spellings: the IETF draft's header is not settled; Stripe clients read
             # Idempotent-Replayed, the issue and some SDKs Idempotency-Replayed.

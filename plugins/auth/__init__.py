@@ -19,9 +19,10 @@ from kernel.web.probes import ReadinessCheck
 
 from .authority import Authority
 from .config import AuthConfig
-from .contract import SCOPES, Users
+from .contract import SCOPES, PasswordResetMail, Users
 from .external import ExternalIssuers
 from .oauth import OAuthEndpoints
+from .reset import PasswordResets
 from .service import UsersServicer
 from .session import Sessions
 from .throttle import FailureThrottle, Limits
@@ -45,6 +46,10 @@ class AuthState:
         self.oauth = OAuthEndpoints(self.authority, rt.limiter, FailureThrottle(rt.redis, "signin", signin, policy),
                                     FailureThrottle(rt.redis, "signup", signin, policy),
                                     FailureThrottle(rt.redis, "token", token, policy))
+        reset = Limits(config.reset_requests_per_email, config.reset_requests_per_address,
+                       config.reset_requests_per_email, config.reset_window)
+        self.resets = PasswordResets(ctx.db, ctx, self.authority, config,
+                                     FailureThrottle(rt.redis, "reset", reset, policy))
         self.sessions = Sessions(self.authority, rt.redis, self.external, ctx.settings.secure_cookies,
                                  config.session_max_age)
 
@@ -61,7 +66,7 @@ def authority_of(rt: Runtime) -> Authority:
 @hookimpl
 def shop_plugin() -> PluginInfo:
     return PluginInfo(name="auth", version="0.1.0", description="OAuth 2.0 / OIDC server, users, sessions",
-                      config=AuthConfig, scopes=SCOPES)
+                      config=AuthConfig, scopes=SCOPES, events=(PasswordResetMail,))
 
 
 shop_tables = contribution(__name__, ".tables:TABLES")
@@ -69,7 +74,7 @@ shop_tables = contribution(__name__, ".tables:TABLES")
 
 @hookimpl
 def shop_services(ctx: PluginContext) -> list[tuple[Any, object]]:
-    return [(Users, UsersServicer(ctx.db, state(ctx).authority))]
+    return [(Users, UsersServicer(ctx.db, state(ctx).authority, state(ctx).resets))]
 
 
 shop_routes = contribution(__name__, ".rest:ROUTES")
@@ -113,11 +118,12 @@ def shop_readiness_checks(ctx: PluginContext) -> list[ReadinessCheck]:
     return [ReadinessCheck("signingKey", signing_key)]
 
 
-async def _purge_every(authority: Any, seconds: float) -> None:
+async def _purge_every(authority: Any, resets: PasswordResets, seconds: float) -> None:
     while True:
         await asyncio.sleep(seconds)
         try:
             purged = await authority.purge_expired()
+            purged["auth_password_reset"] = await resets.purge()
             if any(purged.values()):
                 log.info("expired_tokens_purged", extra=purged)
         except Exception as exc:  # the database may be away; try again next round
@@ -139,7 +145,7 @@ def shop_lifespan(ctx: PluginContext) -> Any:
             # A server must not start only to fail every token request; CLI commands may (keys rotate).
             if st.authority.keys.active is None and not app.get(LENIENT_START, False):
                 raise ConfigError(UNREADABLE_KEY)
-        cleaner = asyncio.create_task(_purge_every(st.authority, PURGE_EVERY), name="auth-purge")
+        cleaner = asyncio.create_task(_purge_every(st.authority, st.resets, PURGE_EVERY), name="auth-purge")
         yield
         cleaner.cancel()
         await asyncio.gather(cleaner, return_exceptions=True)

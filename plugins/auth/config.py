@@ -35,3 +35,9 @@ class AuthConfig:
     token_failures_per_pair: int = constraint(default=20, min=1, max=10_000)
     token_failures_per_address: int = constraint(default=60, min=1, max=100_000)
     token_failures_per_account: int = constraint(default=600, min=1, max=1_000_000)
+    # Password reset by mail (reset.py): how long a mailed link works, and how many requests an
+    # email / a client address may make per window (every request counts, known email or not).
+    password_reset_ttl: int = constraint(default=1800, min=60, max=86400)
+    reset_window: int = constraint(default=3600, min=10, max=86400)
+    reset_requests_per_email: int = constraint(default=5, min=1, max=10_000)
+    reset_requests_per_address: int = constraint(default=20, min=1, max=100_000)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from kernel.core.events import Event
 from kernel.core.messages import Timestamp, Uuid, constraint, message
 from kernel.core.scopes import Scope
 from kernel.core.service import Service, rpc
@@ -92,6 +93,58 @@ class GrantRevoked:
     revoked: bool
 
 
+EMAIL = r"[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{1,60}"
+
+
+@message
+class RequestPasswordReset:
+    email: str = constraint(min_len=3, max_len=254, pattern=EMAIL, strip=True,
+                            doc="the account's email; the answer is the same whether it has an account")
+
+
+@message
+class PasswordResetRequested:
+    """The answer to a reset request: always the same (no account enumeration)."""
+
+    accepted: bool
+    expires_in: int  # seconds a mailed link stays valid
+
+
+@message
+class ResetPassword:
+    token: str = constraint(min_len=20, max_len=200, doc="the token from the mailed link")
+    password: str = constraint(min_len=1, max_len=1024, doc="the new password, 8 to 1024 characters")
+
+
+@message
+class PasswordReset:
+    reset: bool
+    signed_out: bool  # every session and token of the account was revoked
+
+
+@message
+class PasswordResetMail(Event, topic="auth.password_reset_mail"):
+    """A reset was asked for: the mail plugin sends the link. Carries no token and no address: the
+    sender asks :attr:`Users.issue_reset_link` at send time (nothing secret waits in the outbox)."""
+
+    reset_id: str
+
+
+@message
+class IssueResetLink:
+    reset_id: str = constraint(min_len=1, max_len=64)
+
+
+@message
+class ResetLink:
+    """A fresh token for a pending reset (the previous one, if mailed before, stops working)."""
+
+    email: str
+    name: str
+    token: str
+    expires_at: Timestamp
+
+
 class Users(Service, package="shop.auth.v1"):
     # GET /api/me, GraphQL me
     get_me = rpc(GetMe, User, graphql="Query.me", user=True)
@@ -103,6 +156,13 @@ class Users(Service, package="shop.auth.v1"):
                           write=True)
     list_my_grants = rpc(ListMyGrants, tuple[Grant, ...], graphql="Query.myGrants", user=True)
     revoke_grant = rpc(RevokeGrant, GrantRevoked, graphql="Mutation.revokeGrant", user=True, rate_limit="write", write=True)
+    # POST /api/auth/password-reset (202), POST /api/auth/password-reset/confirm (204);
+    # GraphQL requestPasswordReset, resetPassword. Anonymous; throttled per address and per email.
+    request_password_reset = rpc(RequestPasswordReset, PasswordResetRequested, graphql="Mutation.requestPasswordReset",
+                                 rate_limit="login", write=True)
+    reset_password = rpc(ResetPassword, PasswordReset, graphql="Mutation.resetPassword", rate_limit="login", write=True)
+    # The mail plugin, when it sends the reset mail; NOT_FOUND: nothing to send (unknown email, used, expired).
+    issue_reset_link = rpc(IssueResetLink, ResetLink, internal=True)
     # For other plugins (e.g. wallet transfers by email); never exposed over HTTP.
     get_user = rpc(GetUser, User, internal=True)
     find_user_by_email = rpc(FindUserByEmail, User, internal=True)

@@ -67,6 +67,7 @@ def sign_in(params: dict[str, str], client_name: str, csrf: str, *, email: str =
             f'<label for="password">Password</label><input id="password" name="password" type="password" '
             f'autocomplete="current-password" required maxlength="1024">'
             f'<button type="submit">Sign in</button></form>'
+            f'<p class="alt"><a href="/#/forgot-password" data-testid="forgot-password-link">Forgot password?</a></p>'
             f'<p class="alt">New here? <a href="{escape(signup_link)}">Create an account</a></p>')
     return _page("Sign in", body, status=status, redirect_uri=params.get("redirect_uri"))
 

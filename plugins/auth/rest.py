@@ -17,4 +17,8 @@ ROUTES = [
           tags=("auth",)),
     Route("DELETE", "/api/me/grants/{clientId}", Users.revoke_grant,
           summary="Withdraw an application's permission and revoke its tokens", tags=("auth",)),
+    Route("POST", "/api/auth/password-reset", Users.request_password_reset, status=202, tags=("auth",),
+          summary="Mail a password reset link (the answer is the same whether the email has an account)"),
+    Route("POST", "/api/auth/password-reset/confirm", Users.reset_password, status=204, tags=("auth",),
+          summary="Set a new password with the mailed token (single use); every session is signed out"),
 ]

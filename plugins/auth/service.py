@@ -16,8 +16,14 @@ from .contract import (
     GetUser,
     Grant,
     GrantRevoked,
+    IssueResetLink,
     ListMyGrants,
     PasswordChanged,
+    PasswordReset,
+    PasswordResetRequested,
+    RequestPasswordReset,
+    ResetLink,
+    ResetPassword,
     RevokeGrant,
     ScopeView,
     UpdateMe,
@@ -26,6 +32,7 @@ from .contract import (
 
 if TYPE_CHECKING:
     from .authority import Authority
+    from .reset import PasswordResets
 
 
 def _iso(ts: object) -> str:
@@ -33,9 +40,20 @@ def _iso(ts: object) -> str:
 
 
 class UsersServicer:
-    def __init__(self, db: Database, authority: Authority) -> None:
+    def __init__(self, db: Database, authority: Authority, resets: PasswordResets) -> None:
         self.db = db
         self.authority = authority
+        self.resets = resets
+
+    # Password reset by mail: reset.py.
+    async def request_password_reset(self, req: RequestPasswordReset, ctx: CallContext) -> PasswordResetRequested:
+        return await self.resets.request(req, ctx)
+
+    async def reset_password(self, req: ResetPassword, ctx: CallContext) -> PasswordReset:
+        return await self.resets.confirm(req, ctx)
+
+    async def issue_reset_link(self, req: IssueResetLink, ctx: CallContext) -> ResetLink:
+        return await self.resets.issue_link(req, ctx)
 
     async def get_me(self, req: GetMe, ctx: CallContext) -> User:
         user_id = ctx.principal.user_id

@@ -97,5 +97,14 @@ class AuthSecret(Table, tablename="auth_secret"):
     created_at = Timestamptz()
 
 
+class AuthPasswordReset(Table, tablename="auth_password_reset"):
+    id = UUID(primary_key=True)
+    user_id = ForeignKey(AuthUser, null=True, default=None)  # None: the email was unknown
+    token_hash = Text(null=True, default=None, unique=True)  # set when the mail is sent
+    created_at = Timestamptz()
+    expires_at = Timestamptz()
+    used_at = Timestamptz(null=True, default=None)
+
+
 TABLES = [AuthUser, AuthExternalIdentity, AuthClient, AuthCode, AuthRefreshToken, AuthAccessToken, AuthSigningKey,
-          AuthSecret, AuthGrant]
+          AuthSecret, AuthGrant, AuthPasswordReset]

@@ -1,4 +1,5 @@
-"""Mail plugin: order confirmation and shipping notice over SMTP, sent from the outbox with retries."""
+"""Mail plugin: order confirmation, shipping notice and password reset over SMTP, sent from the outbox
+with retries."""
 
 from __future__ import annotations
 
@@ -16,11 +17,12 @@ log = logging.getLogger("shop.plugins.mail")
 @hookimpl
 def shop_plugin() -> PluginInfo:
     return PluginInfo(name="mail", version="0.2.0", requires=("auth",), config=MailConfig,
-                      description="order confirmation and shipping notice mails (SMTP)")
+                      description="order confirmation, shipping notice and password reset mails (SMTP)")
 
 
 @hookimpl
 def shop_event_handlers(ctx: PluginContext) -> list[Subscription]:
+    import plugins.auth.contract as auth
     import plugins.orders.contract as orders
 
     from .sender import Mailer
@@ -31,4 +33,5 @@ def shop_event_handlers(ctx: PluginContext) -> list[Subscription]:
         return []
     mailer = Mailer(ctx, cfg)
     return [Subscription(orders.OrderPlaced, mailer.on_order_placed, name="mail:order_confirmation"),
-            Subscription(orders.OrderFulfilled, mailer.on_order_fulfilled, name="mail:shipping_notice")]
+            Subscription(orders.OrderFulfilled, mailer.on_order_fulfilled, name="mail:shipping_notice"),
+            Subscription(auth.PasswordResetMail, mailer.on_password_reset, name="mail:password_reset")]

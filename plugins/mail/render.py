@@ -88,3 +88,11 @@ def render(kind: str, order: Any, *, name: str, shop: str,
         {k: html.escape(str(v)) for k, v in values.items()}, lines="\n".join(html_lines),
         address_block=html_address, tracking_block=html_tracking, follow=html_follow)
     return text, page
+
+
+def render_reset(*, name: str, shop: str, link: str, minutes: int) -> tuple[str, str]:
+    """(text, html) of the password reset mail."""
+    values = {"name": name, "shop": shop, "link": link, "minutes": str(minutes)}
+    text = _template("password_reset.txt").substitute(values)
+    page = _template("password_reset.html").substitute({k: html.escape(v) for k, v in values.items()})
+    return text, page

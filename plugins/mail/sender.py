@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import formatdate
 from typing import Any
@@ -13,15 +14,18 @@ import aiosmtplib
 from kernel.core.context import CallContext, Principal
 from kernel.core.events import current_delivery
 from kernel.core.status import BusError, Status
-from plugins.auth.contract import GetUser, Users
+from plugins.auth.contract import GetUser, IssueResetLink, PasswordResetMail, Users
 
 from .config import MailConfig
-from .render import render
+from .render import render, render_reset
 
 log = logging.getLogger("shop.plugins.mail")
 
 SYSTEM = Principal(kind="client", subject="mail", client_id="shop-mail")
-SUBJECTS = {"order_confirmation": "Your order {id} is confirmed", "shipping_notice": "Your order {id} has shipped"}
+SUBJECTS = {"order_confirmation": "Your order {id} is confirmed", "shipping_notice": "Your order {id} has shipped",
+            "password_reset": "Reset your {shop} password"}
+# The storefront's page that takes the token (in the fragment: it never reaches a server log or a Referer).
+RESET_PAGE = "/#/reset-password?token="
 
 
 class SmtpTarget:
@@ -81,10 +85,36 @@ class Mailer:
         msg["Message-ID"] = f"<{kind}.{d.event_id if d else order.id}@{domain}>"
         msg.set_content(text)
         msg.add_alternative(page, subtype="html")
+        await self._send(msg)
+        log.info("mail_sent", extra={"kind": kind, "order": order.id})
+
+    async def _send(self, msg: EmailMessage) -> None:
         t = self.target
         await aiosmtplib.send(msg, hostname=t.host, port=t.port, username=t.username, password=t.password,
                               use_tls=t.tls, timeout=self.cfg.timeout_seconds)
-        log.info("mail_sent", extra={"kind": kind, "order": order.id})
+
+    async def on_password_reset(self, event: PasswordResetMail) -> None:
+        """The reset link, made now (auth stores only its hash). Unknown email, used or expired: nothing."""
+        try:
+            link = await self.bus.call(Users.issue_reset_link, IssueResetLink(reset_id=event.reset_id),
+                                       CallContext(principal=SYSTEM).nested())
+        except BusError as exc:
+            if exc.status is Status.NOT_FOUND:
+                return
+            raise
+        left = datetime.fromisoformat(link.expires_at.replace("Z", "+00:00")) - datetime.now(UTC)
+        text, page = render_reset(name=link.name or "customer", shop=self.cfg.shop_name,
+                                  link=f"{self.base_url}{RESET_PAGE}{link.token}",
+                                  minutes=max(1, int(left.total_seconds() // 60)))
+        msg = EmailMessage()
+        msg["From"] = self.cfg.from_address
+        msg["To"] = link.email
+        msg["Subject"] = SUBJECTS["password_reset"].format(shop=self.cfg.shop_name)
+        msg["Date"] = formatdate(localtime=False)
+        msg.set_content(text)
+        msg.add_alternative(page, subtype="html")
+        await self._send(msg)
+        log.info("mail_sent", extra={"kind": "password_reset"})
 
     async def guest_link(self, order: Any) -> str | None:
         """A guest has no account to follow the order in: the mail carries a fresh signed link instead

@@ -33,7 +33,18 @@ from plugins.wallet.contract import ConvertAmount, Credit, Debit, Wallets
 
 from .cart import CartStore
 from .config import OrdersConfig
-from .contract import CancelOrder, Checkout, Order, OrderCancelled, OrderCreated, OrderPayment, OrderPlaced, Orders
+from .contract import (
+    CancelOrder,
+    Checkout,
+    CheckoutQuote,
+    Order,
+    OrderCancelled,
+    OrderCreated,
+    OrderPayment,
+    OrderPlaced,
+    Orders,
+    QuoteCheckout,
+)
 from .fulfilment import FulfilmentStep, PriceParts
 from .guest_session import is_guest
 from .lifecycle import check_transition
@@ -220,6 +231,24 @@ class CheckoutFlow(PluginBound):
             raise too_many_unpaid(cfg.max_unpaid_orders, "per customer")
         if client_ip is not None and counts["by_ip"] >= cfg.max_unpaid_orders_per_ip:
             raise too_many_unpaid(cfg.max_unpaid_orders_per_ip, "per address for guest checkouts")
+    async def quote(self, user_id: str, req: QuoteCheckout, ctx: CallContext) -> CheckoutQuote:
+        """Checkout's steps 1 and 2 (cart lines, prices, shipping and tax) without a lock or a write."""
+        rows = await self.db.fetch(
+            "SELECT i.product_id, i.variant_id, i.qty FROM orders_cart c JOIN orders_cart_item i ON i.cart_id = c.id "
+            "WHERE c.user_id = $1 ORDER BY i.added_at, i.product_id, i.variant_id", user_id)
+        known = await self.carts.products(list(dict.fromkeys(r["product_id"] for r in rows)), ctx)
+        wanted = [(r["product_id"], r["variant_id"], r["qty"]) for r in rows
+                  if r["product_id"] in known and any(v.id == r["variant_id"] for v in known[r["product_id"]].variants)]
+        if not wanted:
+            raise cart_empty()
+        lines = [await self._price(known[pid], vid, qty, req.currency, ctx) for pid, vid, qty in wanted]
+        parts = await self.fulfilment.quote(user_id, req, [x.total_minor for x in lines], req.currency, ctx)
+        if parts.total_minor > INT64_MAX:
+            raise precondition("ORDER_TOO_LARGE", "The order total is too large.")
+        return CheckoutQuote(currency=req.currency, subtotal_minor=parts.subtotal_minor,
+                             shipping_minor=parts.shipping_minor, tax_minor=parts.tax_minor,
+                             total_minor=parts.total_minor, tax_rate=parts.tax_rate,
+                             tax_inclusive=parts.tax_inclusive, shipping_method=parts.method)
 
     async def _placed(self, order_id: str, user_id: str, total: int, currency: str, method: str,
                       product_ids: list[str], created_announced: bool = False) -> Order:

@@ -222,6 +222,30 @@ class Checkout:
 
 
 @message
+class QuoteCheckout:
+    """What checking out the cart would charge, with no side effects (the checkout page shows it before paying)."""
+
+    currency: str = constraint(pattern=CURRENCY, doc="the order currency (the wallet's, or the card's)")
+    shipping_address: AddressInput | None = None
+    address_id: str | None = constraint(default=None, min_len=1, max_len=ID_MAX, doc="a saved address instead")
+    shipping_method_id: str | None = constraint(default=None, min_len=1, max_len=ID_MAX)
+
+
+@message
+class CheckoutQuote:
+    """The sums checkout would charge now (same arithmetic as checkout; prices may change before paying)."""
+
+    currency: str
+    subtotal_minor: int  # net of tax when the tax is included in prices
+    shipping_minor: int  # net of tax when the tax is included in prices
+    tax_minor: int
+    total_minor: int  # subtotal + shipping + tax: what will be charged
+    tax_rate: str  # percent, exact decimal ("0" without a rate)
+    tax_inclusive: bool  # the country's prices include tax (show "incl. tax")
+    shipping_method: ShippingMethod | None = None
+
+
+@message
 class ListOrders:
     page: int = page_field()
     page_size: int = page_size_field()
@@ -373,6 +397,9 @@ class Orders(Service, package="shop.orders.v1"):
                               rate_limit="write", write=True)
     checkout = rpc(Checkout, Order, graphql=("Mutation.checkout", "Mutation.checkoutWithCard", "Mutation.checkoutByCard"),
                    scope="orders:write", user=True, rate_limit="write", idempotent=True)
+    # POST /api/orders/checkout/quote, GraphQL checkoutQuote: checkout's sums, nothing moved.
+    quote_checkout = rpc(QuoteCheckout, CheckoutQuote, graphql="Query.checkoutQuote", scope="cart:write", user=True,
+                         rate_limit="read")
     list_orders = rpc(ListOrders, OrderPage, graphql="Query.orders", scope="orders:read", user=True)
     get_order = rpc(GetOrder, Order, graphql="Query.order", graphql_null_if_not_found=True, scope="orders:read", user=True)
     cancel_order = rpc(CancelOrder, Order, graphql="Mutation.cancelOrder", scope="orders:write", user=True, rate_limit="write",

@@ -20,7 +20,7 @@ from kernel.core.status import BusError, Status, precondition
 from plugins.shipping.contract import Address, Quote, ResolveAddress, Shipping, ShippingMethod
 
 from .config import OrdersConfig
-from .contract import Checkout
+from .contract import Checkout, QuoteCheckout
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +31,8 @@ class PriceParts:
     address: Address | None = None
     method: ShippingMethod | None = None
     email: str | None = None
+    tax_rate: str = "0"
+    tax_inclusive: bool = False
 
     @property
     def total_minor(self) -> int:
@@ -56,10 +58,10 @@ class FulfilmentStep:
     def shipping_enabled(self) -> bool:
         return bool(self.pctx.bus.has(Shipping.quote))
 
-    async def quote(self, user_id: str | None, req: Checkout, line_totals: list[int], currency: str,
+    async def quote(self, user_id: str | None, req: Checkout | QuoteCheckout, line_totals: list[int], currency: str,
                     ctx: CallContext) -> PriceParts:
         # A guest (user id guest:...) gives the order's email at checkout; a user's is their account's.
-        email = req.email if user_id is None or user_id.startswith("guest:") else ctx.principal.email
+        email = getattr(req, "email", None) if user_id is None or user_id.startswith("guest:") else ctx.principal.email
         subtotal = sum(line_totals)
         given = req.shipping_address is not None or req.address_id is not None
         if not given and req.shipping_method_id is None:
@@ -81,7 +83,8 @@ class FulfilmentStep:
             line_totals_minor=tuple(line_totals)), ctx)
         if q.total_minor > INT64_MAX:
             raise precondition("ORDER_TOO_LARGE", "The order total is too large.")
-        return PriceParts(q.subtotal_minor, q.shipping_minor, q.tax_minor, address, q.method, email)
+        return PriceParts(q.subtotal_minor, q.shipping_minor, q.tax_minor, address, q.method, email, q.rate,
+                          q.inclusive)
 
     @staticmethod
     def values(parts: PriceParts) -> tuple[int, int, int, str | None, str | None, str | None]:

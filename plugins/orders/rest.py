@@ -26,6 +26,8 @@ def routes() -> list[Route]:
               summary="Remove a variant's line", tags=("cart",)),
         Route("POST", "/api/orders/checkout", Orders.checkout, status=201,
               summary="Buy the cart, paying by wallet or card (Idempotency-Key honoured)", tags=TAGS),
+        Route("POST", "/api/orders/checkout/quote", Orders.quote_checkout, tags=TAGS,
+              summary="What checking out the cart would charge (subtotal, shipping, tax, total); nothing moves"),
         Route("GET", "/api/orders", Orders.list_orders, summary="The caller's orders, newest first", tags=TAGS),
         Route("GET", "/api/orders/{id}", Orders.get_order, summary="One of the caller's orders", tags=TAGS),
         Route("POST", "/api/orders/{id}/cancel", Orders.cancel_order,

@@ -17,6 +17,7 @@ from .contract import (
     CancelOrder,
     Cart,
     Checkout,
+    CheckoutQuote,
     CreateFulfillment,
     CreateRefund,
     CustomerPage,
@@ -32,6 +33,7 @@ from .contract import (
     Order,
     OrderPage,
     Purchased,
+    QuoteCheckout,
     RemoveCartItem,
     RemoveCartVariant,
     SalesReport,
@@ -78,6 +80,9 @@ class OrdersServicer:
         order = await self.flow.checkout(user_id, req, ctx)
         ttl = (self.pctx.config or OrdersConfig()).guest_link_ttl
         return dataclasses.replace(order, order_link=await self.links.sign(order.id, ttl))
+
+    async def quote_checkout(self, req: QuoteCheckout, ctx: CallContext) -> CheckoutQuote:
+        return await self.flow.quote(ctx.principal.require_user(), req, ctx)
 
     async def cancel_order(self, req: CancelOrder, ctx: CallContext) -> Order:
         return await self.flow.cancel(ctx.principal.require_user(), req, ctx)

@@ -10,15 +10,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Page
+from playwright.sync_api import Frame, Page
 
 AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
 _source: str | None = None
 BLOCKING = ("critical", "serious")
 
 
-def violations(page: Page) -> list[dict[str, Any]]:
-    """axe's critical and serious violations on the page as it is now."""
+def violations(page: Page | Frame) -> list[dict[str, Any]]:
+    """axe's critical and serious violations on the page (or inside one frame of it) as it is now."""
     global _source
     if _source is None:
         _source = AXE.read_text(encoding="utf-8")
@@ -32,7 +32,20 @@ def violations(page: Page) -> list[dict[str, Any]]:
     return [v for v in found if v["impact"] in BLOCKING]
 
 
-def assert_accessible(page: Page, where: str) -> None:
+def card_frame(page: Page) -> Frame:
+    """The payment provider's card frame (card-frame.html) inside the shop's pay step."""
+    page.frame_locator("[data-testid=card-frame]").get_by_label("Card number").wait_for()
+    frame = next((f for f in page.frames if "card-frame.html" in f.url), None)
+    assert frame is not None, [f.url for f in page.frames]
+    return frame
+
+
+def assert_frame_accessible(page: Page, where: str) -> None:
+    """axe-core inside the provider's card frame: its own document, its own rules run."""
+    assert_accessible(card_frame(page), f"{where} (inside the card frame)")
+
+
+def assert_accessible(page: Page | Frame, where: str) -> None:
     bad = violations(page)
     assert not bad, f"axe found {len(bad)} critical/serious violations on {where}:\n" + "\n".join(
         f"- {v['impact']} {v['id']}: {v['help']}\n    " + "\n    ".join(v["nodes"]) for v in bad)

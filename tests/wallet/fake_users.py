@@ -21,8 +21,14 @@ from plugins.auth.contract import (
     GetUser,
     Grant,
     GrantRevoked,
+    IssueResetLink,
     ListMyGrants,
     PasswordChanged,
+    PasswordReset,
+    PasswordResetRequested,
+    RequestPasswordReset,
+    ResetLink,
+    ResetPassword,
     RevokeGrant,
     UpdateMe,
     User,
@@ -64,6 +70,15 @@ class FakeUsers:
 
     async def change_password(self, req: ChangePassword, ctx: CallContext) -> PasswordChanged:
         raise BusError(Status.FAILED_PRECONDITION, "Canned test users have no password.")
+
+    async def request_password_reset(self, req: RequestPasswordReset, ctx: CallContext) -> PasswordResetRequested:
+        return PasswordResetRequested(accepted=True, expires_in=1800)  # and no mail: there is no password
+
+    async def reset_password(self, req: ResetPassword, ctx: CallContext) -> PasswordReset:
+        raise BusError(Status.INVALID_ARGUMENT, "Canned test users have no password.", reason="RESET_TOKEN_INVALID")
+
+    async def issue_reset_link(self, req: IssueResetLink, ctx: CallContext) -> ResetLink:
+        raise not_found("password reset")
 
 
 @hookimpl

@@ -236,6 +236,25 @@ export async function createAddress(a) {
         country: $country, phone: $phone) { ${ADDRESS} } }`, a)).createAddress;
 }
 
+/** Changes a saved address: every field of `a` is sent (empty optional fields as null clear them). */
+export async function updateAddress(id, a) {
+  const v = { id, ...a };
+  for (const k of ['line2', 'postalCode', 'region', 'phone']) if (v[k] === undefined) v[k] = null;
+  return (await gql(`mutation EditAddress($id: ID!, $name: String, $line1: String, $line2: String, $city: String,
+      $postalCode: String, $region: String, $country: String, $phone: String) {
+      updateAddress(id: $id, name: $name, line1: $line1, line2: $line2, city: $city, postalCode: $postalCode,
+        region: $region, country: $country, phone: $phone) { ${ADDRESS} } }`, v)).updateAddress;
+}
+
+/** What checkout would charge: {currency, subtotalMinor, shippingMinor, taxMinor, totalMinor, taxRate, taxInclusive}. */
+export async function quoteCheckout(currency, ship) {
+  return (await gql(`query Quote($currency: String!, $shippingAddress: ShippingAddressInput, $addressId: ID,
+      $shippingMethodId: ID) {
+      checkoutQuote(currency: $currency, shippingAddress: $shippingAddress, addressId: $addressId,
+        shippingMethodId: $shippingMethodId) { currency subtotalMinor shippingMinor taxMinor totalMinor taxRate
+        taxInclusive shippingMethod { id name priceMinor currency } } }`, { currency, ...ship })).checkoutQuote;
+}
+
 export async function deleteAddress(id) {
   return (await gql('mutation DelAddress($id: ID!) { deleteAddress(id: $id) { id deleted } }', { id })).deleteAddress;
 }
@@ -390,6 +409,17 @@ export async function changePassword(currentPassword, newPassword) {
   { currentPassword, newPassword })).changePassword;
 }
 
+/** Always resolves the same way whether the email has an account (the mail says the rest). */
+export async function requestPasswordReset(email) {
+  return (await gql('mutation Forgot($email: String!) { requestPasswordReset(email: $email) { accepted expiresIn } }',
+    { email })).requestPasswordReset;
+}
+
+export async function resetPassword(token, password) {
+  return (await gql(`mutation Reset($token: String!, $password: String!) {
+      resetPassword(token: $token, password: $password) { reset signedOut } }`, { token, password })).resetPassword;
+}
+
 export async function getMyGrants() {
   return (await gql('query { myGrants { clientId clientName scopes { name description } createdAt updatedAt } }')).myGrants;
 }
@@ -466,4 +496,50 @@ export async function uploadImage(productId, file, alt) {
 
 export async function deleteImage(id) {
   return (await gql('mutation DeleteImage($id: ID!) { deleteImage(id: $id) { id deleted } }', { id })).deleteImage;
+}
+
+// ---------------------------------------------------------------- admin: shipping and tax
+
+const ZONE = 'id name countries methods { id name prices { currency priceMinor } } createdAt';
+
+export async function getShippingSettings() {
+  const d = await gql(`query { shippingZones { ${ZONE} } taxRates { country rate inclusive updatedAt } }`);
+  return { zones: d.shippingZones || [], rates: d.taxRates || [] };
+}
+
+export async function createShippingZone(name, countries) {
+  return (await gql(`mutation Zone($name: String!, $countries: [String!]) {
+      createShippingZone(name: $name, countries: $countries) { ${ZONE} } }`, { name, countries })).createShippingZone;
+}
+
+export async function updateShippingZone(id, name, countries) {
+  return (await gql(`mutation EditZone($id: ID!, $name: String, $countries: [String!]) {
+      updateShippingZone(id: $id, name: $name, countries: $countries) { ${ZONE} } }`, { id, name, countries })).updateShippingZone;
+}
+
+export async function deleteShippingZone(id) {
+  return (await gql('mutation DelZone($id: ID!) { deleteShippingZone(id: $id) { id deleted } }', { id })).deleteShippingZone;
+}
+
+/** prices: [{currency, priceMinor}] */
+export async function createShippingMethod(zoneId, name, prices) {
+  return (await gql(`mutation Method($zoneId: ID!, $name: String!, $prices: [MethodPriceInput!]) {
+      createShippingMethod(zoneId: $zoneId, name: $name, prices: $prices) { ${ZONE} } }`,
+  { zoneId, name, prices })).createShippingMethod;
+}
+
+export async function deleteShippingMethod(zoneId, id) {
+  return (await gql(`mutation DelMethod($zoneId: ID!, $id: ID!) { deleteShippingMethod(zoneId: $zoneId, id: $id) { ${ZONE} } }`,
+    { zoneId, id })).deleteShippingMethod;
+}
+
+export async function setTaxRate(country, rate, inclusive) {
+  return (await gql(`mutation Rate($country: String!, $rate: String!, $inclusive: Boolean) {
+      setTaxRate(country: $country, rate: $rate, inclusive: $inclusive) { country rate inclusive updatedAt } }`,
+  { country, rate, inclusive })).setTaxRate;
+}
+
+export async function deleteTaxRate(country) {
+  return (await gql('mutation DelRate($country: String!) { deleteTaxRate(country: $country) { id deleted } }',
+    { country })).deleteTaxRate;
 }

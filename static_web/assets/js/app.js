@@ -1,7 +1,7 @@
 // Storefront entry point: header (account, nav, search), hash router, views.
 // Routes: #/  #/products  #/c/{slug}  #/p/{slug}  #/cart  #/checkout
-//         #/orders  #/orders/{id}  #/wallet  #/account
-//         #/admin  #/admin/low-stock  #/admin/orders  #/admin/sales  #/admin/webhooks  #/admin/webhooks/{id}
+//         #/orders  #/orders/{id}  #/wallet  #/account  #/forgot-password  #/reset-password?token=
+//         #/admin  #/admin/low-stock  #/admin/orders  #/admin/sales  #/admin/shipping  #/admin/webhooks  #/admin/webhooks/{id}
 
 import { refreshCart } from './cart-store.js';
 import { alertRegion, clear, h, replace, showError } from './dom.js';
@@ -18,6 +18,8 @@ import * as catalogView from './views/catalog.js';
 import * as checkoutView from './views/checkout.js';
 import * as homeView from './views/home.js';
 import * as ordersView from './views/orders.js';
+import { forgot as forgotView, reset as resetView } from './views/password-reset.js';
+import * as adminShippingView from './views/admin-shipping.js';
 import * as productView from './views/product.js';
 import * as walletView from './views/wallet.js';
 
@@ -33,11 +35,14 @@ const ROUTES = [
   { pattern: /^\/orders\/([^/]+)$/, view: ordersView, nav: 'orders', keys: ['id'], auth: true, detail: true, plugin: 'orders' },
   { pattern: /^\/wallet$/, view: walletView, nav: 'wallet', auth: true, plugin: 'wallet' },
   { pattern: /^\/account$/, view: accountView, nav: 'account', auth: true },
+  { pattern: /^\/forgot-password$/, view: forgotView, nav: 'account' },
+  { pattern: /^\/reset-password$/, view: resetView, nav: 'account' },
   { pattern: /^\/admin$/, view: adminView, nav: 'admin', auth: true, admin: true, plugin: 'catalog' },
   { pattern: /^\/admin\/low-stock$/, view: adminStockView, nav: 'admin', auth: true, admin: true, plugin: 'catalog' },
   { pattern: /^\/admin\/sales$/, view: adminSalesView, nav: 'admin', auth: true, admin: true, plugin: 'orders' },
   { pattern: /^\/admin\/(orders|customers)$/, view: adminSalesView, nav: 'admin', keys: ['section'], auth: true, admin: true, plugin: 'orders' },
   { pattern: /^\/admin\/(orders)\/([^/]+)$/, view: adminSalesView, nav: 'admin', keys: ['section', 'id'], auth: true, admin: true, plugin: 'orders' },
+  { pattern: /^\/admin\/shipping$/, view: adminShippingView, nav: 'admin', auth: true, admin: true, plugin: 'shipping' },
   { pattern: /^\/admin\/webhooks$/, view: adminWebhooksView, nav: 'admin', auth: true, admin: true, plugin: 'webhooks' },
   { pattern: /^\/admin\/webhooks\/([^/]+)$/, view: adminWebhooksView, nav: 'admin', keys: ['id'], auth: true, admin: true, plugin: 'webhooks' },
 ];

@@ -10,6 +10,7 @@ const TABS = [
   { key: 'orders', href: '#/admin/orders', label: 'Orders', plugin: 'orders' },
   { key: 'customers', href: '#/admin/customers', label: 'Customers', plugin: 'orders' },
   { key: 'sales', href: '#/admin/sales', label: 'Sales', plugin: 'orders' },
+  { key: 'shipping', href: '#/admin/shipping', label: 'Shipping & tax', plugin: 'shipping' },
   { key: 'webhooks', href: '#/admin/webhooks', label: 'Webhooks', plugin: 'webhooks' },
 ];
 

@@ -12,14 +12,14 @@
 
 import {
   checkoutByCard, checkoutWalletTo, confirmPayment, createAddress, getCart, getMyAddresses, getShippingMethods,
-  getWalletCurrencies, getWallets, newIdempotencyKey,
+  getWalletCurrencies, getWallets, newIdempotencyKey, quoteCheckout,
 } from '../api.js';
 import { refreshCart, setCart } from '../cart-store.js';
 import { alertRegion, busy, clearAlert, clearFieldErrors, field, h, replace, showError, skeletonLines } from '../dom.js';
 import { formatMoney } from '../money.js';
 import { demoMode } from '../plugins-ui.js';
 import { session, signInUrl } from '../session.js';
-import { orderSums } from './order-parts.js';
+import { orderSums, quoteSums } from './order-parts.js';
 
 export const TEST_CARDS = [
   { number: '4242424242424242', outcome: 'Succeeds' },
@@ -150,7 +150,7 @@ export async function render(main, ctx) {
   const cardSection = h('div', { testid: 'card-section' },
     field({ label: 'Charge in', name: 'currency', type: 'select', value: cartCurrencies[0], testid: 'card-currency',
       options: payCurrencies.map((c) => ({ value: c, label: c })) }),
-    h('p', { class: 'muted' }, 'You will see the exact total, with shipping and tax, before you enter your card.'),
+    h('p', { class: 'muted' }, 'The order summary shows the exact total, with shipping and tax; you confirm it before you enter your card.'),
     demoMode() ? demoCards() : null);
   const pay = h('fieldset', null, h('legend', null, 'Payment method'),
     guest ? null : h('label', { class: 'choice' }, methodWallet, 'Wallet'),
@@ -190,9 +190,50 @@ export async function render(main, ctx) {
           h('input', { type: 'radio', name: 'shippingMethodId', value: m.id, checked: i === 0 }),
           h('span', null, m.name), h('span', { class: 'muted' }, ` ${m.priceMinor ? formatMoney(m.priceMinor, m.currency) : 'Free'}`)))
         : h('p', { class: 'muted', testid: 'no-shipping' }, `No shipping to ${c} in ${cur}.`));
+      refreshQuote();
     } catch (err) {
       methodsFor = '';
       if (ctx.alive()) showError(error, err, { session });
+    }
+  };
+
+  // ---- the exact sums before paying (wallet and card): the shop's own arithmetic, nothing moves
+  const quoteBox = h('div', { testid: 'checkout-quote', 'aria-live': 'polite' },
+    h('p', { class: 'muted' }, 'Choose where to ship to see shipping, tax and the total.'));
+  const shipChoice = () => {
+    const ship = {};
+    const id = chosenAddressId();
+    if (id) ship.addressId = id;
+    else {
+      const got = readAddress(form);
+      if (!got.address) return null;
+      ship.shippingAddress = got.address;
+    }
+    const m = form.querySelector('input[name="shippingMethodId"]:checked');
+    if (!m) return null;
+    ship.shippingMethodId = m.value;
+    return ship;
+  };
+  let quoteSeq = 0;
+  let lastQuote = null; // its tax-inclusiveness labels the pay step's sums
+  const refreshQuote = async () => {
+    const seq = ++quoteSeq;
+    const ship = shipChoice();
+    const cur = currency();
+    if (!ship || !cur) {
+      replace(quoteBox, h('p', { class: 'muted' }, 'Choose where to ship to see shipping, tax and the total.'));
+      return;
+    }
+    try {
+      const q = await quoteCheckout(cur, ship);
+      if (!ctx.alive() || seq !== quoteSeq) return;
+      lastQuote = q;
+      replace(quoteBox, quoteSums(q));
+    } catch (err) {
+      if (!ctx.alive() || seq !== quoteSeq) return;
+      replace(quoteBox, h('p', { class: 'muted', testid: 'quote-unavailable' },
+        err.code === 'NETWORK' ? 'The total could not be worked out right now; it is shown again before you pay.'
+          : (err.message || 'The total is shown before you pay.')));
     }
   };
 
@@ -202,10 +243,12 @@ export async function render(main, ctx) {
     cardSection.hidden = !card;
     newAddr.hidden = Boolean(chosenAddressId());
     submit.textContent = card ? 'Review and pay' : 'Place order and pay from wallet';
-    loadMethods();
+    loadMethods().then(refreshQuote);
   };
   form.addEventListener('change', sync);
   form.elements.country.addEventListener('input', () => { if (/^[A-Za-z]{2}$/.test(form.elements.country.value.trim())) loadMethods(); });
+  // Typing the rest of a new address completes the quote once the address is whole.
+  form.addEventListener('focusout', (e) => { if (e.target.closest && e.target.closest('[data-testid="new-address"]')) refreshQuote(); });
   sync();
 
   form.addEventListener('submit', async (e) => {
@@ -245,7 +288,7 @@ export async function render(main, ctx) {
           const order = await checkoutByCard(form.elements.currency.value, ship, email, idempotencyKey);
           idempotencyKey = newIdempotencyKey();
           await refreshCart();
-          if (ctx.alive()) payStep(main, ctx, order, guest);
+          if (ctx.alive()) payStep(main, ctx, order, guest, lastQuote);
         } else {
           const order = await checkoutWalletTo(form.elements.walletCurrency.value, ship, idempotencyKey);
           idempotencyKey = newIdempotencyKey();
@@ -267,12 +310,12 @@ export async function render(main, ctx) {
       h('ul', { class: 'summary-lines' }, cart.items.map((i) => h('li', { class: 'summary-line', testid: 'checkout-line' },
         h('span', null, `${i.qty} × ${i.name}${(i.options || []).length ? ` (${i.options.map((o) => o.value).join(', ')})` : ''}`),
         h('span', { class: 'muted' }, formatMoney(i.lineTotalMinor, i.currency))))),
-      h('p', { class: 'muted' }, 'Shipping and tax are added in the next step, before you pay.'),
+      quoteBox,
       h('a', { href: '#/cart' }, 'Edit cart')));
 }
 
 /** Step 2 of a card checkout: the order's final sums, the provider's card frame, "Pay <total>". */
-async function payStep(main, ctx, order, guest) {
+async function payStep(main, ctx, order, guest, quote) {
   const error = alertRegion('pay-error');
   const total = formatMoney(order.totalMinor, order.currency);
   const frameBox = h('div', { class: 'card-frame-box', testid: 'card-field' });
@@ -287,7 +330,9 @@ async function payStep(main, ctx, order, guest) {
         h('h2', { id: 'quote-h' }, 'What you will be charged'),
         h('ul', { class: 'summary-lines' }, order.items.map((i) => h('li', { class: 'summary-line' },
           h('span', null, `${i.qty} × ${i.name}`), h('span', { class: 'muted' }, formatMoney(i.lineTotalMinor, i.currency))))),
-        orderSums(order),
+        orderSums(order, quote && quote.currency === order.currency ? quote : {}),
+        quote && quote.taxInclusive && quote.currency === order.currency
+          ? h('p', { class: 'muted quote-note' }, `Prices include ${quote.taxRate}% tax.`) : null,
         h('p', { class: 'muted' }, 'This order is held for you while you pay.'))));
   heading.focus();
 

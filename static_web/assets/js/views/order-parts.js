@@ -5,13 +5,34 @@
 import { formatDate, h } from '../dom.js';
 import { formatMoney } from '../money.js';
 
-export function orderSums(o) {
+/** A tax line's label: included taxes are said so (the prices already hold them). */
+function taxLabel(inclusive, rate) {
+  const pct = rate && rate !== '0' ? ` ${rate}%` : '';
+  return inclusive ? `incl. tax${pct}` : `Tax${pct}`;
+}
+
+/** The checkout quote (what will be charged): items, shipping, tax ("incl. tax" where prices include it), total. */
+export function quoteSums(q) {
+  const m = (v) => formatMoney(v, q.currency);
+  const line = (label, value, testid) => h('li', { class: 'summary-line', testid }, h('span', null, label), h('span', null, value));
+  const inclusive = q.taxInclusive;
+  return h('div', { testid: 'quote-sums' },
+    h('ul', { class: 'summary-lines' },
+      line(inclusive ? 'Items (before tax)' : 'Items', m(q.subtotalMinor), 'quote-subtotal'),
+      line(`Shipping${q.shippingMethod ? ` (${q.shippingMethod.name})` : ''}${inclusive ? ' (before tax)' : ''}`,
+        q.shippingMinor ? m(q.shippingMinor) : 'Free', 'quote-shipping'),
+      q.taxMinor ? line(taxLabel(inclusive, q.taxRate), m(q.taxMinor), 'quote-tax') : null,
+      line('Total to pay', h('strong', null, m(q.totalMinor)), 'quote-total')),
+    inclusive ? h('p', { class: 'muted quote-note', testid: 'quote-incl-tax' }, `Prices include ${q.taxRate}% tax.`) : null);
+}
+
+export function orderSums(o, { taxInclusive = false, taxRate = '' } = {}) {
   const m = (v) => formatMoney(v, o.currency);
   const line = (label, value, testid) => h('li', { class: 'summary-line', testid }, h('span', null, label), h('span', null, value));
   return h('ul', { class: 'summary-lines', testid: 'order-sums' },
     o.subtotalMinor != null ? line('Items', m(o.subtotalMinor), 'order-subtotal') : null,
     o.shippingMinor ? line(`Shipping${o.shippingMethod ? ` (${o.shippingMethod.name})` : ''}`, m(o.shippingMinor), 'order-shipping') : null,
-    o.taxMinor ? line('Tax', m(o.taxMinor), 'order-tax') : null,
+    o.taxMinor ? line(taxLabel(taxInclusive, taxRate), m(o.taxMinor), 'order-tax') : null,
     line('Total', h('strong', null, m(o.totalMinor)), 'order-sum-total'),
     o.refundedMinor ? line('Refunded', `− ${m(o.refundedMinor)}`, 'order-refunded') : null);
 }
