@@ -102,6 +102,11 @@ export function pager({ page, pageSize, total }, hrefFor) {
     link(page + 1, 'Next →', 'next', 'pager-next'));
 }
 
+/** An order status in words ("partially_refunded" reads "partially refunded"). */
+export function statusText(status) {
+  return String(status).replace(/_/g, ' ');
+}
+
 export function statusBadge(status) {
-  return h('span', { class: `status status-${status}`, testid: 'order-status' }, status);
+  return h('span', { class: `status status-${status}`, testid: 'order-status' }, statusText(status));
 }

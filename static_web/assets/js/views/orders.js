@@ -5,7 +5,7 @@ import { cancelOrder, getOrder, getOrders, newIdempotencyKey, getGuestOrder } fr
 import { alertRegion, busy, clearAlert, formatDate, h, replace, showError, showOk, skeletonLines } from '../dom.js';
 import { formatMoney } from '../money.js';
 import { session } from '../session.js';
-import { pager, statusBadge } from './components.js';
+import { pager, statusBadge, statusText } from './components.js';
 import { addressBlock, orderSums, orderTimeline } from './order-parts.js';
 
 const PAGE_SIZE = 10;
@@ -133,7 +133,7 @@ async function renderDetail(main, ctx) {
       placed ? h('div', { class: 'confirm-hero', testid: 'order-confirmation' },
         h('img', { class: 'tick', src: TICK, alt: '', width: 56, height: 56 }),
         h('h1', null, 'Thank you for your order'),
-        h('p', { class: 'muted' }, `Order #${shortId(o.id)} is ${o.status}.`)) : null,
+        h('p', { class: 'muted' }, `Order #${shortId(o.id)} is ${statusText(o.status)}.`)) : null,
       link ? null : h('nav', { class: 'breadcrumbs', 'aria-label': 'Breadcrumb' }, h('a', { href: '#/orders' }, 'Orders'), ` / #${shortId(o.id)}`),
       link ? h('p', { class: 'muted', testid: 'guest-link-note' }, 'Keep this page’s address: it is your link to this order (we also emailed it to you).') : null,
       placed ? h('h2', null, 'Order details') : h('h1', null, `Order #${shortId(o.id)}`),
