@@ -228,7 +228,8 @@ def _operation(plugin: str, route: Route, schemas: SchemaSet, used_ids: set[str]
     names_things = any(p["name"] not in _PAGING for p in params if p["in"] != "header") or bool(body_props)
     if path_params or o.write or names_things:
         responses["404"] = _problem("Not found")
-    if o.write:
+    # Writes, and any other call that acts on the caller's state (a checkout quote of an empty cart).
+    if o.write or route.method != "GET":
         responses["409"] = _problem("Conflict or failed precondition (see `reason`)")
     if o.rate_limit:
         responses["429"] = _problem("Rate limited", "Retry-After", *rate)

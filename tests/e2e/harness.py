@@ -25,7 +25,8 @@ ADMIN = "admin@shop.test"
 # One shopper per flow, so a flow never sees another's cart, wallet or orders.
 SHOPPERS = ("buyer", "decliner", "sender", "recipient", "watcher", "plain", "expiring", "photographer", "searcher",
             "sizer", "picker", "stocker", "dropper", "phoner", "cardholder", "reviewer", "stranger", "renamer",
-            "rekeyer", "visitor", "spender", "tracker", "addressbook", "phonebuyer", "guestmerger")
+            "rekeyer", "visitor", "spender", "tracker", "addressbook", "phonebuyer", "guestmerger",
+            "forgetter", "phoneforgetter")
 
 
 @dataclass

@@ -203,7 +203,8 @@ async def _plant_reset_token(db_url: str, email: str) -> str:
 @pytest.mark.parametrize("viewport", ["desktop", "phone"])
 def test_forgot_password_from_the_sign_in_page_then_a_new_password_from_the_mailed_link(
         pages: Pages, shop: Shop, viewport: str) -> None:
-    who = "rekeyer" if viewport == "desktop" else "stranger"
+    # Their own shoppers: the reset changes the password other flows sign in with.
+    who = "forgetter" if viewport == "desktop" else "phoneforgetter"
     email = shop.email(who)
     page = pages.new(VIEWPORTS[viewport])
     open_shop(page, "#/account")

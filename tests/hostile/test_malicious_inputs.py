@@ -122,7 +122,9 @@ def attack(hostile: Hostile) -> Iterator[Attack]:
     # prober allows at most 1 % of its samples over the budget, none over STALL_MS (a blocked
     # loop, like v0.1's fragment chain, delayed /healthz by seconds), and a p99 within budget.
     late = res.over(BUDGET_MS)
-    assert res.p99_ms <= BUDGET_MS, f"/healthz p99 {res.p99_ms:.1f} ms"
+    # Below 100 samples a "p99" is the worst sample, which the 1 % allowance already covers.
+    if res.samples >= 100:
+        assert res.p99_ms <= BUDGET_MS, f"/healthz p99 {res.p99_ms:.1f} ms"
     assert late <= max(1, res.samples // 100), f"/healthz late {late} times of {res.samples}"
     assert res.worst_ms <= STALL_MS, f"/healthz was delayed {res.worst_ms:.1f} ms"
     hostile.assert_alive()
