@@ -12,7 +12,7 @@ Other plugins import the contract and call ``bus.call(Catalog.get_product, req, 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar
 
 Req = TypeVar("Req")
@@ -34,6 +34,42 @@ class CachePolicy:
     vary_by_principal: bool = False
 
 
+HTTP_VERBS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
+
+
+@dataclass(frozen=True, slots=True)
+class Http:
+    """Where the REST adapter serves a bus method: ``rest=Http("GET /api/orders/{id}", "One order")``.
+
+    The path is an aiohttp pattern; its parameters and the query string fill the request
+    fields of the same (camelCase) name, the JSON body the rest. ``aliases`` maps other public
+    names to request fields (``{"category": "categorySlug"}``); ``query_groups`` collects
+    repeatable ``<prefix><name>=<value>`` query keys into a list field of ``{name, value}``
+    objects (``{"option.": "options"}``). The path is part of the public contract, so it is
+    written here, beside the method, and nowhere else.
+    """
+
+    route: str  # "VERB /path"
+    summary: str = ""
+    status: int = 200
+    tags: tuple[str, ...] = ()
+    aliases: dict[str, str] = field(default_factory=dict)
+    query_groups: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        verb, _, path = self.route.partition(" ")
+        if verb not in HTTP_VERBS or not path.startswith("/"):
+            raise ValueError(f"Http route {self.route!r}: expected 'VERB /path' with VERB one of {sorted(HTTP_VERBS)}")
+
+    @property
+    def verb(self) -> str:
+        return self.route.partition(" ")[0]
+
+    @property
+    def path(self) -> str:
+        return self.route.partition(" ")[2]
+
+
 @dataclass(frozen=True, slots=True)
 class MethodOptions:
     scope: str | None = None  # required OAuth scope; None: public
@@ -48,6 +84,8 @@ class MethodOptions:
     # method (kernel.web.graphql.GraphQLPart.services); the plugin's SDL declares their arguments.
     graphql: tuple[str, ...] = ()
     graphql_null_if_not_found: bool = False  # those fields answer null, not an error, on NOT_FOUND
+    # REST routes the kernel serves this method on (kernel.web.rest.declared_routes).
+    rest: tuple[Http, ...] = ()
 
 
 class Method(Generic[Req, Resp]):
@@ -92,6 +130,7 @@ def rpc(
     write: bool = False,
     graphql: str | tuple[str, ...] = (),
     graphql_null_if_not_found: bool = False,
+    rest: Http | tuple[Http, ...] = (),
 ) -> Method[Req, Resp]:
     return Method(
         request_type,
@@ -107,6 +146,7 @@ def rpc(
             write=write or idempotent,
             graphql=(graphql,) if isinstance(graphql, str) else graphql,
             graphql_null_if_not_found=graphql_null_if_not_found,
+            rest=(rest,) if isinstance(rest, Http) else rest,
         ),
     )
 

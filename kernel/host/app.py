@@ -42,7 +42,7 @@ from ..web.graphql import GraphQLPart, GraphQLService, QueryLimits, error_dict
 from ..web.graphql import refusal as graphql_refusal
 from ..web.openapi import api_page, build_openapi
 from ..web.probes import RESERVED_CHECK_NAMES, Readiness, ReadinessCheck
-from ..web.rest import CTX_KEY, PROBLEM_JSON, Route, make_handler, problem, problem_from, read_json_object
+from ..web.rest import CTX_KEY, PROBLEM_JSON, Route, declared_routes, make_handler, problem, problem_from, read_json_object
 from ..web.shortpath import SharedAnswers, credential_headers, graphql_key
 from . import storefront
 from .loader import call_each, discover, migration_apps
@@ -95,10 +95,12 @@ def create_app(settings: Settings, plugins: Iterable[object] | None = None) -> w
                 noted = rule.accept(got, lp.info.name, item)
                 if rule.kind is not None and noted is not None:
                     lp.contributions.setdefault(rule.kind, []).extend([noted] if isinstance(noted, str) else noted)
+    for lp in loaded:
+        lp.contributions.setdefault("routes", []).extend(got.declared_routes.get(lp.info.name, []))
     rest_routes, gql_parts = got.rest_routes, got.gql_parts
     # The kernel's own service (admins: what was loaded), through the same bus and adapters.
     rt.bus.register(system.System, system.SystemServicer(loaded), plugin="kernel")
-    rest_routes.extend(("kernel", r) for r in system.ROUTES)
+    rest_routes.extend(("kernel", r) for r in declared_routes(system.System))
     gql_parts.append(("kernel", system.GRAPHQL))
     rt.bus.freeze()
     try:
@@ -165,6 +167,7 @@ class Contributions:
 
     rt: Runtime
     rest_routes: list[tuple[str, Route]] = dataclasses.field(default_factory=list)
+    declared_routes: dict[str, list[str]] = dataclasses.field(default_factory=dict)  # plugin -> "VERB /path"
     route_owners: dict[tuple[str, str], str] = dataclasses.field(default_factory=dict)
     web_routes: list[web.AbstractRouteDef] = dataclasses.field(default_factory=list)
     gql_parts: list[tuple[str, GraphQLPart]] = dataclasses.field(default_factory=list)
@@ -193,6 +196,8 @@ def _service(got: Contributions, plugin: str, pair: Any) -> str:
     if not (isinstance(service, type) and issubclass(service, Service)):
         raise PluginError(f"plugin {plugin!r}: shop_services must return (Service subclass, servicer) pairs")
     got.rt.bus.register(service, servicer, plugin=plugin)
+    # The REST routes its contract declares (rpc(..., rest=Http(...))) are served with it.
+    got.declared_routes.setdefault(plugin, []).extend(_route(got, plugin, r) for r in declared_routes(service))
     return service.service_name
 
 

@@ -44,7 +44,7 @@ def contribution(package: str, target: str) -> Callable[[], Any]:
     For the hooks whose whole body would be "import it, return it"::
 
         shop_tables = contribution(__name__, ".tables:TABLES")     # a list: returned as a copy
-        shop_routes = contribution(__name__, ".rest:routes()")     # "()": called without arguments
+        shop_graphql = contribution(__name__, ".graphql:part()")   # "()": called without arguments
         shop_seed_demo = contribution(__name__, ".seed:seed_demo")  # anything else: returned as is
 
     ``package`` is the plugin's ``__name__``; the module is imported when the hook runs
@@ -108,12 +108,16 @@ def shop_tables(ctx: PluginContext) -> list[type[Table]]:
 
 @hookspec
 def shop_services(ctx: PluginContext) -> list[tuple[type[Service], object]]:
-    """(Service declaration, servicer) pairs to register on the bus."""
+    """(Service declaration, servicer) pairs to register on the bus.
+
+    The REST routes a service's contract declares (``rpc(..., rest=Http("GET /api/x"))``) are
+    served with it; ``shop_routes`` is only for routes a contract does not declare."""
 
 
 @hookspec
 def shop_routes(ctx: PluginContext) -> list[Route]:
-    """REST routes: ``kernel.web.rest.Route`` adapters over bus methods."""
+    """REST routes: ``kernel.web.rest.Route`` adapters over bus methods that their contract does
+    not declare with ``rpc(..., rest=Http(...))`` (another plugin's method, an extra path)."""
 
 
 @hookspec

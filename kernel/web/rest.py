@@ -23,7 +23,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 
 from ..core.context import CallContext
 from ..core.messages import DecodeError, FieldError, camel, decode, type_hints
-from ..core.service import Method, is_shared_read
+from ..core.service import Method, Service, is_shared_read
 from ..core.status import HTTP_STATUS, TITLES, BusError, Status
 
 
@@ -61,6 +61,13 @@ class Route:
     @property
     def takes_body(self) -> bool:
         return self.method in ("POST", "PUT", "PATCH")
+
+
+def declared_routes(service: type[Service]) -> list[Route]:
+    """The routes a service's contract declares with ``rpc(..., rest=Http(...))``."""
+    return [Route(h.verb, h.path, m, status=h.status, summary=h.summary, tags=h.tags, aliases=dict(h.aliases),
+                  query_groups=dict(h.query_groups))
+            for m in service.methods.values() for h in m.options.rest]
 
 
 def problem(status: Status, detail: str, *, reason: str | None = None,

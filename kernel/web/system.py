@@ -10,9 +10,8 @@ from typing import Any
 
 from ..core.context import CallContext
 from ..core.messages import message
-from ..core.service import Service, rpc
+from ..core.service import Http, Service, rpc
 from .graphql import GraphQLPart
-from .rest import Route
 
 
 @message(graphql="PluginContribution")
@@ -40,7 +39,8 @@ class ListPlugins:
 
 
 class System(Service, package="shop.kernel.v1"):
-    list_plugins = rpc(ListPlugins, tuple[PluginView, ...], graphql="Query.plugins", scope="admin")
+    list_plugins = rpc(ListPlugins, tuple[PluginView, ...], graphql="Query.plugins", scope="admin",
+                       rest=Http("GET /api/admin/plugins", "Loaded plugins and what each contributes", tags=("admin",)))
 
 
 class SystemServicer:
@@ -56,9 +56,6 @@ class SystemServicer:
             for lp in self.plugins
         )
 
-
-ROUTES = [Route("GET", "/api/admin/plugins", System.list_plugins, summary="Loaded plugins and what each contributes",
-                tags=("admin",))]
 
 GRAPHQL = GraphQLPart(
     # ShopPlugin and PluginContribution are generated from the messages above.

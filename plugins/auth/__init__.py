@@ -77,9 +77,6 @@ def shop_services(ctx: PluginContext) -> list[tuple[Any, object]]:
     return [(Users, UsersServicer(ctx.db, state(ctx).authority, state(ctx).resets))]
 
 
-shop_routes = contribution(__name__, ".rest:ROUTES")
-
-
 @hookimpl
 def shop_web_routes(ctx: PluginContext) -> list[Any]:
     st = state(ctx)

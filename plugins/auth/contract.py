@@ -5,7 +5,7 @@ from __future__ import annotations
 from kernel.core.events import Event
 from kernel.core.messages import Timestamp, Uuid, constraint, message
 from kernel.core.scopes import Scope
-from kernel.core.service import Service, rpc
+from kernel.core.service import Http, Service, rpc
 
 # The scopes this plugin owns (``admin`` is the kernel's); other plugins declare theirs.
 SCOPES = (
@@ -145,22 +145,42 @@ class ResetLink:
     expires_at: Timestamp
 
 
+# OpenAPI tags of the REST routes declared below (rest=Http(...)).
+TAGS = ("auth",)
+
+
 class Users(Service, package="shop.auth.v1"):
     # GET /api/me, GraphQL me
-    get_me = rpc(GetMe, User, graphql="Query.me", user=True)
+    get_me = rpc(GetMe, User, graphql="Query.me", user=True,
+                 rest=Http("GET /api/me", "The signed-in user", tags=TAGS))
     # GET /api/me/grants, DELETE /api/me/grants/{clientId}; GraphQL myGrants, revokeGrant.
     # Only from the shop itself (web-client): a third-party app cannot read or undo consents.
     # PATCH /api/me, POST /api/me/password; GraphQL updateMe, changePassword. From the shop itself only.
-    update_me = rpc(UpdateMe, User, graphql="Mutation.updateMe", user=True, rate_limit="write", write=True)
+    update_me = rpc(UpdateMe, User, graphql="Mutation.updateMe", user=True, rate_limit="write", write=True,
+                    rest=Http("PATCH /api/me", "Change your name (from the shop itself only)", tags=TAGS))
     change_password = rpc(ChangePassword, PasswordChanged, graphql="Mutation.changePassword", user=True, rate_limit="login",
-                          write=True)
-    list_my_grants = rpc(ListMyGrants, tuple[Grant, ...], graphql="Query.myGrants", user=True)
-    revoke_grant = rpc(RevokeGrant, GrantRevoked, graphql="Mutation.revokeGrant", user=True, rate_limit="write", write=True)
+                          write=True,
+                          rest=Http("POST /api/me/password", tags=TAGS,
+                                    summary="Change your password (the current one is required); every session is "
+                                            "signed out"))
+    list_my_grants = rpc(ListMyGrants, tuple[Grant, ...], graphql="Query.myGrants", user=True,
+                         rest=Http("GET /api/me/grants", tags=TAGS,
+                                   summary="Applications the user allowed, with the scopes in words (from the shop "
+                                           "itself only)"))
+    revoke_grant = rpc(RevokeGrant, GrantRevoked, graphql="Mutation.revokeGrant", user=True, rate_limit="write", write=True,
+                       rest=Http("DELETE /api/me/grants/{clientId}", tags=TAGS,
+                                 summary="Withdraw an application's permission and revoke its tokens"))
     # POST /api/auth/password-reset (202), POST /api/auth/password-reset/confirm (204);
     # GraphQL requestPasswordReset, resetPassword. Anonymous; throttled per address and per email.
     request_password_reset = rpc(RequestPasswordReset, PasswordResetRequested, graphql="Mutation.requestPasswordReset",
-                                 rate_limit="login", write=True)
-    reset_password = rpc(ResetPassword, PasswordReset, graphql="Mutation.resetPassword", rate_limit="login", write=True)
+                                 rate_limit="login", write=True,
+                                 rest=Http("POST /api/auth/password-reset", status=202, tags=TAGS,
+                                           summary="Mail a password reset link (the answer is the same whether the "
+                                                   "email has an account)"))
+    reset_password = rpc(ResetPassword, PasswordReset, graphql="Mutation.resetPassword", rate_limit="login", write=True,
+                         rest=Http("POST /api/auth/password-reset/confirm", status=204, tags=TAGS,
+                                   summary="Set a new password with the mailed token (single use); every session is "
+                                           "signed out"))
     # The mail plugin, when it sends the reset mail; NOT_FOUND: nothing to send (unknown email, used, expired).
     issue_reset_link = rpc(IssueResetLink, ResetLink, internal=True)
     # For other plugins (e.g. wallet transfers by email); never exposed over HTTP.

@@ -23,7 +23,6 @@ def shop_plugin() -> PluginInfo:
 
 
 shop_tables = contribution(__name__, ".tables:TABLES")
-shop_routes = contribution(__name__, ".rest:routes()")
 shop_graphql = contribution(__name__, ".graphql:part()")
 shop_seed_demo = contribution(__name__, ".seed:seed_demo")
 

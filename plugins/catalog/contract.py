@@ -7,7 +7,7 @@ from typing import Any, Literal
 from kernel.core.events import Event
 from kernel.core.messages import Limits, MinorUnits, Uuid, constraint, message, page_field, page_size_field
 from kernel.core.scopes import Scope
-from kernel.core.service import CachePolicy, Service, rpc
+from kernel.core.service import CachePolicy, Http, Service, rpc
 
 # The scopes this plugin enforces (docs/plugins.md, "Scopes"); the consent screen shows the descriptions.
 SCOPES = (
@@ -383,6 +383,11 @@ def list_key(r: ListProducts) -> str | None:
     return "products:v2:" + ":".join(parts)
 
 
+def product_key(r: GetProduct) -> str:
+    """One entry per product and display currency."""
+    return f"product:v2:{r.slug}" + (f":{r.display_currency}" if r.display_currency else "")
+
+
 def _list_tags(r: ListProducts) -> tuple[str, ...]:
     return (f"products:v1:{r.category_slug or ''}", "products:v1")
 
@@ -413,37 +418,69 @@ class LowStockPage:
     threshold: int
 
 
+# OpenAPI tags of the REST routes declared below (rest=Http(...)).
+ADMIN_TAGS = ("catalog-admin",)
+TAGS = ("catalog",)
+
+
 class Catalog(Service, package="shop.catalog.v1"):
     list_categories = rpc(ListCategories, tuple[Category, ...], graphql="Query.categories",
-                          cache=CachePolicy(key=lambda r: "categories:v1", ttl=300), rate_limit="read")
+                          cache=CachePolicy(key=lambda r: "categories:v1", ttl=300), rate_limit="read",
+                          rest=Http("GET /api/categories", "All categories", tags=TAGS))
     list_products = rpc(ListProducts, ProductPage, graphql="Query.products",
-                        cache=CachePolicy(key=list_key, ttl=120, tags=_list_tags), rate_limit="read")
+                        cache=CachePolicy(key=list_key, ttl=120, tags=_list_tags), rate_limit="read",
+                        rest=Http("GET /api/products",
+                                  tags=TAGS, aliases={"category": "categorySlug"}, query_groups={"option.": "options"},
+                                  summary="A page of products (filter by category, search, price, stock and "
+                                          "option.<name>=<value>; facets; display currency; sort)"))
+    # The display-currency entries go with the product's tag.
     get_product = rpc(GetProduct, Product, graphql="Query.product", graphql_null_if_not_found=True, rate_limit="read",
-                      cache=CachePolicy(
-        key=lambda r: f"product:v2:{r.slug}" + (f":{r.display_currency}" if r.display_currency else ""), ttl=300,
-        tags=lambda r: (f"product:v2:{r.slug}",)))  # the display-currency entries go with the product's
+                      cache=CachePolicy(key=product_key, ttl=300, tags=lambda r: (f"product:v2:{r.slug}",)),
+                      rest=Http("GET /api/products/{slug}", "One product by slug", tags=TAGS))
     # For other plugins (carts, checkout): never exposed over HTTP.
     get_products_by_ids = rpc(GetProductsByIds, ProductList, internal=True)
     reserve_stock = rpc(ReserveStock, ProductList, internal=True)
     take_stock = rpc(TakeStock, StockTaken, internal=True)
     restock = rpc(Restock, ProductList, internal=True)
     # Admin (scope catalog:write; admin implies it: the auth plugin grants both only to users with the admin role).
-    create_category = rpc(CreateCategory, Category, graphql="Mutation.createCategory", scope="catalog:write", write=True)
-    update_category = rpc(UpdateCategory, Category, graphql="Mutation.updateCategory", scope="catalog:write", write=True)
-    delete_category = rpc(DeleteById, Deleted, graphql="Mutation.deleteCategory", scope="catalog:write", write=True)
-    create_product = rpc(CreateProduct, Product, graphql="Mutation.createProduct", scope="catalog:write", write=True)
-    update_product = rpc(UpdateProduct, Product, graphql="Mutation.updateProduct", scope="catalog:write", write=True)
-    delete_product = rpc(DeleteById, Deleted, graphql="Mutation.deleteProduct", scope="catalog:write", write=True)
-    set_price = rpc(SetPrice, Product, graphql="Mutation.setPrice", scope="catalog:write", write=True)
-    set_stock = rpc(SetStock, Product, graphql="Mutation.setStock", scope="catalog:write", write=True)
-    adjust_stock = rpc(AdjustStock, Product, graphql="Mutation.adjustStock", scope="catalog:write", write=True)
-    create_variant = rpc(CreateVariant, Variant, graphql="Mutation.createVariant", scope="catalog:write", write=True)
-    update_variant = rpc(UpdateVariant, Variant, graphql="Mutation.updateVariant", scope="catalog:write", write=True)
-    delete_variant = rpc(DeleteById, Deleted, graphql="Mutation.deleteVariant", scope="catalog:write", write=True)
-    set_variant_price = rpc(SetVariantPrice, Variant, graphql="Mutation.setVariantPrice", scope="catalog:write", write=True)
-    set_variant_stock = rpc(SetVariantStock, Variant, graphql="Mutation.setVariantStock", scope="catalog:write", write=True)
+    create_category = rpc(CreateCategory, Category, graphql="Mutation.createCategory", scope="catalog:write", write=True,
+                          rest=Http("POST /api/admin/categories", "Create a category", status=201, tags=ADMIN_TAGS))
+    update_category = rpc(UpdateCategory, Category, graphql="Mutation.updateCategory", scope="catalog:write", write=True,
+                          rest=Http("PATCH /api/admin/categories/{id}", "Rename a category", tags=ADMIN_TAGS))
+    delete_category = rpc(DeleteById, Deleted, graphql="Mutation.deleteCategory", scope="catalog:write", write=True,
+                          rest=Http("DELETE /api/admin/categories/{id}", "Delete an empty category", tags=ADMIN_TAGS))
+    create_product = rpc(CreateProduct, Product, graphql="Mutation.createProduct", scope="catalog:write", write=True,
+                         rest=Http("POST /api/admin/products", "Create a product", status=201, tags=ADMIN_TAGS))
+    update_product = rpc(UpdateProduct, Product, graphql="Mutation.updateProduct", scope="catalog:write", write=True,
+                         rest=Http("PATCH /api/admin/products/{id}", tags=ADMIN_TAGS,
+                                   summary="Change a product's slug, name, description or category"))
+    delete_product = rpc(DeleteById, Deleted, graphql="Mutation.deleteProduct", scope="catalog:write", write=True,
+                         rest=Http("DELETE /api/admin/products/{id}", "Delete a product", tags=ADMIN_TAGS))
+    set_price = rpc(SetPrice, Product, graphql="Mutation.setPrice", scope="catalog:write", write=True,
+                    rest=Http("PUT /api/admin/products/{id}/price", "Set a product's price", tags=ADMIN_TAGS))
+    set_stock = rpc(SetStock, Product, graphql="Mutation.setStock", scope="catalog:write", write=True,
+                    rest=Http("PUT /api/admin/products/{id}/stock", "Set a product's stock", tags=ADMIN_TAGS))
+    adjust_stock = rpc(AdjustStock, Product, graphql="Mutation.adjustStock", scope="catalog:write", write=True,
+                       rest=Http("POST /api/admin/products/{id}/stock-adjustments", tags=ADMIN_TAGS,
+                                 summary="Add to or take from a product's stock"))
+    create_variant = rpc(CreateVariant, Variant, graphql="Mutation.createVariant", scope="catalog:write", write=True,
+                         rest=Http("POST /api/admin/products/{id}/variants",
+                                   status=201, tags=ADMIN_TAGS, aliases={"id": "productId"},
+                                   summary="Add a variant (SKU, option values, price, stock) to a product"))
+    update_variant = rpc(UpdateVariant, Variant, graphql="Mutation.updateVariant", scope="catalog:write", write=True,
+                         rest=Http("PATCH /api/admin/variants/{id}", tags=ADMIN_TAGS,
+                                   summary="Change a variant's SKU or option values"))
+    delete_variant = rpc(DeleteById, Deleted, graphql="Mutation.deleteVariant", scope="catalog:write", write=True,
+                         rest=Http("DELETE /api/admin/variants/{id}", tags=ADMIN_TAGS,
+                                   summary="Delete a variant (not a product's last)"))
+    set_variant_price = rpc(SetVariantPrice, Variant, graphql="Mutation.setVariantPrice", scope="catalog:write", write=True,
+                            rest=Http("PUT /api/admin/variants/{id}/price", "Set a variant's price", tags=ADMIN_TAGS))
+    set_variant_stock = rpc(SetVariantStock, Variant, graphql="Mutation.setVariantStock", scope="catalog:write", write=True,
+                            rest=Http("PUT /api/admin/variants/{id}/stock", "Set a variant's stock", tags=ADMIN_TAGS))
     # GET /api/admin/low-stock, GraphQL lowStock: what to restock (reads the database, never cached).
-    list_low_stock = rpc(ListLowStock, LowStockPage, graphql="Query.lowStock", scope="catalog:write")
+    list_low_stock = rpc(ListLowStock, LowStockPage, graphql="Query.lowStock", scope="catalog:write",
+                         rest=Http("GET /api/admin/low-stock", tags=ADMIN_TAGS,
+                                   summary="Variants with at most `threshold` in stock (default 5), lowest first"))
 
 
 PRODUCT_CHANGES = ("created", "updated", "deleted", "stock")
@@ -479,5 +516,9 @@ class UploadImage:
 
 
 class CatalogMedia(Service, package="shop.catalog.v1"):
-    upload_image = rpc(UploadImage, ProductImage, scope="catalog:write", write=True, rate_limit="write")
-    delete_image = rpc(DeleteById, Deleted, graphql="Mutation.deleteImage", scope="catalog:write", write=True)
+    upload_image = rpc(UploadImage, ProductImage, scope="catalog:write", write=True, rate_limit="write",
+                       rest=Http("POST /api/admin/products/{id}/images", status=201, tags=ADMIN_TAGS,
+                                 summary="Add an image (multipart/form-data: file, alt); JPEG, PNG or WebP up to 10 "
+                                         "MB"))
+    delete_image = rpc(DeleteById, Deleted, graphql="Mutation.deleteImage", scope="catalog:write", write=True,
+                       rest=Http("DELETE /api/admin/images/{id}", "Delete an image", tags=ADMIN_TAGS))

@@ -40,7 +40,6 @@ def shop_services(ctx: PluginContext) -> list[tuple[Any, object]]:
     return [(Orders, servicer)]
 
 
-shop_routes = contribution(__name__, ".rest:routes()")
 shop_graphql = contribution(__name__, ".graphql:part()")
 
 

@@ -148,19 +148,9 @@ class CheckoutFlow(PluginBound):
             rows = [] if cart_id is None else await db.fetch(
                 "SELECT product_id, variant_id, qty FROM orders_cart_item WHERE cart_id = $1 "
                 "ORDER BY added_at, product_id, variant_id", cart_id)
-            # Lines whose product or variant left the catalog are not bought (the cart view hides them too).
-            known = await self.carts.products(list(dict.fromkeys(r["product_id"] for r in rows)), ctx)
-            wanted = [(r["product_id"], r["variant_id"], r["qty"]) for r in rows
-                      if r["product_id"] in known and any(v.id == r["variant_id"] for v in known[r["product_id"]].variants)]
-            if not wanted:
-                raise cart_empty()
-            # 2. Price each line at the catalog's price, converted if needed (checked again when stock is taken).
-            lines = [await self._price(known[pid], vid, qty, currency, ctx) for pid, vid, qty in wanted]
-            # Shipping and tax (fulfilment.py): the order's total is subtotal + shipping + tax.
-            parts = await self.fulfilment.quote(user_id, req, [x.total_minor for x in lines], currency, ctx)
+            # 2. Price each line, then shipping and tax (checked again when stock is taken).
+            lines, parts = await self._price_cart(user_id, req, rows, currency, ctx)
             total = parts.total_minor
-            if total > INT64_MAX:
-                raise precondition("ORDER_TOO_LARGE", "The order total is too large.")
             guest = is_guest(user_id)
             client_ip = (ctx.client_ip or "unknown")[:100] if guest else None
             if how == "intent" and total > 0:  # (a demo card is paid in this transaction: it holds nothing)
@@ -236,19 +226,27 @@ class CheckoutFlow(PluginBound):
         rows = await self.db.fetch(
             "SELECT i.product_id, i.variant_id, i.qty FROM orders_cart c JOIN orders_cart_item i ON i.cart_id = c.id "
             "WHERE c.user_id = $1 ORDER BY i.added_at, i.product_id, i.variant_id", user_id)
+        _lines, parts = await self._price_cart(user_id, req, rows, req.currency, ctx)
+        return CheckoutQuote(currency=req.currency, subtotal_minor=parts.subtotal_minor,
+                             shipping_minor=parts.shipping_minor, tax_minor=parts.tax_minor,
+                             total_minor=parts.total_minor, tax_rate=parts.tax_rate,
+                             tax_inclusive=parts.tax_inclusive, shipping_method=parts.method)
+
+    async def _price_cart(self, user_id: str, req: Checkout | QuoteCheckout, rows: list[Any], currency: str,
+                          ctx: CallContext) -> tuple[list[PricedLine], PriceParts]:
+        """The cart's lines (product_id, variant_id, qty rows) priced at the catalog's price, converted
+        if needed, with shipping and tax (fulfilment.py): total = subtotal + shipping + tax. Lines whose
+        product or variant left the catalog are not bought (the cart view hides them too)."""
         known = await self.carts.products(list(dict.fromkeys(r["product_id"] for r in rows)), ctx)
         wanted = [(r["product_id"], r["variant_id"], r["qty"]) for r in rows
                   if r["product_id"] in known and any(v.id == r["variant_id"] for v in known[r["product_id"]].variants)]
         if not wanted:
             raise cart_empty()
-        lines = [await self._price(known[pid], vid, qty, req.currency, ctx) for pid, vid, qty in wanted]
-        parts = await self.fulfilment.quote(user_id, req, [x.total_minor for x in lines], req.currency, ctx)
+        lines = [await self._price(known[pid], vid, qty, currency, ctx) for pid, vid, qty in wanted]
+        parts = await self.fulfilment.quote(user_id, req, [x.total_minor for x in lines], currency, ctx)
         if parts.total_minor > INT64_MAX:
             raise precondition("ORDER_TOO_LARGE", "The order total is too large.")
-        return CheckoutQuote(currency=req.currency, subtotal_minor=parts.subtotal_minor,
-                             shipping_minor=parts.shipping_minor, tax_minor=parts.tax_minor,
-                             total_minor=parts.total_minor, tax_rate=parts.tax_rate,
-                             tax_inclusive=parts.tax_inclusive, shipping_method=parts.method)
+        return lines, parts
 
     async def _placed(self, order_id: str, user_id: str, total: int, currency: str, method: str,
                       product_ids: list[str], created_announced: bool = False) -> Order:

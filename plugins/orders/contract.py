@@ -8,7 +8,7 @@ from typing import Any, Literal
 from kernel.core.events import Event
 from kernel.core.messages import Timestamp, Uuid, constraint, message, page_field, page_size_field
 from kernel.core.scopes import Scope
-from kernel.core.service import Service, rpc
+from kernel.core.service import Http, Service, rpc
 from plugins.catalog.contract import OPTIONS_GRAPHQL
 from plugins.payments.contract import Ack, PaymentOutcome
 from plugins.shipping.contract import Address, AddressInput, ShippingMethod
@@ -383,38 +383,82 @@ class GuestLink:
     expires_in: int  # seconds
 
 
+# OpenAPI tags of the REST routes declared below (rest=Http(...)).
+ADMIN_TAGS = ("orders-admin",)
+CART_TAGS = ("cart",)
+TAGS = ("orders",)
+
+
 class Orders(Service, package="shop.orders.v1"):
-    get_cart = rpc(GetCart, Cart, graphql="Query.cart", scope="cart:write", user=True)
+    get_cart = rpc(GetCart, Cart, graphql="Query.cart", scope="cart:write", user=True,
+                   rest=Http("GET /api/cart", "The caller's cart, priced now", tags=CART_TAGS))
     add_to_cart = rpc(AddToCart, Cart, graphql="Mutation.addToCart", scope="cart:write", user=True, rate_limit="write",
-                      write=True)
+                      write=True,
+                      rest=Http("POST /api/cart/items", tags=CART_TAGS,
+                                summary="Add a quantity of a product (variantId required when it has several "
+                                        "variants)"))
     set_cart_item = rpc(SetCartItem, Cart, graphql="Mutation.setCartItem", scope="cart:write", user=True, rate_limit="write",
-                        write=True)
+                        write=True,
+                        rest=Http("PUT /api/cart/items/{productId}", tags=CART_TAGS,
+                                  summary="Set a single-variant product's line quantity (0 removes it)"))
     remove_cart_item = rpc(RemoveCartItem, Cart, graphql="Mutation.removeCartItem", scope="cart:write", user=True,
-                           rate_limit="write", write=True)
+                           rate_limit="write", write=True,
+                           rest=Http("DELETE /api/cart/items/{productId}", tags=CART_TAGS,
+                                     summary="Remove every line of a product"))
     set_cart_variant = rpc(SetCartVariant, Cart, graphql="Mutation.setCartVariant", scope="cart:write", user=True,
-                           rate_limit="write", write=True)
+                           rate_limit="write", write=True,
+                           rest=Http("PUT /api/cart/variants/{variantId}", tags=CART_TAGS,
+                                     summary="Set the quantity of a variant's line (0 removes it)"))
     remove_cart_variant = rpc(RemoveCartVariant, Cart, graphql="Mutation.removeCartVariant", scope="cart:write", user=True,
-                              rate_limit="write", write=True)
+                              rate_limit="write", write=True,
+                              rest=Http("DELETE /api/cart/variants/{variantId}", tags=CART_TAGS,
+                                        summary="Remove a variant's line"))
     checkout = rpc(Checkout, Order, graphql=("Mutation.checkout", "Mutation.checkoutWithCard", "Mutation.checkoutByCard"),
-                   scope="orders:write", user=True, rate_limit="write", idempotent=True)
+                   scope="orders:write", user=True, rate_limit="write", idempotent=True,
+                   rest=Http("POST /api/orders/checkout", status=201, tags=TAGS,
+                             summary="Buy the cart, paying by wallet or card (Idempotency-Key honoured)"))
     # POST /api/orders/checkout/quote, GraphQL checkoutQuote: checkout's sums, nothing moved.
     quote_checkout = rpc(QuoteCheckout, CheckoutQuote, graphql="Query.checkoutQuote", scope="cart:write", user=True,
-                         rate_limit="read")
-    list_orders = rpc(ListOrders, OrderPage, graphql="Query.orders", scope="orders:read", user=True)
-    get_order = rpc(GetOrder, Order, graphql="Query.order", graphql_null_if_not_found=True, scope="orders:read", user=True)
+                         rate_limit="read",
+                         rest=Http("POST /api/orders/checkout/quote", tags=TAGS,
+                                   summary="What checking out the cart would charge (subtotal, shipping, tax, "
+                                           "total); nothing moves"))
+    list_orders = rpc(ListOrders, OrderPage, graphql="Query.orders", scope="orders:read", user=True,
+                      rest=Http("GET /api/orders", "The caller's orders, newest first", tags=TAGS))
+    get_order = rpc(GetOrder, Order, graphql="Query.order", graphql_null_if_not_found=True, scope="orders:read", user=True,
+                    rest=Http("GET /api/orders/{id}", "One of the caller's orders", tags=TAGS))
     cancel_order = rpc(CancelOrder, Order, graphql="Mutation.cancelOrder", scope="orders:write", user=True, rate_limit="write",
-                       idempotent=True)
+                       idempotent=True,
+                       rest=Http("POST /api/orders/{id}/cancel", tags=TAGS,
+                                 summary="Cancel a paid order: refund and restock (Idempotency-Key honoured)"))
     # Fulfilment and admin operations (plugins/orders/admin.py, lifecycle.py); admin implies orders:manage.
-    list_all_orders = rpc(ListAllOrders, OrderPage, graphql=("Query.allOrders", "Query.adminOrders"), scope="orders:manage")
-    admin_get_order = rpc(GetOrder, Order, graphql="Query.adminOrder", graphql_null_if_not_found=True, scope="orders:manage")
+    list_all_orders = rpc(ListAllOrders, OrderPage, graphql=("Query.allOrders", "Query.adminOrders"), scope="orders:manage",
+                          rest=Http("GET /api/admin/orders", tags=ADMIN_TAGS,
+                                    summary="Every order, newest-updated first (filter by status, email, "
+                                            "updatedSince)"))
+    admin_get_order = rpc(GetOrder, Order, graphql="Query.adminOrder", graphql_null_if_not_found=True, scope="orders:manage",
+                          rest=Http("GET /api/admin/orders/{id}", tags=ADMIN_TAGS,
+                                    summary="Any order, with the customer's email"))
     fulfil_order = rpc(CreateFulfillment, Order, graphql="Mutation.fulfilOrder", scope="orders:manage", idempotent=True,
-                       write=True)
-    refund_order = rpc(CreateRefund, Order, graphql="Mutation.refundOrder", scope="orders:manage", idempotent=True, write=True)
-    list_customers = rpc(ListCustomers, CustomerPage, graphql="Query.customers", scope="orders:manage")
+                       write=True,
+                       rest=Http("POST /api/admin/orders/{id}/fulfillments", status=201, tags=ADMIN_TAGS,
+                                 summary="Record a shipment (carrier, tracking number): the order is fulfilled"))
+    refund_order = rpc(CreateRefund, Order, graphql="Mutation.refundOrder", scope="orders:manage", idempotent=True, write=True,
+                       rest=Http("POST /api/admin/orders/{id}/refunds", status=201, tags=ADMIN_TAGS,
+                                 summary="Refund part or all of what was paid, to the original payment method "
+                                         "(Idempotency-Key honoured)"))
+    list_customers = rpc(ListCustomers, CustomerPage, graphql="Query.customers", scope="orders:manage",
+                         rest=Http("GET /api/admin/customers", tags=ADMIN_TAGS,
+                                   summary="Customers with their order counts and totals"))
     # A guest's order through the signed link of its confirmation (plugins/orders/guest.py).
-    get_guest_order = rpc(GetGuestOrder, Order, graphql="Query.guestOrder", graphql_null_if_not_found=True, rate_limit="read")
+    get_guest_order = rpc(GetGuestOrder, Order, graphql="Query.guestOrder", graphql_null_if_not_found=True, rate_limit="read",
+                          rest=Http("GET /api/guest-orders/{token}", tags=TAGS,
+                                    summary="A guest's order, through the signed link given at checkout"))
     # GET /api/admin/sales, GraphQL salesReport: the admin dashboard's chart.
-    get_sales_report = rpc(GetSalesReport, SalesReport, graphql="Query.salesReport", scope="orders:manage")
+    get_sales_report = rpc(GetSalesReport, SalesReport, graphql="Query.salesReport", scope="orders:manage",
+                           rest=Http("GET /api/admin/sales", tags=ADMIN_TAGS,
+                                     summary="Orders and revenue per day of the last `days` (default 30), one series "
+                                             "per currency"))
     # For other plugins (e.g. reviews by buyers only); never exposed over HTTP.
     has_purchased = rpc(HasPurchased, Purchased, internal=True)
     # Told by payments when an order's intent is paid, expires or is cancelled.

@@ -63,7 +63,6 @@ def shop_services(ctx: PluginContext) -> list[tuple[Any, object]]:
     return [(Payments, servicer)]
 
 
-shop_routes = contribution(__name__, ".rest:ROUTES")
 shop_graphql = contribution(__name__, ".graphql:part()")
 
 

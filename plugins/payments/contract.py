@@ -16,7 +16,7 @@ from typing import Any, Literal, Protocol
 
 from kernel.core.messages import Timestamp, Uuid, constraint, message
 from kernel.core.scopes import Scope
-from kernel.core.service import Service, rpc
+from kernel.core.service import Http, Service, rpc
 
 SCOPES = (Scope("payments:write", "Confirm your card payments"),)
 
@@ -213,11 +213,18 @@ class Ack:
     ok: bool = True
 
 
+# OpenAPI tags of the REST routes declared below (rest=Http(...)).
+TAGS = ("payments",)
+
+
 class Payments(Service, package="shop.payments.v1"):
     confirm = rpc(ConfirmPayment, PaymentIntent, graphql="Mutation.confirmPayment", scope="payments:write", user=True,
-                  rate_limit="money")
+                  rate_limit="money",
+                  rest=Http("POST /api/payments/{id}/confirm", tags=TAGS,
+                            summary="Confirm a payment with the token the provider's script made (safe to repeat)"))
     get = rpc(GetPayment, PaymentIntent, graphql="Query.payment", graphql_null_if_not_found=True, scope="payments:write",
-              user=True)
+              user=True,
+              rest=Http("GET /api/payments/{id}", "One of the caller's payments", tags=TAGS))
     # Internal: for the plugins that sell (orders, wallet).
     create_intent = rpc(CreateIntent, PaymentIntent, internal=True)
     cancel_intent = rpc(CancelIntent, PaymentIntent, internal=True)

@@ -27,6 +27,5 @@ def shop_services(ctx: PluginContext) -> list[tuple[Any, object]]:
     return [(Shipping, ShippingServicer(ctx))]
 
 
-shop_routes = contribution(__name__, ".rest:routes()")
 shop_graphql = contribution(__name__, ".graphql:part()")
 shop_seed_demo = contribution(__name__, ".seed:seed_demo")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kernel.core.messages import Timestamp, Uuid, constraint, message
 from kernel.core.scopes import Scope
-from kernel.core.service import Service, rpc
+from kernel.core.service import Http, Service, rpc
 
 # The admin scope is shipping's own (implied by ``admin``), so shipping runs with orders disabled;
 # give an integration both ``orders:manage`` and ``shipping:manage`` to run orders and shipping.
@@ -234,24 +234,52 @@ class Quoted:
     inclusive: bool
 
 
+# OpenAPI tags of the REST routes declared below (rest=Http(...)).
+ADMIN_TAGS = ("shipping-admin",)
+ME_TAGS = ("addresses",)
+TAGS = ("shipping",)
+
+
 class Shipping(Service, package="shop.shipping.v1"):
-    list_addresses = rpc(ListAddresses, tuple[Address, ...], graphql="Query.myAddresses", scope="addresses", user=True)
+    list_addresses = rpc(ListAddresses, tuple[Address, ...], graphql="Query.myAddresses", scope="addresses", user=True,
+                         rest=Http("GET /api/me/addresses", "The caller's saved addresses", tags=ME_TAGS))
     create_address = rpc(CreateAddress, Address, graphql="Mutation.createAddress", scope="addresses", user=True,
-                         rate_limit="write", write=True)
+                         rate_limit="write", write=True,
+                         rest=Http("POST /api/me/addresses", "Save an address", status=201, tags=ME_TAGS))
     update_address = rpc(UpdateAddress, Address, graphql="Mutation.updateAddress", scope="addresses", user=True,
-                         rate_limit="write", write=True)
+                         rate_limit="write", write=True,
+                         rest=Http("PATCH /api/me/addresses/{id}", "Change a saved address", tags=ME_TAGS))
     delete_address = rpc(AddressId, Deleted, graphql="Mutation.deleteAddress", scope="addresses", user=True, rate_limit="write",
-                         write=True)
-    find_methods = rpc(FindMethods, tuple[ShippingMethod, ...], graphql="Query.shippingMethods")
-    list_zones = rpc(ListZones, tuple[Zone, ...], graphql="Query.shippingZones", scope=MANAGE)
-    create_zone = rpc(CreateZone, Zone, graphql="Mutation.createShippingZone", scope=MANAGE, write=True)
-    update_zone = rpc(UpdateZone, Zone, graphql="Mutation.updateShippingZone", scope=MANAGE, write=True)
-    delete_zone = rpc(ZoneId, Deleted, graphql="Mutation.deleteShippingZone", scope=MANAGE, write=True)
-    create_method = rpc(CreateMethod, Zone, graphql="Mutation.createShippingMethod", scope=MANAGE, write=True)
-    delete_method = rpc(MethodRef, Zone, graphql="Mutation.deleteShippingMethod", scope=MANAGE, write=True)
-    list_tax_rates = rpc(ListTaxRates, tuple[TaxRate, ...], graphql="Query.taxRates", scope=MANAGE)
-    set_tax_rate = rpc(SetTaxRate, TaxRate, graphql="Mutation.setTaxRate", scope=MANAGE, write=True)
-    delete_tax_rate = rpc(CountryRef, Deleted, graphql="Mutation.deleteTaxRate", scope=MANAGE, write=True)
+                         write=True,
+                         rest=Http("DELETE /api/me/addresses/{id}", "Delete a saved address", tags=ME_TAGS))
+    find_methods = rpc(FindMethods, tuple[ShippingMethod, ...], graphql="Query.shippingMethods",
+                       rest=Http("GET /api/shipping-methods", tags=TAGS,
+                                 summary="Shipping methods to a country, priced in a currency (cheapest first)"))
+    list_zones = rpc(ListZones, tuple[Zone, ...], graphql="Query.shippingZones", scope=MANAGE,
+                     rest=Http("GET /api/admin/shipping-zones", "Shipping zones with their methods", tags=ADMIN_TAGS))
+    create_zone = rpc(CreateZone, Zone, graphql="Mutation.createShippingZone", scope=MANAGE, write=True,
+                      rest=Http("POST /api/admin/shipping-zones", status=201, tags=ADMIN_TAGS,
+                                summary="Create a zone (a set of countries)"))
+    update_zone = rpc(UpdateZone, Zone, graphql="Mutation.updateShippingZone", scope=MANAGE, write=True,
+                      rest=Http("PATCH /api/admin/shipping-zones/{id}", tags=ADMIN_TAGS,
+                                summary="Rename a zone or replace its countries"))
+    delete_zone = rpc(ZoneId, Deleted, graphql="Mutation.deleteShippingZone", scope=MANAGE, write=True,
+                      rest=Http("DELETE /api/admin/shipping-zones/{id}", tags=ADMIN_TAGS,
+                                summary="Delete a zone and its methods"))
+    create_method = rpc(CreateMethod, Zone, graphql="Mutation.createShippingMethod", scope=MANAGE, write=True,
+                        rest=Http("POST /api/admin/shipping-zones/{zoneId}/methods", status=201, tags=ADMIN_TAGS,
+                                  summary="Add a shipping method with a price per currency"))
+    delete_method = rpc(MethodRef, Zone, graphql="Mutation.deleteShippingMethod", scope=MANAGE, write=True,
+                        rest=Http("DELETE /api/admin/shipping-zones/{zoneId}/methods/{id}", tags=ADMIN_TAGS,
+                                  summary="Delete a shipping method"))
+    list_tax_rates = rpc(ListTaxRates, tuple[TaxRate, ...], graphql="Query.taxRates", scope=MANAGE,
+                         rest=Http("GET /api/admin/tax-rates", "Tax rates per country", tags=ADMIN_TAGS))
+    set_tax_rate = rpc(SetTaxRate, TaxRate, graphql="Mutation.setTaxRate", scope=MANAGE, write=True,
+                       rest=Http("PUT /api/admin/tax-rates/{country}", tags=ADMIN_TAGS,
+                                 summary="Set a country's tax rate (percent, exact decimal; inclusive or exclusive)"))
+    delete_tax_rate = rpc(CountryRef, Deleted, graphql="Mutation.deleteTaxRate", scope=MANAGE, write=True,
+                          rest=Http("DELETE /api/admin/tax-rates/{country}", tags=ADMIN_TAGS,
+                                    summary="Remove a country's tax rate"))
     # Internal: orders calls these inside its checkout transaction.
     resolve_address = rpc(ResolveAddress, Address, internal=True)
     quote = rpc(Quote, Quoted, internal=True)

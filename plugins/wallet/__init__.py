@@ -36,7 +36,6 @@ def shop_services(ctx: PluginContext) -> list[tuple[Any, object]]:
     return [(Wallets, WalletServicer(ctx, Money(config), config))]
 
 
-shop_routes = contribution(__name__, ".rest:ROUTES")
 shop_graphql = contribution(__name__, ".graphql:graphql_part()")
 
 

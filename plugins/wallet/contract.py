@@ -6,7 +6,7 @@ from typing import Literal
 
 from kernel.core.messages import Timestamp, Uuid, constraint, message, page_field, page_size_field
 from kernel.core.scopes import Scope
-from kernel.core.service import Service, rpc
+from kernel.core.service import Http, Service, rpc
 from plugins.payments.contract import Ack, PaymentOutcome
 
 # The scopes this plugin enforces (docs/plugins.md, "Scopes"); the consent screen shows the descriptions.
@@ -185,13 +185,24 @@ class CurrencyInfo:
     exponent: int  # ISO 4217 minor-unit exponent: JPY 0, EUR 2, BHD 3
 
 
+# OpenAPI tags of the REST routes declared below (rest=Http(...)).
+TAGS = ("wallets",)
+
+
 class Wallets(Service, package="shop.wallet.v1"):
-    list_wallets = rpc(ListWallets, tuple[Wallet, ...], graphql="Query.walletBalances", scope="wallet:read", user=True)
+    list_wallets = rpc(ListWallets, tuple[Wallet, ...], graphql="Query.walletBalances", scope="wallet:read", user=True,
+                       rest=Http("GET /api/wallets", "The caller's wallets (one per currency)", tags=TAGS))
     top_up = rpc(TopUp, Wallet, graphql="Mutation.topUpWallet", scope="wallet:write", user=True, idempotent=True,
-                 rate_limit="money")
+                 rate_limit="money",
+                 rest=Http("POST /api/wallets/top-up", tags=TAGS,
+                           summary="Top up a wallet (by card, or demo funding); honours Idempotency-Key"))
     transfer = rpc(Transfer, TransferResult, graphql="Mutation.transferMoney", scope="wallet:write", user=True, idempotent=True,
-                   rate_limit="money")
-    list_transactions = rpc(ListTransactions, LedgerPage, graphql="Query.walletTransactions", scope="wallet:read", user=True)
+                   rate_limit="money",
+                   rest=Http("POST /api/wallets/transfer", tags=TAGS,
+                             summary="Transfer money to another customer by email; honours Idempotency-Key"))
+    list_transactions = rpc(ListTransactions, LedgerPage, graphql="Query.walletTransactions", scope="wallet:read", user=True,
+                            rest=Http("GET /api/wallets/{currency}/transactions", tags=TAGS,
+                                      summary="Ledger entries of one wallet, newest first"))
     # Internal: orders calls these inside its checkout/cancel transaction.
     debit = rpc(Debit, LedgerReceipt, internal=True)
     credit = rpc(Credit, LedgerReceipt, internal=True)
@@ -199,6 +210,8 @@ class Wallets(Service, package="shop.wallet.v1"):
     # Added: the exact rates into a currency, for catalogs that show and sort display prices (catalog v2).
     rates_into = rpc(GetRates, Rates, internal=True)
     # Added: the currencies the shop accepts, for top-up forms (GET /api/wallets/currencies).
-    list_currencies = rpc(ListCurrencies, tuple[CurrencyInfo, ...], graphql="Query.walletCurrencies")
+    list_currencies = rpc(ListCurrencies, tuple[CurrencyInfo, ...], graphql="Query.walletCurrencies",
+                          rest=Http("GET /api/wallets/currencies", tags=TAGS,
+                                    summary="Currencies the shop accepts, with their ISO 4217 minor-unit exponents"))
     # Told by payments when a top-up's intent is paid (credits the wallet once), expires or is cancelled.
     payment_outcome = rpc(PaymentOutcome, Ack, internal=True)

@@ -47,7 +47,6 @@ def shop_event_handlers(ctx: PluginContext) -> list[Subscription]:
     return subscriptions(ctx, worker.cfg, worker.wake)
 
 
-shop_routes = contribution(__name__, ".rest:routes()")
 shop_graphql = contribution(__name__, ".graphql:part()")
 shop_cli = contribution(__name__, ".cli:commands()")
 

@@ -153,6 +153,23 @@ def test_duplicate_routes_are_a_startup_error_naming_the_plugin(settings):
         create_app(settings, [hello_plugin, copycat])
 
 
+@pytest.mark.parametrize("route", ["FETCH /api/x", "GET api/x", "GET", "get /api/x"])
+def test_a_malformed_rest_declaration_fails_when_the_contract_is_imported(route):
+    from kernel.core.service import Http
+
+    with pytest.raises(ValueError, match="expected 'VERB /path'"):
+        Http(route)
+
+
+async def test_contract_declared_routes_are_served_and_documented(make_client):
+    client = await make_client([hello_plugin])
+    doc = await (await client.get("/api/openapi.json")).json()
+    assert doc["paths"]["/api/hello/{name}"]["get"]["summary"] == "How often someone was greeted"
+    assert doc["paths"]["/api/hello"]["post"]["summary"] == "Greet someone"
+    r = await client.get("/api/hello/ada")  # the path parameter fills the request; the bus answers
+    assert r.status == 404 and (await r.json())["detail"] == "nobody called ada was greeted"
+
+
 def test_plugin_hook_failure_names_plugin_and_hook(settings):
     @hookimpl
     def shop_plugin() -> PluginInfo:

@@ -15,7 +15,9 @@ async def test_admins_see_the_loaded_plugins_over_rest_and_graphql(make_client):
     plugins = {p["name"]: p for p in await r.json()}
     assert set(plugins) == {"hello", "fake_identity"}
     hello = {c["kind"]: c["items"] for c in plugins["hello"]["contributes"]}
-    assert "POST /api/hello" in hello["routes"] and hello["services"] == ["test.hello.v1.Hello"]
+    # Routes the contract declares (rpc(..., rest=Http(...))) and those of shop_routes alike.
+    assert {"POST /api/hello", "GET /api/hello/{name}", "GET /api/hello-secret"} <= set(hello["routes"])
+    assert hello["services"] == ["test.hello.v1.Hello"]
     q = {"query": "{ plugins { name version contributes { kind items } } }"}
     data = await (await client.post("/graphql", json=q, headers=ADMIN)).json()
     assert {p["name"] for p in data["data"]["plugins"]} == {"hello", "fake_identity"}

@@ -16,7 +16,7 @@ from piccolo.table import Table
 from kernel.core.context import CallContext
 from kernel.core.events import Event, Subscription
 from kernel.core.messages import constraint, message
-from kernel.core.service import CachePolicy, Service, rpc
+from kernel.core.service import CachePolicy, Http, Service, rpc
 from kernel.core.status import BusError, Status
 from kernel.host.hookspecs import hookimpl
 from kernel.host.plugin import Command, PluginContext, PluginInfo
@@ -69,9 +69,12 @@ class HelloSaid(Event, topic="hello.said"):
 
 
 class Hello(Service, package="test.hello.v1"):
-    greet = rpc(Greet, Greeted, write=True, rate_limit="hello", idempotent=True)
+    # Two routes declared on the contract (served with the service), the others by shop_routes.
+    greet = rpc(Greet, Greeted, write=True, rate_limit="hello", idempotent=True,
+                rest=Http("POST /api/hello", "Greet someone"))
     get_count = rpc(GetCount, Greeted, cache=CachePolicy(key=lambda r: f"hello:v1:{r.name}", ttl=120,
-                                                          tags=lambda r: ("hello:v1",)))
+                                                          tags=lambda r: ("hello:v1",)),
+                    rest=Http("GET /api/hello/{name}", "How often someone was greeted"))
     secret = rpc(Empty, Greeted, scope="admin")
     slow = rpc(Slow, Greeted, deadline=0.2)
     fail = rpc(GetCount, Greeted)
@@ -144,8 +147,6 @@ def shop_services(ctx: PluginContext) -> list[Any]:
 @hookimpl
 def shop_routes(ctx: PluginContext) -> list[Route]:
     return [
-        Route("POST", "/api/hello", Hello.greet, summary="Greet someone"),
-        Route("GET", "/api/hello/{name}", Hello.get_count, summary="How often someone was greeted"),
         Route("GET", "/api/hello-secret", Hello.secret),
         Route("GET", "/api/hello-slow", Hello.slow),
         Route("GET", "/api/hello-fail", Hello.fail, aliases={"who": "name"}),

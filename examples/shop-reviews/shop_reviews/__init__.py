@@ -16,7 +16,6 @@ from kernel.host.hookspecs import hookimpl
 from kernel.host.plugin import Command, PluginContext, PluginInfo
 from kernel.host.storefront import StorefrontModule, StorefrontPart
 from kernel.web.graphql import GraphQLPart
-from kernel.web.rest import Route
 from plugins.orders.contract import OrderCancelled, OrderRefunded
 
 from .contract import SCOPES, Reviews
@@ -45,13 +44,6 @@ def shop_services(ctx: PluginContext) -> list[tuple[Any, object]]:
     from .service import ReviewsServicer
 
     return [(Reviews, ReviewsServicer(ctx))]
-
-
-@hookimpl
-def shop_routes(ctx: PluginContext) -> list[Route]:
-    from .rest import routes
-
-    return routes()
 
 
 @hookimpl

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from kernel.core.messages import Limits, constraint, message
 from kernel.core.scopes import Scope
-from kernel.core.service import CachePolicy, Service, rpc
+from kernel.core.service import CachePolicy, Http, Service, rpc
 
 # This plugin's own scope (declared in its manifest; the consent screen shows the description).
 SCOPES = (Scope("reviews:write", "Review products you bought, under your account"),)
@@ -99,10 +99,21 @@ def _tags(r: ListReviews | GetRatingSummary) -> tuple[str, ...]:
     return (product_tag(r.product_id),) if r.product_id is not None else (slug_tag(r.product_slug or ""),)
 
 
+# OpenAPI tags of the REST routes declared below (rest=Http(...)).
+TAGS = ("reviews",)
+
+
 class Reviews(Service, package="shop.reviews.v1"):
     list_reviews = rpc(ListReviews, ReviewPage, cache=CachePolicy(key=_list_key, ttl=120, tags=_tags),
-                       rate_limit="read")
+                       rate_limit="read",
+                       rest=Http("GET /api/products/{slug}/reviews", tags=TAGS, aliases={"slug": "productSlug"},
+                                 summary="Reviews of a product, newest first"))
     rating_summary = rpc(GetRatingSummary, RatingSummary, cache=CachePolicy(key=_summary_key, ttl=120, tags=_tags),
-                         rate_limit="read")
+                         rate_limit="read",
+                         rest=Http("GET /api/products/{slug}/rating", tags=TAGS, aliases={"slug": "productSlug"},
+                                   summary="Review count and average rating (hundredths) of a product"))
     # Only a signed-in user holding a paid order of the product (asked of orders) may review it, once.
-    add_review = rpc(AddReview, Review, scope="reviews:write", user=True, rate_limit="write", write=True)
+    add_review = rpc(AddReview, Review, scope="reviews:write", user=True, rate_limit="write", write=True,
+                     rest=Http("POST /api/products/{slug}/reviews",
+                               status=201, tags=TAGS, aliases={"slug": "productSlug"},
+                               summary="Review a product you bought (once)"))
