@@ -70,8 +70,24 @@ class LoadedPlugin:
     contributions: dict[str, list[str]] = field(default_factory=dict)
 
 
+class RuntimeHandles:
+    """``db`` and ``bus`` read through the runtime at each access: objects built before
+    startup see them once the runtime has opened them."""
+
+    def _runtime(self) -> Runtime:
+        raise NotImplementedError
+
+    @property
+    def bus(self) -> Bus:
+        return self._runtime().bus
+
+    @property
+    def db(self) -> Database:
+        return self._runtime().db
+
+
 @dataclass
-class PluginContext:
+class PluginContext(RuntimeHandles):
     """What a plugin's hooks receive: its own config and the runtime handles."""
 
     name: str
@@ -80,13 +96,8 @@ class PluginContext:
     runtime: Runtime  # db, redis, cache, bus, events, metrics
     log: logging.Logger
 
-    @property
-    def bus(self) -> Bus:
-        return self.runtime.bus
-
-    @property
-    def db(self) -> Database:
-        return self.runtime.db
+    def _runtime(self) -> Runtime:
+        return self.runtime
 
     def state(self, kind: type[S], make: Callable[[], S] | None = None) -> S:
         """This plugin's one instance of ``kind`` for this app, made on first use with
@@ -105,20 +116,15 @@ class PluginContext:
         return self.runtime.made(self.name, kind)
 
 
-class PluginBound:
+class PluginBound(RuntimeHandles):
     """Base of a plugin's service objects, built before startup: ``db`` and ``bus`` are read
     through the plugin's context at call time, once the runtime has opened them."""
 
     def __init__(self, plugin_ctx: PluginContext) -> None:
         self.pctx = plugin_ctx
 
-    @property
-    def db(self) -> Database:
-        return self.pctx.db
-
-    @property
-    def bus(self) -> Bus:
-        return self.pctx.bus
+    def _runtime(self) -> Runtime:
+        return self.pctx.runtime
 
 
 def config_fields(info: PluginInfo) -> list[str]:

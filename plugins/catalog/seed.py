@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import random
 import re
+import tomllib
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -28,28 +30,10 @@ DEFAULT_PRODUCTS = 300
 MAX_PRODUCTS = 1_000_000
 CHUNK = 5000
 
-# (slug, name, nouns sold there)
+# (slug, name, nouns sold there), from demo_categories.toml: data, not code.
 CATEGORIES: list[tuple[str, str, tuple[str, ...]]] = [
-    ("books", "Books", ("Novel", "Cookbook", "Atlas", "Field Guide", "Poetry Collection", "Biography")),
-    ("games", "Games", ("Board Game", "Card Game", "Puzzle", "Strategy Game", "Party Game", "Dice Set")),
-    ("electronics", "Electronics", ("Headphones", "Speaker", "Charger", "Power Bank", "Webcam", "Keyboard")),
-    ("computers", "Computers", ("Laptop Stand", "Monitor", "USB Hub", "Mouse", "SSD", "Docking Station")),
-    ("phones", "Phones & Tablets", ("Phone Case", "Tablet Sleeve", "Screen Protector", "Stylus", "Car Mount")),
-    ("cameras", "Cameras", ("Tripod", "Camera Bag", "Lens Cap", "Memory Card", "Camera Strap", "Flash")),
-    ("kitchen", "Kitchen", ("Chef's Knife", "Frying Pan", "Cutting Board", "Teapot", "Mixing Bowl", "Whisk")),
-    ("home", "Home & Living", ("Throw Blanket", "Cushion", "Vase", "Table Lamp", "Wall Clock", "Candle")),
-    ("garden", "Garden", ("Watering Can", "Pruning Shears", "Planter", "Garden Hose", "Seed Kit", "Trowel")),
-    ("tools", "Tools", ("Screwdriver Set", "Hammer", "Tape Measure", "Cordless Drill", "Spirit Level")),
-    ("sports", "Sports", ("Yoga Mat", "Dumbbell", "Jump Rope", "Football", "Tennis Racket", "Water Bottle")),
-    ("outdoor", "Outdoor & Camping", ("Tent", "Sleeping Bag", "Headlamp", "Backpack", "Camping Stove")),
-    ("clothing", "Clothing", ("T-Shirt", "Hoodie", "Rain Jacket", "Scarf", "Wool Socks", "Chinos")),
-    ("shoes", "Shoes", ("Sneakers", "Hiking Boots", "Sandals", "Loafers", "Running Shoes", "Slippers")),
-    ("beauty", "Beauty", ("Face Cream", "Lip Balm", "Shampoo", "Hand Soap", "Body Lotion", "Hair Brush")),
-    ("toys", "Toys", ("Building Blocks", "Plush Bear", "Toy Train", "Kite", "Puppet", "Marble Run")),
-    ("music", "Music", ("Vinyl Record", "Guitar Strings", "Ukulele", "Harmonica", "Metronome", "Drumsticks")),
-    ("office", "Office", ("Notebook", "Fountain Pen", "Desk Organizer", "Stapler", "Planner", "Sticky Notes")),
-    ("pets", "Pet Supplies", ("Dog Leash", "Cat Tree", "Pet Bed", "Chew Toy", "Food Bowl", "Scratching Post")),
-    ("food", "Food & Drink", ("Coffee Beans", "Green Tea", "Dark Chocolate", "Olive Oil", "Honey", "Spice Mix")),
+    (c["slug"], c["name"], tuple(c["nouns"]))
+    for c in tomllib.loads((Path(__file__).parent / "demo_categories.toml").read_text(encoding="utf-8"))["category"]
 ]
 
 ADJECTIVES = ("Classic", "Compact", "Deluxe", "Everyday", "Handmade", "Lightweight", "Modern", "Organic",
