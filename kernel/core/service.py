@@ -151,6 +151,34 @@ def rpc(
     )
 
 
+class MethodGroup:
+    """Methods declared alike: one scope and OpenAPI tags, a GraphQL field and a REST route each.
+
+    An admin area is the usual case::
+
+        ADMIN = MethodGroup(scope="catalog:write", tags=("catalog-admin",))
+
+        class Catalog(Service, package="shop.catalog.v1"):
+            set_price = ADMIN.rpc(SetPrice, Product, "Mutation.setPrice", "PUT /api/admin/products/{id}/price",
+                                  "Set a product's price")
+
+    A method whose route is not a GET is a write (``write=True``) unless it says otherwise;
+    other :func:`rpc` options pass through (``idempotent=True``, ``rate_limit=...``).
+    """
+
+    def __init__(self, *, scope: str | None = None, tags: tuple[str, ...] = (), **options: Any) -> None:
+        self.scope = scope
+        self.tags = tags
+        self.options = options
+
+    def rpc(self, request_type: type[Req], response_type: type[Resp], graphql: str | tuple[str, ...], route: str,
+            summary: str = "", *, status: int = 200, aliases: dict[str, str] | None = None,
+            **options: Any) -> Method[Req, Resp]:
+        http = Http(route, summary, status=status, tags=self.tags, aliases=aliases or {})
+        merged = {"scope": self.scope, "write": http.verb != "GET", **self.options, **options}
+        return rpc(request_type, response_type, graphql=graphql, rest=http, **merged)
+
+
 class Service:
     """Base of a service declaration; subclasses name their ``package``."""
 

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from kernel.core.events import Event
 from kernel.core.messages import Limits, MinorUnits, Uuid, constraint, message, page_field, page_size_field
 from kernel.core.scopes import Scope
-from kernel.core.service import CachePolicy, Http, Service, rpc
+from kernel.core.service import CachePolicy, Http, MethodGroup, Service, rpc
 
 # The scopes this plugin enforces (docs/plugins.md, "Scopes"); the consent screen shows the descriptions.
 SCOPES = (
@@ -418,8 +418,9 @@ class LowStockPage:
     threshold: int
 
 
-# OpenAPI tags of the REST routes declared below (rest=Http(...)).
-ADMIN_TAGS = ("catalog-admin",)
+# OpenAPI tags of the REST routes declared below (rest=Http(...)); the admin area's methods
+# (scope catalog:write; admin implies it: auth grants both only to users with the admin role).
+ADMIN = MethodGroup(scope="catalog:write", tags=("catalog-admin",))
 TAGS = ("catalog",)
 
 
@@ -443,44 +444,36 @@ class Catalog(Service, package="shop.catalog.v1"):
     take_stock = rpc(TakeStock, StockTaken, internal=True)
     restock = rpc(Restock, ProductList, internal=True)
     # Admin (scope catalog:write; admin implies it: the auth plugin grants both only to users with the admin role).
-    create_category = rpc(CreateCategory, Category, graphql="Mutation.createCategory", scope="catalog:write", write=True,
-                          rest=Http("POST /api/admin/categories", "Create a category", status=201, tags=ADMIN_TAGS))
-    update_category = rpc(UpdateCategory, Category, graphql="Mutation.updateCategory", scope="catalog:write", write=True,
-                          rest=Http("PATCH /api/admin/categories/{id}", "Rename a category", tags=ADMIN_TAGS))
-    delete_category = rpc(DeleteById, Deleted, graphql="Mutation.deleteCategory", scope="catalog:write", write=True,
-                          rest=Http("DELETE /api/admin/categories/{id}", "Delete an empty category", tags=ADMIN_TAGS))
-    create_product = rpc(CreateProduct, Product, graphql="Mutation.createProduct", scope="catalog:write", write=True,
-                         rest=Http("POST /api/admin/products", "Create a product", status=201, tags=ADMIN_TAGS))
-    update_product = rpc(UpdateProduct, Product, graphql="Mutation.updateProduct", scope="catalog:write", write=True,
-                         rest=Http("PATCH /api/admin/products/{id}", tags=ADMIN_TAGS,
-                                   summary="Change a product's slug, name, description or category"))
-    delete_product = rpc(DeleteById, Deleted, graphql="Mutation.deleteProduct", scope="catalog:write", write=True,
-                         rest=Http("DELETE /api/admin/products/{id}", "Delete a product", tags=ADMIN_TAGS))
-    set_price = rpc(SetPrice, Product, graphql="Mutation.setPrice", scope="catalog:write", write=True,
-                    rest=Http("PUT /api/admin/products/{id}/price", "Set a product's price", tags=ADMIN_TAGS))
-    set_stock = rpc(SetStock, Product, graphql="Mutation.setStock", scope="catalog:write", write=True,
-                    rest=Http("PUT /api/admin/products/{id}/stock", "Set a product's stock", tags=ADMIN_TAGS))
-    adjust_stock = rpc(AdjustStock, Product, graphql="Mutation.adjustStock", scope="catalog:write", write=True,
-                       rest=Http("POST /api/admin/products/{id}/stock-adjustments", tags=ADMIN_TAGS,
-                                 summary="Add to or take from a product's stock"))
-    create_variant = rpc(CreateVariant, Variant, graphql="Mutation.createVariant", scope="catalog:write", write=True,
-                         rest=Http("POST /api/admin/products/{id}/variants",
-                                   status=201, tags=ADMIN_TAGS, aliases={"id": "productId"},
-                                   summary="Add a variant (SKU, option values, price, stock) to a product"))
-    update_variant = rpc(UpdateVariant, Variant, graphql="Mutation.updateVariant", scope="catalog:write", write=True,
-                         rest=Http("PATCH /api/admin/variants/{id}", tags=ADMIN_TAGS,
-                                   summary="Change a variant's SKU or option values"))
-    delete_variant = rpc(DeleteById, Deleted, graphql="Mutation.deleteVariant", scope="catalog:write", write=True,
-                         rest=Http("DELETE /api/admin/variants/{id}", tags=ADMIN_TAGS,
-                                   summary="Delete a variant (not a product's last)"))
-    set_variant_price = rpc(SetVariantPrice, Variant, graphql="Mutation.setVariantPrice", scope="catalog:write", write=True,
-                            rest=Http("PUT /api/admin/variants/{id}/price", "Set a variant's price", tags=ADMIN_TAGS))
-    set_variant_stock = rpc(SetVariantStock, Variant, graphql="Mutation.setVariantStock", scope="catalog:write", write=True,
-                            rest=Http("PUT /api/admin/variants/{id}/stock", "Set a variant's stock", tags=ADMIN_TAGS))
+    create_category = ADMIN.rpc(CreateCategory, Category, "Mutation.createCategory", "POST /api/admin/categories",
+                                "Create a category", status=201)
+    update_category = ADMIN.rpc(UpdateCategory, Category, "Mutation.updateCategory", "PATCH /api/admin/categories/{id}",
+                                "Rename a category")
+    delete_category = ADMIN.rpc(DeleteById, Deleted, "Mutation.deleteCategory", "DELETE /api/admin/categories/{id}",
+                                "Delete an empty category")
+    create_product = ADMIN.rpc(CreateProduct, Product, "Mutation.createProduct", "POST /api/admin/products", "Create a product",
+                               status=201)
+    update_product = ADMIN.rpc(UpdateProduct, Product, "Mutation.updateProduct", "PATCH /api/admin/products/{id}",
+                               "Change a product's slug, name, description or category")
+    delete_product = ADMIN.rpc(DeleteById, Deleted, "Mutation.deleteProduct", "DELETE /api/admin/products/{id}",
+                               "Delete a product")
+    set_price = ADMIN.rpc(SetPrice, Product, "Mutation.setPrice", "PUT /api/admin/products/{id}/price", "Set a product's price")
+    set_stock = ADMIN.rpc(SetStock, Product, "Mutation.setStock", "PUT /api/admin/products/{id}/stock", "Set a product's stock")
+    adjust_stock = ADMIN.rpc(AdjustStock, Product, "Mutation.adjustStock", "POST /api/admin/products/{id}/stock-adjustments",
+                             "Add to or take from a product's stock")
+    create_variant = ADMIN.rpc(CreateVariant, Variant, "Mutation.createVariant", "POST /api/admin/products/{id}/variants",
+                               "Add a variant (SKU, option values, price, stock) to a product", status=201,
+                               aliases={"id": "productId"})
+    update_variant = ADMIN.rpc(UpdateVariant, Variant, "Mutation.updateVariant", "PATCH /api/admin/variants/{id}",
+                               "Change a variant's SKU or option values")
+    delete_variant = ADMIN.rpc(DeleteById, Deleted, "Mutation.deleteVariant", "DELETE /api/admin/variants/{id}",
+                               "Delete a variant (not a product's last)")
+    set_variant_price = ADMIN.rpc(SetVariantPrice, Variant, "Mutation.setVariantPrice", "PUT /api/admin/variants/{id}/price",
+                                  "Set a variant's price")
+    set_variant_stock = ADMIN.rpc(SetVariantStock, Variant, "Mutation.setVariantStock", "PUT /api/admin/variants/{id}/stock",
+                                  "Set a variant's stock")
     # GET /api/admin/low-stock, GraphQL lowStock: what to restock (reads the database, never cached).
-    list_low_stock = rpc(ListLowStock, LowStockPage, graphql="Query.lowStock", scope="catalog:write",
-                         rest=Http("GET /api/admin/low-stock", tags=ADMIN_TAGS,
-                                   summary="Variants with at most `threshold` in stock (default 5), lowest first"))
+    list_low_stock = ADMIN.rpc(ListLowStock, LowStockPage, "Query.lowStock", "GET /api/admin/low-stock",
+                               "Variants with at most `threshold` in stock (default 5), lowest first")
 
 
 PRODUCT_CHANGES = ("created", "updated", "deleted", "stock")
@@ -516,9 +509,8 @@ class UploadImage:
 
 
 class CatalogMedia(Service, package="shop.catalog.v1"):
-    upload_image = rpc(UploadImage, ProductImage, scope="catalog:write", write=True, rate_limit="write",
-                       rest=Http("POST /api/admin/products/{id}/images", status=201, tags=ADMIN_TAGS,
-                                 summary="Add an image (multipart/form-data: file, alt); JPEG, PNG or WebP up to 10 "
-                                         "MB"))
-    delete_image = rpc(DeleteById, Deleted, graphql="Mutation.deleteImage", scope="catalog:write", write=True,
-                       rest=Http("DELETE /api/admin/images/{id}", "Delete an image", tags=ADMIN_TAGS))
+    # No GraphQL field: GraphQL carries no file (multipart) bodies.
+    upload_image = ADMIN.rpc(UploadImage, ProductImage, (), "POST /api/admin/products/{id}/images",
+                             "Add an image (multipart/form-data: file, alt); JPEG, PNG or WebP up to 10 MB",
+                             status=201, rate_limit="write")
+    delete_image = ADMIN.rpc(DeleteById, Deleted, "Mutation.deleteImage", "DELETE /api/admin/images/{id}", "Delete an image")

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from kernel.core.events import Event
 from kernel.core.messages import Timestamp, Uuid, constraint, message, page_field, page_size_field
 from kernel.core.scopes import Scope
-from kernel.core.service import Http, Service, rpc
+from kernel.core.service import Http, MethodGroup, Service, rpc
 from plugins.catalog.contract import OPTIONS_GRAPHQL
 from plugins.payments.contract import Ack, PaymentOutcome
 from plugins.shipping.contract import Address, AddressInput, ShippingMethod
@@ -384,7 +384,7 @@ class GuestLink:
 
 
 # OpenAPI tags of the REST routes declared below (rest=Http(...)).
-ADMIN_TAGS = ("orders-admin",)
+ADMIN = MethodGroup(scope="orders:manage", tags=("orders-admin",))  # fulfilment and admin
 CART_TAGS = ("cart",)
 TAGS = ("orders",)
 
@@ -432,33 +432,24 @@ class Orders(Service, package="shop.orders.v1"):
                        rest=Http("POST /api/orders/{id}/cancel", tags=TAGS,
                                  summary="Cancel a paid order: refund and restock (Idempotency-Key honoured)"))
     # Fulfilment and admin operations (plugins/orders/admin.py, lifecycle.py); admin implies orders:manage.
-    list_all_orders = rpc(ListAllOrders, OrderPage, graphql=("Query.allOrders", "Query.adminOrders"), scope="orders:manage",
-                          rest=Http("GET /api/admin/orders", tags=ADMIN_TAGS,
-                                    summary="Every order, newest-updated first (filter by status, email, "
-                                            "updatedSince)"))
-    admin_get_order = rpc(GetOrder, Order, graphql="Query.adminOrder", graphql_null_if_not_found=True, scope="orders:manage",
-                          rest=Http("GET /api/admin/orders/{id}", tags=ADMIN_TAGS,
-                                    summary="Any order, with the customer's email"))
-    fulfil_order = rpc(CreateFulfillment, Order, graphql="Mutation.fulfilOrder", scope="orders:manage", idempotent=True,
-                       write=True,
-                       rest=Http("POST /api/admin/orders/{id}/fulfillments", status=201, tags=ADMIN_TAGS,
-                                 summary="Record a shipment (carrier, tracking number): the order is fulfilled"))
-    refund_order = rpc(CreateRefund, Order, graphql="Mutation.refundOrder", scope="orders:manage", idempotent=True, write=True,
-                       rest=Http("POST /api/admin/orders/{id}/refunds", status=201, tags=ADMIN_TAGS,
-                                 summary="Refund part or all of what was paid, to the original payment method "
-                                         "(Idempotency-Key honoured)"))
-    list_customers = rpc(ListCustomers, CustomerPage, graphql="Query.customers", scope="orders:manage",
-                         rest=Http("GET /api/admin/customers", tags=ADMIN_TAGS,
-                                   summary="Customers with their order counts and totals"))
+    list_all_orders = ADMIN.rpc(ListAllOrders, OrderPage, ("Query.allOrders", "Query.adminOrders"), "GET /api/admin/orders",
+                                "Every order, newest-updated first (filter by status, email, updatedSince)")
+    admin_get_order = ADMIN.rpc(GetOrder, Order, "Query.adminOrder", "GET /api/admin/orders/{id}",
+                                "Any order, with the customer's email", graphql_null_if_not_found=True)
+    fulfil_order = ADMIN.rpc(CreateFulfillment, Order, "Mutation.fulfilOrder", "POST /api/admin/orders/{id}/fulfillments",
+                             "Record a shipment (carrier, tracking number): the order is fulfilled", status=201, idempotent=True)
+    refund_order = ADMIN.rpc(CreateRefund, Order, "Mutation.refundOrder", "POST /api/admin/orders/{id}/refunds",
+                             "Refund part or all of what was paid, to the original payment method (Idempotency-Key honoured)",
+                             status=201, idempotent=True)
+    list_customers = ADMIN.rpc(ListCustomers, CustomerPage, "Query.customers", "GET /api/admin/customers",
+                               "Customers with their order counts and totals")
     # A guest's order through the signed link of its confirmation (plugins/orders/guest.py).
     get_guest_order = rpc(GetGuestOrder, Order, graphql="Query.guestOrder", graphql_null_if_not_found=True, rate_limit="read",
                           rest=Http("GET /api/guest-orders/{token}", tags=TAGS,
                                     summary="A guest's order, through the signed link given at checkout"))
     # GET /api/admin/sales, GraphQL salesReport: the admin dashboard's chart.
-    get_sales_report = rpc(GetSalesReport, SalesReport, graphql="Query.salesReport", scope="orders:manage",
-                           rest=Http("GET /api/admin/sales", tags=ADMIN_TAGS,
-                                     summary="Orders and revenue per day of the last `days` (default 30), one series "
-                                             "per currency"))
+    get_sales_report = ADMIN.rpc(GetSalesReport, SalesReport, "Query.salesReport", "GET /api/admin/sales",
+                                 "Orders and revenue per day of the last `days` (default 30), one series per currency")
     # For other plugins (e.g. reviews by buyers only); never exposed over HTTP.
     has_purchased = rpc(HasPurchased, Purchased, internal=True)
     # Told by payments when an order's intent is paid, expires or is cancelled.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kernel.core.messages import Timestamp, Uuid, constraint, message
 from kernel.core.scopes import Scope
-from kernel.core.service import Http, Service, rpc
+from kernel.core.service import Http, MethodGroup, Service, rpc
 
 # The admin scope is shipping's own (implied by ``admin``), so shipping runs with orders disabled;
 # give an integration both ``orders:manage`` and ``shipping:manage`` to run orders and shipping.
@@ -235,7 +235,7 @@ class Quoted:
 
 
 # OpenAPI tags of the REST routes declared below (rest=Http(...)).
-ADMIN_TAGS = ("shipping-admin",)
+ADMIN = MethodGroup(scope=MANAGE, tags=("shipping-admin",))  # the admin area's methods
 ME_TAGS = ("addresses",)
 TAGS = ("shipping",)
 
@@ -255,31 +255,25 @@ class Shipping(Service, package="shop.shipping.v1"):
     find_methods = rpc(FindMethods, tuple[ShippingMethod, ...], graphql="Query.shippingMethods",
                        rest=Http("GET /api/shipping-methods", tags=TAGS,
                                  summary="Shipping methods to a country, priced in a currency (cheapest first)"))
-    list_zones = rpc(ListZones, tuple[Zone, ...], graphql="Query.shippingZones", scope=MANAGE,
-                     rest=Http("GET /api/admin/shipping-zones", "Shipping zones with their methods", tags=ADMIN_TAGS))
-    create_zone = rpc(CreateZone, Zone, graphql="Mutation.createShippingZone", scope=MANAGE, write=True,
-                      rest=Http("POST /api/admin/shipping-zones", status=201, tags=ADMIN_TAGS,
-                                summary="Create a zone (a set of countries)"))
-    update_zone = rpc(UpdateZone, Zone, graphql="Mutation.updateShippingZone", scope=MANAGE, write=True,
-                      rest=Http("PATCH /api/admin/shipping-zones/{id}", tags=ADMIN_TAGS,
-                                summary="Rename a zone or replace its countries"))
-    delete_zone = rpc(ZoneId, Deleted, graphql="Mutation.deleteShippingZone", scope=MANAGE, write=True,
-                      rest=Http("DELETE /api/admin/shipping-zones/{id}", tags=ADMIN_TAGS,
-                                summary="Delete a zone and its methods"))
-    create_method = rpc(CreateMethod, Zone, graphql="Mutation.createShippingMethod", scope=MANAGE, write=True,
-                        rest=Http("POST /api/admin/shipping-zones/{zoneId}/methods", status=201, tags=ADMIN_TAGS,
-                                  summary="Add a shipping method with a price per currency"))
-    delete_method = rpc(MethodRef, Zone, graphql="Mutation.deleteShippingMethod", scope=MANAGE, write=True,
-                        rest=Http("DELETE /api/admin/shipping-zones/{zoneId}/methods/{id}", tags=ADMIN_TAGS,
-                                  summary="Delete a shipping method"))
-    list_tax_rates = rpc(ListTaxRates, tuple[TaxRate, ...], graphql="Query.taxRates", scope=MANAGE,
-                         rest=Http("GET /api/admin/tax-rates", "Tax rates per country", tags=ADMIN_TAGS))
-    set_tax_rate = rpc(SetTaxRate, TaxRate, graphql="Mutation.setTaxRate", scope=MANAGE, write=True,
-                       rest=Http("PUT /api/admin/tax-rates/{country}", tags=ADMIN_TAGS,
-                                 summary="Set a country's tax rate (percent, exact decimal; inclusive or exclusive)"))
-    delete_tax_rate = rpc(CountryRef, Deleted, graphql="Mutation.deleteTaxRate", scope=MANAGE, write=True,
-                          rest=Http("DELETE /api/admin/tax-rates/{country}", tags=ADMIN_TAGS,
-                                    summary="Remove a country's tax rate"))
+    list_zones = ADMIN.rpc(ListZones, tuple[Zone, ...], "Query.shippingZones", "GET /api/admin/shipping-zones",
+                           "Shipping zones with their methods")
+    create_zone = ADMIN.rpc(CreateZone, Zone, "Mutation.createShippingZone", "POST /api/admin/shipping-zones",
+                            "Create a zone (a set of countries)", status=201)
+    update_zone = ADMIN.rpc(UpdateZone, Zone, "Mutation.updateShippingZone", "PATCH /api/admin/shipping-zones/{id}",
+                            "Rename a zone or replace its countries")
+    delete_zone = ADMIN.rpc(ZoneId, Deleted, "Mutation.deleteShippingZone", "DELETE /api/admin/shipping-zones/{id}",
+                            "Delete a zone and its methods")
+    create_method = ADMIN.rpc(CreateMethod, Zone, "Mutation.createShippingMethod",
+                              "POST /api/admin/shipping-zones/{zoneId}/methods",
+                              "Add a shipping method with a price per currency", status=201)
+    delete_method = ADMIN.rpc(MethodRef, Zone, "Mutation.deleteShippingMethod",
+                              "DELETE /api/admin/shipping-zones/{zoneId}/methods/{id}", "Delete a shipping method")
+    list_tax_rates = ADMIN.rpc(ListTaxRates, tuple[TaxRate, ...], "Query.taxRates", "GET /api/admin/tax-rates",
+                               "Tax rates per country")
+    set_tax_rate = ADMIN.rpc(SetTaxRate, TaxRate, "Mutation.setTaxRate", "PUT /api/admin/tax-rates/{country}",
+                             "Set a country's tax rate (percent, exact decimal; inclusive or exclusive)")
+    delete_tax_rate = ADMIN.rpc(CountryRef, Deleted, "Mutation.deleteTaxRate", "DELETE /api/admin/tax-rates/{country}",
+                                "Remove a country's tax rate")
     # Internal: orders calls these inside its checkout transaction.
     resolve_address = rpc(ResolveAddress, Address, internal=True)
     quote = rpc(Quote, Quoted, internal=True)

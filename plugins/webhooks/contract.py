@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kernel.core.messages import constraint, message
-from kernel.core.service import Http, Service, rpc
+from kernel.core.service import MethodGroup, Service
 
 # The event catalogue (docs/webhooks.md); plugins/webhooks/fanout.py maps domain events onto it.
 EVENT_TYPES = (
@@ -106,26 +106,23 @@ class Redeliver:
 
 
 # OpenAPI tags of the REST routes declared below (rest=Http(...)).
-TAGS = ("webhooks",)
+ADMIN = MethodGroup(scope="admin", tags=("webhooks",))  # every webhook method is an admin's
 
 
 class Webhooks(Service, package="shop.webhooks.v1"):
-    create_webhook = rpc(CreateWebhook, CreatedWebhook, graphql="Mutation.createWebhook", scope="admin", write=True,
-                         rest=Http("POST /api/admin/webhooks", status=201, tags=TAGS,
-                                   summary="Subscribe a URL to event types (the signing secret is shown once)"))
-    list_webhooks = rpc(ListWebhooks, tuple[WebhookEndpoint, ...], graphql="Query.webhooks", scope="admin",
-                        rest=Http("GET /api/admin/webhooks", "Webhook endpoints", tags=TAGS))
-    set_webhook_active = rpc(SetWebhookActive, WebhookEndpoint, graphql="Mutation.setWebhookActive", scope="admin", write=True,
-                             rest=Http("PATCH /api/admin/webhooks/{id}", tags=TAGS,
-                                       summary="Pause (active false) or resume (active true) an endpoint; resuming "
-                                               "clears an automatic disable"))
-    delete_webhook = rpc(WebhookById, WebhookDeleted, graphql="Mutation.deleteWebhook", scope="admin", write=True,
-                         rest=Http("DELETE /api/admin/webhooks/{id}", tags=TAGS,
-                                   summary="Delete a webhook endpoint (nothing more is sent to it)"))
-    list_deliveries = rpc(ListDeliveries, tuple[WebhookDelivery, ...], graphql="Query.webhookDeliveries", scope="admin",
-                          rest=Http("GET /api/admin/webhooks/{id}/deliveries", tags=TAGS,
-                                    summary="Recent deliveries to an endpoint, with each attempt's status, duration "
-                                            "and response"))
-    redeliver = rpc(Redeliver, WebhookDelivery, graphql="Mutation.redeliverWebhook", scope="admin", write=True,
-                    rest=Http("POST /api/admin/webhooks/{id}/deliveries/{deliveryId}/redeliver", tags=TAGS,
-                              summary="Send a delivery again now (same webhook-id, new timestamp and signature)"))
+    create_webhook = ADMIN.rpc(CreateWebhook, CreatedWebhook, "Mutation.createWebhook", "POST /api/admin/webhooks",
+                               "Subscribe a URL to event types (the signing secret is shown once)", status=201)
+    list_webhooks = ADMIN.rpc(ListWebhooks, tuple[WebhookEndpoint, ...], "Query.webhooks", "GET /api/admin/webhooks",
+                              "Webhook endpoints")
+    set_webhook_active = ADMIN.rpc(SetWebhookActive, WebhookEndpoint, "Mutation.setWebhookActive",
+                                   "PATCH /api/admin/webhooks/{id}",
+                                   "Pause (active false) or resume (active true) an endpoint; resuming clears an automatic "
+                                   "disable")
+    delete_webhook = ADMIN.rpc(WebhookById, WebhookDeleted, "Mutation.deleteWebhook", "DELETE /api/admin/webhooks/{id}",
+                               "Delete a webhook endpoint (nothing more is sent to it)")
+    list_deliveries = ADMIN.rpc(ListDeliveries, tuple[WebhookDelivery, ...], "Query.webhookDeliveries",
+                                "GET /api/admin/webhooks/{id}/deliveries",
+                                "Recent deliveries to an endpoint, with each attempt's status, duration and response")
+    redeliver = ADMIN.rpc(Redeliver, WebhookDelivery, "Mutation.redeliverWebhook",
+                          "POST /api/admin/webhooks/{id}/deliveries/{deliveryId}/redeliver",
+                          "Send a delivery again now (same webhook-id, new timestamp and signature)")
