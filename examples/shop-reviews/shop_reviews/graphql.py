@@ -1,4 +1,4 @@
-"""GraphQL: fields added to the catalog's Product type, and a mutation; the same bus calls as the REST routes declared in contract.py."""
+"""GraphQL: fields added to the catalog's Product type, and a mutation (the bus calls of contract.py's routes)."""
 
 from __future__ import annotations
 
