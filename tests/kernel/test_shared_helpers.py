@@ -92,9 +92,9 @@ def test_require_user_gives_the_user_id_and_refuses_a_client() -> None:
 
 
 def test_plugin_bound_reads_db_and_bus_through_the_context_at_call_time() -> None:
-    pctx = SimpleNamespace(db=None, bus=None)
+    pctx = SimpleNamespace(runtime=SimpleNamespace(db=None, bus=None))
     bound = PluginBound(pctx)
-    pctx.db, pctx.bus = "db", "bus"  # opened after the servicer was built
+    pctx.runtime.db, pctx.runtime.bus = "db", "bus"  # opened after the servicer was built
     assert (bound.db, bound.bus, bound.pctx) == ("db", "bus", pctx)
 
 
