@@ -437,7 +437,7 @@ def load_settings(env: dict[str, str] | None = None, **overrides: Any) -> Settin
 
     # 2. The environment: a set, non-empty variable wins over the file.
     for o in OPTIONS:
-        if not o.env or o.env not in env:
+        if o.env not in env:
             continue
         raw = env[o.env]
         if raw == "" and o.parse is not names:  # an empty list is meaningful; an empty port is not

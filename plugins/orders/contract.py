@@ -386,33 +386,24 @@ class GuestLink:
 # OpenAPI tags of the REST routes declared below (rest=Http(...)).
 ADMIN = MethodGroup(scope="orders:manage", tags=("orders-admin",))  # fulfilment and admin
 CART_TAGS = ("cart",)
+# The customer's cart writes: one scope, a user principal, the write rate class.
+CART = MethodGroup(scope="cart:write", user=True, rate_limit="write", tags=CART_TAGS)
 TAGS = ("orders",)
 
 
 class Orders(Service, package="shop.orders.v1"):
     get_cart = rpc(GetCart, Cart, graphql="Query.cart", scope="cart:write", user=True,
                    rest=Http("GET /api/cart", "The caller's cart, priced now", tags=CART_TAGS))
-    add_to_cart = rpc(AddToCart, Cart, graphql="Mutation.addToCart", scope="cart:write", user=True, rate_limit="write",
-                      write=True,
-                      rest=Http("POST /api/cart/items", tags=CART_TAGS,
-                                summary="Add a quantity of a product (variantId required when it has several "
-                                        "variants)"))
-    set_cart_item = rpc(SetCartItem, Cart, graphql="Mutation.setCartItem", scope="cart:write", user=True, rate_limit="write",
-                        write=True,
-                        rest=Http("PUT /api/cart/items/{productId}", tags=CART_TAGS,
-                                  summary="Set a single-variant product's line quantity (0 removes it)"))
-    remove_cart_item = rpc(RemoveCartItem, Cart, graphql="Mutation.removeCartItem", scope="cart:write", user=True,
-                           rate_limit="write", write=True,
-                           rest=Http("DELETE /api/cart/items/{productId}", tags=CART_TAGS,
-                                     summary="Remove every line of a product"))
-    set_cart_variant = rpc(SetCartVariant, Cart, graphql="Mutation.setCartVariant", scope="cart:write", user=True,
-                           rate_limit="write", write=True,
-                           rest=Http("PUT /api/cart/variants/{variantId}", tags=CART_TAGS,
-                                     summary="Set the quantity of a variant's line (0 removes it)"))
-    remove_cart_variant = rpc(RemoveCartVariant, Cart, graphql="Mutation.removeCartVariant", scope="cart:write", user=True,
-                              rate_limit="write", write=True,
-                              rest=Http("DELETE /api/cart/variants/{variantId}", tags=CART_TAGS,
-                                        summary="Remove a variant's line"))
+    add_to_cart = CART.rpc(AddToCart, Cart, "Mutation.addToCart", "POST /api/cart/items",
+                           "Add a quantity of a product (variantId required when it has several variants)")
+    set_cart_item = CART.rpc(SetCartItem, Cart, "Mutation.setCartItem", "PUT /api/cart/items/{productId}",
+                             "Set a single-variant product's line quantity (0 removes it)")
+    remove_cart_item = CART.rpc(RemoveCartItem, Cart, "Mutation.removeCartItem", "DELETE /api/cart/items/{productId}",
+                                "Remove every line of a product")
+    set_cart_variant = CART.rpc(SetCartVariant, Cart, "Mutation.setCartVariant", "PUT /api/cart/variants/{variantId}",
+                                "Set the quantity of a variant's line (0 removes it)")
+    remove_cart_variant = CART.rpc(RemoveCartVariant, Cart, "Mutation.removeCartVariant", "DELETE /api/cart/variants/{variantId}",
+                                   "Remove a variant's line")
     checkout = rpc(Checkout, Order, graphql=("Mutation.checkout", "Mutation.checkoutWithCard", "Mutation.checkoutByCard"),
                    scope="orders:write", user=True, rate_limit="write", idempotent=True,
                    rest=Http("POST /api/orders/checkout", status=201, tags=TAGS,

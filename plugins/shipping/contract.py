@@ -237,21 +237,20 @@ class Quoted:
 # OpenAPI tags of the REST routes declared below (rest=Http(...)).
 ADMIN = MethodGroup(scope=MANAGE, tags=("shipping-admin",))  # the admin area's methods
 ME_TAGS = ("addresses",)
+# Writes to the caller's own address book.
+ME = MethodGroup(scope="addresses", user=True, rate_limit="write", tags=ME_TAGS)
 TAGS = ("shipping",)
 
 
 class Shipping(Service, package="shop.shipping.v1"):
     list_addresses = rpc(ListAddresses, tuple[Address, ...], graphql="Query.myAddresses", scope="addresses", user=True,
                          rest=Http("GET /api/me/addresses", "The caller's saved addresses", tags=ME_TAGS))
-    create_address = rpc(CreateAddress, Address, graphql="Mutation.createAddress", scope="addresses", user=True,
-                         rate_limit="write", write=True,
-                         rest=Http("POST /api/me/addresses", "Save an address", status=201, tags=ME_TAGS))
-    update_address = rpc(UpdateAddress, Address, graphql="Mutation.updateAddress", scope="addresses", user=True,
-                         rate_limit="write", write=True,
-                         rest=Http("PATCH /api/me/addresses/{id}", "Change a saved address", tags=ME_TAGS))
-    delete_address = rpc(AddressId, Deleted, graphql="Mutation.deleteAddress", scope="addresses", user=True, rate_limit="write",
-                         write=True,
-                         rest=Http("DELETE /api/me/addresses/{id}", "Delete a saved address", tags=ME_TAGS))
+    create_address = ME.rpc(CreateAddress, Address, "Mutation.createAddress", "POST /api/me/addresses", "Save an address",
+                            status=201)
+    update_address = ME.rpc(UpdateAddress, Address, "Mutation.updateAddress", "PATCH /api/me/addresses/{id}",
+                            "Change a saved address")
+    delete_address = ME.rpc(AddressId, Deleted, "Mutation.deleteAddress", "DELETE /api/me/addresses/{id}",
+                            "Delete a saved address")
     find_methods = rpc(FindMethods, tuple[ShippingMethod, ...], graphql="Query.shippingMethods",
                        rest=Http("GET /api/shipping-methods", tags=TAGS,
                                  summary="Shipping methods to a country, priced in a currency (cheapest first)"))
